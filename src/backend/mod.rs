@@ -1,0 +1,254 @@
+//! Backends: the seam between the IR and a query language.
+//!
+//! A backend is a small token table ([`Syntax`]) plus a predicate renderer and a comment escaper.
+//! The shared code here walks the boolean tree, lays it out, and renders the query frame through
+//! the backend's minijinja template. It never asks which target it is rendering for: what differs
+//! is said by the backend's methods.
+
+pub mod jq;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{Expr, Predicate};
+use crate::rule::Rule;
+
+/// The query languages rulecast renders to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Jq,
+    Athena,
+    Cloudwatch,
+}
+
+impl Target {
+    pub const ALL: [Target; 3] = [Target::Jq, Target::Athena, Target::Cloudwatch];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Jq => "jq",
+            Target::Athena => "athena",
+            Target::Cloudwatch => "cloudwatch",
+        }
+    }
+
+    /// The backend for this target, or None while it is not built yet.
+    pub fn backend(self) -> Option<&'static dyn Backend> {
+        match self {
+            Target::Jq => Some(&jq::JqBackend),
+            Target::Athena | Target::Cloudwatch => None,
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Target::Jq => "jq filter over CloudTrail files ({\"Records\":[...]}) or JSON Lines",
+            Target::Athena => "Athena (Trino) SQL over the CloudTrail table (not built yet)",
+            Target::Cloudwatch => "CloudWatch Logs Insights query (not built yet)",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Target::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| format!("unknown target '{s}'; expected one of jq, athena, cloudwatch"))
+    }
+}
+
+/// Boolean tokens and layout of a target language.
+#[derive(Debug)]
+pub struct Syntax {
+    /// Infix conjunction, without spaces (`and`, `AND`).
+    pub and: &'static str,
+    /// Infix disjunction (`or`, `OR`).
+    pub or: &'static str,
+    /// Null-safe negation around an already grouped operand: `{}` is replaced by the operand.
+    pub not: &'static str,
+    pub true_: &'static str,
+    pub false_: &'static str,
+    /// Width beyond which an AND/OR group is broken over lines.
+    pub max_width: usize,
+}
+
+/// What a rendered condition needs from the query frame (helper definitions, say).
+#[derive(Debug, Default, Clone)]
+pub struct Needs {
+    pub helpers: BTreeSet<&'static str>,
+}
+
+/// One target language.
+pub trait Backend: Sync {
+    fn target(&self) -> Target;
+    /// The template (under `templates/`) that frames the condition.
+    fn template(&self) -> &'static str;
+    /// The output file extension (`jq`, `sql`, `cwl`).
+    fn extension(&self) -> &'static str;
+    fn syntax(&self) -> &'static Syntax;
+    /// Render one predicate as a self-contained (grouped) expression.
+    fn predicate(&self, p: &Predicate, needs: &mut Needs) -> Result<String, Diagnostic>;
+    /// Make `text` safe inside a line comment of the target (no line breaks, no escapes that
+    /// continue the comment).
+    fn comment(&self, text: &str) -> String;
+}
+
+/// Options every target understands.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// The rule's path as shown in the query header.
+    pub source_path: String,
+}
+
+/// Render a rule's whole query for `backend`.
+pub fn render(
+    backend: &dyn Backend,
+    rule: &Rule,
+    opts: &RenderOptions,
+) -> Result<String, Diagnostic> {
+    let mut needs = Needs::default();
+    let condition = render_condition(backend, &rule.condition, &mut needs)?;
+    let env = environment(backend);
+    let tmpl = env
+        .get_template(backend.template())
+        .map_err(template_error)?;
+    let ctx = minijinja::context! {
+        title => rule.meta.title,
+        id => rule.meta.id,
+        level => rule.meta.level,
+        status => rule.meta.status,
+        description => rule.meta.description,
+        tags => rule.meta.tags,
+        fields => rule.meta.fields,
+        author => rule.meta.author,
+        path => opts.source_path,
+        target => backend.target().name(),
+        condition => Value::from_safe_string(condition),
+        helpers => needs.helpers.iter().copied().collect::<Vec<_>>(),
+    };
+    tmpl.render(ctx).map_err(template_error)
+}
+
+fn template_error(e: minijinja::Error) -> Diagnostic {
+    let mut msg = format!("template error: {}", e.kind());
+    if let Some(d) = e.detail() {
+        msg.push_str(&format!(": {d}"));
+    }
+    if let (Some(name), Some(line)) = (e.name(), e.line()) {
+        msg.push_str(&format!(" (templates/{name}:{line})"));
+    }
+    Diagnostic::new(Code::Template, msg)
+}
+
+/// Render the boolean tree. Every compound is parenthesised, so target precedence never matters.
+/// A condition too wide for one line is laid out one operand per line; the template indents the
+/// first line by two spaces, and the top-level group needs no parentheses of its own.
+pub fn render_condition(
+    backend: &dyn Backend,
+    e: &Expr,
+    needs: &mut Needs,
+) -> Result<String, Diagnostic> {
+    render_expr(backend, e, needs, 1, true)
+}
+
+fn pad(level: usize) -> String {
+    "  ".repeat(level)
+}
+
+fn render_expr(
+    backend: &dyn Backend,
+    e: &Expr,
+    needs: &mut Needs,
+    indent: usize,
+    top: bool,
+) -> Result<String, Diagnostic> {
+    let s = backend.syntax();
+    Ok(match e {
+        Expr::Const(true) => s.true_.to_owned(),
+        Expr::Const(false) => s.false_.to_owned(),
+        Expr::Pred(p) => backend.predicate(p, needs).map_err(|d| d.or_span(p.span))?,
+        Expr::Not(inner) => s
+            .not
+            .replace("{}", &render_expr(backend, inner, needs, indent, false)?),
+        Expr::And(xs) | Expr::Or(xs) => {
+            let op = if matches!(e, Expr::And(_)) {
+                s.and
+            } else {
+                s.or
+            };
+            let item_indent = if top { indent } else { indent + 1 };
+            let parts = xs
+                .iter()
+                .map(|x| render_expr(backend, x, needs, item_indent, false))
+                .collect::<Result<Vec<_>, _>>()?;
+            let flat = format!("({})", parts.join(&format!(" {op} ")));
+            if flat.len() + 2 * indent <= s.max_width && !flat.contains('\n') {
+                flat
+            } else {
+                let body = parts.join(&format!("\n{}{op} ", pad(item_indent)));
+                if top {
+                    body
+                } else {
+                    format!("(\n{}{body}\n{})", pad(item_indent), pad(indent))
+                }
+            }
+        }
+    })
+}
+
+/// The built-in templates, embedded in the binary.
+const TEMPLATES: &[(&str, &str)] = &[(
+    "jq/filter.jq.j2",
+    include_str!("../../templates/jq/filter.jq.j2"),
+)];
+
+/// One template environment per target: its auto-escaper is the target's comment escaper, so a
+/// rule's metadata cannot leave the comment it is printed in.
+fn environment(backend: &dyn Backend) -> &'static Environment<'static> {
+    static ENVS: [OnceLock<Environment<'static>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = Target::ALL
+        .iter()
+        .position(|t| *t == backend.target())
+        .unwrap_or(0);
+    ENVS[slot].get_or_init(|| {
+        let target = backend.target();
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_keep_trailing_newline(true);
+        env.set_auto_escape_callback(|_| AutoEscape::Custom("rulecast"));
+        env.set_formatter(move |out, _state, value| {
+            let b = target.backend().ok_or_else(|| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "no backend")
+            })?;
+            if value.is_safe() {
+                write!(out, "{value}")?;
+            } else if value.is_none() || value.is_undefined() {
+                // Optional metadata prints as nothing.
+            } else {
+                write!(out, "{}", b.comment(&value.to_string()))?;
+            }
+            Ok(())
+        });
+        for (name, src) in TEMPLATES {
+            // Built-in templates are tested to parse; a broken one surfaces when rendering.
+            let _ = env.add_template(name, src);
+        }
+        env
+    })
+}

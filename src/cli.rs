@@ -1,0 +1,498 @@
+//! The command line: `convert`, `test`, `targets`. The only module that prints.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::backend::{self, RenderOptions, Target};
+use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
+use crate::eval::Evaluator;
+use crate::jq_exec::JqProgram;
+use crate::{
+    load_placeholders, load_source, source_from_bytes, testcase, walk, LoadOptions, LoadedFile,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rulecast",
+    version,
+    about = "Transpile Sigma detection rules into queries over AWS CloudTrail logs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Convert rules into queries for one target.
+    Convert(ConvertArgs),
+    /// Run the tests that ship with rules (`x.tests.yml` beside `x.yml`) through the reference
+    /// evaluator and the jq target.
+    Test(TestArgs),
+    /// List the targets.
+    Targets,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConvertArgs {
+    /// Rule files, directories (searched recursively for *.yml, *.yaml), or `-` for standard input.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The query language to produce.
+    #[arg(short, long, default_value = "jq", value_parser = parse_target)]
+    pub target: Target,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write `DIR/<target>/<rule file stem>.<ext>` instead of printing.
+    #[arg(short, long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// With --output-dir: write nothing; show how DIR differs from what would be written, and exit
+    /// 1 if it does.
+    #[arg(long, requires = "output_dir")]
+    pub check: bool,
+    /// YAML file with values for `expand` placeholders: `placeholders: {name: value or list}`.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+    /// The name standard input is shown under in headers and diagnostics.
+    #[arg(long, default_value = "<stdin>")]
+    pub stdin_filename: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// Rule files or directories; rules without a tests sidecar are skipped.
+    #[arg(default_value = "rules")]
+    pub paths: Vec<PathBuf>,
+    /// YAML file with values for `expand` placeholders.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Each query with a comment header.
+    Text,
+    /// One JSON object per rule and line.
+    Json,
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    s.parse()
+}
+
+/// How a run ended, as ruff does it: 0 all good, 1 some rules failed, 2 usage or I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Success,
+    Failure,
+    Error,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        ExitCode::from(match s {
+            Status::Success => 0,
+            Status::Failure => 1,
+            Status::Error => 2,
+        })
+    }
+}
+
+/// Run a parsed command line, writing to the given streams.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
+    let result = match cli.command {
+        Command::Targets => targets(out),
+        Command::Convert(args) => convert(&args, out, err),
+        Command::Test(args) => test(&args, out, err),
+    };
+    result.unwrap_or_else(|e| {
+        let _ = writeln!(err, "error: {e}");
+        Status::Error
+    })
+}
+
+fn targets(out: &mut dyn Write) -> std::io::Result<Status> {
+    for t in Target::ALL {
+        writeln!(out, "{:<11} {}", t.name(), t.description())?;
+    }
+    Ok(Status::Success)
+}
+
+fn placeholders(
+    path: &Option<PathBuf>,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<LoadOptions>> {
+    let mut opts = LoadOptions::default();
+    if let Some(p) = path {
+        match load_placeholders(p) {
+            Ok(ph) => opts.placeholders = ph,
+            Err(d) => {
+                writeln!(err, "{d}")?;
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(opts))
+}
+
+/// Read every input (files, directories, `-`) into loaded files, reporting unreadable ones.
+fn load_inputs(
+    paths: &[PathBuf],
+    stdin_name: &str,
+    opts: &LoadOptions,
+    io_errors: &mut Vec<FileDiagnostic>,
+) -> Vec<LoadedFile> {
+    let mut loaded = Vec::new();
+    let (stdin, rest): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        paths.iter().partition(|p| p.as_os_str() == "-");
+    let rest: Vec<PathBuf> = rest.into_iter().cloned().collect();
+    let (files, errors) = walk::rule_files(&rest);
+    io_errors.extend(errors);
+    if !stdin.is_empty() {
+        let mut bytes = Vec::new();
+        match std::io::stdin().read_to_end(&mut bytes) {
+            Ok(_) => match source_from_bytes(stdin_name, bytes) {
+                Ok(f) => loaded.push(load_source(f, opts)),
+                Err(d) => loaded.push(LoadedFile {
+                    file: crate::source::SourceFile::new(stdin_name, ""),
+                    rules: vec![Err(
+                        Diagnostic::new(d.code, d.message).with_line_col(d.line, d.column)
+                    )],
+                }),
+            },
+            Err(e) => io_errors.push(
+                Diagnostic::new(Code::Io, format!("cannot read standard input: {e}"))
+                    .at_path(stdin_name),
+            ),
+        }
+    }
+    for f in files {
+        match std::fs::read(&f) {
+            Ok(bytes) => match source_from_bytes(&f, bytes) {
+                Ok(src) => loaded.push(load_source(src, opts)),
+                Err(d) => loaded.push(LoadedFile {
+                    file: crate::source::SourceFile::new(&f, ""),
+                    rules: vec![Err(
+                        Diagnostic::new(d.code, d.message).with_line_col(d.line, d.column)
+                    )],
+                }),
+            },
+            Err(e) => io_errors
+                .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
+        }
+    }
+    loaded
+}
+
+fn convert(
+    args: &ConvertArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let Some(backend) = args.target.backend() else {
+        writeln!(
+            err,
+            "error: the '{}' target is not built yet; available: {}",
+            args.target,
+            Target::ALL
+                .iter()
+                .filter(|t| t.backend().is_some())
+                .map(|t| t.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        return Ok(Status::Error);
+    };
+    let Some(opts) = placeholders(&args.placeholders, err)? else {
+        return Ok(Status::Error);
+    };
+    let mut io_errors = Vec::new();
+    let loaded = load_inputs(&args.paths, &args.stdin_filename, &opts, &mut io_errors);
+    let mut failures: Vec<FileDiagnostic> = Vec::new();
+    // Output file name → content, for -o.
+    let mut files: BTreeMap<PathBuf, (String, PathBuf)> = BTreeMap::new();
+    for lf in &loaded {
+        let path_text = lf.file.path.display().to_string();
+        let mut queries = Vec::new();
+        for r in &lf.rules {
+            let rendered = r.as_ref().map_err(Clone::clone).and_then(|rule| {
+                backend::render(
+                    backend,
+                    rule,
+                    &RenderOptions {
+                        source_path: path_text.clone(),
+                    },
+                )
+                .map(|q| (rule, q))
+            });
+            match rendered {
+                Ok((rule, query)) => {
+                    if args.format == Format::Json && args.output_dir.is_none() {
+                        let obj = serde_json::json!({
+                            "path": path_text,
+                            "id": rule.meta.id,
+                            "title": rule.meta.title,
+                            "target": args.target.name(),
+                            "query": query,
+                        });
+                        writeln!(out, "{obj}")?;
+                    }
+                    queries.push(query);
+                }
+                Err(d) => {
+                    let fd = d.in_file(&lf.file);
+                    if args.format == Format::Json && args.output_dir.is_none() {
+                        let obj = serde_json::json!({
+                            "path": path_text,
+                            "target": args.target.name(),
+                            "error": {"code": fd.code.as_str(), "message": fd.message, "line": fd.line, "column": fd.column},
+                        });
+                        writeln!(out, "{obj}")?;
+                    }
+                    failures.push(fd);
+                }
+            }
+        }
+        if queries.is_empty() {
+            continue;
+        }
+        let text = queries.join("\n");
+        if args.output_dir.is_some() {
+            let stem = lf
+                .file
+                .path
+                .file_stem()
+                .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
+            let name =
+                PathBuf::from(args.target.name()).join(format!("{stem}.{}", backend.extension()));
+            if let Some((_, first)) = files.get(&name) {
+                failures.push(
+                    Diagnostic::new(
+                        Code::Io,
+                        format!(
+                            "output file {} would also be written for {}; rename one rule file",
+                            name.display(),
+                            first.display()
+                        ),
+                    )
+                    .at_path(&lf.file.path),
+                );
+                continue;
+            }
+            files.insert(name, (text, lf.file.path.clone()));
+        } else if args.format == Format::Text {
+            writeln!(out, "{text}")?;
+        }
+    }
+    let mut status = Status::Success;
+    if let Some(dir) = &args.output_dir {
+        let target_dir = dir.join(args.target.name());
+        if args.check {
+            if check_dir(&target_dir, dir, &files, backend.extension(), out)? {
+                status = Status::Failure;
+            }
+        } else {
+            if let Err(e) = std::fs::create_dir_all(&target_dir) {
+                io_errors.push(
+                    Diagnostic::new(Code::Io, format!("cannot create directory: {e}"))
+                        .at_path(&target_dir),
+                );
+            }
+            for (name, (text, _)) in &files {
+                let p = dir.join(name);
+                if let Err(e) = std::fs::write(&p, text) {
+                    io_errors
+                        .push(Diagnostic::new(Code::Io, format!("cannot write: {e}")).at_path(&p));
+                }
+            }
+        }
+    }
+    failures.sort();
+    for d in io_errors.iter().chain(&failures) {
+        writeln!(err, "{d}")?;
+    }
+    let converted: usize = files.len();
+    let _ = converted;
+    if !failures.is_empty() {
+        status = status.max(Status::Failure);
+    }
+    if !io_errors.is_empty() {
+        status = Status::Error;
+    }
+    Ok(status)
+}
+
+/// Compare `expected` (names relative to `root`) with the files in `target_dir`; print a unified
+/// diff for each difference. Returns whether anything differs.
+fn check_dir(
+    target_dir: &Path,
+    root: &Path,
+    expected: &BTreeMap<PathBuf, (String, PathBuf)>,
+    ext: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<bool> {
+    let mut differs = false;
+    for (name, (want, _)) in expected {
+        let p = root.join(name);
+        let have = std::fs::read_to_string(&p).ok();
+        if have.as_deref() == Some(want.as_str()) {
+            continue;
+        }
+        differs = true;
+        let old_name = if have.is_some() {
+            p.display().to_string()
+        } else {
+            "/dev/null".to_owned()
+        };
+        let diff = similar::TextDiff::from_lines(have.as_deref().unwrap_or(""), want.as_str());
+        write!(
+            out,
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&old_name, &format!("{} (generated)", p.display()))
+        )?;
+    }
+    let mut present: Vec<PathBuf> = std::fs::read_dir(target_dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    present.sort();
+    for p in present {
+        let is_ours = p.extension().is_some_and(|e| e == ext);
+        let rel = p
+            .strip_prefix(root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| p.clone());
+        if is_ours && !expected.contains_key(&rel) {
+            differs = true;
+            let have = std::fs::read_to_string(&p).unwrap_or_default();
+            let diff = similar::TextDiff::from_lines(have.as_str(), "");
+            write!(
+                out,
+                "{}",
+                diff.unified_diff()
+                    .header(&p.display().to_string(), "/dev/null")
+            )?;
+            writeln!(out, "extra file: {} (no rule produces it)", p.display())?;
+        }
+    }
+    Ok(differs)
+}
+
+fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
+    let Some(opts) = placeholders(&args.placeholders, err)? else {
+        return Ok(Status::Error);
+    };
+    let mut io_errors = Vec::new();
+    let loaded = load_inputs(&args.paths, "<stdin>", &opts, &mut io_errors);
+    let jq = Target::Jq.backend();
+    let (mut passed, mut failed, mut skipped, mut untested) = (0usize, 0usize, 0usize, 0usize);
+    for lf in &loaded {
+        let Some(sidecar) = walk::tests_sidecar(&lf.file.path) else {
+            untested += 1;
+            continue;
+        };
+        let cases = match testcase::load(&sidecar) {
+            Ok(c) => c,
+            Err(d) => {
+                writeln!(err, "{d}")?;
+                failed += 1;
+                continue;
+            }
+        };
+        let mut evaluators = Vec::new();
+        let mut programs = Vec::new();
+        let mut broken = false;
+        for r in &lf.rules {
+            let rule = match r {
+                Ok(rule) => rule,
+                Err(d) => {
+                    writeln!(err, "{}", d.clone().in_file(&lf.file))?;
+                    broken = true;
+                    continue;
+                }
+            };
+            match Evaluator::new(&rule.condition) {
+                Ok(e) => evaluators.push(e),
+                Err(e) => {
+                    writeln!(err, "{}: evaluator: {e}", lf.file.path.display())?;
+                    broken = true;
+                }
+            }
+            if let Some(b) = jq {
+                let program = backend::render(
+                    b,
+                    rule,
+                    &RenderOptions {
+                        source_path: lf.file.path.display().to_string(),
+                    },
+                )
+                .map_err(|d| d.in_file(&lf.file).to_string())
+                .and_then(|q| JqProgram::compile(&q));
+                match program {
+                    Ok(p) => programs.push(p),
+                    Err(e) => {
+                        writeln!(err, "{}: jq: {e}", lf.file.path.display())?;
+                        broken = true;
+                    }
+                }
+            }
+        }
+        if broken {
+            failed += cases.len().max(1);
+            continue;
+        }
+        for case in &cases {
+            if case.mocked {
+                skipped += 1;
+                continue;
+            }
+            let by_eval = evaluators.iter().any(|e| e.matches(&case.log));
+            let mut by_jq = Ok(false);
+            for p in &programs {
+                match p.run(&case.log) {
+                    Ok(v) if !v.is_empty() => by_jq = by_jq.map(|_| true),
+                    Ok(_) => {}
+                    Err(e) => by_jq = Err(e),
+                }
+            }
+            let ok = by_eval == case.expected && by_jq.as_ref().is_ok_and(|j| *j == case.expected);
+            if ok {
+                passed += 1;
+            } else {
+                failed += 1;
+                writeln!(
+                    out,
+                    "FAIL {} :: {}: expected {}, evaluator {}, jq {}",
+                    sidecar.display(),
+                    case.name,
+                    case.expected,
+                    by_eval,
+                    match &by_jq {
+                        Ok(b) => b.to_string(),
+                        Err(e) => format!("error ({e})"),
+                    }
+                )?;
+            }
+        }
+    }
+    for d in &io_errors {
+        writeln!(err, "{d}")?;
+    }
+    writeln!(
+        out,
+        "{passed} passed, {failed} failed, {skipped} skipped ({untested} rule files without tests)"
+    )?;
+    Ok(if !io_errors.is_empty() {
+        Status::Error
+    } else if failed > 0 {
+        Status::Failure
+    } else {
+        Status::Success
+    })
+}

@@ -1,0 +1,238 @@
+//! Diagnostics: what went wrong, where, and under which stable code.
+//!
+//! The first line of every rendered diagnostic is `path:line:col: error[CODE]: message`, so editors
+//! and grep can jump to it. Codes are grouped by stage; the table lives in `docs/errors.md`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::source::{LineCol, SourceFile, Span};
+
+/// A stable diagnostic code. The number says which stage found the problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Code {
+    /// E001: a file or directory could not be read or written.
+    Io,
+    /// E101: the file is not UTF-8 text (binary data).
+    NotText,
+    /// E102: YAML syntax error.
+    Yaml,
+    /// E103: the YAML is not a rule (wrong shape, a required key missing or of the wrong type).
+    NotARule,
+    /// E104: the file holds no YAML document at all.
+    Empty,
+    /// E105: a metadata value is invalid (`level: severe`).
+    BadMetadata,
+    /// E201: the condition does not parse.
+    ConditionSyntax,
+    /// E202: the condition nests deeper than the bound.
+    ConditionDepth,
+    /// E203: legacy pipe aggregation in the condition (`| count() > 5`).
+    LegacyAggregation,
+    /// E301: the condition names a detection that does not exist.
+    UnknownIdentifier,
+    /// E302: an `x of pattern` selector matches no detection.
+    EmptySelector,
+    /// E303: an unknown value modifier (`field|contans`).
+    UnknownModifier,
+    /// E304: modifiers that conflict or are out of place (`field|contains|re`).
+    ModifierConflict,
+    /// E305: a value of the wrong type for its modifier or position (`gt: 'abc'`).
+    BadValue,
+    /// E306: an invalid or non-portable regular expression.
+    BadRegex,
+    /// E307: an invalid CIDR network.
+    BadCidr,
+    /// E308: an `expand` placeholder with no value.
+    MissingPlaceholder,
+    /// E309: a detection has an invalid shape (empty, nested lists).
+    BadDetection,
+    /// E401: the rule uses something the target cannot express.
+    Unsupported,
+    /// E501: a template failed to render.
+    Template,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Io => "E001",
+            Code::NotText => "E101",
+            Code::Yaml => "E102",
+            Code::NotARule => "E103",
+            Code::Empty => "E104",
+            Code::BadMetadata => "E105",
+            Code::ConditionSyntax => "E201",
+            Code::ConditionDepth => "E202",
+            Code::LegacyAggregation => "E203",
+            Code::UnknownIdentifier => "E301",
+            Code::EmptySelector => "E302",
+            Code::UnknownModifier => "E303",
+            Code::ModifierConflict => "E304",
+            Code::BadValue => "E305",
+            Code::BadRegex => "E306",
+            Code::BadCidr => "E307",
+            Code::MissingPlaceholder => "E308",
+            Code::BadDetection => "E309",
+            Code::Unsupported => "E401",
+            Code::Template => "E501",
+        }
+    }
+
+    /// Every code, in order: the docs table and its test iterate this.
+    pub const ALL: [Code; 20] = [
+        Code::Io,
+        Code::NotText,
+        Code::Yaml,
+        Code::NotARule,
+        Code::Empty,
+        Code::BadMetadata,
+        Code::ConditionSyntax,
+        Code::ConditionDepth,
+        Code::LegacyAggregation,
+        Code::UnknownIdentifier,
+        Code::EmptySelector,
+        Code::UnknownModifier,
+        Code::ModifierConflict,
+        Code::BadValue,
+        Code::BadRegex,
+        Code::BadCidr,
+        Code::MissingPlaceholder,
+        Code::BadDetection,
+        Code::Unsupported,
+        Code::Template,
+    ];
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a diagnostic points: a span in a source file, or a resolved line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Span(Span),
+    LineCol(LineCol),
+}
+
+/// A problem found in one input, before it is tied to a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub message: String,
+    pub location: Option<Location>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    pub fn with_span(mut self, span: Span) -> Self {
+        self.location = Some(Location::Span(span));
+        self
+    }
+
+    pub fn with_line_col(mut self, line: usize, column: usize) -> Self {
+        self.location = Some(Location::LineCol(LineCol { line, column }));
+        self
+    }
+
+    /// Keep an existing location, else point at `span`.
+    pub fn or_span(mut self, span: Span) -> Self {
+        if self.location.is_none() {
+            self.location = Some(Location::Span(span));
+        }
+        self
+    }
+
+    /// "`feature` is unsupported by `target`" for one rule.
+    pub fn unsupported(target: &str, feature: impl fmt::Display) -> Self {
+        Diagnostic::new(
+            Code::Unsupported,
+            format!("{feature} is unsupported by {target}"),
+        )
+    }
+
+    /// Tie the diagnostic to its file, resolving the span to a line and column.
+    pub fn in_file(self, file: &SourceFile) -> FileDiagnostic {
+        let at = match self.location {
+            Some(Location::Span(s)) => file.line_col(s.start),
+            Some(Location::LineCol(lc)) => lc,
+            None => LineCol { line: 1, column: 1 },
+        };
+        FileDiagnostic {
+            path: file.path.clone(),
+            line: at.line,
+            column: at.column,
+            code: self.code,
+            message: self.message,
+        }
+    }
+
+    /// Tie the diagnostic to a path whose text is unknown (I/O errors).
+    pub fn at_path(self, path: impl Into<PathBuf>) -> FileDiagnostic {
+        let at = match self.location {
+            Some(Location::LineCol(lc)) => lc,
+            _ => LineCol { line: 1, column: 1 },
+        };
+        FileDiagnostic {
+            path: path.into(),
+            line: at.line,
+            column: at.column,
+            code: self.code,
+            message: self.message,
+        }
+    }
+}
+
+/// A diagnostic with its file, line and column resolved: what users see.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileDiagnostic {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub code: Code,
+    pub message: String,
+}
+
+impl fmt::Display for FileDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: error[{}]: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.code,
+            self.message
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_grouped() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate {c}");
+            assert!(c.as_str().starts_with('E') && c.as_str().len() == 4);
+        }
+    }
+
+    #[test]
+    fn renders_first_line() {
+        let file = SourceFile::new("r.yml", "a: 1\nb: 2\n");
+        let d = Diagnostic::new(Code::BadValue, "bad").with_span(Span::at(8));
+        assert_eq!(d.in_file(&file).to_string(), "r.yml:2:4: error[E305]: bad");
+    }
+}

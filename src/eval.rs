@@ -1,0 +1,315 @@
+//! The reference evaluator: the one definition of what a rule matches (see `docs/semantics.md`).
+//! Every backend is tested to select exactly the events this selects.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::ir::{Anchor, Expr, FieldPath, Part, Predicate, Quantifier, Subject, Test};
+
+/// A compiled rule condition, ready to test events.
+pub struct Evaluator<'a> {
+    expr: &'a Expr,
+    regexes: HashMap<String, Regex>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// Compile the regexes of `expr`. Fails only on a regex the front end should have rejected.
+    pub fn new(expr: &'a Expr) -> Result<Self, String> {
+        let mut regexes = HashMap::new();
+        for p in expr.predicates() {
+            if let Test::Regex { regex, flags } = &p.test {
+                let key = format!("{}{regex}", flags.inline_prefix());
+                if let std::collections::hash_map::Entry::Vacant(slot) = regexes.entry(key) {
+                    let re = regex::RegexBuilder::new(regex)
+                        .case_insensitive(flags.ignore_case)
+                        .multi_line(flags.multi_line)
+                        .dot_matches_new_line(flags.dot_all)
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    slot.insert(re);
+                }
+            }
+        }
+        Ok(Evaluator { expr, regexes })
+    }
+
+    /// Does the event match?
+    pub fn matches(&self, event: &Value) -> bool {
+        self.eval(self.expr, event)
+    }
+
+    fn eval(&self, e: &Expr, event: &Value) -> bool {
+        match e {
+            Expr::And(xs) => xs.iter().all(|x| self.eval(x, event)),
+            Expr::Or(xs) => xs.iter().any(|x| self.eval(x, event)),
+            Expr::Not(x) => !self.eval(x, event),
+            Expr::Const(b) => *b,
+            Expr::Pred(p) => self.predicate(p, event),
+        }
+    }
+
+    fn predicate(&self, p: &Predicate, event: &Value) -> bool {
+        let values = match &p.subject {
+            Subject::Field(path) => resolve(event, path),
+            Subject::Anywhere => {
+                let mut out = Vec::new();
+                scalars(event, &mut out);
+                out
+            }
+        };
+        match &p.test {
+            Test::Null => values.iter().all(|v| v.is_null()),
+            Test::Exists => values.iter().any(|v| !v.is_null()),
+            _ => match p.quantifier {
+                Quantifier::Any => values.iter().any(|v| self.value_test(&p.test, v, event)),
+                Quantifier::All => {
+                    !values.is_empty() && values.iter().all(|v| self.value_test(&p.test, v, event))
+                }
+            },
+        }
+    }
+
+    fn value_test(&self, test: &Test, v: &Value, event: &Value) -> bool {
+        let Some(mine) = text(v) else { return false };
+        match test {
+            Test::Text { pattern, cased } => wildcard_match(&pattern.0, &mine, !cased),
+            Test::Regex { regex, flags } => self
+                .regexes
+                .get(&format!("{}{regex}", flags.inline_prefix()))
+                .is_some_and(|re| re.is_match(&mine)),
+            Test::Cidr(c) => v
+                .as_str()
+                .and_then(|s| s.parse::<IpAddr>().ok())
+                .is_some_and(|ip| c.contains(ip)),
+            Test::Compare { op, value } => number(v).is_some_and(|n| op.holds(n, value.value)),
+            Test::FieldRef {
+                other,
+                anchor,
+                cased,
+            } => resolve(event, other).iter().any(|o| {
+                text(o).is_some_and(|b| {
+                    let (a, b) = if *cased {
+                        (mine.clone(), b)
+                    } else {
+                        (
+                            Cow::Owned(mine.to_ascii_lowercase()),
+                            Cow::Owned(b.to_ascii_lowercase()),
+                        )
+                    };
+                    match anchor {
+                        Anchor::Whole => a == b,
+                        Anchor::Prefix => a.starts_with(b.as_ref()),
+                        Anchor::Suffix => a.ends_with(b.as_ref()),
+                        Anchor::Substring => a.contains(b.as_ref()),
+                    }
+                })
+            }),
+            Test::Null | Test::Exists => false,
+        }
+    }
+}
+
+/// Does `expr` match `event`? (Compiles the expression each call; use [`Evaluator`] for many events.)
+pub fn matches(expr: &Expr, event: &Value) -> Result<bool, String> {
+    Ok(Evaluator::new(expr)?.matches(event))
+}
+
+/// Every value a dotted path reaches; arrays met on the way are crossed element by element.
+pub fn resolve<'v>(event: &'v Value, path: &FieldPath) -> Vec<&'v Value> {
+    let mut out = Vec::new();
+    walk(event, path.segments(), &mut out);
+    out
+}
+
+fn walk<'v>(v: &'v Value, path: &[String], out: &mut Vec<&'v Value>) {
+    let Some((seg, rest)) = path.split_first() else {
+        out.push(v);
+        return;
+    };
+    match v {
+        Value::Object(m) => {
+            if let Some(x) = m.get(seg) {
+                walk(x, rest, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| walk(i, path, out)),
+        _ => {}
+    }
+}
+
+/// Every non-null scalar anywhere in `v`.
+fn scalars<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
+    match v {
+        Value::Object(m) => m.values().for_each(|x| scalars(x, out)),
+        Value::Array(a) => a.iter().for_each(|x| scalars(x, out)),
+        Value::Null => {}
+        scalar => out.push(scalar),
+    }
+}
+
+/// The text a string predicate sees: strings as they are, other values as compact JSON.
+pub fn text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        other => Some(Cow::Owned(other.to_string())),
+    }
+}
+
+/// A JSON number, or a string that is exactly a JSON number literal.
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) if is_json_number(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`
+pub fn is_json_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        _ => return false,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Whole-text wildcard match; `fold` compares ASCII letters case-insensitively.
+pub fn wildcard_match(parts: &[Part], text: &str, fold: bool) -> bool {
+    let t: Vec<char> = text.chars().collect();
+    // Flatten to a char-level pattern: Some(c) literal, None-with-flag for wildcards.
+    #[derive(Clone, Copy, PartialEq)]
+    enum P {
+        C(char),
+        One,
+        Any,
+    }
+    let mut p = Vec::new();
+    for part in parts {
+        match part {
+            Part::Lit(s) => p.extend(s.chars().map(P::C)),
+            Part::OneChar => p.push(P::One),
+            Part::AnyRun => p.push(P::Any),
+        }
+    }
+    let eq = |a: char, b: char| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    // Iterative glob matching with one backtrack point (linear-ish, no recursion).
+    let (mut ti, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(P::Any) => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(P::One) => {
+                ti += 1;
+                pi += 1;
+            }
+            Some(P::C(c)) if eq(*c, t[ti]) => {
+                ti += 1;
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|x| *x == P::Any)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Pattern;
+    use serde_json::json;
+
+    fn wm(p: &str, t: &str) -> bool {
+        wildcard_match(&Pattern::parse_sigma(p).0, t, true)
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wm("a*c", "ABC"));
+        assert!(wm("a*c", "ac"));
+        assert!(wm("a?c", "abc"));
+        assert!(!wm("a?c", "ac"));
+        assert!(wm("*", ""));
+        assert!(!wm("", "x"));
+        assert!(wm("*a*b*", "xxaxxbxx"));
+        assert!(!wm("*a*b", "xxaxxbxxc"));
+        assert!(wm(r"lit\*", "lit*"));
+        assert!(!wm(r"lit\*", "litx"));
+        assert!(wm("é?", "éx"));
+        assert!(!wm("é", "É"), "only ASCII letters fold");
+    }
+
+    #[test]
+    fn paths_cross_arrays() {
+        let e = json!({"a": [{"b": 1}, {"b": [2, 3]}, {"c": 4}], "d": null});
+        let p = FieldPath::parse("a.b");
+        assert_eq!(resolve(&e, &p), vec![&json!(1), &json!([2, 3])]);
+        assert!(resolve(&e, &FieldPath::parse("x.y")).is_empty());
+        assert_eq!(resolve(&e, &FieldPath::parse("d")), vec![&Value::Null]);
+    }
+
+    #[test]
+    fn json_numbers() {
+        for ok in ["0", "-1", "1.5", "2e10", "1E+3", "-0.0"] {
+            assert!(is_json_number(ok), "{ok}");
+        }
+        for bad in [
+            "", "01", "1.", ".5", " 1", "1 ", "0x10", "NaN", "inf", "+1", "1e",
+        ] {
+            assert!(!is_json_number(bad), "{bad}");
+        }
+    }
+}

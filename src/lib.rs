@@ -1,0 +1,139 @@
+//! rulecast: detection rules (Sigma, Panther) in, queries over AWS CloudTrail out.
+//!
+//! | stage | module | in → out |
+//! |---|---|---|
+//! | read | [`source`], [`yaml`] | bytes → [`source::SourceFile`] → YAML documents with key positions |
+//! | front end | [`sigma`] (with [`condition`]) | documents → [`rule::Rule`] (metadata + IR) |
+//! | meaning | [`ir`], [`eval`] | the IR and its reference evaluator over JSON events |
+//! | back end | [`backend`] | IR → query text through a minijinja template per target |
+//!
+//! Every stage reports through [`diagnostic::Diagnostic`], which carries a span from the start.
+
+pub mod backend;
+pub mod cli;
+pub mod condition;
+pub mod diagnostic;
+pub mod eval;
+pub mod ir;
+pub mod jq_exec;
+pub mod rule;
+pub mod sigma;
+pub mod source;
+pub mod testcase;
+pub mod walk;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use diagnostic::{Code, Diagnostic, FileDiagnostic};
+use rule::Rule;
+use source::SourceFile;
+
+pub use sigma::Placeholders;
+
+/// Options for reading rules.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub placeholders: Placeholders,
+}
+
+/// One rule file, read and converted to the IR: every document's rule or its diagnostic.
+#[derive(Debug, Clone)]
+pub struct LoadedFile {
+    pub file: SourceFile,
+    pub rules: Vec<Result<Rule, Diagnostic>>,
+}
+
+/// Turn raw file bytes into a source file, rejecting what is not UTF-8 text.
+pub fn source_from_bytes(
+    path: impl Into<PathBuf>,
+    bytes: Vec<u8>,
+) -> Result<SourceFile, FileDiagnostic> {
+    let path = path.into();
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.replace_range(..3, "");
+            }
+            if let Some(i) = text.find('\0') {
+                let f = SourceFile::new(&path, text.clone());
+                return Err(Diagnostic::new(
+                    Code::NotText,
+                    "binary data (a NUL byte); expected a YAML rule",
+                )
+                .with_span(source::Span::at(i))
+                .in_file(&f));
+            }
+            Ok(SourceFile::new(path, text))
+        }
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            let f = SourceFile::new(&path, prefix);
+            Err(Diagnostic::new(
+                Code::NotText,
+                "the file is not UTF-8 text; expected a YAML rule",
+            )
+            .with_span(source::Span::at(valid))
+            .in_file(&f))
+        }
+    }
+}
+
+/// Read and convert one rule file from disk.
+pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<LoadedFile, FileDiagnostic> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(path))?;
+    let file = source_from_bytes(path, bytes)?;
+    Ok(load_source(file, opts))
+}
+
+/// Convert the rules of one source file.
+pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
+    let rules = match yaml::parse_documents(&file.text) {
+        Err(d) => vec![Err(d)],
+        Ok(docs) if docs.is_empty() => vec![Err(Diagnostic::new(
+            Code::Empty,
+            "the file holds no YAML document; expected a Sigma rule",
+        ))],
+        Ok(docs) => {
+            if docs.iter().any(|d| d.node.get("AnalysisType").is_some()) {
+                vec![Err(Diagnostic::new(
+                    Code::Unsupported,
+                    "Panther rules are not supported yet",
+                )
+                .with_span(source::Span::at(docs[0].start)))]
+            } else {
+                sigma::load(&file, &docs, &opts.placeholders)
+            }
+        }
+    };
+    LoadedFile { file, rules }
+}
+
+/// Read a placeholders file: `placeholders: {name: value | [values]}` (or the mapping itself).
+pub fn load_placeholders(path: &Path) -> Result<Placeholders, FileDiagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::new(Code::Io, format!("cannot read placeholders: {e}")).at_path(path)
+    })?;
+    let file = source_from_bytes(path, bytes)?;
+    let node = yaml::parse_one(&file.text).map_err(|d| d.in_file(&file))?;
+    let map = node.get("placeholders").unwrap_or(&node);
+    let yaml::Node::Map(entries) = map else {
+        return Err(Diagnostic::new(
+            Code::NotARule,
+            "expected a mapping 'placeholders: {name: value or list}'",
+        )
+        .in_file(&file));
+    };
+    let mut out = Placeholders::new();
+    for (k, v) in entries {
+        let values = match v {
+            yaml::Node::Seq(items) => items.iter().filter_map(yaml::Node::scalar_text).collect(),
+            other => other.scalar_text().into_iter().collect(),
+        };
+        out.insert(k.clone(), values);
+    }
+    Ok(out)
+}

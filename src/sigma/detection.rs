@@ -1,0 +1,341 @@
+//! Lowering Sigma detections (maps, lists, keywords, modified values) to IR expressions.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{Anchor, Cidr, Expr, FieldPath, Number, Pattern, Predicate, Subject, Test};
+use crate::source::Span;
+use crate::yaml::{float_text, Document, Node};
+
+use super::modifier::{apply_transforms, Kind, Modifiers};
+
+/// What lowering needs besides the detection itself.
+pub struct Context<'a> {
+    pub doc: &'a Document,
+    pub placeholders: &'a dyn Fn(&str) -> Option<Vec<String>>,
+}
+
+impl Context<'_> {
+    fn span(&self, path: &[&str]) -> Span {
+        self.doc.keys.key(path).unwrap_or(Span::at(self.doc.start))
+    }
+}
+
+/// Lower one named detection (`selection: ...`).
+pub fn lower_detection(cx: &Context, name: &str, node: &Node) -> Result<Expr, Diagnostic> {
+    let span = cx.span(&["detection", name]);
+    match node {
+        Node::Map(entries) => lower_map(cx, name, entries, span),
+        Node::Seq(items) => {
+            if items.is_empty() {
+                return Err(Diagnostic::new(
+                    Code::BadDetection,
+                    format!("detection '{name}' is an empty list"),
+                )
+                .with_span(span));
+            }
+            let mut alts = Vec::with_capacity(items.len());
+            for item in items {
+                alts.push(match item {
+                    Node::Map(entries) => lower_map(cx, name, entries, span)?,
+                    Node::Seq(_) => {
+                        return Err(Diagnostic::new(
+                            Code::BadDetection,
+                            format!(
+                            "detection '{name}' holds a nested list; expected values or mappings"
+                        ),
+                        )
+                        .with_span(span))
+                    }
+                    scalar => keyword(scalar, span)?,
+                });
+            }
+            Ok(Expr::or(alts))
+        }
+        Node::Null => Err(Diagnostic::new(
+            Code::BadDetection,
+            format!(
+                "detection '{name}' is empty; expected a mapping of fields or a list of keywords"
+            ),
+        )
+        .with_span(span)),
+        scalar => keyword(scalar, span),
+    }
+}
+
+fn lower_map(
+    cx: &Context,
+    name: &str,
+    entries: &[(String, Node)],
+    span: Span,
+) -> Result<Expr, Diagnostic> {
+    if entries.is_empty() {
+        return Err(Diagnostic::new(
+            Code::BadDetection,
+            format!("detection '{name}' is an empty mapping"),
+        )
+        .with_span(span));
+    }
+    let mut items = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        let kspan = cx.span(&["detection", name, key]);
+        items.push(lower_item(cx, key, value, kspan).map_err(|d| d.or_span(kspan))?);
+    }
+    Ok(Expr::and(items))
+}
+
+/// A bare value in a detection list: a keyword searched anywhere in the event.
+fn keyword(node: &Node, span: Span) -> Result<Expr, Diagnostic> {
+    let text = scalar_text(node).ok_or_else(|| {
+        Diagnostic::new(
+            Code::BadValue,
+            format!(
+                "a keyword must be a string or number, found {}",
+                node.kind()
+            ),
+        )
+        .with_span(span)
+    })?;
+    Ok(Expr::Pred(Predicate {
+        subject: Subject::Anywhere,
+        quantifier: Default::default(),
+        test: Test::Text {
+            pattern: Pattern::parse_sigma(&text).any_prefix().any_suffix(),
+            cased: false,
+        },
+        span,
+    }))
+}
+
+/// The text a scalar rule value compares with: `22` and `'22'` are the same.
+fn scalar_text(node: &Node) -> Option<String> {
+    match node {
+        Node::Str(s) => Some(s.clone()),
+        Node::Int(i) => Some(i.to_string()),
+        Node::Float(f) => Some(float_text(*f)),
+        Node::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Lower `field|modifiers: value(s)`.
+fn lower_item(cx: &Context, key: &str, value: &Node, span: Span) -> Result<Expr, Diagnostic> {
+    let mut parts = key.split('|');
+    let field = parts.next().unwrap_or("");
+    let names: Vec<&str> = parts.collect();
+    let m = Modifiers::parse(&names)?;
+    let subject = if field.is_empty() {
+        if !matches!(m.kind, Kind::Text) {
+            return Err(Diagnostic::new(
+                Code::ModifierConflict,
+                "a keyword (no field name) can only take string modifiers",
+            ));
+        }
+        Subject::Anywhere
+    } else {
+        Subject::Field(FieldPath::parse(field))
+    };
+    let values: Vec<&Node> = match value {
+        Node::Seq(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    if values.is_empty() {
+        // pySigma reads an empty list as null.
+        return finish(&m, vec![pred(&subject, Test::Null, span)]);
+    }
+    let mut alts = Vec::with_capacity(values.len());
+    for v in values {
+        if matches!(v, Node::Seq(_) | Node::Map(_)) {
+            return Err(Diagnostic::new(
+                Code::BadValue,
+                format!("expected a scalar value for '{key}', found {}", v.kind()),
+            ));
+        }
+        alts.push(lower_value(cx, &m, &subject, v, span)?);
+    }
+    finish(&m, alts)
+}
+
+fn finish(m: &Modifiers, alts: Vec<Expr>) -> Result<Expr, Diagnostic> {
+    let e = if m.all {
+        Expr::and(alts)
+    } else {
+        Expr::or(alts)
+    };
+    Ok(if m.negate { Expr::not(e) } else { e })
+}
+
+fn pred(subject: &Subject, test: Test, span: Span) -> Expr {
+    Expr::Pred(Predicate {
+        subject: subject.clone(),
+        quantifier: Default::default(),
+        test,
+        span,
+    })
+}
+
+fn lower_value(
+    cx: &Context,
+    m: &Modifiers,
+    subject: &Subject,
+    v: &Node,
+    span: Span,
+) -> Result<Expr, Diagnostic> {
+    if *v == Node::Null {
+        if m.kind != Kind::Text || m.anchor != Anchor::Whole || !m.transforms.is_empty() || m.cased
+        {
+            return Err(Diagnostic::new(
+                Code::BadValue,
+                "null cannot take modifiers other than 'neq'",
+            ));
+        }
+        if *subject == Subject::Anywhere {
+            return Err(Diagnostic::new(Code::BadValue, "a keyword cannot be null"));
+        }
+        return Ok(pred(subject, Test::Null, span));
+    }
+    match m.kind {
+        Kind::Text => {
+            let text = scalar_text(v)
+                .ok_or_else(|| Diagnostic::new(Code::BadValue, "expected a string"))?;
+            let base = Pattern::parse_sigma(&text);
+            let expanded = apply_transforms(m, base, cx.placeholders)?;
+            let keyword = *subject == Subject::Anywhere;
+            let tests = expanded
+                .into_iter()
+                .map(|p| {
+                    let p = match (m.anchor, keyword) {
+                        (_, true) | (Anchor::Substring, _) => p.any_prefix().any_suffix(),
+                        (Anchor::Prefix, _) => p.any_suffix(),
+                        (Anchor::Suffix, _) => p.any_prefix(),
+                        (Anchor::Whole, _) => p,
+                    };
+                    pred(
+                        subject,
+                        Test::Text {
+                            pattern: p,
+                            cased: m.cased,
+                        },
+                        span,
+                    )
+                })
+                .collect();
+            Ok(Expr::or(tests))
+        }
+        Kind::Regex => {
+            let Node::Str(re) = v else {
+                return Err(Diagnostic::new(
+                    Code::BadValue,
+                    format!("'re' expects a string, found {}", v.kind()),
+                ));
+            };
+            check_regex(re, m.flags)?;
+            Ok(pred(
+                subject,
+                Test::Regex {
+                    regex: re.clone(),
+                    flags: m.flags,
+                },
+                span,
+            ))
+        }
+        Kind::Cidr => {
+            let Node::Str(s) = v else {
+                return Err(Diagnostic::new(
+                    Code::BadCidr,
+                    format!("'cidr' expects a string, found {}", v.kind()),
+                ));
+            };
+            let c = Cidr::parse(s)
+                .map_err(|e| Diagnostic::new(Code::BadCidr, format!("invalid CIDR: {e}")))?;
+            Ok(pred(subject, Test::Cidr(c), span))
+        }
+        Kind::Exists => match v {
+            Node::Bool(true) => Ok(pred(subject, Test::Exists, span)),
+            Node::Bool(false) => Ok(Expr::not(pred(subject, Test::Exists, span))),
+            other => Err(Diagnostic::new(
+                Code::BadValue,
+                format!("'exists' expects true or false, found {}", other.kind()),
+            )),
+        },
+        Kind::Compare(op) => {
+            let (value, text) = match v {
+                Node::Int(i) => (*i as f64, i.to_string()),
+                Node::Float(f) if f.is_finite() => (*f, float_text(*f)),
+                other => {
+                    return Err(Diagnostic::new(
+                        Code::BadValue,
+                        format!("'{}' expects a number, found {}", op_name(op), other.kind()),
+                    ))
+                }
+            };
+            Ok(pred(
+                subject,
+                Test::Compare {
+                    op,
+                    value: Number { value, text },
+                },
+                span,
+            ))
+        }
+        Kind::FieldRef => {
+            let Node::Str(other) = v else {
+                return Err(Diagnostic::new(
+                    Code::BadValue,
+                    format!("'fieldref' expects a field name, found {}", v.kind()),
+                ));
+            };
+            if other.is_empty() || other.contains(['*', '?', '|']) {
+                return Err(Diagnostic::new(
+                    Code::BadValue,
+                    format!("'fieldref' expects a plain field name, found '{other}'"),
+                ));
+            }
+            Ok(pred(
+                subject,
+                Test::FieldRef {
+                    other: FieldPath::parse(other),
+                    anchor: m.anchor,
+                    cased: m.cased,
+                },
+                span,
+            ))
+        }
+    }
+}
+
+fn op_name(op: crate::ir::CompareOp) -> &'static str {
+    match op {
+        crate::ir::CompareOp::Gt => "gt",
+        crate::ir::CompareOp::Gte => "gte",
+        crate::ir::CompareOp::Lt => "lt",
+        crate::ir::CompareOp::Lte => "lte",
+    }
+}
+
+/// Accept only regexes in the portable subset: valid for the Rust `regex` crate (which rejects
+/// look-around and back-references, like RE2, jaq and Logs Insights do).
+pub fn check_regex(re: &str, flags: crate::ir::RegexFlags) -> Result<(), Diagnostic> {
+    if re.contains("(?P<") || re.contains("(?<") {
+        return Err(Diagnostic::new(
+            Code::BadRegex,
+            "named groups are not portable across targets; use (...)",
+        ));
+    }
+    regex::RegexBuilder::new(re)
+        .case_insensitive(flags.ignore_case)
+        .multi_line(flags.multi_line)
+        .dot_matches_new_line(flags.dot_all)
+        .build()
+        .map(|_| ())
+        .map_err(|e| {
+            let detail = e.to_string();
+            let last = detail
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("")
+                .trim();
+            Diagnostic::new(
+                Code::BadRegex,
+                format!("invalid or non-portable regular expression '{re}': {last}"),
+            )
+        })
+}

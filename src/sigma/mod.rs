@@ -1,0 +1,444 @@
+//! The Sigma front end: rule documents (spec v2.1, plus legacy `action:` collections) to [`Rule`]s.
+
+pub mod detection;
+pub mod modifier;
+
+use crate::condition::{self, Cond, Quantifier};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::Expr;
+use crate::rule::{Detection, Format, Meta, Rule};
+use crate::source::{SourceFile, Span};
+use crate::yaml::{Document, Node};
+
+use detection::{lower_detection, Context};
+
+const STATUSES: [&str; 5] = [
+    "stable",
+    "test",
+    "experimental",
+    "deprecated",
+    "unsupported",
+];
+const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
+
+/// Placeholder values for the `expand` modifier, by name.
+pub type Placeholders = indexmap::IndexMap<String, Vec<String>>;
+
+/// Convert every rule document of a Sigma file. Legacy `action: global` documents are merged into
+/// the documents after them, `action: reset` clears that, and `action: repeat` re-uses the previous
+/// rule with changes.
+pub fn load(
+    file: &SourceFile,
+    docs: &[Document],
+    placeholders: &Placeholders,
+) -> Vec<Result<Rule, Diagnostic>> {
+    let mut out = Vec::new();
+    let mut global: Option<Node> = None;
+    let mut previous: Option<Node> = None;
+    for doc in docs {
+        let action = doc.node.get("action").and_then(Node::as_str);
+        let body = without_key(&doc.node, "action");
+        let merged = match action {
+            Some("global") => {
+                global = Some(match global.take() {
+                    Some(g) => merge(&g, &body),
+                    None => body,
+                });
+                continue;
+            }
+            Some("reset") => {
+                global = None;
+                continue;
+            }
+            Some("repeat") => match &previous {
+                Some(p) => merge(p, &body),
+                None => {
+                    out.push(Err(Diagnostic::new(
+                        Code::NotARule,
+                        "'action: repeat' with no rule before it",
+                    )
+                    .with_span(doc.keys.key(&["action"]).unwrap_or(Span::at(doc.start)))));
+                    continue;
+                }
+            },
+            Some(other) => {
+                out.push(Err(Diagnostic::new(
+                    Code::NotARule,
+                    format!("unknown action '{other}'; expected global, reset or repeat"),
+                )
+                .with_span(doc.keys.key(&["action"]).unwrap_or(Span::at(doc.start)))));
+                continue;
+            }
+            None => match &global {
+                Some(g) => merge(g, &body),
+                None => body,
+            },
+        };
+        previous = Some(merged.clone());
+        let merged_doc = Document {
+            node: merged,
+            start: doc.start,
+            keys: doc.keys.clone(),
+        };
+        out.push(load_rule(file, &merged_doc, placeholders));
+    }
+    out
+}
+
+fn without_key(node: &Node, key: &str) -> Node {
+    match node {
+        Node::Map(m) => Node::Map(m.iter().filter(|(k, _)| k != key).cloned().collect()),
+        other => other.clone(),
+    }
+}
+
+/// Deep-merge two mappings; `over` wins for everything but nested mappings.
+fn merge(base: &Node, over: &Node) -> Node {
+    match (base, over) {
+        (Node::Map(b), Node::Map(o)) => {
+            let mut out = b.clone();
+            for (k, v) in o {
+                match out.iter_mut().find(|(bk, _)| bk == k) {
+                    Some((_, bv)) => *bv = merge(bv, v),
+                    None => out.push((k.clone(), v.clone())),
+                }
+            }
+            Node::Map(out)
+        }
+        (_, o) => o.clone(),
+    }
+}
+
+fn load_rule(
+    file: &SourceFile,
+    doc: &Document,
+    placeholders: &Placeholders,
+) -> Result<Rule, Diagnostic> {
+    let at = |path: &[&str]| doc.keys.key(path).unwrap_or(Span::at(doc.start));
+    let Node::Map(entries) = &doc.node else {
+        return Err(Diagnostic::new(
+            Code::NotARule,
+            format!("not a Sigma rule: expected a mapping with title, logsource and detection, found {}", doc.node.kind()),
+        )
+        .with_span(Span::at(doc.start)));
+    };
+    if doc.node.get("correlation").is_some() {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            "Sigma correlation rules are not supported yet",
+        )
+        .with_span(at(&["correlation"])));
+    }
+    if doc.node.get("filter").is_some() && doc.node.get("detection").is_none() {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            "Sigma meta filters are not supported yet",
+        )
+        .with_span(at(&["filter"])));
+    }
+    for required in ["title", "logsource", "detection"] {
+        if doc.node.get(required).is_none() {
+            return Err(Diagnostic::new(
+                Code::NotARule,
+                format!("not a Sigma rule: the required key '{required}' is missing"),
+            )
+            .with_span(Span::at(doc.start)));
+        }
+    }
+    let mut meta = Meta::default();
+    let mut detection_node = None;
+    for (key, value) in entries {
+        let span = at(&[key]);
+        let err = |what: &str| {
+            Err(Diagnostic::new(
+                Code::NotARule,
+                format!("'{key}' must be {what}, found {}", value.kind()),
+            )
+            .with_span(span))
+        };
+        match key.as_str() {
+            "title" => match value {
+                Node::Str(s) if !s.trim().is_empty() => meta.title = s.clone(),
+                _ => return err("a non-empty string"),
+            },
+            "id" | "name" | "description" | "author" | "date" | "modified" | "license"
+            | "status" | "level" => {
+                let Some(text) = value.scalar_text().filter(|_| *value != Node::Null) else {
+                    return err("a string");
+                };
+                if key == "status" && !STATUSES.contains(&text.as_str()) {
+                    return Err(Diagnostic::new(
+                        Code::BadMetadata,
+                        format!("status '{text}' is not one of {}", STATUSES.join(", ")),
+                    )
+                    .with_span(span));
+                }
+                if key == "level" && !LEVELS.contains(&text.as_str()) {
+                    return Err(Diagnostic::new(
+                        Code::BadMetadata,
+                        format!("level '{text}' is not one of {}", LEVELS.join(", ")),
+                    )
+                    .with_span(span));
+                }
+                let slot = match key.as_str() {
+                    "id" => &mut meta.id,
+                    "name" => &mut meta.name,
+                    "description" => &mut meta.description,
+                    "author" => &mut meta.author,
+                    "date" => &mut meta.date,
+                    "modified" => &mut meta.modified,
+                    "license" => &mut meta.license,
+                    "status" => &mut meta.status,
+                    _ => &mut meta.level,
+                };
+                *slot = Some(text);
+            }
+            "references" | "tags" | "fields" | "falsepositives" | "scope" => {
+                let Some(list) = string_list(value) else {
+                    return err("a list of strings");
+                };
+                match key.as_str() {
+                    "references" => meta.references = list,
+                    "tags" => meta.tags = list,
+                    "fields" => meta.fields = list,
+                    "falsepositives" => meta.falsepositives = list,
+                    _ => meta.scope = list,
+                }
+            }
+            "logsource" => match value {
+                Node::Map(m) if !m.is_empty() => {
+                    for (k, v) in m {
+                        let Some(t) = v.scalar_text() else {
+                            return err("a mapping of strings");
+                        };
+                        meta.logsource.push((k.clone(), t));
+                    }
+                }
+                _ => return err("a non-empty mapping (product, service, category)"),
+            },
+            "related" => match value {
+                Node::Seq(items) => {
+                    for item in items {
+                        let id = item.get("id").and_then(Node::scalar_text);
+                        let ty = item.get("type").and_then(Node::scalar_text);
+                        match (id, ty) {
+                            (Some(id), Some(ty)) => meta.related.push((id, ty)),
+                            _ => return err("a list of {id, type} mappings"),
+                        }
+                    }
+                }
+                _ => return err("a list of {id, type} mappings"),
+            },
+            "detection" => detection_node = Some(value),
+            _ => meta.custom.push((key.clone(), value.to_json())),
+        }
+    }
+    let Some(Node::Map(det)) = detection_node else {
+        return Err(Diagnostic::new(
+            Code::NotARule,
+            "'detection' must be a mapping of detections and a condition",
+        )
+        .with_span(at(&["detection"])));
+    };
+    let cx = Context {
+        doc,
+        placeholders: &|name| placeholders.get(name).cloned(),
+    };
+    let mut detections = Vec::new();
+    let mut condition_node = None;
+    for (name, node) in det {
+        match name.as_str() {
+            "condition" => condition_node = Some(node),
+            // Legacy aggregation window; meaningful only with the obsolete pipe syntax.
+            "timeframe" => {}
+            _ => detections.push(Detection {
+                name: name.clone(),
+                expr: lower_detection(&cx, name, node)?,
+            }),
+        }
+    }
+    let cond_span = at(&["detection", "condition"]);
+    let conditions: Vec<String> = match condition_node {
+        None => {
+            return Err(
+                Diagnostic::new(Code::NotARule, "the detection has no 'condition'")
+                    .with_span(at(&["detection"])),
+            )
+        }
+        Some(Node::Str(s)) => vec![s.clone()],
+        Some(Node::Seq(items)) if !items.is_empty() => {
+            let mut v = Vec::new();
+            for i in items {
+                match i {
+                    Node::Str(s) => v.push(s.clone()),
+                    other => {
+                        return Err(Diagnostic::new(
+                            Code::NotARule,
+                            format!(
+                                "'condition' list items must be strings, found {}",
+                                other.kind()
+                            ),
+                        )
+                        .with_span(cond_span))
+                    }
+                }
+            }
+            v
+        }
+        Some(other) => {
+            return Err(Diagnostic::new(
+                Code::NotARule,
+                format!(
+                    "'condition' must be a string or a list of strings, found {}",
+                    other.kind()
+                ),
+            )
+            .with_span(cond_span))
+        }
+    };
+    let base = if conditions.len() == 1 {
+        condition_offset(file, doc, &conditions[0])
+    } else {
+        None
+    };
+    let mut alts = Vec::new();
+    for c in &conditions {
+        let shift = |s: Span| base.map_or(cond_span, |b| Span::new(b + s.start, b + s.end));
+        let parsed = condition::parse(c).map_err(|d| match d.location {
+            Some(crate::diagnostic::Location::Span(s)) => Diagnostic {
+                location: Some(crate::diagnostic::Location::Span(shift(s))),
+                ..d
+            },
+            _ => d.or_span(cond_span),
+        })?;
+        alts.push(resolve(&parsed, &detections, &shift)?);
+    }
+    Ok(Rule {
+        format: Format::Sigma,
+        meta,
+        detections,
+        condition_text: conditions,
+        condition: Expr::or(alts),
+        span: Span::at(doc.start),
+    })
+}
+
+/// Where the condition text starts in the file, when it is written on the key's line.
+fn condition_offset(file: &SourceFile, doc: &Document, cond: &str) -> Option<usize> {
+    let off = doc.keys.value_offset(&["detection", "condition"])?;
+    let rest = file.text.get(off..)?;
+    if rest.starts_with(cond) {
+        return Some(off);
+    }
+    let q = rest.chars().next()?;
+    if (q == '\'' || q == '"') && rest[1..].starts_with(cond) {
+        return Some(off + 1);
+    }
+    None
+}
+
+fn resolve(c: &Cond, dets: &[Detection], shift: &dyn Fn(Span) -> Span) -> Result<Expr, Diagnostic> {
+    Ok(match c {
+        Cond::Or(xs) => Expr::or(
+            xs.iter()
+                .map(|x| resolve(x, dets, shift))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::And(xs) => Expr::and(
+            xs.iter()
+                .map(|x| resolve(x, dets, shift))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Not(x) => Expr::not(resolve(x, dets, shift)?),
+        Cond::Ident(name, span) => match dets.iter().find(|d| d.name == *name) {
+            Some(d) => d.expr.clone(),
+            None => {
+                let known: Vec<&str> = dets.iter().map(|d| d.name.as_str()).collect();
+                return Err(Diagnostic::new(
+                    Code::UnknownIdentifier,
+                    format!(
+                        "unknown detection '{name}' in condition; expected one of: {}",
+                        known.join(", ")
+                    ),
+                )
+                .with_span(shift(*span)));
+            }
+        },
+        Cond::Selector {
+            quantifier,
+            pattern,
+            span,
+        } => {
+            let matched: Vec<Expr> = dets
+                .iter()
+                .filter(|d| selector_matches(pattern.as_deref(), &d.name))
+                .map(|d| d.expr.clone())
+                .collect();
+            if matched.is_empty() {
+                return Err(Diagnostic::new(
+                    Code::EmptySelector,
+                    format!(
+                        "'{}' matches no detection",
+                        pattern.as_deref().unwrap_or("them")
+                    ),
+                )
+                .with_span(shift(*span)));
+            }
+            match quantifier {
+                Quantifier::One => Expr::or(matched),
+                Quantifier::All => Expr::and(matched),
+            }
+        }
+    })
+}
+
+/// `them` and patterns not starting with `_` skip detections whose name starts with `_`.
+fn selector_matches(pattern: Option<&str>, name: &str) -> bool {
+    match pattern {
+        None => !name.starts_with('_'),
+        Some(p) => (p.starts_with('_') || !name.starts_with('_')) && glob(p, name),
+    }
+}
+
+/// `*`-only glob over the whole name.
+fn glob(p: &str, s: &str) -> bool {
+    match p.split_once('*') {
+        None => p == s,
+        Some((head, tail)) => {
+            let Some(rest) = s.strip_prefix(head) else {
+                return false;
+            };
+            if tail.is_empty() {
+                return true;
+            }
+            (0..=rest.len())
+                .filter(|&i| rest.is_char_boundary(i))
+                .any(|i| glob(tail, &rest[i..]))
+        }
+    }
+}
+
+fn string_list(node: &Node) -> Option<Vec<String>> {
+    match node {
+        Node::Seq(items) => items.iter().map(Node::scalar_text).collect(),
+        Node::Null => Some(vec![]),
+        scalar => scalar.scalar_text().map(|s| vec![s]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("sel_*", "sel_a"));
+        assert!(glob("*", "x"));
+        assert!(glob("a*b*c", "aXbYc"));
+        assert!(!glob("a*b", "ab_"));
+        assert!(selector_matches(None, "sel"));
+        assert!(!selector_matches(None, "_sel"));
+        assert!(!selector_matches(Some("*"), "_sel"));
+        assert!(selector_matches(Some("_s*"), "_sel"));
+    }
+}

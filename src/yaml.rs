@@ -1,0 +1,395 @@
+//! YAML reading, kept behind this one module so the archived `serde_yaml` can be swapped for a
+//! maintained fork without touching the front ends.
+//!
+//! A file is read into [`Document`]s: a [`Node`] tree plus a [`KeyIndex`] that finds the line and
+//! column of a key path (`detection.selection.eventName|contains`), because serde values carry no
+//! positions. The index reads block-style YAML by indentation; a key it cannot find falls back to
+//! its nearest located parent, so a diagnostic always has a position.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::Span;
+
+/// A YAML value with mapping order kept.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// Integers beyond i64, and floats.
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+impl Node {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Node::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// What kind of value this is, for "expected X, found Y" messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Node::Null => "null",
+            Node::Bool(_) => "a boolean",
+            Node::Int(_) | Node::Float(_) => "a number",
+            Node::Str(_) => "a string",
+            Node::Seq(_) => "a list",
+            Node::Map(_) => "a mapping",
+        }
+    }
+
+    /// The scalar's text as YAML wrote it in plain form (`22`, `true`, `abc`); None for collections.
+    pub fn scalar_text(&self) -> Option<String> {
+        match self {
+            Node::Null => Some("null".into()),
+            Node::Bool(b) => Some(b.to_string()),
+            Node::Int(i) => Some(i.to_string()),
+            Node::Float(f) => Some(float_text(*f)),
+            Node::Str(s) => Some(s.clone()),
+            Node::Seq(_) | Node::Map(_) => None,
+        }
+    }
+
+    /// The JSON value this YAML denotes (test events are written in YAML or JSON).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Node::Null => J::Null,
+            Node::Bool(b) => J::Bool(*b),
+            Node::Int(i) => J::from(*i),
+            Node::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Node::Str(s) => J::String(s.clone()),
+            Node::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Node::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+        }
+    }
+}
+
+/// JSON-style text of a float: integral values without a fraction, like JSON encoders print them.
+pub fn float_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries: Vec<(String, Node)> = Vec::new();
+        while let Some(key) = map.next_key::<Node>()? {
+            let Some(key) = key.scalar_text() else {
+                return Err(de::Error::custom("a mapping key must be a scalar"));
+            };
+            let value: Node = map.next_value()?;
+            if entries.iter().any(|(k, _)| *k == key) {
+                return Err(de::Error::custom(format!("duplicate key '{key}'")));
+            }
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Node, A::Error> {
+        // A tagged value (`!tag value`): keep the value, drop the tag.
+        let (_, variant) = data.variant::<de::IgnoredAny>()?;
+        de::VariantAccess::newtype_variant::<Node>(variant)
+    }
+}
+
+/// One YAML document of a file: its value, where it starts, and where its keys are.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub node: Node,
+    /// Byte offset of the document's first line.
+    pub start: usize,
+    pub keys: KeyIndex,
+}
+
+/// Parse every document of a YAML stream. Empty documents (a bare `---`) are skipped.
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
+    let starts = document_starts(text);
+    let mut docs = Vec::new();
+    for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let node = Node::deserialize(de).map_err(|e| yaml_error(&e))?;
+        let start = starts.get(i).copied().unwrap_or(0);
+        let end = starts.get(i + 1).copied().unwrap_or(text.len());
+        if node != Node::Null {
+            docs.push(Document {
+                node,
+                start,
+                keys: KeyIndex::build(text, start, end),
+            });
+        }
+    }
+    Ok(docs)
+}
+
+/// Parse one YAML value (a whole file that must hold a single document).
+pub fn parse_one(text: &str) -> Result<Node, Diagnostic> {
+    serde_yaml::from_str::<Node>(text).map_err(|e| yaml_error(&e))
+}
+
+fn yaml_error(e: &serde_yaml::Error) -> Diagnostic {
+    let mut msg = e.to_string();
+    // serde_yaml appends " at line L column C"; the location goes into the diagnostic instead.
+    if let Some(i) = msg.find(" at line ") {
+        msg.truncate(i);
+    }
+    let d = Diagnostic::new(Code::Yaml, format!("invalid YAML: {msg}"));
+    match e.location() {
+        Some(loc) => d.with_line_col(loc.line(), loc.column()),
+        None => d,
+    }
+}
+
+/// Byte offsets where each document starts: 0, then the line after every `---` separator.
+fn document_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut offset = 0;
+    let mut seen_content = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end();
+        let is_sep = bare == "---" || bare.starts_with("--- ");
+        if is_sep {
+            if seen_content {
+                starts.push(offset + line.len());
+            } else {
+                // A leading `---` opens the first document.
+                starts[0] = offset + line.len();
+                seen_content = true;
+            }
+        } else if !bare.is_empty() && !bare.starts_with('#') && !bare.starts_with('%') {
+            seen_content = true;
+        }
+        offset += line.len();
+    }
+    starts
+}
+
+/// Positions of block-mapping keys in one document, by key path.
+#[derive(Debug, Clone, Default)]
+pub struct KeyIndex {
+    entries: Vec<KeyEntry>,
+}
+
+#[derive(Debug, Clone)]
+struct KeyEntry {
+    path: Vec<String>,
+    key: Span,
+    value: usize,
+}
+
+impl KeyIndex {
+    fn build(text: &str, start: usize, end: usize) -> KeyIndex {
+        let mut entries = Vec::new();
+        let mut stack: Vec<(usize, String)> = Vec::new();
+        let mut offset = start;
+        let mut block_indent: Option<usize> = None;
+        for line in text[start..end].split_inclusive('\n') {
+            let line_start = offset;
+            offset += line.len();
+            let content = line.trim_end_matches(['\n', '\r']);
+            let indent = content.len() - content.trim_start_matches(' ').len();
+            let rest = &content[indent..];
+            if rest.is_empty() || rest.starts_with('#') {
+                continue;
+            }
+            // Lines of a block scalar (`key: |`) are text, not keys.
+            if let Some(bi) = block_indent {
+                if indent > bi {
+                    continue;
+                }
+                block_indent = None;
+            }
+            let mut col = indent;
+            let mut rest = rest;
+            while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+                let trimmed = r.trim_start();
+                col += rest.len() - trimmed.len();
+                rest = trimmed;
+            }
+            let Some((key, key_len)) = parse_key(rest) else {
+                continue;
+            };
+            while stack.last().is_some_and(|(i, _)| *i >= col) {
+                stack.pop();
+            }
+            stack.push((col, key));
+            let after = &rest[key_len..];
+            let value_rel = key_len + (after.len() - after.trim_start().len());
+            let value_text = after.trim();
+            if value_text.starts_with('|') || value_text.starts_with('>') {
+                block_indent = Some(col);
+            }
+            entries.push(KeyEntry {
+                path: stack.iter().map(|(_, k)| k.clone()).collect(),
+                key: Span::new(line_start + col, line_start + col + key_len - 1),
+                value: line_start + col + value_rel,
+            });
+        }
+        KeyIndex { entries }
+    }
+
+    /// Span of the key at `path`, or of its nearest located ancestor.
+    pub fn key(&self, path: &[&str]) -> Option<Span> {
+        (1..=path.len())
+            .rev()
+            .find_map(|n| self.find(&path[..n]).map(|e| e.key))
+    }
+
+    /// Byte offset where the value of the key at `path` starts on the key's line, if any.
+    pub fn value_offset(&self, path: &[&str]) -> Option<usize> {
+        self.find(path).map(|e| e.value)
+    }
+
+    fn find(&self, path: &[&str]) -> Option<&KeyEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.path.len() == path.len() && e.path.iter().zip(path).all(|(a, b)| a == b))
+    }
+}
+
+/// A `key:` at the start of `s`: the key's text and the length up to and including the colon.
+fn parse_key(s: &str) -> Option<(String, usize)> {
+    let first = s.chars().next()?;
+    if first == '\'' || first == '"' {
+        let close = s[1..].find(first)? + 1;
+        let after = &s[close + 1..];
+        let after_trim = after.trim_start_matches(' ');
+        if !after_trim.starts_with(':') {
+            return None;
+        }
+        let key = s[1..close].replace("''", "'");
+        return Some((key, close + 1 + (after.len() - after_trim.len()) + 1));
+    }
+    if matches!(
+        first,
+        '[' | '{' | '#' | '&' | '*' | '!' | '|' | '>' | '%' | '@' | '`'
+    ) {
+        return None;
+    }
+    let bytes = s.as_bytes();
+    for i in 0..bytes.len() {
+        if bytes[i] == b':'
+            && (i + 1 == bytes.len() || bytes[i + 1] == b' ' || bytes[i + 1] == b'\t')
+        {
+            let key = s[..i].trim_end();
+            if key.is_empty() {
+                return None;
+            }
+            return Some((key.to_owned(), i + 1));
+        }
+        if bytes[i] == b'#' && i > 0 && bytes[i - 1] == b' ' {
+            return None;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_nested_keys_and_list_items() {
+        let text = "title: t\ndetection:\n    sel:\n        - eventName|contains: x\n          'odd key': y\n    condition: sel\n";
+        let docs = parse_documents(text).unwrap();
+        let k = &docs[0].keys;
+        let s = k.key(&["detection", "sel", "eventName|contains"]).unwrap();
+        assert_eq!(&text[s.start..s.end], "eventName|contains");
+        assert!(k.key(&["detection", "sel", "odd key"]).is_some());
+        let v = k.value_offset(&["detection", "condition"]).unwrap();
+        assert_eq!(&text[v..v + 3], "sel");
+    }
+
+    #[test]
+    fn splits_documents_and_keeps_order() {
+        let text = "---\na: 1\nb: [x, 2]\n---\nc: true\n";
+        let docs = parse_documents(text).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[1].start, text.find("c:").unwrap());
+        match &docs[0].node {
+            Node::Map(m) => assert_eq!(m[0].0, "a"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_and_syntax_errors_have_positions() {
+        let e = parse_documents("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(e.code, Code::Yaml);
+        assert!(e.message.contains("duplicate key 'a'"), "{}", e.message);
+        let e = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(e.location.is_some());
+    }
+
+    #[test]
+    fn block_scalars_are_not_keys() {
+        let text = "description: |\n    Note: not a key\ndetection:\n    condition: x\n";
+        let docs = parse_documents(text).unwrap();
+        assert!(docs[0].keys.find(&["description", "Note"]).is_none());
+        assert!(docs[0].keys.key(&["detection", "condition"]).is_some());
+    }
+}

@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Convert rules into queries for one target.
-    Convert(ConvertArgs),
+    Convert(Box<ConvertArgs>),
     /// Run the tests that ship with rules (`x.tests.yml` beside `x.yml`) through the reference
     /// evaluator and the jq target.
     Test(TestArgs),
@@ -61,6 +61,50 @@ pub struct ConvertArgs {
     /// The name standard input is shown under in headers and diagnostics.
     #[arg(long, default_value = "<stdin>")]
     pub stdin_filename: String,
+    /// Row limit of the query (athena, cloudwatch).
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Table to query (athena; default `cloudtrail_logs`).
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Table schema (athena): `cloudtrail` or `security-lake`.
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Start of the time window: RFC 3339 (`2026-11-01T00:00:00Z`) or relative (`24h`, `7d`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End of the time window: RFC 3339 or relative.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Partition layout used to prune by time (athena): `projection` or `ymd`.
+    #[arg(long)]
+    pub partitions: Option<String>,
+    /// Log group for CloudWatch saved queries (repeatable).
+    #[arg(long = "log-group")]
+    pub log_groups: Vec<String>,
+    /// How many array elements an any-element predicate expands to (cloudwatch).
+    #[arg(long)]
+    pub array_max: Option<usize>,
+    /// The time relative windows count back from (RFC 3339), for reproducible output.
+    #[arg(long, hide = true)]
+    pub now: Option<String>,
+}
+
+impl ConvertArgs {
+    fn render_options(&self, source_path: String) -> RenderOptions {
+        RenderOptions {
+            source_path,
+            limit: self.limit,
+            table: self.table.clone(),
+            schema: self.schema.clone(),
+            since: self.since.clone(),
+            until: self.until.clone(),
+            partitions: self.partitions.clone(),
+            log_groups: self.log_groups.clone(),
+            array_max: self.array_max,
+            now: self.now.clone(),
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -221,14 +265,8 @@ fn convert(
         let mut queries = Vec::new();
         for r in &lf.rules {
             let rendered = r.as_ref().map_err(Clone::clone).and_then(|rule| {
-                backend::render(
-                    backend,
-                    rule,
-                    &RenderOptions {
-                        source_path: path_text.clone(),
-                    },
-                )
-                .map(|q| (rule, q))
+                backend::render(backend, rule, &args.render_options(path_text.clone()))
+                    .map(|q| (rule, q))
             });
             match rendered {
                 Ok((rule, query)) => {
@@ -430,6 +468,7 @@ fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::R
                     rule,
                     &RenderOptions {
                         source_path: lf.file.path.display().to_string(),
+                        ..Default::default()
                     },
                 )
                 .map_err(|d| d.in_file(&lf.file).to_string())

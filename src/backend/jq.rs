@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Anchor, Cidr, FieldPath, Pattern, Predicate, Quantifier, Shape, Subject, Test};
 
-use super::{Backend, Needs, Syntax, Target};
+use super::{Backend, Needs, RenderCx, Syntax, Target};
 
 pub struct JqBackend;
 
@@ -143,7 +143,8 @@ impl Backend for JqBackend {
         &SYNTAX
     }
 
-    fn predicate(&self, p: &Predicate, needs: &mut Needs) -> Result<String, Diagnostic> {
+    fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
+        let needs = &mut cx.needs;
         Ok(match &p.test {
             Test::Null => format!("all({}; . == null)", values(&p.subject, needs)),
             Test::Exists => format!("any({}; . != null)", values(&p.subject, needs)),

@@ -88,7 +88,32 @@ pub struct Syntax {
 /// What a rendered condition needs from the query frame (helper definitions, say).
 #[derive(Debug, Default, Clone)]
 pub struct Needs {
+    /// Named helpers the template must define (jq `def`s, say).
     pub helpers: BTreeSet<&'static str>,
+    /// Fields the condition reads, in first-use order (for selected columns or `fields`).
+    pub fields: Vec<String>,
+    /// Notes the template prints as comments (an approximation the target forced, say).
+    pub notes: Vec<String>,
+}
+
+impl Needs {
+    pub fn field(&mut self, name: String) {
+        if !self.fields.contains(&name) {
+            self.fields.push(name);
+        }
+    }
+
+    pub fn note(&mut self, note: String) {
+        if !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+}
+
+/// Everything a backend sees while rendering one rule.
+pub struct RenderCx<'a> {
+    pub opts: &'a RenderOptions,
+    pub needs: Needs,
 }
 
 /// One target language.
@@ -100,17 +125,47 @@ pub trait Backend: Sync {
     fn extension(&self) -> &'static str;
     fn syntax(&self) -> &'static Syntax;
     /// Render one predicate as a self-contained (grouped) expression.
-    fn predicate(&self, p: &Predicate, needs: &mut Needs) -> Result<String, Diagnostic>;
+    fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic>;
+    /// Extra template variables for the query frame (selected columns, time bounds, ...).
+    fn frame(
+        &self,
+        _rule: &Rule,
+        _cx: &RenderCx,
+    ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
+        Ok(Vec::new())
+    }
+    /// Check the finished query (a length limit, say).
+    fn finish(&self, query: String, _cx: &RenderCx) -> Result<String, Diagnostic> {
+        Ok(query)
+    }
     /// Make `text` safe inside a line comment of the target (no line breaks, no escapes that
     /// continue the comment).
     fn comment(&self, text: &str) -> String;
 }
 
-/// Options every target understands.
+/// Options for rendering. Each target reads the ones that apply to it.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     /// The rule's path as shown in the query header.
     pub source_path: String,
+    /// Row limit (`LIMIT`, `limit`).
+    pub limit: Option<u64>,
+    /// Table name (Athena).
+    pub table: Option<String>,
+    /// Table schema name (Athena: `cloudtrail` or `security-lake`).
+    pub schema: Option<String>,
+    /// Start of the time window, as given (RFC 3339 or relative like `24h`).
+    pub since: Option<String>,
+    /// End of the time window, as given.
+    pub until: Option<String>,
+    /// Partition layout for time pruning (Athena: `projection` or `ymd`).
+    pub partitions: Option<String>,
+    /// Log groups for saved queries (CloudWatch).
+    pub log_groups: Vec<String>,
+    /// How many array elements an any-element predicate expands to (CloudWatch).
+    pub array_max: Option<usize>,
+    /// "Now", fixed for reproducible relative time windows (RFC 3339); the clock when None.
+    pub now: Option<String>,
 }
 
 /// Render a rule's whole query for `backend`.
@@ -119,13 +174,17 @@ pub fn render(
     rule: &Rule,
     opts: &RenderOptions,
 ) -> Result<String, Diagnostic> {
-    let mut needs = Needs::default();
-    let condition = render_condition(backend, &rule.condition, &mut needs)?;
+    let mut cx = RenderCx {
+        opts,
+        needs: Needs::default(),
+    };
+    let condition = render_condition(backend, &rule.condition, &mut cx)?;
+    let extra = backend.frame(rule, &cx)?;
     let env = environment(backend);
     let tmpl = env
         .get_template(backend.template())
         .map_err(template_error)?;
-    let ctx = minijinja::context! {
+    let base = minijinja::context! {
         title => rule.meta.title,
         id => rule.meta.id,
         level => rule.meta.level,
@@ -137,9 +196,14 @@ pub fn render(
         path => opts.source_path,
         target => backend.target().name(),
         condition => Value::from_safe_string(condition),
-        helpers => needs.helpers.iter().copied().collect::<Vec<_>>(),
+        helpers => cx.needs.helpers.iter().copied().collect::<Vec<_>>(),
+        notes => cx.needs.notes,
+        condition_fields => cx.needs.fields,
     };
-    tmpl.render(ctx).map_err(template_error)
+    let extra: std::collections::BTreeMap<&str, Value> = extra.into_iter().collect();
+    let ctx = minijinja::context! { ..Value::from(extra), ..base };
+    let query = tmpl.render(ctx).map_err(template_error)?;
+    backend.finish(query, &cx)
 }
 
 fn template_error(e: minijinja::Error) -> Diagnostic {
@@ -159,9 +223,9 @@ fn template_error(e: minijinja::Error) -> Diagnostic {
 pub fn render_condition(
     backend: &dyn Backend,
     e: &Expr,
-    needs: &mut Needs,
+    cx: &mut RenderCx,
 ) -> Result<String, Diagnostic> {
-    render_expr(backend, e, needs, 1, true)
+    render_expr(backend, e, cx, 1, true)
 }
 
 fn pad(level: usize) -> String {
@@ -171,7 +235,7 @@ fn pad(level: usize) -> String {
 fn render_expr(
     backend: &dyn Backend,
     e: &Expr,
-    needs: &mut Needs,
+    cx: &mut RenderCx,
     indent: usize,
     top: bool,
 ) -> Result<String, Diagnostic> {
@@ -179,10 +243,10 @@ fn render_expr(
     Ok(match e {
         Expr::Const(true) => s.true_.to_owned(),
         Expr::Const(false) => s.false_.to_owned(),
-        Expr::Pred(p) => backend.predicate(p, needs).map_err(|d| d.or_span(p.span))?,
+        Expr::Pred(p) => backend.predicate(p, cx).map_err(|d| d.or_span(p.span))?,
         Expr::Not(inner) => s
             .not
-            .replace("{}", &render_expr(backend, inner, needs, indent, false)?),
+            .replace("{}", &render_expr(backend, inner, cx, indent, false)?),
         Expr::And(xs) | Expr::Or(xs) => {
             let op = if matches!(e, Expr::And(_)) {
                 s.and
@@ -192,7 +256,7 @@ fn render_expr(
             let item_indent = if top { indent } else { indent + 1 };
             let parts = xs
                 .iter()
-                .map(|x| render_expr(backend, x, needs, item_indent, false))
+                .map(|x| render_expr(backend, x, cx, item_indent, false))
                 .collect::<Result<Vec<_>, _>>()?;
             let flat = format!("({})", parts.join(&format!(" {op} ")));
             if flat.len() + 2 * indent <= s.max_width && !flat.contains('\n') {

@@ -172,7 +172,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
     let starts = document_starts(text);
     let mut docs = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let node = Node::deserialize(de).map_err(|e| yaml_error(&e))?;
+        let node = Node::deserialize(de).map_err(|e| duplicate_at_second(yaml_error(&e), text))?;
         let start = starts.get(i).copied().unwrap_or(0);
         let end = starts.get(i + 1).copied().unwrap_or(text.len());
         if node != Node::Null {
@@ -202,6 +202,34 @@ fn yaml_error(e: &serde_yaml::Error) -> Diagnostic {
         Some(loc) => d.with_line_col(loc.line(), loc.column()),
         None => d,
     }
+}
+
+/// serde_yaml places a duplicate-key error at the mapping; point at the second occurrence instead.
+fn duplicate_at_second(d: Diagnostic, text: &str) -> Diagnostic {
+    let Some(key) = d
+        .message
+        .split("duplicate key '")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+    else {
+        return d;
+    };
+    let Some(crate::diagnostic::Location::LineCol(lc)) = d.location else {
+        return d;
+    };
+    let mut seen = 0;
+    for (i, line) in text.lines().enumerate().skip(lc.line.saturating_sub(1)) {
+        let trimmed = line.trim_start_matches([' ', '-']);
+        let is_key = parse_key(trimmed).is_some_and(|(k, _)| k == key);
+        if is_key {
+            seen += 1;
+            if seen == 2 {
+                let col = line.len() - trimmed.len() + 1;
+                return d.with_line_col(i + 1, col);
+            }
+        }
+    }
+    d
 }
 
 /// Byte offsets where each document starts: 0, then the line after every `---` separator.

@@ -1,0 +1,137 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use rulecast::backend::{self, RenderOptions, Target};
+use rulecast::testcase::TestCase;
+use rulecast::{LoadOptions, LoadedFile};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every rule file under `rules/`, sorted.
+pub fn rule_files() -> Vec<PathBuf> {
+    let (files, errors) = rulecast::walk::rule_files(&[root().join("rules")]);
+    assert!(errors.is_empty(), "{errors:?}");
+    files
+}
+
+/// The shared placeholders the shipped rules use.
+pub fn load_options() -> LoadOptions {
+    let p = root().join("rules/placeholders.yml");
+    let mut opts = LoadOptions::default();
+    if p.exists() {
+        opts.placeholders = rulecast::load_placeholders(&p).expect("rules/placeholders.yml reads");
+    }
+    opts
+}
+
+pub fn load(path: &Path) -> LoadedFile {
+    rulecast::load_path(path, &load_options()).expect("rule file reads")
+}
+
+/// The path relative to the crate root, with `/` separators (stable across machines).
+pub fn rel(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// A snapshot name for a rule file: its path under `rules/`, `/` → `__`, no extension.
+pub fn snapshot_name(path: &Path) -> String {
+    let rel = path.strip_prefix(root().join("rules")).unwrap_or(path);
+    let s = rel
+        .with_extension("")
+        .to_string_lossy()
+        .replace(['/', '\\'], "__");
+    s
+}
+
+/// The targets that have a backend.
+pub fn built_targets() -> Vec<Target> {
+    Target::ALL
+        .into_iter()
+        .filter(|t| t.backend().is_some())
+        .collect()
+}
+
+/// Everything `convert` would print for one file and target: each rule's query, or its error.
+pub fn render_file(lf: &LoadedFile, target: Target) -> Vec<Result<String, String>> {
+    let backend = target.backend().expect("built target");
+    let opts = RenderOptions {
+        source_path: rel(&lf.file.path),
+        now: Some("2026-11-22T00:00:00Z".into()),
+        ..Default::default()
+    };
+    lf.rules
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .map_err(|d| d.clone().in_file(&lf.file).to_string())
+                .and_then(|rule| {
+                    backend::render(backend, rule, &opts)
+                        .map_err(|d| d.in_file(&lf.file).to_string())
+                })
+        })
+        .collect()
+}
+
+/// The test cases of a rule file, if it has a sidecar.
+pub fn cases(path: &Path) -> Option<Vec<TestCase>> {
+    let sidecar = rulecast::walk::tests_sidecar(path)?;
+    Some(rulecast::testcase::load(&sidecar).unwrap_or_else(|d| panic!("{d}")))
+}
+
+/// Is the system `jq` binary on PATH?
+pub fn system_jq() -> bool {
+    std::process::Command::new("jq")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Run a filter with the system jq on one input; the outputs.
+pub fn run_system_jq(
+    filter: &str,
+    input: &serde_json::Value,
+) -> Result<Vec<serde_json::Value>, String> {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("rulecast-jq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let f = dir.join(format!("f{}.jq", rand_suffix()));
+    std::fs::write(&f, filter).map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new("jq")
+        .arg("-c")
+        .arg("-f")
+        .arg(&f)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(input.to_string().as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&f);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}

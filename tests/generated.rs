@@ -1,0 +1,239 @@
+//! Generated inputs: hostile values never escape their literal, and the jq target agrees with the
+//! reference evaluator on random patterns, texts, addresses and numbers.
+
+mod common;
+
+use proptest::prelude::*;
+use rulecast::backend::{self, RenderOptions, Target};
+use rulecast::eval::Evaluator;
+use rulecast::ir::{
+    Cidr, CompareOp, Expr, FieldPath, Number, Part, Pattern, Predicate, Quantifier, Subject, Test,
+};
+use rulecast::jq_exec::JqProgram;
+use rulecast::rule::{Format, Meta, Rule};
+use rulecast::source::Span;
+use serde_json::{json, Value};
+
+fn rule_with(test: Test, title: &str) -> Rule {
+    Rule {
+        format: Format::Sigma,
+        meta: Meta {
+            title: title.to_owned(),
+            ..Default::default()
+        },
+        detections: vec![],
+        condition_text: vec![],
+        condition: Expr::Pred(Predicate {
+            subject: Subject::Field(FieldPath::parse("f")),
+            quantifier: Quantifier::Any,
+            test,
+            span: Span::default(),
+        }),
+        span: Span::default(),
+    }
+}
+
+fn jq_for(rule: &Rule) -> String {
+    let b = Target::Jq.backend().expect("jq is built");
+    backend::render(b, rule, &RenderOptions::default()).expect("renders")
+}
+
+fn jq_matches(program: &JqProgram, event: &Value) -> bool {
+    !program.run(event).expect("runs").is_empty()
+}
+
+/// Strings with the characters that break naive escaping.
+fn hostile() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            Just("'".to_owned()),
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("\\(".to_owned()),
+            Just("\n".to_owned()),
+            Just("\r".to_owned()),
+            Just("\t".to_owned()),
+            Just("%".to_owned()),
+            Just("_".to_owned()),
+            Just("*/".to_owned()),
+            Just("$".to_owned()),
+            Just("#".to_owned()),
+            Just("é".to_owned()),
+            Just("\u{2028}".to_owned()),
+            Just("\u{0}".to_owned()),
+            Just("🙂".to_owned()),
+            "[a-zA-Z0-9 .:/-]{1,3}",
+            any::<char>().prop_map(|c| c.to_string()),
+        ],
+        0..12,
+    )
+    .prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// A literal value, however hostile, matches exactly itself (and, uncased, its ASCII case
+    /// variants), and the rule's title cannot break the program either.
+    #[test]
+    fn literal_values_match_exactly_themselves(s in hostile(), title in hostile()) {
+        let cased = rule_with(Test::Text { pattern: Pattern::literal(s.clone()), cased: true }, &title);
+        let program = JqProgram::compile(&jq_for(&cased)).expect("compiles");
+        let exact = json!({"f": s});
+        let longer = json!({"f": format!("{s}x")});
+        let elsewhere = json!({"g": s});
+        prop_assert!(jq_matches(&program, &exact), "exact");
+        prop_assert!(!jq_matches(&program, &longer), "longer");
+        prop_assert!(!jq_matches(&program, &elsewhere), "other field");
+        let upper = s.to_ascii_uppercase();
+        prop_assert_eq!(jq_matches(&program, &json!({"f": upper})), upper == s);
+
+        let uncased = rule_with(Test::Text { pattern: Pattern::literal(s.clone()), cased: false }, &title);
+        let program = JqProgram::compile(&jq_for(&uncased)).expect("compiles");
+        let up = json!({"f": s.to_ascii_uppercase()});
+        let low = json!({"f": s.to_ascii_lowercase()});
+        prop_assert!(jq_matches(&program, &up), "upper");
+        prop_assert!(jq_matches(&program, &low), "lower");
+    }
+
+    /// Random wildcard patterns against random texts: jq and the evaluator agree.
+    #[test]
+    fn wildcard_patterns_agree(
+        parts in prop::collection::vec(prop_oneof![
+            3 => "[aAb.%_'\"\\\\\n]{1,3}".prop_map(Part::Lit),
+            1 => Just(Part::AnyRun),
+            1 => Just(Part::OneChar),
+        ], 0..6),
+        texts in prop::collection::vec("[aAbB.%_'\"\\\\\n]{0,8}", 1..8),
+        cased in any::<bool>(),
+    ) {
+        let mut pattern = Pattern::default();
+        for p in parts { pattern.push(p); }
+        let rule = rule_with(Test::Text { pattern, cased }, "t");
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("compiles");
+        for t in texts {
+            let e = json!({"f": t});
+            prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "text {:?}", t);
+        }
+    }
+
+    /// Regex-escaped literals are searched for literally, in jq as in the evaluator.
+    #[test]
+    fn escaped_regex_literals_agree(lit in "[a.*+?()|\\[\\]{}^$\\\\/]{1,6}", text in "[a.*+?()|\\[\\]{}^$\\\\/]{0,10}") {
+        let regex = rulecast::ir::regex_escape(&lit);
+        let rule = rule_with(Test::Regex { regex, flags: Default::default() }, "t");
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let e = json!({"f": text.clone()});
+        prop_assert_eq!(jq_matches(&program, &e), text.contains(&lit));
+        prop_assert_eq!(Evaluator::new(&rule.condition).expect("ok").matches(&e), text.contains(&lit));
+    }
+
+    /// IPv4 networks: random addresses (and near-misses) agree.
+    #[test]
+    fn ipv4_cidr_agrees(net in any::<u32>(), prefix in 0u8..=32, probes in prop::collection::vec(any::<u32>(), 1..6)) {
+        let addr = std::net::Ipv4Addr::from(net);
+        let masked = if prefix == 0 { 0 } else { net & (u32::MAX << (32 - u32::from(prefix))) };
+        let c = Cidr::parse(&format!("{}/{prefix}", std::net::Ipv4Addr::from(masked))).expect("valid");
+        let rule = rule_with(Test::Cidr(c), "t");
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("ok");
+        let mut texts: Vec<Value> = probes.iter().map(|p| json!(std::net::Ipv4Addr::from(*p).to_string())).collect();
+        texts.push(json!(addr.to_string()));
+        texts.push(json!(format!("{addr}.1")));
+        texts.push(json!("ec2.amazonaws.com"));
+        texts.push(json!(net));
+        for t in texts {
+            let e = json!({"f": t});
+            prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "{}", e);
+        }
+    }
+
+    /// IPv6 networks: random addresses in several spellings agree.
+    #[test]
+    fn ipv6_cidr_agrees(net in any::<u128>(), prefix in 0u8..=128, probes in prop::collection::vec(any::<u128>(), 1..5), zeros in 0usize..8) {
+        let masked = if prefix == 0 { 0 } else { net & (u128::MAX << (128 - u32::from(prefix))) };
+        let c = Cidr::parse(&format!("{}/{prefix}", std::net::Ipv6Addr::from(masked))).expect("valid");
+        let rule = rule_with(Test::Cidr(c), "t");
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("ok");
+        let mut texts = Vec::new();
+        for p in probes.iter().chain([&net, &masked]) {
+            // Keep some groups zero so `::` compression shows up.
+            let p = *p & !(((1u128 << (16 * zeros as u32)) - 1) << 16);
+            let a = std::net::Ipv6Addr::from(p);
+            texts.push(a.to_string());
+            texts.push(a.to_string().to_uppercase());
+            let full: Vec<String> = a.segments().iter().map(|s| format!("{s:x}")).collect();
+            texts.push(full.join(":"));
+        }
+        texts.push("::ffff:10.1.2.3".into());
+        texts.push("1:2:3:4:5:6:7:8:9".into());
+        texts.push(":::".into());
+        texts.push("1::2::3".into());
+        for t in texts {
+            let e = json!({"f": t});
+            prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "{}", e);
+        }
+    }
+
+    /// Numeric comparisons over numbers and numeric-looking strings agree.
+    #[test]
+    fn comparisons_agree(bound in -1000i64..1000, values in prop::collection::vec(prop_oneof![
+        any::<i32>().prop_map(|i| json!(i)),
+        (-2000.0f64..2000.0).prop_map(|f| json!(f)),
+        "-?[0-9]{1,4}(\\.[0-9]{1,2})?".prop_map(|s| json!(s)),
+        " ?[0-9x]{1,3} ?".prop_map(|s| json!(s)),
+        Just(json!(true)),
+        Just(json!(null)),
+    ], 1..6)) {
+        for op in [CompareOp::Gt, CompareOp::Gte, CompareOp::Lt, CompareOp::Lte] {
+            let rule = rule_with(Test::Compare { op, value: Number { value: bound as f64, text: bound.to_string() } }, "t");
+            let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+            let eval = Evaluator::new(&rule.condition).expect("ok");
+            for v in &values {
+                let e = json!({"f": v});
+                prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "{} {:?}", e, op);
+            }
+        }
+    }
+}
+
+/// A sample of hostile literals also runs through the system jq (jq 1.6 on Debian), which parses
+/// string literals and comments with its own lexer.
+#[test]
+fn hostile_literals_under_system_jq() {
+    if !common::system_jq() {
+        eprintln!("skipped: no system jq");
+        return;
+    }
+    let values = [
+        "it's",
+        "say \"hi\"",
+        "back\\slash",
+        "\\(interp)",
+        "line\nbreak",
+        "100%_done",
+        "*/ -- #",
+        "é🙂",
+        "\u{2028}x",
+        "trailing\\",
+    ];
+    for v in values {
+        for cased in [true, false] {
+            let rule = rule_with(
+                Test::Text {
+                    pattern: Pattern::literal(v),
+                    cased,
+                },
+                v,
+            );
+            let filter = jq_for(&rule);
+            let out = common::run_system_jq(&filter, &json!({"f": v})).expect("jq runs");
+            assert_eq!(out.len(), 1, "{v:?} must match itself\n{filter}");
+            let out =
+                common::run_system_jq(&filter, &json!({"f": format!("{v}!")})).expect("jq runs");
+            assert!(out.is_empty(), "{v:?} must not match more");
+        }
+    }
+}

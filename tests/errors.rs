@@ -152,3 +152,12 @@ fn arbitrary_bytes_never_panic() {
         })
         .expect("no panics");
 }
+
+/// Every diagnostic code is documented in docs/errors.md.
+#[test]
+fn every_code_is_documented() {
+    let doc = std::fs::read_to_string(root().join("docs/errors.md")).expect("docs/errors.md");
+    for code in rulecast::diagnostic::Code::ALL {
+        assert!(doc.contains(&format!("| {} |", code.as_str())), "{code} is not in docs/errors.md");
+    }
+}

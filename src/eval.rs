@@ -65,9 +65,13 @@ impl<'a> Evaluator<'a> {
             Test::Null => values.iter().all(|v| v.is_null()),
             Test::Exists => values.iter().any(|v| !v.is_null()),
             _ => match p.quantifier {
-                Quantifier::Any => values.iter().any(|v| self.value_test(&p.test, v, event)),
+                Quantifier::Any => values
+                    .iter()
+                    .any(|v| with_elements(v).any(|x| self.value_test(&p.test, x, event))),
                 Quantifier::All => {
-                    !values.is_empty() && values.iter().all(|v| self.value_test(&p.test, v, event))
+                    let mut flat = Vec::new();
+                    values.iter().for_each(|v| elements(v, &mut flat));
+                    !flat.is_empty() && flat.iter().all(|v| self.value_test(&p.test, v, event))
                 }
             },
         }
@@ -138,6 +142,27 @@ fn walk<'v>(v: &'v Value, path: &[String], out: &mut Vec<&'v Value>) {
         }
         Value::Array(items) => items.iter().for_each(|i| walk(i, path, out)),
         _ => {}
+    }
+}
+
+/// A value a path ends on, then, when it is an array, its elements (recursively): a string test on
+/// an array holds when it holds for the array's compact JSON text or for any element.
+pub fn with_elements(v: &Value) -> impl Iterator<Item = &Value> {
+    let mut out = vec![v];
+    if let Value::Array(items) = v {
+        for i in items {
+            out.extend(with_elements(i));
+        }
+    }
+    out.into_iter()
+}
+
+/// The elements of `v`, arrays flattened (an array itself is never one): what "every element"
+/// quantifies over.
+fn elements<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| elements(i, out)),
+        other => out.push(other),
     }
 }
 

@@ -264,7 +264,10 @@ pub struct KeyIndex {
 
 #[derive(Debug, Clone)]
 struct KeyEntry {
-    path: Vec<String>,
+    name: String,
+    /// The entry of the enclosing key, if any.
+    parent: Option<usize>,
+    depth: usize,
     key: Span,
     value: usize,
 }
@@ -272,7 +275,8 @@ struct KeyEntry {
 impl KeyIndex {
     fn build(text: &str, start: usize, end: usize) -> KeyIndex {
         let mut entries = Vec::new();
-        let mut stack: Vec<(usize, String)> = Vec::new();
+        // (column, entry index) of the keys enclosing the current line.
+        let mut stack: Vec<(usize, usize)> = Vec::new();
         let mut offset = start;
         let mut block_indent: Option<usize> = None;
         for line in text[start..end].split_inclusive('\n') {
@@ -304,7 +308,9 @@ impl KeyIndex {
             while stack.last().is_some_and(|(i, _)| *i >= col) {
                 stack.pop();
             }
-            stack.push((col, key));
+            let parent = stack.last().map(|(_, e)| *e);
+            let depth = stack.len() + 1;
+            stack.push((col, entries.len()));
             let after = &rest[key_len..];
             let value_rel = key_len + (after.len() - after.trim_start().len());
             let value_text = after.trim();
@@ -312,7 +318,9 @@ impl KeyIndex {
                 block_indent = Some(col);
             }
             entries.push(KeyEntry {
-                path: stack.iter().map(|(_, k)| k.clone()).collect(),
+                name: key,
+                parent,
+                depth,
                 key: Span::new(line_start + col, line_start + col + key_len - 1),
                 value: line_start + col + value_rel,
             });
@@ -333,9 +341,19 @@ impl KeyIndex {
     }
 
     fn find(&self, path: &[&str]) -> Option<&KeyEntry> {
-        self.entries
-            .iter()
-            .find(|e| e.path.len() == path.len() && e.path.iter().zip(path).all(|(a, b)| a == b))
+        self.entries.iter().find(|e| {
+            if e.depth != path.len() {
+                return false;
+            }
+            let mut cur = Some(*e);
+            for want in path.iter().rev() {
+                match cur {
+                    Some(c) if c.name == *want => cur = c.parent.and_then(|p| self.entries.get(p)),
+                    _ => return false,
+                }
+            }
+            true
+        })
     }
 }
 

@@ -38,26 +38,28 @@ fn path(p: &FieldPath) -> String {
         .join(" | ")
 }
 
-/// A stream of the subject's non-null values, as text (ASCII-folded unless `cased`).
-fn texts(subject: &Subject, fold: bool, needs: &mut Needs) -> String {
-    let source = match subject {
+/// The values a subject reaches: a path's values (arrays also as their elements, or only their
+/// elements for [`Quantifier::All`]), or every scalar for a keyword.
+fn source(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
+    match subject {
         Subject::Field(p) => {
             needs.helpers.insert("get");
-            format!("{} | select(. != null)", path(p))
+            needs.helpers.insert("leaves");
+            let walk = if q == Quantifier::All {
+                "rc_flat"
+            } else {
+                "rc_leaves"
+            };
+            format!("{} | {walk}", path(p))
         }
         Subject::Anywhere => {
             needs.helpers.insert("scalars");
             "rc_scalars".to_owned()
         }
-    };
-    needs.helpers.insert("text");
-    if fold {
-        format!("{source} | rc_text | ascii_downcase")
-    } else {
-        format!("{source} | rc_text")
     }
 }
 
+/// The raw values a path reaches (for null and presence tests).
 fn values(subject: &Subject, needs: &mut Needs) -> String {
     match subject {
         Subject::Field(p) => {
@@ -71,11 +73,35 @@ fn values(subject: &Subject, needs: &mut Needs) -> String {
     }
 }
 
-/// `any(gen; cond)`, or for [`Quantifier::All`] "at least one, and all".
-fn quantified(q: Quantifier, generator: &str, cond: &str) -> String {
-    match q {
-        Quantifier::Any => format!("any({generator}; {cond})"),
-        Quantifier::All => format!("([{generator}] | length > 0 and all(.[]; {cond}))"),
+/// The text transform a string test sees: `rc_text`, ASCII-folded unless cased.
+fn text_of(fold: bool, needs: &mut Needs) -> &'static str {
+    needs.helpers.insert("text");
+    if fold {
+        "rc_text | ascii_downcase"
+    } else {
+        "rc_text"
+    }
+}
+
+/// `cond` over the subject's non-null values, after `transform`: some value for
+/// [`Quantifier::Any`]; at least one element and every element for [`Quantifier::All`].
+fn quantified(
+    q: Quantifier,
+    subject: &Subject,
+    transform: Option<&str>,
+    cond: &str,
+    needs: &mut Needs,
+) -> String {
+    let src = source(subject, q, needs);
+    match (q, transform) {
+        (Quantifier::Any, Some(t)) => format!("any({src} | select(. != null) | {t}; {cond})"),
+        (Quantifier::Any, None) => format!("any({src} | select(. != null); {cond})"),
+        (Quantifier::All, Some(t)) => {
+            format!("([{src}] | length > 0 and all(.[]; . != null and ({t} | {cond})))")
+        }
+        (Quantifier::All, None) => {
+            format!("([{src}] | length > 0 and all(.[]; . != null and ({cond})))")
+        }
     }
 }
 
@@ -145,58 +171,57 @@ impl Backend for JqBackend {
 
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
         let needs = &mut cx.needs;
+        let q = p.quantifier;
         Ok(match &p.test {
             Test::Null => format!("all({}; . == null)", values(&p.subject, needs)),
             Test::Exists => format!("any({}; . != null)", values(&p.subject, needs)),
-            Test::Text { pattern, cased } => quantified(
-                p.quantifier,
-                &texts(&p.subject, !cased, needs),
-                &text_test(pattern, !cased),
-            ),
+            Test::Text { pattern, cased } => {
+                let t = text_of(!cased, needs);
+                quantified(q, &p.subject, Some(t), &text_test(pattern, !cased), needs)
+            }
             Test::Regex { regex, flags } => {
                 let re = format!("{}{regex}", flags.inline_prefix());
+                let t = text_of(false, needs);
                 quantified(
-                    p.quantifier,
-                    &texts(&p.subject, false, needs),
+                    q,
+                    &p.subject,
+                    Some(t),
                     &format!("test({})", lit(&re)),
+                    needs,
                 )
             }
             Test::Cidr(c) => {
-                let v = format!("{} | select(type == \"string\")", values(&p.subject, needs));
-                quantified(p.quantifier, &v, &cidr_test(c, needs))
+                let cond = format!("type == \"string\" and ({})", cidr_test(c, needs));
+                quantified(q, &p.subject, None, &cond, needs)
             }
             Test::Compare { op, value } => {
                 needs.helpers.insert("num");
-                quantified(
-                    p.quantifier,
-                    &values(&p.subject, needs),
-                    &format!(
-                        "rc_num as $n | $n != null and $n {} {}",
-                        op.symbol(),
-                        value.text
-                    ),
-                )
+                let cond = format!(
+                    "rc_num as $n | $n != null and $n {} {}",
+                    op.symbol(),
+                    value.text
+                );
+                quantified(q, &p.subject, None, &cond, needs)
             }
             Test::FieldRef {
                 other,
                 anchor,
                 cased,
             } => {
-                let mine = texts(&p.subject, !cased, needs);
-                let theirs = texts(&Subject::Field(other.clone()), !cased, needs);
+                let t = text_of(!cased, needs);
+                let theirs = source(&Subject::Field(other.clone()), Quantifier::Any, needs);
                 let cmp = match anchor {
                     Anchor::Whole => "$a == $b",
                     Anchor::Prefix => "($a | startswith($b))",
                     Anchor::Suffix => "($a | endswith($b))",
                     Anchor::Substring => "($b == \"\" or ($a | index($b) != null))",
                 };
+                let cond = format!(
+                    ". as $a | any($e | {theirs} | select(. != null) | {t}; . as $b | {cmp})"
+                );
                 format!(
                     "(. as $e | {})",
-                    quantified(
-                        p.quantifier,
-                        &mine,
-                        &format!(". as $a | any($e | {theirs}; . as $b | {cmp})")
-                    )
+                    quantified(q, &p.subject, Some(t), &cond, needs)
                 )
             }
         })

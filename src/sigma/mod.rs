@@ -35,8 +35,16 @@ pub fn load(
     let mut out = Vec::new();
     let mut global: Option<Node> = None;
     let mut previous: Option<Node> = None;
-    for doc in docs {
+    for (i, doc) in docs.iter().enumerate() {
         let action = doc.node.get("action").and_then(Node::as_str);
+        if action.is_none() && global.is_none() {
+            // The common case: a plain rule document, converted as it is.
+            if docs[i + 1..].iter().any(|d| d.node.get("action").is_some()) {
+                previous = Some(doc.node.clone());
+            }
+            out.push(load_rule(file, doc, placeholders));
+            continue;
+        }
         let body = without_key(&doc.node, "action");
         let merged = match action {
             Some("global") => {

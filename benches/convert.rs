@@ -1,0 +1,157 @@
+//! Conversion throughput on a generated corpus of 10,000 Sigma rules, next to the cost of parsing
+//! the same YAML alone. Run with `cargo bench --bench convert` (single thread).
+//!
+//! Targets (issue #2): at least 10,000 rules/s to jq on one core, and a whole conversion costing at
+//! most twice the YAML parsing alone.
+
+use std::time::{Duration, Instant};
+
+use rulecast::backend::{self, RenderOptions, Target};
+use rulecast::source::SourceFile;
+
+const RULES: usize = 10_000;
+
+/// A varied, realistic rule: selections with lists and modifiers, a filter, a compound condition.
+fn rule(i: usize) -> String {
+    let events = [
+        "CreateAccessKey",
+        "DeleteTrail",
+        "PutBucketPolicy",
+        "AuthorizeSecurityGroupIngress",
+        "AssumeRole",
+    ];
+    let sources = ["iam", "cloudtrail", "s3", "ec2", "sts"];
+    let e = events[i % events.len()];
+    let s = sources[i % sources.len()];
+    format!(
+        r#"title: Generated rule {i}
+id: 00000000-0000-4000-8000-{i:012}
+status: experimental
+description: |
+    Generated rule number {i} for the benchmark. It looks for {e} calls
+    that did not fail, made by users outside the admin roles.
+references:
+    - https://docs.aws.amazon.com/
+author: rulecast bench
+date: 2026-11-22
+tags:
+    - attack.persistence
+    - attack.t1098
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventSource: '{s}.amazonaws.com'
+        eventName:
+            - '{e}'
+            - '{e}V2'
+            - 'Batch{e}'
+    selection_agent:
+        userAgent|contains:
+            - 'aws-cli'
+            - 'boto3'
+            - 'python-requests/{i}'
+    filter_admin:
+        userIdentity.arn|endswith: ':role/Admin{i}'
+    filter_failed:
+        errorCode|exists: true
+    filter_ip:
+        sourceIPAddress|cidr: '10.{}.0.0/16'
+    condition: selection and 1 of selection_* and not 1 of filter_*
+falsepositives:
+    - Administrators
+level: medium
+"#,
+        i % 256
+    )
+}
+
+fn time<F: FnMut()>(mut f: F) -> Duration {
+    // Best of three runs, to damp noise on a shared machine.
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn main() {
+    let texts: Vec<String> = (0..RULES).map(rule).collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+
+    // The YAML parse alone: what any tool reading these rules pays.
+    let parse = time(|| {
+        for t in &texts {
+            let v: serde_yaml::Value = serde_yaml::from_str(t).expect("valid YAML");
+            std::hint::black_box(v);
+        }
+    });
+
+    let jq = Target::Jq.backend().expect("jq backend");
+    let opts = RenderOptions::default();
+    let mut out_bytes = 0usize;
+    let convert = time(|| {
+        out_bytes = 0;
+        for (i, t) in texts.iter().enumerate() {
+            let lf = rulecast::load_source(
+                SourceFile::new(format!("r{i}.yml"), t.clone()),
+                &Default::default(),
+            );
+            for r in &lf.rules {
+                let rule = r.as_ref().expect("generated rules are valid");
+                let q = backend::render(jq, rule, &opts).expect("renders");
+                out_bytes += q.len();
+            }
+        }
+    });
+
+    let load_only = time(|| {
+        for (i, t) in texts.iter().enumerate() {
+            let lf = rulecast::load_source(
+                SourceFile::new(format!("r{i}.yml"), t.clone()),
+                &Default::default(),
+            );
+            std::hint::black_box(lf);
+        }
+    });
+    let node_only = time(|| {
+        for t in &texts {
+            std::hint::black_box(rulecast::yaml::parse_documents(t).expect("valid"));
+        }
+    });
+    println!(
+        "  (of which: yaml into nodes + key index {:.1} ms, whole front end {:.1} ms)",
+        node_only.as_secs_f64() * 1e3,
+        load_only.as_secs_f64() * 1e3
+    );
+    let rate = |d: Duration| RULES as f64 / d.as_secs_f64();
+    println!(
+        "corpus: {RULES} rules, {:.1} MiB of YAML",
+        bytes as f64 / 1048576.0
+    );
+    println!(
+        "yaml parse only : {:>8.1} ms  {:>9.0} rules/s",
+        parse.as_secs_f64() * 1e3,
+        rate(parse)
+    );
+    println!(
+        "convert to jq   : {:>8.1} ms  {:>9.0} rules/s  ({:.1} MiB of jq)",
+        convert.as_secs_f64() * 1e3,
+        rate(convert),
+        out_bytes as f64 / 1048576.0
+    );
+    let ratio = convert.as_secs_f64() / parse.as_secs_f64();
+    println!("convert / parse : {ratio:.2}x   (target <= 2.00x)");
+    println!(
+        "rules/s target  : >= 10000   ({})",
+        if rate(convert) >= 10_000.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+}

@@ -6,6 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use rulecast::backend::{self, RenderOptions, Target};
 use rulecast::source::SourceFile;
 

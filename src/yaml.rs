@@ -139,10 +139,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut entries: Vec<(String, Node)> = Vec::new();
-        while let Some(key) = map.next_key::<Node>()? {
-            let Some(key) = key.scalar_text() else {
-                return Err(de::Error::custom("a mapping key must be a scalar"));
-            };
+        while let Some(Key(key)) = map.next_key::<Key>()? {
             let value: Node = map.next_value()?;
             if entries.iter().any(|(k, _)| *k == key) {
                 return Err(de::Error::custom(format!("duplicate key '{key}'")));
@@ -155,6 +152,50 @@ impl<'de> Visitor<'de> for NodeVisitor {
         // A tagged value (`!tag value`): keep the value, drop the tag.
         let (_, variant) = data.variant::<de::IgnoredAny>()?;
         de::VariantAccess::newtype_variant::<Node>(variant)
+    }
+}
+
+/// A mapping key: any scalar, as its plain text.
+struct Key(String);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a scalar mapping key")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+        Ok(Key(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Key, E> {
+        Ok(Key(v))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Key, E> {
+        Ok(Key(float_text(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Key, E> {
+        Ok(Key("null".to_owned()))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Key, A::Error> {
+        let (_, variant) = data.variant::<de::IgnoredAny>()?;
+        de::VariantAccess::newtype_variant::<Key>(variant)
     }
 }
 

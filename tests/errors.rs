@@ -158,6 +158,9 @@ fn arbitrary_bytes_never_panic() {
 fn every_code_is_documented() {
     let doc = std::fs::read_to_string(root().join("docs/errors.md")).expect("docs/errors.md");
     for code in rulecast::diagnostic::Code::ALL {
-        assert!(doc.contains(&format!("| {} |", code.as_str())), "{code} is not in docs/errors.md");
+        assert!(
+            doc.contains(&format!("| {} |", code.as_str())),
+            "{code} is not in docs/errors.md"
+        );
     }
 }

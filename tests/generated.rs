@@ -118,6 +118,39 @@ proptest! {
         }
     }
 
+    /// An OR of value tests on one field (rendered as one grouped test) agrees with the evaluator,
+    /// also with array values and mixed case modes.
+    #[test]
+    fn value_lists_agree(
+        pats in prop::collection::vec(("[aA*?]{0,3}", any::<bool>()), 2..5),
+        texts in prop::collection::vec(prop_oneof![
+            "[aAb]{0,3}".prop_map(|t| json!(t)),
+            prop::collection::vec("[aAb]{0,2}", 0..3).prop_map(|v| json!(v)),
+            Just(json!(null)),
+            Just(json!(7)),
+        ], 1..6),
+    ) {
+        let alts = pats
+            .iter()
+            .map(|(p, cased)| {
+                Expr::Pred(Predicate {
+                    subject: Subject::Field(FieldPath::parse("f")),
+                    quantifier: Quantifier::Any,
+                    test: Test::Text { pattern: Pattern::parse_sigma(p), cased: *cased },
+                    span: Span::default(),
+                })
+            })
+            .collect();
+        let mut rule = rule_with(Test::Exists, "t");
+        rule.condition = Expr::or(alts);
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("ok");
+        for t in texts {
+            let e = json!({"f": t});
+            prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "{}", e);
+        }
+    }
+
     /// Regex-escaped literals are searched for literally, in jq as in the evaluator.
     #[test]
     fn escaped_regex_literals_agree(lit in "[a.*+?()|\\[\\]{}^$\\\\/]{1,6}", text in "[a.*+?()|\\[\\]{}^$\\\\/]{0,10}") {

@@ -227,6 +227,41 @@ impl Backend for JqBackend {
         })
     }
 
+    fn any_of(
+        &self,
+        subject: &Subject,
+        tests: &[&Test],
+        cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        // One pass over the values for a list of string tests of the same case mode.
+        let mut cased = None;
+        let mut conds = Vec::with_capacity(tests.len());
+        for t in tests {
+            match t {
+                Test::Text { pattern, cased: c } if cased.is_none_or(|x| x == *c) => {
+                    cased = Some(*c);
+                    conds.push(text_test(pattern, !c));
+                }
+                _ => return None,
+            }
+        }
+        let fold = !cased?;
+        let needs = &mut cx.needs;
+        let t = text_of(fold, needs);
+        let cond = conds
+            .iter()
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        Some(Ok(quantified(
+            Quantifier::Any,
+            subject,
+            Some(t),
+            &cond,
+            needs,
+        )))
+    }
+
     fn comment(&self, text: &str) -> String {
         // jq 1.7.1+ continues a comment past a line break preceded by a backslash; doubling
         // backslashes and replacing line breaks keeps every comment on its one line in all versions.

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Expr, Predicate};
+use crate::ir::{Expr, Predicate, Quantifier, Subject, Test};
 use crate::rule::Rule;
 
 /// The query languages rulecast renders to.
@@ -133,6 +133,17 @@ pub trait Backend: Sync {
         _cx: &RenderCx,
     ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
         Ok(Vec::new())
+    }
+    /// Render "some value of `subject` passes one of `tests`" as one expression, when the target
+    /// has a cheaper or clearer form than an OR of single predicates (a value list as `IN (...)`,
+    /// one `any(...)` over the values). `None` falls back to one predicate per test.
+    fn any_of(
+        &self,
+        _subject: &Subject,
+        _tests: &[&Test],
+        _cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        None
     }
     /// Check the finished query (a length limit, say).
     fn finish(&self, query: String, _cx: &RenderCx) -> Result<String, Diagnostic> {
@@ -254,10 +265,39 @@ fn render_expr(
                 s.or
             };
             let item_indent = if top { indent } else { indent + 1 };
-            let parts = xs
-                .iter()
-                .map(|x| render_expr(backend, x, cx, item_indent, false))
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut parts = Vec::with_capacity(xs.len());
+            let mut done = vec![false; xs.len()];
+            for (i, x) in xs.iter().enumerate() {
+                if done[i] {
+                    continue;
+                }
+                if let (Expr::Or(_), Some((subject, span))) = (e, groupable(x)) {
+                    // Gather the other value tests on the same subject in this OR.
+                    let members: Vec<usize> = (i..xs.len())
+                        .filter(|&j| {
+                            !done[j] && groupable(&xs[j]).is_some_and(|(s, _)| s == subject)
+                        })
+                        .collect();
+                    if members.len() > 1 {
+                        let tests: Vec<&Test> = members
+                            .iter()
+                            .filter_map(|&j| match &xs[j] {
+                                Expr::Pred(p) => Some(&p.test),
+                                _ => None,
+                            })
+                            .collect();
+                        if let Some(r) = backend.any_of(subject, &tests, cx) {
+                            parts.push(r.map_err(|d| d.or_span(span))?);
+                            members.iter().for_each(|&j| done[j] = true);
+                            continue;
+                        }
+                    }
+                }
+                parts.push(render_expr(backend, x, cx, item_indent, false)?);
+            }
+            if parts.len() == 1 {
+                return Ok(parts.pop().unwrap_or_default());
+            }
             let flat = format!("({})", parts.join(&format!(" {op} ")));
             if flat.len() + 2 * indent <= s.max_width && !flat.contains('\n') {
                 flat
@@ -271,6 +311,18 @@ fn render_expr(
             }
         }
     })
+}
+
+/// A predicate that can join an any-of group: a value test under the `Any` quantifier.
+fn groupable(e: &Expr) -> Option<(&Subject, crate::source::Span)> {
+    match e {
+        Expr::Pred(p)
+            if p.quantifier == Quantifier::Any && !matches!(p.test, Test::Null | Test::Exists) =>
+        {
+            Some((&p.subject, p.span))
+        }
+        _ => None,
+    }
 }
 
 /// The built-in templates, embedded in the binary.

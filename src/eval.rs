@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::ir::{Anchor, Expr, FieldPath, Part, Predicate, Quantifier, Subject, Test};
+use crate::ir::{Anchor, Expr, FieldPath, JsonType, Part, Predicate, Quantifier, Subject, Test};
 
 /// A compiled rule condition, ready to test events.
 pub struct Evaluator<'a> {
@@ -53,6 +53,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn predicate(&self, p: &Predicate, event: &Value) -> bool {
+        if p.quantifier != Quantifier::Any {
+            return self.exact_predicate(p, event);
+        }
         let values = match &p.subject {
             Subject::Field(path) => resolve(event, path),
             Subject::Anywhere => {
@@ -68,16 +71,59 @@ impl<'a> Evaluator<'a> {
                 Quantifier::Any => values
                     .iter()
                     .any(|v| with_elements(v).any(|x| self.value_test(&p.test, x, event))),
-                Quantifier::All => {
-                    let mut flat = Vec::new();
-                    values.iter().for_each(|v| elements(v, &mut flat));
-                    !flat.is_empty() && flat.iter().all(|v| self.value_test(&p.test, v, event))
-                }
+                _ => false,
             },
         }
     }
 
+    /// The Python-style quantifiers: one value through objects only.
+    fn exact_predicate(&self, p: &Predicate, event: &Value) -> bool {
+        let value = match &p.subject {
+            Subject::Field(path) => resolve_exact(event, path),
+            Subject::Anywhere => None,
+        };
+        let q = p.quantifier;
+        match (&p.test, q) {
+            (Test::Null, Quantifier::Exact) => value.is_none_or(Value::is_null),
+            (Test::Exists, Quantifier::Exact) => value.is_some_and(|v| !v.is_null()),
+            (_, Quantifier::Exact) => {
+                value.is_some_and(|v| self.value_test_with(&p.test, v, event, q))
+            }
+            (_, Quantifier::AnyElement) => value
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|v| self.element_test(&p.test, v, event, q))),
+            (_, Quantifier::AllElements) => value
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().all(|v| self.element_test(&p.test, v, event, q))),
+            (_, Quantifier::Any) => false,
+        }
+    }
+
+    fn element_test(&self, test: &Test, v: &Value, event: &Value, q: Quantifier) -> bool {
+        match test {
+            Test::Null => v.is_null(),
+            Test::Exists => !v.is_null(),
+            _ => self.value_test_with(test, v, event, q),
+        }
+    }
+
     fn value_test(&self, test: &Test, v: &Value, event: &Value) -> bool {
+        self.value_test_with(test, v, event, Quantifier::Any)
+    }
+
+    fn value_test_with(&self, test: &Test, v: &Value, event: &Value, q: Quantifier) -> bool {
+        match test {
+            Test::Is(lit) => return py_eq(v, lit),
+            Test::Str { pattern, fold } => {
+                return v
+                    .as_str()
+                    .is_some_and(|s| wildcard_match(&pattern.0, s, *fold))
+            }
+            Test::Truthy => return truthy(v),
+            Test::Type(t) => return JsonType::of(v) == Some(*t),
+            Test::HasKey(k) => return v.as_object().is_some_and(|o| o.contains_key(k)),
+            _ => {}
+        }
         let Some(mine) = text(v) else { return false };
         match test {
             Test::Text { pattern, cased } => wildcard_match(&pattern.0, &mine, !cased),
@@ -94,25 +140,38 @@ impl<'a> Evaluator<'a> {
                 other,
                 anchor,
                 cased,
-            } => resolve(event, other).iter().any(|o| {
-                text(o).is_some_and(|b| {
-                    let (a, b) = if *cased {
-                        (mine.clone(), b)
-                    } else {
-                        (
-                            Cow::Owned(mine.to_ascii_lowercase()),
-                            Cow::Owned(b.to_ascii_lowercase()),
-                        )
-                    };
-                    match anchor {
-                        Anchor::Whole => a == b,
-                        Anchor::Prefix => a.starts_with(b.as_ref()),
-                        Anchor::Suffix => a.ends_with(b.as_ref()),
-                        Anchor::Substring => a.contains(b.as_ref()),
-                    }
+            } => {
+                let others: Vec<&Value> = if q == Quantifier::Any {
+                    resolve(event, other)
+                        .into_iter()
+                        .flat_map(with_elements)
+                        .collect()
+                } else {
+                    resolve_exact(event, other).into_iter().collect()
+                };
+                others.into_iter().any(|o| {
+                    text(o).is_some_and(|b| {
+                        let (a, b) = if *cased {
+                            (mine.clone(), b)
+                        } else {
+                            (
+                                Cow::Owned(mine.to_ascii_lowercase()),
+                                Cow::Owned(b.to_ascii_lowercase()),
+                            )
+                        };
+                        match anchor {
+                            Anchor::Whole => a == b,
+                            Anchor::Prefix => a.starts_with(b.as_ref()),
+                            Anchor::Suffix => a.ends_with(b.as_ref()),
+                            Anchor::Substring => a.contains(b.as_ref()),
+                        }
+                    })
                 })
-            }),
+            }
             Test::Null | Test::Exists => false,
+            Test::Is(_) | Test::Str { .. } | Test::Truthy | Test::Type(_) | Test::HasKey(_) => {
+                false
+            }
         }
     }
 }
@@ -157,12 +216,41 @@ pub fn with_elements(v: &Value) -> impl Iterator<Item = &Value> {
     out.into_iter()
 }
 
-/// The elements of `v`, arrays flattened (an array itself is never one): what "every element"
-/// quantifies over.
-fn elements<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
+/// The one value a path reaches through objects only (Python `deep_get`); None when a step is
+/// missing or not an object.
+pub fn resolve_exact<'v>(event: &'v Value, path: &FieldPath) -> Option<&'v Value> {
+    let mut cur = event;
+    for seg in path.segments() {
+        cur = cur.as_object()?.get(seg)?;
+    }
+    Some(cur)
+}
+
+/// Python truthiness of a JSON value.
+pub fn truthy(v: &Value) -> bool {
     match v {
-        Value::Array(items) => items.iter().for_each(|i| elements(i, out)),
-        other => out.push(other),
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// Python `==` between a JSON value and a scalar literal: numbers and booleans compare by numeric
+/// value (`True == 1 == 1.0`), strings exactly, nothing else is equal across types.
+pub fn py_eq(v: &Value, lit: &Value) -> bool {
+    fn num(v: &Value) -> Option<f64> {
+        match v {
+            Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            Value::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+    match (num(v), num(lit)) {
+        (Some(a), Some(b)) => a == b,
+        _ => v == lit,
     }
 }
 

@@ -132,15 +132,23 @@ impl Serialize for FieldPath {
     }
 }
 
-/// How the values a path resolves to are combined.
+/// How a path reaches values and how they are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Quantifier {
-    /// Some resolved value satisfies the test (Sigma's default for paths through arrays).
+    /// Sigma's reading: arrays on the way are crossed element by element, an array at the end is
+    /// tested as its compact JSON text and as each element; some value must pass.
     #[default]
     Any,
-    /// Every resolved value satisfies the test, and there is at least one (Panther `AllElements`).
-    All,
+    /// Python's `event.get` / `deep_get` reading: the path walks objects only, and the one value
+    /// it reaches (if any) is tested as it is: no array is crossed or expanded.
+    Exact,
+    /// Python `any(... for x in v)`, Panther `AnyElement`: the path walks objects only to an
+    /// array; some direct element passes.
+    AnyElement,
+    /// Python `all(... for x in v)`, Panther `AllElements`: the path walks objects only to an
+    /// array; every direct element passes (an empty array passes, a non-array fails).
+    AllElements,
 }
 
 /// One test on one subject.
@@ -176,11 +184,60 @@ pub enum Test {
     /// Present and not null (`field|exists: true`).
     Exists,
     /// Compares with another field's text (`field|fieldref: other`, with contains/startswith/endswith).
+    /// The other field is read with the predicate's quantifier (`Exact` stays exact).
     FieldRef {
         other: FieldPath,
         anchor: Anchor,
         cased: bool,
     },
+    /// Python `==` with a literal (Panther `x == "v"`, `Equals`): strings compare exactly, numbers
+    /// and booleans by numeric value (`True == 1`), a string never equals a number.
+    Is(serde_json::Value),
+    /// The value is a string whose whole text matches the pattern, ASCII-lowercased first when
+    /// `fold` (Panther `.startswith()`, `.endswith()`, `"x" in s`, `fnmatch`, `.lower() == "v"`).
+    Str { pattern: Pattern, fold: bool },
+    /// Python truthiness: present and not null, false, 0, "", [] or {} (Panther `if x:`, `bool(x)`).
+    Truthy,
+    /// The value has this JSON type (what a Python operation needs in order not to raise).
+    Type(JsonType),
+    /// The value is an object with this key (Panther `"k" in d`).
+    HasKey(String),
+}
+
+/// A JSON value's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonType {
+    String,
+    Number,
+    Boolean,
+    Array,
+    Object,
+}
+
+impl JsonType {
+    /// The name jq's `type` gives it.
+    pub fn jq_name(self) -> &'static str {
+        match self {
+            JsonType::String => "string",
+            JsonType::Number => "number",
+            JsonType::Boolean => "boolean",
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+        }
+    }
+
+    pub fn of(v: &serde_json::Value) -> Option<JsonType> {
+        use serde_json::Value as J;
+        Some(match v {
+            J::Null => return None,
+            J::Bool(_) => JsonType::Boolean,
+            J::Number(_) => JsonType::Number,
+            J::String(_) => JsonType::String,
+            J::Array(_) => JsonType::Array,
+            J::Object(_) => JsonType::Object,
+        })
+    }
 }
 
 /// Which part of the text a field reference must match.

@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use rulecast::backend::{self, RenderOptions, Target};
 use rulecast::eval::Evaluator;
 use rulecast::ir::{
-    Cidr, CompareOp, Expr, FieldPath, Number, Part, Pattern, Predicate, Quantifier, Subject, Test,
+    Cidr, CompareOp, Expr, FieldPath, JsonType, Number, Part, Pattern, Predicate, Quantifier,
+    Subject, Test,
 };
 use rulecast::jq_exec::JqProgram;
 use rulecast::rule::{Format, Meta, Rule};
@@ -228,6 +229,97 @@ proptest! {
                 let e = json!({"f": v});
                 prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "{} {:?}", e, op);
             }
+        }
+    }
+}
+
+fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!(null)),
+        any::<bool>().prop_map(|b| json!(b)),
+        (-3i64..3).prop_map(|i| json!(i)),
+        Just(json!(1.0)),
+        Just(json!(0.0)),
+        "[aA1 ]{0,2}".prop_map(|s| json!(s)),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(2, 8, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::vec(("[ab]", inner), 0..3)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+fn python_test() -> impl Strategy<Value = Test> {
+    prop_oneof![
+        json_leaf()
+            .prop_filter("not null", |v| !v.is_null())
+            .prop_map(Test::Is),
+        ("[aA1*? ]{0,3}", any::<bool>()).prop_map(|(p, fold)| Test::Str {
+            pattern: Pattern::parse_sigma(&p),
+            fold
+        }),
+        Just(Test::Truthy),
+        Just(Test::Null),
+        Just(Test::Exists),
+        prop_oneof![
+            Just(JsonType::String),
+            Just(JsonType::Number),
+            Just(JsonType::Boolean),
+            Just(JsonType::Array),
+            Just(JsonType::Object),
+        ]
+        .prop_map(Test::Type),
+        "[ab]".prop_map(Test::HasKey),
+        (-2i64..2).prop_map(|n| Test::Compare {
+            op: CompareOp::Gte,
+            value: Number {
+                value: n as f64,
+                text: n.to_string()
+            }
+        }),
+        Just(Test::FieldRef {
+            other: FieldPath::parse("g"),
+            anchor: rulecast::ir::Anchor::Prefix,
+            cased: false
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Python-style predicates (exact paths, element quantifiers, typed equality, truthiness,
+    /// types, keys) agree between jq and the evaluator on arbitrary JSON.
+    #[test]
+    fn python_style_predicates_agree(
+        test in python_test(),
+        q in prop_oneof![Just(Quantifier::Exact), Just(Quantifier::AnyElement), Just(Quantifier::AllElements), Just(Quantifier::Any)],
+        nested in any::<bool>(),
+        events in prop::collection::vec((json_value(), json_value()), 1..5),
+    ) {
+        let path = if nested { "f.a" } else { "f" };
+        let rule = Rule {
+            condition: Expr::Pred(Predicate {
+                subject: Subject::Field(FieldPath::parse(path)),
+                quantifier: q,
+                test,
+                span: Span::default(),
+            }),
+            ..rule_with(Test::Exists, "t")
+        };
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("ok");
+        for (f, g) in events {
+            let e = json!({"f": f, "g": g});
+            prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "{}\n{}", e, jq_for(&rule));
+            let neg = Rule { condition: Expr::not(rule.condition.clone()), ..rule_with(Test::Exists, "t") };
+            let np = JqProgram::compile(&jq_for(&neg)).expect("compiles");
+            prop_assert_eq!(jq_matches(&np, &e), !eval.matches(&e), "not: {}", e);
         }
     }
 }

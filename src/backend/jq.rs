@@ -38,20 +38,27 @@ fn path(p: &FieldPath) -> String {
         .join(" | ")
 }
 
-/// The values a subject reaches: a path's values (arrays also as their elements, or only their
-/// elements for [`Quantifier::All`]), or every scalar for a keyword.
+/// The one value a path reaches through objects only (Python `deep_get`): `rc_key("a") | ...`.
+fn exact_path(p: &FieldPath, needs: &mut Needs) -> String {
+    needs.helpers.insert("key");
+    p.segments()
+        .iter()
+        .map(|s| format!("rc_key({})", lit(s)))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// The values a subject reaches: for [`Quantifier::Any`] a path's values (arrays also as their
+/// elements), for the Python-style quantifiers the one value through objects only; every scalar
+/// for a keyword.
 fn source(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
     match subject {
-        Subject::Field(p) => {
+        Subject::Field(p) if q == Quantifier::Any => {
             needs.helpers.insert("get");
             needs.helpers.insert("leaves");
-            let walk = if q == Quantifier::All {
-                "rc_flat"
-            } else {
-                "rc_leaves"
-            };
-            format!("{} | {walk}", path(p))
+            format!("{} | rc_leaves", path(p))
         }
+        Subject::Field(p) => exact_path(p, needs),
         Subject::Anywhere => {
             needs.helpers.insert("scalars");
             "rc_scalars".to_owned()
@@ -60,12 +67,13 @@ fn source(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
 }
 
 /// The raw values a path reaches (for null and presence tests).
-fn values(subject: &Subject, needs: &mut Needs) -> String {
+fn values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
     match subject {
-        Subject::Field(p) => {
+        Subject::Field(p) if q == Quantifier::Any => {
             needs.helpers.insert("get");
             path(p)
         }
+        Subject::Field(p) => exact_path(p, needs),
         Subject::Anywhere => {
             needs.helpers.insert("scalars");
             "rc_scalars".to_owned()
@@ -83,8 +91,7 @@ fn text_of(fold: bool, needs: &mut Needs) -> &'static str {
     }
 }
 
-/// `cond` over the subject's non-null values, after `transform`: some value for
-/// [`Quantifier::Any`]; at least one element and every element for [`Quantifier::All`].
+/// `cond` over the subject's non-null values, after `transform`, combined per quantifier.
 fn quantified(
     q: Quantifier,
     subject: &Subject,
@@ -93,15 +100,30 @@ fn quantified(
     needs: &mut Needs,
 ) -> String {
     let src = source(subject, q, needs);
-    match (q, transform) {
-        (Quantifier::Any, Some(t)) => format!("any({src} | select(. != null) | {t}; {cond})"),
-        (Quantifier::Any, None) => format!("any({src} | select(. != null); {cond})"),
-        (Quantifier::All, Some(t)) => {
-            format!("([{src}] | length > 0 and all(.[]; . != null and ({t} | {cond})))")
+    let t = transform.map(|t| format!(" | {t}")).unwrap_or_default();
+    match q {
+        Quantifier::Any | Quantifier::Exact => format!("any({src} | select(. != null){t}; {cond})"),
+        Quantifier::AnyElement => {
+            format!("any({src} | select(type == \"array\") | .[] | select(. != null){t}; {cond})")
         }
-        (Quantifier::All, None) => {
-            format!("([{src}] | length > 0 and all(.[]; . != null and ({cond})))")
+        Quantifier::AllElements => {
+            format!("any({src}; type == \"array\" and all(.[]; . != null and (.{t} | {cond})))")
         }
+    }
+}
+
+/// Python `==` with a scalar literal, as a condition on a non-null `.`.
+fn py_eq(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::Bool(b) => format!(
+            "((type == \"boolean\" and . == {b}) or (type == \"number\" and . == {}))",
+            u8::from(*b)
+        ),
+        J::Number(n) => format!(
+            "((type == \"number\" and . == {n}) or (type == \"boolean\" and (if . then 1 else 0 end) == {n}))"
+        ),
+        other => format!(". == {other}"),
     }
 }
 
@@ -173,8 +195,53 @@ impl Backend for JqBackend {
         let needs = &mut cx.needs;
         let q = p.quantifier;
         Ok(match &p.test {
-            Test::Null => format!("all({}; . == null)", values(&p.subject, needs)),
-            Test::Exists => format!("any({}; . != null)", values(&p.subject, needs)),
+            Test::Null | Test::Exists => {
+                let (all, cmp) = if p.test == Test::Null {
+                    ("all", "==")
+                } else {
+                    ("any", "!=")
+                };
+                let v = values(&p.subject, q, needs);
+                match q {
+                    Quantifier::Any | Quantifier::Exact => format!("{all}({v}; . {cmp} null)"),
+                    Quantifier::AnyElement => {
+                        format!("any({v} | select(type == \"array\") | .[]; . {cmp} null)")
+                    }
+                    Quantifier::AllElements => {
+                        format!("any({v}; type == \"array\" and all(.[]; . {cmp} null))")
+                    }
+                }
+            }
+            Test::Is(v) => quantified(q, &p.subject, None, &py_eq(v), needs),
+            Test::Str { pattern, fold } => {
+                let fold_text = if *fold { "ascii_downcase | " } else { "" };
+                let cond = format!(
+                    "type == \"string\" and ({fold_text}{})",
+                    text_test(pattern, *fold)
+                );
+                quantified(q, &p.subject, None, &cond, needs)
+            }
+            Test::Truthy => quantified(
+                q,
+                &p.subject,
+                None,
+                "(. != false and . != 0 and . != \"\" and . != [] and . != {})",
+                needs,
+            ),
+            Test::Type(t) => quantified(
+                q,
+                &p.subject,
+                None,
+                &format!("type == \"{}\"", t.jq_name()),
+                needs,
+            ),
+            Test::HasKey(k) => quantified(
+                q,
+                &p.subject,
+                None,
+                &format!("(type == \"object\" and has({}))", lit(k)),
+                needs,
+            ),
             Test::Text { pattern, cased } => {
                 let t = text_of(!cased, needs);
                 quantified(q, &p.subject, Some(t), &text_test(pattern, !cased), needs)
@@ -209,7 +276,12 @@ impl Backend for JqBackend {
                 cased,
             } => {
                 let t = text_of(!cased, needs);
-                let theirs = source(&Subject::Field(other.clone()), Quantifier::Any, needs);
+                let their_q = if q == Quantifier::Any {
+                    q
+                } else {
+                    Quantifier::Exact
+                };
+                let theirs = source(&Subject::Field(other.clone()), their_q, needs);
                 let cmp = match anchor {
                     Anchor::Whole => "$a == $b",
                     Anchor::Prefix => "($a | startswith($b))",

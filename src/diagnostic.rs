@@ -123,6 +123,9 @@ pub struct Diagnostic {
     pub code: Code,
     pub message: String,
     pub location: Option<Location>,
+    /// Another file the location is in (a Panther rule's `.py` beside its `.yml`), whose text the
+    /// caller does not hold: the location must then be a line and column.
+    pub file: Option<PathBuf>,
 }
 
 impl Diagnostic {
@@ -131,6 +134,7 @@ impl Diagnostic {
             code,
             message: message.into(),
             location: None,
+            file: None,
         }
     }
 
@@ -142,6 +146,12 @@ impl Diagnostic {
     pub fn with_line_col(mut self, line: usize, column: usize) -> Self {
         self.location = Some(Location::LineCol(LineCol { line, column }));
         self
+    }
+
+    /// Place the diagnostic in another file, at a 1-based line and column.
+    pub fn in_other_file(mut self, path: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+        self.file = Some(path.into());
+        self.with_line_col(line, column)
     }
 
     /// Keep an existing location, else point at `span`.
@@ -162,6 +172,9 @@ impl Diagnostic {
 
     /// Tie the diagnostic to its file, resolving the span to a line and column.
     pub fn in_file(self, file: &SourceFile) -> FileDiagnostic {
+        if let Some(other) = self.file.clone() {
+            return self.at_path(other);
+        }
         let at = match self.location {
             Some(Location::Span(s)) => file.line_col(s.start),
             Some(Location::LineCol(lc)) => lc,

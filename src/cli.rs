@@ -35,6 +35,52 @@ pub enum Command {
     Test(TestArgs),
     /// List the targets.
     Targets,
+    /// Show each rule as the catalog sees it: stages and predicates, exclusions, indicators,
+    /// output fields, MITRE tags.
+    Explain(ExplainArgs),
+    /// Build a catalog over rule trees: indicators with corpus counts, rules per action, rules
+    /// without an action filter, totals by level and tactic.
+    Catalog(CatalogArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExplainArgs {
+    /// Rule files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(short, long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// YAML file with values for `expand` placeholders.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CatalogArgs {
+    /// Rule directories (or files).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[arg(short, long, value_enum, default_value_t = CatalogFormat::Markdown)]
+    pub format: CatalogFormat,
+    /// Write the catalog to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// YAML file with values for `expand` placeholders.
+    #[arg(long, value_name = "FILE")]
+    pub placeholders: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -123,6 +169,9 @@ pub enum Format {
     Text,
     /// One JSON object per rule and line.
     Json,
+    /// A report per rule (title, level, description, MITRE tags, false positives) with its query
+    /// for every built target in fenced blocks.
+    Markdown,
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
@@ -153,8 +202,14 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
         Command::Targets => targets(out),
         Command::Convert(args) => convert(&args, out, err),
         Command::Test(args) => test(&args, out, err),
+        Command::Explain(args) => explain_cmd(&args, out, err),
+        Command::Catalog(args) => catalog_cmd(&args, out, err),
     };
     result.unwrap_or_else(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // The reader went away (`| head`): not an error of ours.
+            return Status::Success;
+        }
         let _ = writeln!(err, "error: {e}");
         Status::Error
     })
@@ -255,8 +310,18 @@ fn convert(
     let Some(opts) = placeholders(&args.placeholders, err)? else {
         return Ok(Status::Error);
     };
+    if args.format == Format::Markdown && args.output_dir.is_some() {
+        writeln!(
+            err,
+            "error: --format markdown prints one report; redirect it instead of using --output-dir"
+        )?;
+        return Ok(Status::Error);
+    }
     let mut io_errors = Vec::new();
     let loaded = load_inputs(&args.paths, &args.stdin_filename, &opts, &mut io_errors);
+    if args.format == Format::Markdown {
+        return markdown_report(args, &loaded, io_errors, out, err);
+    }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
     // Output file name → content, for -o.
     let mut files: BTreeMap<PathBuf, (String, PathBuf)> = BTreeMap::new();
@@ -530,6 +595,201 @@ fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::R
     Ok(if !io_errors.is_empty() {
         Status::Error
     } else if failed > 0 {
+        Status::Failure
+    } else {
+        Status::Success
+    })
+}
+
+/// Load every rule of the inputs; print each failure; the loaded rules with their display paths.
+fn load_all(
+    paths: &[PathBuf],
+    placeholders_file: &Option<PathBuf>,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<(Vec<LoadedFile>, Status)>> {
+    let Some(opts) = placeholders(placeholders_file, err)? else {
+        return Ok(None);
+    };
+    let mut io_errors = Vec::new();
+    let loaded = load_inputs(paths, "<stdin>", &opts, &mut io_errors);
+    let mut status = Status::Success;
+    let mut failures: Vec<FileDiagnostic> = loaded
+        .iter()
+        .flat_map(|lf| {
+            lf.rules
+                .iter()
+                .filter_map(|r| r.as_ref().err().map(|d| d.clone().in_file(&lf.file)))
+        })
+        .collect();
+    failures.sort();
+    for d in io_errors.iter().chain(&failures) {
+        writeln!(err, "{d}")?;
+    }
+    if !failures.is_empty() {
+        status = Status::Failure;
+    }
+    if !io_errors.is_empty() {
+        status = Status::Error;
+    }
+    Ok(Some((loaded, status)))
+}
+
+fn explain_cmd(
+    args: &ExplainArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let Some((loaded, status)) = load_all(&args.paths, &args.placeholders, err)? else {
+        return Ok(Status::Error);
+    };
+    let mut first = true;
+    for lf in &loaded {
+        let path = lf.file.path.display().to_string();
+        for rule in lf.rules.iter().flatten() {
+            let e = crate::explain::explain(rule, &path);
+            match args.format {
+                ReportFormat::Json => {
+                    writeln!(out, "{}", serde_json::to_string(&e).unwrap_or_default())?
+                }
+                ReportFormat::Text => {
+                    if !first {
+                        writeln!(out)?;
+                    }
+                    write!(out, "{}", crate::explain::render_text(&e))?;
+                }
+                ReportFormat::Markdown => {
+                    if !first {
+                        writeln!(out)?;
+                    }
+                    write!(out, "{}", crate::explain::render_markdown(&e))?;
+                }
+            }
+            first = false;
+        }
+    }
+    Ok(status)
+}
+
+fn catalog_cmd(
+    args: &CatalogArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let Some((loaded, status)) = load_all(&args.paths, &args.placeholders, err)? else {
+        return Ok(Status::Error);
+    };
+    let rules: Vec<(String, &crate::rule::Rule)> = loaded
+        .iter()
+        .flat_map(|lf| {
+            let path = lf.file.path.display().to_string();
+            lf.rules.iter().flatten().map(move |r| (path.clone(), r))
+        })
+        .collect();
+    let catalog = crate::catalog::build(&rules);
+    let text = match args.format {
+        CatalogFormat::Markdown => crate::catalog::render_markdown(&catalog),
+        CatalogFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&catalog).unwrap_or_default()
+        ),
+    };
+    match &args.output {
+        Some(p) => {
+            if let Err(e) = std::fs::write(p, &text) {
+                writeln!(
+                    err,
+                    "{}",
+                    Diagnostic::new(Code::Io, format!("cannot write: {e}")).at_path(p)
+                )?;
+                return Ok(Status::Error);
+            }
+        }
+        None => write!(out, "{text}")?,
+    }
+    Ok(status)
+}
+
+/// `convert --format markdown`: a report an analyst can read and paste from.
+fn markdown_report(
+    args: &ConvertArgs,
+    loaded: &[LoadedFile],
+    io_errors: Vec<FileDiagnostic>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    use crate::explain::md_cell;
+    let mut failures = Vec::new();
+    let mut first = true;
+    for lf in loaded {
+        let path = lf.file.path.display().to_string();
+        for r in &lf.rules {
+            let rule = match r {
+                Ok(rule) => rule,
+                Err(d) => {
+                    failures.push(d.clone().in_file(&lf.file));
+                    continue;
+                }
+            };
+            if !first {
+                writeln!(out)?;
+            }
+            first = false;
+            let m = &rule.meta;
+            writeln!(out, "## {}\n", md_cell(&m.title))?;
+            writeln!(out, "- level: {}", m.level.as_deref().unwrap_or("-"))?;
+            if let Some(id) = &m.id {
+                writeln!(out, "- id: {}", md_cell(id))?;
+            }
+            writeln!(out, "- source: `{}`", md_cell(&path))?;
+            let mitre: Vec<&str> = m
+                .tags
+                .iter()
+                .filter(|t| t.starts_with("attack."))
+                .map(String::as_str)
+                .collect();
+            if !mitre.is_empty() {
+                writeln!(out, "- MITRE ATT&CK: {}", mitre.join(", "))?;
+            }
+            if let Some(d) = &m.description {
+                writeln!(out, "\n{}", d.trim())?;
+            }
+            if !m.falsepositives.is_empty() {
+                writeln!(out, "\nFalse positives:\n")?;
+                for f in &m.falsepositives {
+                    writeln!(out, "- {}", md_cell(f))?;
+                }
+            }
+            for t in Target::ALL {
+                let Some(b) = t.backend() else { continue };
+                writeln!(out, "\n### {t}\n")?;
+                match backend::render(b, rule, &args.render_options(path.clone())) {
+                    Ok(q) => {
+                        // A fence longer than any backtick run in the query, so nothing closes it early.
+                        let longest = q.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+                        let fence = "`".repeat(longest.max(2) + 1);
+                        let lang = match t {
+                            Target::Athena => "sql",
+                            Target::Jq => "jq",
+                            Target::Cloudwatch => "",
+                        };
+                        writeln!(out, "{fence}{lang}\n{}\n{fence}", q.trim_end())?;
+                    }
+                    Err(d) => {
+                        let fd = d.in_file(&lf.file);
+                        writeln!(out, "Not available: {}", md_cell(&fd.message))?;
+                        failures.push(fd);
+                    }
+                }
+            }
+        }
+    }
+    failures.sort();
+    for d in io_errors.iter().chain(&failures) {
+        writeln!(err, "{d}")?;
+    }
+    Ok(if !io_errors.is_empty() {
+        Status::Error
+    } else if !failures.is_empty() {
         Status::Failure
     } else {
         Status::Success

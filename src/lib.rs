@@ -10,10 +10,12 @@
 //! Every stage reports through [`diagnostic::Diagnostic`], which carries a span from the start.
 
 pub mod backend;
+pub mod catalog;
 pub mod cli;
 pub mod condition;
 pub mod diagnostic;
 pub mod eval;
+pub mod explain;
 pub mod ir;
 pub mod jq_exec;
 pub mod rule;

@@ -401,7 +401,7 @@ fn resolve(c: &Cond, dets: &[Detection], shift: &dyn Fn(Span) -> Span) -> Result
 }
 
 /// `them` and patterns not starting with `_` skip detections whose name starts with `_`.
-fn selector_matches(pattern: Option<&str>, name: &str) -> bool {
+pub(crate) fn selector_matches(pattern: Option<&str>, name: &str) -> bool {
     match pattern {
         None => !name.starts_with('_'),
         Some(p) => (p.starts_with('_') || !name.starts_with('_')) && glob(p, name),

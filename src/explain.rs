@@ -1,0 +1,408 @@
+//! The catalog view of one rule: its stages and predicates, exclusions (top-level NOT conjuncts),
+//! indicators (field, kind, values), output fields and MITRE tags, computed from the IR.
+
+use serde::Serialize;
+
+use crate::condition::{self, Cond};
+use crate::ir::{Anchor, Expr, Predicate, Quantifier, Shape, Subject, Test};
+use crate::rule::{Format, Rule};
+
+/// One field, the kind of test on it, and the values it looks for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Indicator {
+    pub field: String,
+    pub kind: String,
+    pub values: Vec<String>,
+    /// Inside a NOT (below the top level).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
+}
+
+/// One stage: the condition, or one named detection with its predicates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stage {
+    pub name: String,
+    /// The detection is used under a NOT in the condition.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub negated: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub text: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub predicates: Vec<Indicator>,
+}
+
+/// The whole view of one rule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub path: String,
+    pub format: Format,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    pub stages: Vec<Stage>,
+    pub exclusions: Vec<Indicator>,
+    pub indicators: Vec<Indicator>,
+    pub output_fields: Vec<String>,
+    pub mitre: Vec<String>,
+}
+
+/// Build the view of a rule.
+pub fn explain(rule: &Rule, path: &str) -> Explanation {
+    let mut stages = Vec::new();
+    if !rule.condition_text.is_empty() {
+        stages.push(Stage {
+            name: "condition".into(),
+            negated: false,
+            text: rule.condition_text.clone(),
+            predicates: vec![],
+        });
+    }
+    let negated = negated_detections(rule);
+    for d in &rule.detections {
+        let neg = negated.contains(&d.name);
+        let mut preds = Vec::new();
+        collect(&d.expr, false, &mut preds);
+        stages.push(Stage {
+            name: if neg {
+                format!("not {}", d.name)
+            } else {
+                d.name.clone()
+            },
+            negated: neg,
+            text: vec![],
+            predicates: merge(preds, false),
+        });
+    }
+    if rule.detections.is_empty() {
+        // A rule without named detections (Panther): one stage with the whole condition.
+        let mut preds = Vec::new();
+        collect(&rule.condition, false, &mut preds);
+        stages.push(Stage {
+            name: "rule".into(),
+            negated: false,
+            text: vec![],
+            predicates: merge(preds, false),
+        });
+    }
+    let conjuncts: Vec<&Expr> = match &rule.condition {
+        Expr::And(xs) => xs.iter().collect(),
+        other => vec![other],
+    };
+    let mut exclusions = Vec::new();
+    let mut indicators = Vec::new();
+    for c in conjuncts {
+        match c {
+            Expr::Not(inner) => collect(inner, false, &mut exclusions),
+            other => collect(other, false, &mut indicators),
+        }
+    }
+    Explanation {
+        path: path.to_owned(),
+        format: rule.format,
+        title: rule.meta.title.clone(),
+        id: rule.meta.id.clone(),
+        level: rule.meta.level.clone(),
+        stages,
+        exclusions: merge(exclusions, true),
+        indicators: merge(indicators, true),
+        output_fields: rule.meta.fields.clone(),
+        mitre: rule
+            .meta
+            .tags
+            .iter()
+            .filter(|t| t.starts_with("attack."))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Names of detections the condition uses under an odd number of NOTs.
+fn negated_detections(rule: &Rule) -> Vec<String> {
+    let mut out = Vec::new();
+    for text in &rule.condition_text {
+        if let Ok(c) = condition::parse(text) {
+            walk_cond(&c, false, rule, &mut out);
+        }
+    }
+    out
+}
+
+fn walk_cond(c: &Cond, neg: bool, rule: &Rule, out: &mut Vec<String>) {
+    match c {
+        Cond::Or(xs) | Cond::And(xs) => xs.iter().for_each(|x| walk_cond(x, neg, rule, out)),
+        Cond::Not(x) => walk_cond(x, !neg, rule, out),
+        Cond::Ident(name, _) => {
+            if neg && !out.contains(name) {
+                out.push(name.clone());
+            }
+        }
+        Cond::Selector { pattern, .. } => {
+            if neg {
+                for d in &rule.detections {
+                    if crate::sigma::selector_matches(pattern.as_deref(), &d.name)
+                        && !out.contains(&d.name)
+                    {
+                        out.push(d.name.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn collect(e: &Expr, neg: bool, out: &mut Vec<Indicator>) {
+    match e {
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| collect(x, neg, out)),
+        Expr::Not(x) => collect(x, !neg, out),
+        Expr::Const(_) => {}
+        Expr::Pred(p) => out.push(indicator(p, neg)),
+    }
+}
+
+/// Merge rows with the same field, kind and polarity; optionally sort them by field and kind.
+fn merge(rows: Vec<Indicator>, sort: bool) -> Vec<Indicator> {
+    let mut out: Vec<Indicator> = Vec::new();
+    for r in rows {
+        match out
+            .iter_mut()
+            .find(|o| o.field == r.field && o.kind == r.kind && o.negated == r.negated)
+        {
+            Some(o) => {
+                for v in r.values {
+                    if !o.values.contains(&v) {
+                        o.values.push(v);
+                    }
+                }
+            }
+            None => out.push(r),
+        }
+    }
+    if sort {
+        out.sort_by(|a, b| (&a.field, &a.kind, a.negated).cmp(&(&b.field, &b.kind, b.negated)));
+    }
+    out
+}
+
+/// The kind and values of one predicate, in catalog terms.
+pub fn indicator(p: &Predicate, negated: bool) -> Indicator {
+    let field = match &p.subject {
+        Subject::Field(f) => f.to_string(),
+        Subject::Anywhere => "(keyword)".to_owned(),
+    };
+    let (kind, values): (&str, Vec<String>) = match &p.test {
+        Test::Text { pattern, .. } | Test::Str { pattern, .. } => match pattern.shape() {
+            Shape::Exact(s) => ("eq", vec![s.to_owned()]),
+            Shape::Prefix(s) => ("startswith", vec![s.to_owned()]),
+            Shape::Suffix(s) => ("endswith", vec![s.to_owned()]),
+            Shape::Contains(s) if p.subject == Subject::Anywhere => ("keyword", vec![s.to_owned()]),
+            Shape::Contains(s) => ("contains", vec![s.to_owned()]),
+            Shape::Anything => ("is_not_null", vec![]),
+            Shape::General => ("wildcard", vec![pattern.to_string()]),
+        },
+        Test::Regex { regex, flags } => {
+            ("regex", vec![format!("{}{regex}", flags.inline_prefix())])
+        }
+        Test::Cidr(c) => ("cidr", vec![c.to_string()]),
+        Test::Compare { op, value } => (
+            match op {
+                crate::ir::CompareOp::Gt => "gt",
+                crate::ir::CompareOp::Gte => "gte",
+                crate::ir::CompareOp::Lt => "lt",
+                crate::ir::CompareOp::Lte => "lte",
+            },
+            vec![value.text.clone()],
+        ),
+        Test::Null => ("is_null", vec![]),
+        Test::Exists => ("is_not_null", vec![]),
+        Test::FieldRef { other, anchor, .. } => (
+            match anchor {
+                Anchor::Whole => "fieldref",
+                Anchor::Prefix => "fieldref_startswith",
+                Anchor::Suffix => "fieldref_endswith",
+                Anchor::Substring => "fieldref_contains",
+            },
+            vec![other.to_string()],
+        ),
+        Test::Is(v) => (
+            "eq",
+            vec![v.as_str().map_or_else(|| v.to_string(), str::to_owned)],
+        ),
+        Test::Truthy => ("truthy", vec![]),
+        Test::Type(t) => ("type", vec![t.jq_name().to_owned()]),
+        Test::HasKey(k) => ("has_key", vec![k.clone()]),
+    };
+    let kind = match p.quantifier {
+        Quantifier::AnyElement => format!("any_element {kind}"),
+        Quantifier::AllElements => format!("all_elements {kind}"),
+        Quantifier::Any | Quantifier::Exact => kind.to_owned(),
+    };
+    Indicator {
+        field,
+        kind,
+        values,
+        negated,
+    }
+}
+
+fn values_text(i: &Indicator) -> String {
+    let v = i.values.join(", ");
+    if i.negated {
+        format!("NOT {v}").trim_end().to_owned()
+    } else {
+        v
+    }
+}
+
+/// Aligned `field  kind  values` lines.
+fn rows(r: &[Indicator], indent: &str, s: &mut String) {
+    let fw = r.iter().map(|p| p.field.chars().count()).max().unwrap_or(0);
+    let kw = r.iter().map(|p| p.kind.chars().count()).max().unwrap_or(0);
+    for p in r {
+        let line = format!(
+            "{indent}{:<fw$}  {:<kw$}  {}",
+            p.field,
+            p.kind,
+            values_text(p)
+        );
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+}
+
+/// Plain text, for a terminal.
+pub fn render_text(e: &Explanation) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("{}\n", e.title));
+    s.push_str(&format!(
+        "  format: {}   level: {}   id: {}\n  source: {}\n",
+        match e.format {
+            Format::Sigma => "sigma",
+            Format::Panther => "panther",
+        },
+        e.level.as_deref().unwrap_or("-"),
+        e.id.as_deref().unwrap_or("-"),
+        e.path
+    ));
+    s.push_str("\nStages and predicates\n");
+    for (i, st) in e.stages.iter().enumerate() {
+        s.push_str(&format!("  Stage {i}: {}\n", st.name));
+        for t in &st.text {
+            s.push_str(&format!("    {t}\n"));
+        }
+        rows(&st.predicates, "    ", &mut s);
+    }
+    let table = |title: &str, r: &[Indicator], s: &mut String| {
+        s.push_str(&format!("\n{title}\n"));
+        if r.is_empty() {
+            s.push_str("  (none)\n");
+        }
+        rows(r, "  ", s);
+    };
+    table(
+        "Exclusions (top-level NOT conjuncts)",
+        &e.exclusions,
+        &mut s,
+    );
+    table("Indicators", &e.indicators, &mut s);
+    s.push_str("\nMITRE ATT&CK\n");
+    s.push_str(&format!(
+        "  {}\n",
+        if e.mitre.is_empty() {
+            "(none)".to_owned()
+        } else {
+            e.mitre.join(", ")
+        }
+    ));
+    s.push_str("\nOutput fields\n");
+    s.push_str(&format!(
+        "  {}\n",
+        if e.output_fields.is_empty() {
+            "(none)".to_owned()
+        } else {
+            e.output_fields.join(", ")
+        }
+    ));
+    s
+}
+
+/// Escape a table cell for Markdown.
+pub fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('`', "\\`")
+        .replace(['\n', '\r'], " ")
+}
+
+/// Markdown, for a catalog page.
+pub fn render_markdown(e: &Explanation) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("## {}\n\n", md_cell(&e.title)));
+    s.push_str(&format!(
+        "- format: {}\n- level: {}\n- id: {}\n- source: `{}`\n\n",
+        match e.format {
+            Format::Sigma => "sigma",
+            Format::Panther => "panther",
+        },
+        e.level.as_deref().unwrap_or("-"),
+        md_cell(e.id.as_deref().unwrap_or("-")),
+        md_cell(&e.path)
+    ));
+    s.push_str("### Stages and predicates\n\n");
+    for (i, st) in e.stages.iter().enumerate() {
+        s.push_str(&format!("**Stage {i}: {}**\n\n", md_cell(&st.name)));
+        for t in &st.text {
+            s.push_str(&format!("    {t}\n\n"));
+        }
+        if !st.predicates.is_empty() {
+            s.push_str("| Field | Kind | Values |\n|---|---|---|\n");
+            for p in &st.predicates {
+                s.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    md_cell(&p.field),
+                    p.kind,
+                    md_cell(&values_text(p))
+                ));
+            }
+            s.push('\n');
+        }
+    }
+    let table = |title: &str, rows: &[Indicator], s: &mut String| {
+        s.push_str(&format!("### {title}\n\n"));
+        if rows.is_empty() {
+            s.push_str("(none)\n\n");
+            return;
+        }
+        s.push_str("| Field | Kind | Values |\n|---|---|---|\n");
+        for p in rows {
+            s.push_str(&format!(
+                "| {} | {} | {} |\n",
+                md_cell(&p.field),
+                p.kind,
+                md_cell(&values_text(p))
+            ));
+        }
+        s.push('\n');
+    };
+    table("Exclusions", &e.exclusions, &mut s);
+    table("Indicators", &e.indicators, &mut s);
+    s.push_str("### MITRE ATT&CK\n\n");
+    s.push_str(&format!(
+        "{}\n\n",
+        if e.mitre.is_empty() {
+            "(none)".to_owned()
+        } else {
+            e.mitre.join(", ")
+        }
+    ));
+    s.push_str("### Output fields\n\n");
+    if e.output_fields.is_empty() {
+        s.push_str("(none)\n");
+    } else {
+        for f in &e.output_fields {
+            s.push_str(&format!("- {}\n", md_cell(f)));
+        }
+    }
+    s
+}

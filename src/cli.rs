@@ -41,6 +41,8 @@ pub enum Command {
     /// Build a catalog over rule trees: indicators with corpus counts, rules per action, rules
     /// without an action filter, totals by level and tactic.
     Catalog(CatalogArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(clap::Args, Debug)]
@@ -204,6 +206,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
         Command::Test(args) => test(&args, out, err),
         Command::Explain(args) => explain_cmd(&args, out, err),
         Command::Catalog(args) => catalog_cmd(&args, out, err),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "rulecast", out);
+            Ok(Status::Success)
+        }
     };
     result.unwrap_or_else(|e| {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -213,6 +220,18 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
         let _ = writeln!(err, "error: {e}");
         Status::Error
     })
+}
+
+/// A diagnostic as stderr shows it: the first line only when stderr is not a terminal; on a
+/// terminal a source snippet with a caret follows, colored unless `NO_COLOR` is set.
+fn shown(d: &FileDiagnostic) -> String {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() {
+        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        d.render(color)
+    } else {
+        d.to_string()
+    }
 }
 
 fn targets(out: &mut dyn Write) -> std::io::Result<Status> {
@@ -231,7 +250,7 @@ fn placeholders(
         match load_placeholders(p) {
             Ok(ph) => opts.placeholders = ph,
             Err(d) => {
-                writeln!(err, "{d}")?;
+                writeln!(err, "{}", shown(&d))?;
                 return Ok(None);
             }
         }
@@ -417,7 +436,7 @@ fn convert(
     }
     failures.sort();
     for d in io_errors.iter().chain(&failures) {
-        writeln!(err, "{d}")?;
+        writeln!(err, "{}", shown(d))?;
     }
     let converted: usize = files.len();
     let _ = converted;
@@ -503,7 +522,7 @@ fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::R
         let cases = match testcase::load(&sidecar) {
             Ok(c) => c,
             Err(d) => {
-                writeln!(err, "{d}")?;
+                writeln!(err, "{}", shown(&d))?;
                 failed += 1;
                 continue;
             }
@@ -515,7 +534,7 @@ fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::R
             let rule = match r {
                 Ok(rule) => rule,
                 Err(d) => {
-                    writeln!(err, "{}", d.clone().in_file(&lf.file))?;
+                    writeln!(err, "{}", shown(&d.clone().in_file(&lf.file)))?;
                     broken = true;
                     continue;
                 }
@@ -586,7 +605,7 @@ fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::R
         }
     }
     for d in &io_errors {
-        writeln!(err, "{d}")?;
+        writeln!(err, "{}", shown(d))?;
     }
     writeln!(
         out,
@@ -623,7 +642,7 @@ fn load_all(
         .collect();
     failures.sort();
     for d in io_errors.iter().chain(&failures) {
-        writeln!(err, "{d}")?;
+        writeln!(err, "{}", shown(d))?;
     }
     if !failures.is_empty() {
         status = Status::Failure;
@@ -785,7 +804,7 @@ fn markdown_report(
     }
     failures.sort();
     for d in io_errors.iter().chain(&failures) {
-        writeln!(err, "{d}")?;
+        writeln!(err, "{}", shown(d))?;
     }
     Ok(if !io_errors.is_empty() {
         Status::Error

@@ -186,6 +186,7 @@ impl Diagnostic {
             column: at.column,
             code: self.code,
             message: self.message,
+            source_line: Some(file.line_text(at.line).to_owned()).filter(|l| !l.is_empty()),
         }
     }
 
@@ -201,6 +202,7 @@ impl Diagnostic {
             column: at.column,
             code: self.code,
             message: self.message,
+            source_line: None,
         }
     }
 }
@@ -213,6 +215,8 @@ pub struct FileDiagnostic {
     pub column: usize,
     pub code: Code,
     pub message: String,
+    /// The text of the line the diagnostic points at, when the file's text is known.
+    pub source_line: Option<String>,
 }
 
 impl fmt::Display for FileDiagnostic {
@@ -226,6 +230,44 @@ impl fmt::Display for FileDiagnostic {
             self.code,
             self.message
         )
+    }
+}
+
+impl FileDiagnostic {
+    /// The first line, then (when the line's text is known) the line with a caret under the
+    /// column, as shown on a terminal. `color` adds ANSI colors.
+    pub fn render(&self, color: bool) -> String {
+        let (red, blue, bold, reset) = if color {
+            ("\x1b[31m", "\x1b[34m", "\x1b[1m", "\x1b[0m")
+        } else {
+            ("", "", "", "")
+        };
+        let mut s = format!(
+            "{bold}{}:{}:{}:{reset} {red}{bold}error[{}]{reset}{bold}: {}{reset}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.code,
+            self.message
+        );
+        if let Some(text) = &self.source_line {
+            let num = self.line.to_string();
+            let gutter = " ".repeat(num.len());
+            // Tabs keep their width so the caret lines up.
+            let lead: String = text
+                .chars()
+                .take(self.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let shown: String = text
+                .chars()
+                .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+                .collect();
+            s.push_str(&format!(
+                "\n{blue}{gutter} |{reset}\n{blue}{num} |{reset} {shown}\n{blue}{gutter} |{reset} {lead}{red}^{reset}"
+            ));
+        }
+        s
     }
 }
 
@@ -246,6 +288,13 @@ mod tests {
     fn renders_first_line() {
         let file = SourceFile::new("r.yml", "a: 1\nb: 2\n");
         let d = Diagnostic::new(Code::BadValue, "bad").with_span(Span::at(8));
-        assert_eq!(d.in_file(&file).to_string(), "r.yml:2:4: error[E305]: bad");
+        let fd = d.in_file(&file);
+        assert_eq!(fd.to_string(), "r.yml:2:4: error[E305]: bad");
+        assert_eq!(
+            fd.render(false),
+            "r.yml:2:4: error[E305]: bad\n  |\n2 | b: 2\n  |    ^"
+        );
+        assert!(fd.render(true).contains("\x1b[31m"));
+        assert!(!fd.render(false).contains('\x1b'));
     }
 }

@@ -288,3 +288,17 @@ fn placeholders_file_feeds_expand() {
         "{out}"
     );
 }
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = rulecast(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0));
+        let out = text(&o.stdout);
+        assert!(
+            out.contains("rulecast") && out.contains("convert") && out.contains("explain"),
+            "{shell}"
+        );
+    }
+    assert_eq!(rulecast(&["completions", "tcsh"]).status.code(), Some(2));
+}

@@ -95,6 +95,10 @@ fn every_fixture_fails_where_expected() {
             path: Path::new("tests/fixtures/invalid").join(name),
             ..d.clone()
         };
+        assert_eq!(
+            shown.render(false).lines().next(),
+            Some(shown.to_string().as_str())
+        );
         report.push_str(&format!("{shown}\n"));
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -136,6 +136,32 @@ pub struct ConvertArgs {
     /// The time relative windows count back from (RFC 3339), for reproducible output.
     #[arg(long, hide = true)]
     pub now: Option<String>,
+    /// A directory of templates that override the built-in ones by relative name
+    /// (`jq/filter.jq.j2`, `athena/query.sql.j2`, `cloudwatch/query.cwl.j2`).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// A field-mapping file: renamed fields per target, a condition added to every rule, tables
+    /// per logsource (see docs/mappings/).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+}
+
+/// Render one rule for one target, with the mapping (if any) applied first.
+fn render_mapped(
+    b: &'static dyn backend::Backend,
+    rule: &crate::rule::Rule,
+    args: &ConvertArgs,
+    mapping: Option<&crate::mapping::Mapping>,
+    path: &str,
+) -> Result<String, Diagnostic> {
+    let mut opts = args.render_options(path.to_owned());
+    match mapping {
+        Some(m) => {
+            m.options(rule, &mut opts);
+            backend::render(b, &m.apply(rule, b.target()), &opts)
+        }
+        None => backend::render(b, rule, &opts),
+    }
 }
 
 impl ConvertArgs {
@@ -151,6 +177,7 @@ impl ConvertArgs {
             log_groups: self.log_groups.clone(),
             array_max: self.array_max,
             now: self.now.clone(),
+            templates_dir: self.templates.clone(),
         }
     }
 }
@@ -329,6 +356,16 @@ fn convert(
     let Some(opts) = placeholders(&args.placeholders, err)? else {
         return Ok(Status::Error);
     };
+    let mapping = match &args.mapping {
+        Some(p) => match crate::mapping::Mapping::load(p) {
+            Ok(m) => Some(m),
+            Err(d) => {
+                writeln!(err, "{}", shown(&d))?;
+                return Ok(Status::Error);
+            }
+        },
+        None => None,
+    };
     if args.format == Format::Markdown && args.output_dir.is_some() {
         writeln!(
             err,
@@ -339,7 +376,7 @@ fn convert(
     let mut io_errors = Vec::new();
     let loaded = load_inputs(&args.paths, &args.stdin_filename, &opts, &mut io_errors);
     if args.format == Format::Markdown {
-        return markdown_report(args, &loaded, io_errors, out, err);
+        return markdown_report(args, &loaded, mapping.as_ref(), io_errors, out, err);
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
     // Output file name → content, for -o.
@@ -349,8 +386,7 @@ fn convert(
         let mut queries = Vec::new();
         for r in &lf.rules {
             let rendered = r.as_ref().map_err(Clone::clone).and_then(|rule| {
-                backend::render(backend, rule, &args.render_options(path_text.clone()))
-                    .map(|q| (rule, q))
+                render_mapped(backend, rule, args, mapping.as_ref(), &path_text).map(|q| (rule, q))
             });
             match rendered {
                 Ok((rule, query)) => {
@@ -732,6 +768,7 @@ fn catalog_cmd(
 fn markdown_report(
     args: &ConvertArgs,
     loaded: &[LoadedFile],
+    mapping: Option<&crate::mapping::Mapping>,
     io_errors: Vec<FileDiagnostic>,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -781,7 +818,7 @@ fn markdown_report(
             for t in Target::ALL {
                 let Some(b) = t.backend() else { continue };
                 writeln!(out, "\n### {t}\n")?;
-                match backend::render(b, rule, &args.render_options(path.clone())) {
+                match render_mapped(b, rule, args, mapping, &path) {
                     Ok(q) => {
                         // A fence longer than any backtick run in the query, so nothing closes it early.
                         let longest = q.split(|c| c != '`').map(str::len).max().unwrap_or(0);

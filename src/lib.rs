@@ -18,6 +18,7 @@ pub mod eval;
 pub mod explain;
 pub mod ir;
 pub mod jq_exec;
+pub mod mapping;
 pub mod rule;
 pub mod sigma;
 pub mod source;

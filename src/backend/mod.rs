@@ -7,10 +7,12 @@
 
 pub mod jq;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
@@ -177,6 +179,8 @@ pub struct RenderOptions {
     pub array_max: Option<usize>,
     /// "Now", fixed for reproducible relative time windows (RFC 3339); the clock when None.
     pub now: Option<String>,
+    /// A directory whose files override built-in templates of the same relative name.
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// Render a rule's whole query for `backend`.
@@ -191,10 +195,16 @@ pub fn render(
     };
     let condition = render_condition(backend, &rule.condition, &mut cx)?;
     let extra = backend.frame(rule, &cx)?;
-    let env = environment(backend);
-    let tmpl = env
+    let templates = environment(backend, opts.templates_dir.as_deref())?;
+    let origin = templates
+        .origins
+        .get(backend.template())
+        .cloned()
+        .unwrap_or_else(|| format!("templates/{}", backend.template()));
+    let tmpl = templates
+        .env
         .get_template(backend.template())
-        .map_err(template_error)?;
+        .map_err(|e| template_error(&e, &origin))?;
     let base = minijinja::context! {
         title => rule.meta.title,
         id => rule.meta.id,
@@ -213,19 +223,23 @@ pub fn render(
     };
     let extra: std::collections::BTreeMap<&str, Value> = extra.into_iter().collect();
     let ctx = minijinja::context! { ..Value::from(extra), ..base };
-    let query = tmpl.render(ctx).map_err(template_error)?;
+    let query = tmpl.render(ctx).map_err(|e| {
+        let d = template_error(&e, &origin);
+        Diagnostic {
+            message: format!("{} (while rendering {})", d.message, opts.source_path),
+            ..d
+        }
+    })?;
     backend.finish(query, &cx)
 }
 
-fn template_error(e: minijinja::Error) -> Diagnostic {
-    let mut msg = format!("template error: {}", e.kind());
+/// A template error naming the template file (`origin`) and line.
+fn template_error(e: &minijinja::Error, origin: &str) -> Diagnostic {
+    let mut msg = format!("template {origin}: {}", e.kind());
     if let Some(d) = e.detail() {
         msg.push_str(&format!(": {d}"));
     }
-    if let (Some(name), Some(line)) = (e.name(), e.line()) {
-        msg.push_str(&format!(" (templates/{name}:{line})"));
-    }
-    Diagnostic::new(Code::Template, msg)
+    Diagnostic::new(Code::Template, msg).in_other_file(origin, e.line().unwrap_or(1), 1)
 }
 
 /// Render the boolean tree. Every compound is parenthesised, so target precedence never matters.
@@ -331,40 +345,67 @@ const TEMPLATES: &[(&str, &str)] = &[(
     include_str!("../../templates/jq/filter.jq.j2"),
 )];
 
-/// One template environment per target: its auto-escaper is the target's comment escaper, so a
-/// rule's metadata cannot leave the comment it is printed in.
-fn environment(backend: &dyn Backend) -> &'static Environment<'static> {
-    static ENVS: [OnceLock<Environment<'static>>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let slot = Target::ALL
-        .iter()
-        .position(|t| *t == backend.target())
-        .unwrap_or(0);
-    ENVS[slot].get_or_init(|| {
-        let target = backend.target();
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_trim_blocks(true);
-        env.set_lstrip_blocks(true);
-        env.set_keep_trailing_newline(true);
-        env.set_auto_escape_callback(|_| AutoEscape::Custom("rulecast"));
-        env.set_formatter(move |out, _state, value| {
-            let b = target.backend().ok_or_else(|| {
-                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "no backend")
-            })?;
-            if value.is_safe() {
-                write!(out, "{value}")?;
-            } else if value.is_none() || value.is_undefined() {
-                // Optional metadata prints as nothing.
-            } else {
-                write!(out, "{}", b.comment(&value.to_string()))?;
-            }
-            Ok(())
-        });
-        for (name, src) in TEMPLATES {
-            // Built-in templates are tested to parse; a broken one surfaces when rendering.
-            let _ = env.add_template(name, src);
+/// A template environment: its auto-escaper is the target's comment escaper, so a rule's metadata
+/// cannot leave the comment it is printed in. `origins` says where each template came from.
+struct Templates {
+    env: Environment<'static>,
+    origins: HashMap<String, String>,
+}
+
+type TemplateCache = Mutex<HashMap<(Target, Option<PathBuf>), Arc<Templates>>>;
+
+/// The environment for a target, with the built-in templates, or with any of them overridden by a
+/// file of the same relative name under `dir` (`--templates DIR`). Built once per target and
+/// directory.
+fn environment(backend: &dyn Backend, dir: Option<&Path>) -> Result<Arc<Templates>, Diagnostic> {
+    static CACHE: OnceLock<TemplateCache> = OnceLock::new();
+    let key = (backend.target(), dir.map(Path::to_path_buf));
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(t) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(t);
+    }
+    let target = backend.target();
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.set_auto_escape_callback(|_| AutoEscape::Custom("rulecast"));
+    env.set_formatter(move |out, _state, value| {
+        let b = target.backend().ok_or_else(|| {
+            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "no backend")
+        })?;
+        if value.is_safe() {
+            write!(out, "{value}")?;
+        } else if value.is_none() || value.is_undefined() {
+            // Optional metadata prints as nothing.
+        } else {
+            write!(out, "{}", b.comment(&value.to_string()))?;
         }
-        env
-    })
+        Ok(())
+    });
+    let mut origins = HashMap::new();
+    for (name, builtin) in TEMPLATES {
+        let custom = dir.map(|d| d.join(name)).filter(|p| p.is_file());
+        let (source, origin) = match &custom {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Diagnostic::new(
+                        Code::Template,
+                        format!("cannot read template {}: {e}", p.display()),
+                    )
+                })?;
+                (text, p.display().to_string())
+            }
+            None => ((*builtin).to_owned(), format!("templates/{name}")),
+        };
+        env.add_template_owned(*name, source)
+            .map_err(|e| template_error(&e, &origin))?;
+        origins.insert((*name).to_owned(), origin);
+    }
+    let t = Arc::new(Templates { env, origins });
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, t.clone());
+    }
+    Ok(t)
 }

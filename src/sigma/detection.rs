@@ -11,17 +11,20 @@ use super::modifier::{apply_transforms, Kind, Modifiers};
 pub struct Context<'a> {
     pub doc: &'a Document,
     pub placeholders: &'a dyn Fn(&str) -> Option<Vec<String>>,
+    /// The keys above the detections in the document (`["detection"]` in a Sigma rule).
+    pub root: &'a [&'a str],
 }
 
 impl Context<'_> {
     fn span(&self, path: &[&str]) -> Span {
-        self.doc.keys.key(path).unwrap_or(Span::at(self.doc.start))
+        let full: Vec<&str> = self.root.iter().chain(path).copied().collect();
+        self.doc.keys.key(&full).unwrap_or(Span::at(self.doc.start))
     }
 }
 
 /// Lower one named detection (`selection: ...`).
 pub fn lower_detection(cx: &Context, name: &str, node: &Node) -> Result<Expr, Diagnostic> {
-    let span = cx.span(&["detection", name]);
+    let span = cx.span(&[name]);
     match node {
         Node::Map(entries) => lower_map(cx, name, entries, span),
         Node::Seq(items) => {
@@ -76,7 +79,7 @@ fn lower_map(
     }
     let mut items = Vec::with_capacity(entries.len());
     for (key, value) in entries {
-        let kspan = cx.span(&["detection", name, key]);
+        let kspan = cx.span(&[name, key]);
         items.push(lower_item(cx, key, value, kspan).map_err(|d| d.or_span(kspan))?);
     }
     Ok(Expr::and(items))

@@ -249,6 +249,7 @@ fn load_rule(
         .with_span(at(&["detection"])));
     };
     let cx = Context {
+        root: &["detection"],
         doc,
         placeholders: &|name| placeholders.get(name).cloned(),
     };

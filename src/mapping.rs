@@ -1,0 +1,289 @@
+//! Field mappings: a small YAML of our own (what pySigma calls a processing pipeline) that renames
+//! or re-paths fields per target, adds a condition to every rule, and maps logsources to tables.
+//!
+//! ```yaml
+//! fields:                       # a dotted path (or prefix) → its new path, for every target or per target
+//!   sourceIPAddress: src_ip
+//!   requestParameters:
+//!     athena: request_parameters
+//! condition:                    # ANDed to every rule; Sigma detection syntax (a mapping of fields)
+//!   recipientAccountId: ['111122223333', '444455556666']
+//! table: cloudtrail_prod        # the table (Athena) when --table is not given
+//! schema: cloudtrail            # the table schema (Athena) when --schema is not given
+//! logsources:                   # the first entry whose keys all match the rule's logsource wins
+//!   - logsource: {product: aws, service: cloudtrail}
+//!     table: cloudtrail_mgmt
+//! ```
+
+use std::path::Path;
+
+use crate::backend::{RenderOptions, Target};
+use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
+use crate::ir::{Expr, FieldPath, Predicate, Subject, Test};
+use crate::rule::Rule;
+use crate::source::Span;
+use crate::yaml::{self, Node};
+
+const KEYS: [&str; 5] = ["fields", "condition", "table", "schema", "logsources"];
+
+/// One field rename: the path (or path prefix) and its replacement, for one target or all.
+#[derive(Debug, Clone)]
+struct Rename {
+    from: FieldPath,
+    target: Option<Target>,
+    to: FieldPath,
+}
+
+/// A loaded mapping file.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    renames: Vec<Rename>,
+    condition: Option<Expr>,
+    table: Option<String>,
+    schema: Option<String>,
+    logsources: Vec<(Vec<(String, String)>, String)>,
+}
+
+impl Mapping {
+    /// Read and check a mapping file; unknown keys and targets are errors with their line.
+    pub fn load(path: &Path) -> Result<Mapping, FileDiagnostic> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Diagnostic::new(Code::Io, format!("cannot read mapping: {e}")).at_path(path)
+        })?;
+        let file = crate::source_from_bytes(path, bytes)?;
+        let docs = yaml::parse_documents(&file.text).map_err(|d| d.in_file(&file))?;
+        let Some(doc) = docs.first() else {
+            return Err(Diagnostic::new(Code::Empty, "the mapping file is empty").in_file(&file));
+        };
+        Self::from_doc(doc).map_err(|d| d.in_file(&file))
+    }
+
+    fn from_doc(doc: &yaml::Document) -> Result<Mapping, Diagnostic> {
+        let at = |p: &[&str]| doc.keys.key(p).unwrap_or(Span::at(doc.start));
+        let Node::Map(entries) = &doc.node else {
+            return Err(Diagnostic::new(
+                Code::NotARule,
+                format!(
+                    "a mapping file must be a YAML mapping, found {}",
+                    doc.node.kind()
+                ),
+            ));
+        };
+        let mut m = Mapping::default();
+        for (key, value) in entries {
+            let span = at(&[key]);
+            let bad = |what: &str| {
+                Diagnostic::new(
+                    Code::BadValue,
+                    format!("'{key}' must be {what}, found {}", value.kind()),
+                )
+                .with_span(span)
+            };
+            match key.as_str() {
+                "fields" => {
+                    let Node::Map(fields) = value else {
+                        return Err(bad("a mapping of field → new field"));
+                    };
+                    for (from, to) in fields {
+                        let fspan = at(&["fields", from]);
+                        match to {
+                            Node::Str(t) => m.renames.push(Rename { from: FieldPath::parse(from), target: None, to: FieldPath::parse(t) }),
+                            Node::Map(per) => {
+                                for (tname, t) in per {
+                                    let target: Target = tname.parse().map_err(|e: String| {
+                                        Diagnostic::new(Code::BadValue, e).with_span(at(&["fields", from, tname]))
+                                    })?;
+                                    let Node::Str(t) = t else {
+                                        return Err(Diagnostic::new(Code::BadValue, format!("the new name of '{from}' for {tname} must be a string")).with_span(fspan));
+                                    };
+                                    m.renames.push(Rename { from: FieldPath::parse(from), target: Some(target), to: FieldPath::parse(t) });
+                                }
+                            }
+                            other => {
+                                return Err(Diagnostic::new(Code::BadValue, format!("the new name of '{from}' must be a string or a per-target mapping, found {}", other.kind())).with_span(fspan))
+                            }
+                        }
+                    }
+                }
+                "condition" => {
+                    if !matches!(value, Node::Map(_)) {
+                        return Err(bad("a mapping of fields (Sigma detection syntax)"));
+                    }
+                    let no_placeholders = |_: &str| None;
+                    let cx = crate::sigma::detection::Context {
+                        doc,
+                        placeholders: &no_placeholders,
+                        root: &[],
+                    };
+                    let e = crate::sigma::detection::lower_detection(&cx, "condition", value)
+                        .map_err(|d| d.or_span(span))?;
+                    m.condition = Some(e);
+                }
+                "table" | "schema" => {
+                    let Node::Str(s) = value else {
+                        return Err(bad("a string"));
+                    };
+                    if key == "table" {
+                        m.table = Some(s.clone());
+                    } else {
+                        m.schema = Some(s.clone());
+                    }
+                }
+                "logsources" => {
+                    let Node::Seq(items) = value else {
+                        return Err(bad("a list of {logsource, table}"));
+                    };
+                    for item in items {
+                        let (Some(Node::Map(ls)), Some(Node::Str(table))) =
+                            (item.get("logsource"), item.get("table"))
+                        else {
+                            return Err(bad("a list of {logsource: {...}, table: name}"));
+                        };
+                        let ls = ls
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+                            .collect();
+                        m.logsources.push((ls, table.clone()));
+                    }
+                }
+                other => {
+                    return Err(Diagnostic::new(
+                        Code::BadValue,
+                        format!(
+                            "unknown key '{other}' in mapping; expected one of {}",
+                            KEYS.join(", ")
+                        ),
+                    )
+                    .with_span(span));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// The rule as `target` should see it: fields renamed, the extra condition ANDed in front.
+    pub fn apply(&self, rule: &Rule, target: Target) -> Rule {
+        let mut r = rule.clone();
+        r.condition = self.rename_expr(&r.condition, target);
+        if let Some(c) = &self.condition {
+            r.condition = Expr::and(vec![self.rename_expr(c, target), r.condition]);
+        }
+        for d in &mut r.detections {
+            d.expr = self.rename_expr(&d.expr, target);
+        }
+        r.meta.fields = r
+            .meta
+            .fields
+            .iter()
+            .map(|f| self.rename(&FieldPath::parse(f), target).to_string())
+            .collect();
+        r
+    }
+
+    /// Fill the table and schema from the mapping where the command line left them open.
+    pub fn options(&self, rule: &Rule, opts: &mut RenderOptions) {
+        if opts.table.is_none() {
+            let by_logsource = self.logsources.iter().find(|(ls, _)| {
+                ls.iter().all(|(k, v)| {
+                    rule.meta
+                        .logsource
+                        .iter()
+                        .any(|(rk, rv)| rk == k && rv.eq_ignore_ascii_case(v))
+                })
+            });
+            opts.table = by_logsource
+                .map(|(_, t)| t.clone())
+                .or_else(|| self.table.clone());
+        }
+        if opts.schema.is_none() {
+            opts.schema.clone_from(&self.schema);
+        }
+    }
+
+    /// The longest matching prefix rename for this target (a target-specific one beats a general one).
+    fn rename(&self, path: &FieldPath, target: Target) -> FieldPath {
+        let segs = path.segments();
+        let best = self
+            .renames
+            .iter()
+            .filter(|r| r.target.is_none_or(|t| t == target))
+            .filter(|r| segs.starts_with(r.from.segments()))
+            .max_by_key(|r| (r.from.segments().len(), r.target.is_some()));
+        match best {
+            Some(r) => {
+                let mut out = r.to.segments().to_vec();
+                out.extend_from_slice(&segs[r.from.segments().len()..]);
+                FieldPath(out)
+            }
+            None => path.clone(),
+        }
+    }
+
+    fn rename_expr(&self, e: &Expr, target: Target) -> Expr {
+        match e {
+            Expr::And(xs) => Expr::And(xs.iter().map(|x| self.rename_expr(x, target)).collect()),
+            Expr::Or(xs) => Expr::Or(xs.iter().map(|x| self.rename_expr(x, target)).collect()),
+            Expr::Not(x) => Expr::Not(Box::new(self.rename_expr(x, target))),
+            Expr::Const(b) => Expr::Const(*b),
+            Expr::Pred(p) => {
+                let subject = match &p.subject {
+                    Subject::Field(f) => Subject::Field(self.rename(f, target)),
+                    Subject::Anywhere => Subject::Anywhere,
+                };
+                let test = match &p.test {
+                    Test::FieldRef {
+                        other,
+                        anchor,
+                        cased,
+                    } => Test::FieldRef {
+                        other: self.rename(other, target),
+                        anchor: *anchor,
+                        cased: *cased,
+                    },
+                    t => t.clone(),
+                };
+                Expr::Pred(Predicate {
+                    subject,
+                    test,
+                    ..p.clone()
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(text: &str) -> Result<Mapping, Diagnostic> {
+        let docs = yaml::parse_documents(text).expect("yaml");
+        Mapping::from_doc(&docs[0])
+    }
+
+    #[test]
+    fn renames_by_longest_prefix_and_target() {
+        let m = mapping("fields:\n  requestParameters: rp\n  requestParameters.userName:\n    athena: user_name\n").expect("valid");
+        let p = FieldPath::parse("requestParameters.userName");
+        assert_eq!(m.rename(&p, Target::Athena).to_string(), "user_name");
+        assert_eq!(m.rename(&p, Target::Jq).to_string(), "rp.userName");
+        assert_eq!(
+            m.rename(&FieldPath::parse("eventName"), Target::Jq)
+                .to_string(),
+            "eventName"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_targets_are_errors() {
+        let e = mapping("feilds: {}\n").unwrap_err();
+        assert!(e.message.contains("unknown key 'feilds'"), "{}", e.message);
+        let e = mapping("fields:\n  a:\n    splunk: b\n").unwrap_err();
+        assert!(
+            e.message.contains("unknown target 'splunk'"),
+            "{}",
+            e.message
+        );
+        assert!(mapping("condition: [a]\n").is_err());
+    }
+}

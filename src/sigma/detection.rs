@@ -230,6 +230,7 @@ fn lower_value(
                     format!("'re' expects a string, found {}", v.kind()),
                 ));
             };
+            let re = &unname_groups(re);
             check_regex(re, m.flags)?;
             Ok(pred(
                 subject,
@@ -317,12 +318,6 @@ fn op_name(op: crate::ir::CompareOp) -> &'static str {
 /// Accept only regexes in the portable subset: valid for the Rust `regex` crate (which rejects
 /// look-around and back-references, like RE2, jaq and Logs Insights do).
 pub fn check_regex(re: &str, flags: crate::ir::RegexFlags) -> Result<(), Diagnostic> {
-    if re.contains("(?P<") || re.contains("(?<") {
-        return Err(Diagnostic::new(
-            Code::BadRegex,
-            "named groups are not portable across targets; use (...)",
-        ));
-    }
     regex::RegexBuilder::new(re)
         .case_insensitive(flags.ignore_case)
         .multi_line(flags.multi_line)
@@ -341,4 +336,64 @@ pub fn check_regex(re: &str, flags: crate::ir::RegexFlags) -> Result<(), Diagnos
                 format!("invalid or non-portable regular expression '{re}': {last}"),
             )
         })
+}
+
+/// Named groups (`(?P<name>...)`, `(?<name>...)`) become plain groups: names never change what a
+/// search matches, and the engines we target spell them differently.
+pub fn unname_groups(re: &str) -> String {
+    let chars: Vec<char> = re.chars().collect();
+    let mut out = String::with_capacity(re.len());
+    let mut i = 0;
+    let mut in_class = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            out.push(c);
+            if let Some(n) = chars.get(i + 1) {
+                out.push(*n);
+            }
+            i += 2;
+            continue;
+        }
+        if in_class {
+            in_class = c != ']';
+        } else if c == '[' {
+            in_class = true;
+        } else if c == '(' && chars.get(i + 1) == Some(&'?') {
+            let name_start = match (chars.get(i + 2), chars.get(i + 3)) {
+                (Some('P'), Some('<')) => Some(i + 4),
+                (Some('<'), Some(n)) if n.is_alphabetic() || *n == '_' => Some(i + 3),
+                _ => None,
+            };
+            if let Some(start) = name_start {
+                let mut j = start;
+                while chars
+                    .get(j)
+                    .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+                {
+                    j += 1;
+                }
+                if j > start && chars.get(j) == Some(&'>') {
+                    out.push('(');
+                    i = j + 1;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unname_groups;
+
+    #[test]
+    fn named_groups_become_plain_groups() {
+        assert_eq!(unname_groups("a(?P<x>b)(?<y_1>c)"), "a(b)(c)");
+        assert_eq!(unname_groups(r"\(?P<x>[(?<z>]"), r"\(?P<x>[(?<z>]");
+        assert_eq!(unname_groups("(?<=a)(?<!b)(?:c)"), "(?<=a)(?<!b)(?:c)");
+    }
 }

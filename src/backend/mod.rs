@@ -5,6 +5,7 @@
 //! the backend's minijinja template. It never asks which target it is rendering for: what differs
 //! is said by the backend's methods.
 
+pub mod athena;
 pub mod jq;
 
 use std::collections::{BTreeSet, HashMap};
@@ -43,14 +44,15 @@ impl Target {
     pub fn backend(self) -> Option<&'static dyn Backend> {
         match self {
             Target::Jq => Some(&jq::JqBackend),
-            Target::Athena | Target::Cloudwatch => None,
+            Target::Athena => Some(&athena::AthenaBackend),
+            Target::Cloudwatch => None,
         }
     }
 
     pub fn description(self) -> &'static str {
         match self {
             Target::Jq => "jq filter over CloudTrail files ({\"Records\":[...]}) or JSON Lines",
-            Target::Athena => "Athena (Trino) SQL over the CloudTrail table (not built yet)",
+            Target::Athena => "Athena (Trino) SQL over the CloudTrail table or Security Lake",
             Target::Cloudwatch => "CloudWatch Logs Insights query (not built yet)",
         }
     }
@@ -340,10 +342,16 @@ fn groupable(e: &Expr) -> Option<(&Subject, crate::source::Span)> {
 }
 
 /// The built-in templates, embedded in the binary.
-const TEMPLATES: &[(&str, &str)] = &[(
-    "jq/filter.jq.j2",
-    include_str!("../../templates/jq/filter.jq.j2"),
-)];
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "jq/filter.jq.j2",
+        include_str!("../../templates/jq/filter.jq.j2"),
+    ),
+    (
+        "athena/query.sql.j2",
+        include_str!("../../templates/athena/query.sql.j2"),
+    ),
+];
 
 /// A template environment: its auto-escaper is the target's comment escaper, so a rule's metadata
 /// cannot leave the comment it is printed in. `origins` says where each template came from.

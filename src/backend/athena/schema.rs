@@ -1,0 +1,557 @@
+//! Table schemas for the Athena target, as data: a column list in Athena DDL syntax
+//! (`schemas/athena/*.ddl`) and, for tables that rename CloudTrail's fields, a field map
+//! (`schemas/athena/*.fields`). Nothing here knows a column by name: the SQL the backend emits
+//! for a rule field follows from the column's type alone.
+
+use std::sync::OnceLock;
+
+use crate::ir::FieldPath;
+
+/// A column's (or struct field's) type, as far as reading values goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    /// `STRING`, `VARCHAR`, `CHAR`: text as is.
+    Varchar,
+    /// A `STRING` holding a JSON document (`COMMENT 'json'`): sub-fields are read with JSON
+    /// functions.
+    Json,
+    /// Any other scalar (`BOOLEAN`, `BIGINT`, `TIMESTAMP`, ...), lowercased: its text is a cast.
+    Scalar(String),
+    /// `ARRAY<T>`: a path through it continues into every element.
+    Array(Box<Ty>),
+    /// `MAP<STRING, T>`: the next path segment is a key.
+    Map(Box<Ty>),
+    /// `STRUCT<a: T, ...>`: the next path segment is a field.
+    Struct(Vec<Column>),
+}
+
+/// A named column or struct field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The name as the DDL writes it (the record's spelling for the built-in CloudTrail table).
+    pub name: String,
+    pub ty: Ty,
+}
+
+impl Column {
+    /// The identifier Athena knows the column by.
+    pub fn sql_name(&self) -> String {
+        self.name.to_ascii_lowercase()
+    }
+}
+
+/// How a schema's time column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeKind {
+    /// ISO 8601 text in UTC with a `Z` (`2024-05-01T10:15:30Z`): compares as text.
+    IsoText,
+    /// A `TIMESTAMP` column.
+    Timestamp,
+}
+
+/// One table shape rulecast can query, with the choices that are not in its DDL.
+#[derive(Debug)]
+pub struct SchemaDef {
+    /// The `--schema` value.
+    pub name: &'static str,
+    /// Where the column list comes from (for messages).
+    pub ddl_path: &'static str,
+    pub ddl: &'static str,
+    /// The field map (CloudTrail field → column path), when the table renames fields.
+    pub fields_path: Option<&'static str>,
+    pub fields: Option<&'static str>,
+    /// Whether a rule field must match the DDL's spelling exactly (true when the DDL spells
+    /// names the way the record does).
+    pub exact_case: bool,
+    /// The table when `--table` is not given, and a warning to print then (when the default is
+    /// only an example).
+    pub default_table: &'static str,
+    pub default_table_warning: Option<&'static str>,
+    /// The record field that holds the event time, and how its column stores it.
+    pub time_field: &'static str,
+    pub time_kind: TimeKind,
+    /// The `--partitions` layouts this table can have; the first is the default.
+    pub partitions: &'static [&'static str],
+    /// Days an event can sit in a later time partition than its own (CloudTrail files land in
+    /// the folder of their delivery day, minutes after the event).
+    pub partition_lag_days: i64,
+    /// Selected when the rule names no `fields`.
+    pub default_columns: &'static [&'static str],
+}
+
+/// The record fields selected by default, after the issue: who did what, where, and whether it
+/// failed.
+const DEFAULT_COLUMNS: &[&str] = &[
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "userIdentity.arn",
+    "sourceIPAddress",
+    "awsRegion",
+    "errorCode",
+];
+
+/// The built-in schemas; the first is the default.
+pub static SCHEMAS: &[SchemaDef] = &[
+    SchemaDef {
+        name: "cloudtrail",
+        ddl_path: "schemas/athena/cloudtrail.ddl",
+        ddl: include_str!("../../../schemas/athena/cloudtrail.ddl"),
+        fields_path: None,
+        fields: None,
+        exact_case: true,
+        default_table: "cloudtrail_logs",
+        default_table_warning: None,
+        time_field: "eventTime",
+        time_kind: TimeKind::IsoText,
+        partitions: &["projection", "ymd", "none"],
+        partition_lag_days: 1,
+        default_columns: DEFAULT_COLUMNS,
+    },
+    SchemaDef {
+        name: "security-lake",
+        ddl_path: "schemas/athena/security-lake.ddl",
+        ddl: include_str!("../../../schemas/athena/security-lake.ddl"),
+        fields_path: Some("schemas/athena/security-lake.fields"),
+        fields: Some(include_str!("../../../schemas/athena/security-lake.fields")),
+        exact_case: true,
+        default_table: "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0",
+        default_table_warning: Some(
+            "the table is Security Lake's us-east-1 CloudTrail table (source version 2); pass --table for yours",
+        ),
+        time_field: "eventTime",
+        time_kind: TimeKind::Timestamp,
+        partitions: &["eventday", "none"],
+        partition_lag_days: 0,
+        default_columns: DEFAULT_COLUMNS,
+    },
+];
+
+/// A record field path and the column path that holds it.
+pub type Rename = (Vec<String>, Vec<String>);
+
+/// A parsed schema.
+#[derive(Debug)]
+pub struct Schema {
+    pub def: &'static SchemaDef,
+    pub columns: Vec<Column>,
+    /// CloudTrail field path → column path, longest first.
+    pub renames: Vec<Rename>,
+}
+
+impl Schema {
+    /// The built-in schema called `name`.
+    pub fn builtin(name: &str) -> Result<&'static Schema, String> {
+        static PARSED: [OnceLock<Result<Schema, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+        let Some(i) = SCHEMAS.iter().position(|s| s.name == name) else {
+            return Err(format!(
+                "unknown schema '{name}'; expected one of {}",
+                SCHEMAS
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        };
+        let slot = PARSED
+            .get(i)
+            .ok_or_else(|| format!("schema '{name}' has no slot"))?;
+        slot.get_or_init(|| Schema::parse(&SCHEMAS[i]))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn parse(def: &'static SchemaDef) -> Result<Schema, String> {
+        let columns = parse_ddl(def.ddl).map_err(|e| format!("{}: {e}", def.ddl_path))?;
+        let renames = match def.fields {
+            Some(text) => parse_fields(text)
+                .map_err(|e| format!("{}: {e}", def.fields_path.unwrap_or("fields")))?,
+            None => Vec::new(),
+        };
+        Ok(Schema {
+            def,
+            columns,
+            renames,
+        })
+    }
+
+    /// The column path a rule field lives at: through the field map when the schema has one
+    /// (the longest mapped prefix wins), else the field itself.
+    pub fn column_path(&self, field: &FieldPath) -> Option<Vec<String>> {
+        let segs = field.segments();
+        if self.def.fields.is_none() {
+            return Some(segs.to_vec());
+        }
+        self.renames.iter().find_map(|(from, to)| {
+            segs.starts_with(from).then(|| {
+                let mut out = to.clone();
+                out.extend(segs[from.len()..].iter().cloned());
+                out
+            })
+        })
+    }
+}
+
+/// The result of looking a name up among columns or struct fields.
+pub enum Lookup<'a> {
+    Found(&'a Column),
+    /// Only a spelling that differs in case exists.
+    WrongCase(&'a Column),
+    Missing,
+}
+
+/// Find `name` among `cols`; with `exact`, a match that ignores case is reported, not taken.
+pub fn lookup<'a>(cols: &'a [Column], name: &str, exact: bool) -> Lookup<'a> {
+    if let Some(c) = cols.iter().find(|c| c.name == name) {
+        return Lookup::Found(c);
+    }
+    match cols.iter().find(|c| c.name.eq_ignore_ascii_case(name)) {
+        Some(c) if exact => Lookup::WrongCase(c),
+        Some(c) => Lookup::Found(c),
+        None => Lookup::Missing,
+    }
+}
+
+// ---- the DDL column list ------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    Punct(char),
+}
+
+fn tokenize(text: &str) -> Result<Vec<(Tok, usize)>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut line = 1;
+    let mut i = 0;
+    let mut out = Vec::new();
+    while let Some(&c) = chars.get(i) {
+        match c {
+            '\n' => {
+                line += 1;
+                i += 1;
+            }
+            c if c.is_whitespace() => i += 1,
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while chars.get(i).is_some_and(|c| *c != '\n') {
+                    i += 1;
+                }
+            }
+            '`' | '"' => {
+                let close = c;
+                let mut s = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(format!("line {line}: unclosed quoted name")),
+                        Some(&q) if q == close => {
+                            if chars.get(i + 1) == Some(&close) {
+                                s.push(close);
+                                i += 2;
+                            } else {
+                                i += 1;
+                                break;
+                            }
+                        }
+                        Some(&x) => {
+                            s.push(x);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push((Tok::Ident(s), line));
+            }
+            '\'' => {
+                let mut s = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err(format!("line {line}: unclosed string")),
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            s.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&x) => {
+                            s.push(x);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push((Tok::Str(s), line));
+            }
+            c if c.is_ascii_digit() => {
+                let start = i;
+                while chars.get(i).is_some_and(char::is_ascii_digit) {
+                    i += 1;
+                }
+                out.push((Tok::Num(chars[start..i].iter().collect()), line));
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let start = i;
+                while chars
+                    .get(i)
+                    .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+                {
+                    i += 1;
+                }
+                out.push((Tok::Ident(chars[start..i].iter().collect()), line));
+            }
+            '<' | '>' | ',' | ':' | '(' | ')' => {
+                out.push((Tok::Punct(c), line));
+                i += 1;
+            }
+            other => return Err(format!("line {line}: unexpected '{other}'")),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<(Tok, usize)>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|(t, _)| t)
+    }
+
+    fn line(&self) -> usize {
+        self.toks
+            .get(self.pos)
+            .or_else(|| self.toks.last())
+            .map_or(1, |(_, l)| *l)
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).map(|(t, _)| t.clone());
+        self.pos += 1;
+        t
+    }
+
+    fn err<T>(&self, what: &str) -> Result<T, String> {
+        let found = match self.peek() {
+            Some(Tok::Ident(s)) => format!("'{s}'"),
+            Some(Tok::Str(s)) => format!("'{s}'"),
+            Some(Tok::Num(s)) => s.clone(),
+            Some(Tok::Punct(c)) => format!("'{c}'"),
+            None => "the end".to_owned(),
+        };
+        Err(format!(
+            "line {}: expected {what}, found {found}",
+            self.line()
+        ))
+    }
+
+    fn punct(&mut self, c: char) -> Result<(), String> {
+        if self.peek() == Some(&Tok::Punct(c)) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.err(&format!("'{c}'"))
+        }
+    }
+
+    fn ident(&mut self, what: &str) -> Result<String, String> {
+        match self.peek() {
+            Some(Tok::Ident(s)) => {
+                let s = s.clone();
+                self.pos += 1;
+                Ok(s)
+            }
+            _ => self.err(what),
+        }
+    }
+
+    fn keyword(&mut self, kw: &str) -> bool {
+        if matches!(self.peek(), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case(kw)) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `[COMMENT 'text']`: whether the comment marks JSON.
+    fn comment(&mut self) -> Result<bool, String> {
+        if !self.keyword("COMMENT") {
+            return Ok(false);
+        }
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(s.trim().eq_ignore_ascii_case("json")),
+            _ => {
+                self.pos -= 1;
+                self.err("a comment string")
+            }
+        }
+    }
+
+    fn ty(&mut self, depth: usize) -> Result<Ty, String> {
+        if depth > 32 {
+            return self.err("a shallower type");
+        }
+        let name = self.ident("a type")?.to_ascii_lowercase();
+        Ok(match name.as_str() {
+            "array" => {
+                self.punct('<')?;
+                let t = self.ty(depth + 1)?;
+                self.punct('>')?;
+                Ty::Array(Box::new(t))
+            }
+            "map" => {
+                self.punct('<')?;
+                let _key = self.ty(depth + 1)?;
+                self.punct(',')?;
+                let t = self.ty(depth + 1)?;
+                self.punct('>')?;
+                Ty::Map(Box::new(t))
+            }
+            "struct" => {
+                self.punct('<')?;
+                let mut fields = Vec::new();
+                loop {
+                    let fname = self.ident("a field name")?;
+                    self.punct(':')?;
+                    let t = self.ty(depth + 1)?;
+                    let json = self.comment()?;
+                    push_unique(&mut fields, fname, mark_json(t, json), self.line())?;
+                    if self.peek() == Some(&Tok::Punct(',')) {
+                        self.pos += 1;
+                        continue;
+                    }
+                    self.punct('>')?;
+                    break;
+                }
+                Ty::Struct(fields)
+            }
+            _ => {
+                if self.peek() == Some(&Tok::Punct('(')) {
+                    while !matches!(self.next(), Some(Tok::Punct(')')) | None) {}
+                }
+                match name.as_str() {
+                    "string" | "varchar" | "char" => Ty::Varchar,
+                    "json" => Ty::Json,
+                    _ => Ty::Scalar(name),
+                }
+            }
+        })
+    }
+}
+
+fn mark_json(t: Ty, json: bool) -> Ty {
+    if json && t == Ty::Varchar {
+        Ty::Json
+    } else {
+        t
+    }
+}
+
+fn push_unique(cols: &mut Vec<Column>, name: String, ty: Ty, line: usize) -> Result<(), String> {
+    if cols.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
+        return Err(format!(
+            "line {line}: '{name}' is declared twice (Athena ignores case)"
+        ));
+    }
+    cols.push(Column { name, ty });
+    Ok(())
+}
+
+/// Parse a column list in Athena DDL syntax: `name TYPE [COMMENT '...']`, separated by commas,
+/// with `--` comments. `COMMENT 'json'` on a string marks a JSON document.
+pub fn parse_ddl(text: &str) -> Result<Vec<Column>, String> {
+    let mut p = Parser {
+        toks: tokenize(text)?,
+        pos: 0,
+    };
+    let mut cols = Vec::new();
+    while p.peek().is_some() {
+        let name = p.ident("a column name")?;
+        let t = p.ty(0)?;
+        let json = p.comment()?;
+        push_unique(&mut cols, name, mark_json(t, json), p.line())?;
+        match p.peek() {
+            Some(Tok::Punct(',')) => p.pos += 1,
+            None => {}
+            _ => return p.err("',' or the end"),
+        }
+    }
+    if cols.is_empty() {
+        return Err("no columns".to_owned());
+    }
+    Ok(cols)
+}
+
+/// Parse a field map: `recordField  column.path` per line, `#` comments.
+fn parse_fields(text: &str) -> Result<Vec<Rename>, String> {
+    let mut out: Vec<Rename> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(from), Some(to), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!(
+                "line {}: expected 'recordField column.path'",
+                n + 1
+            ));
+        };
+        let split = |s: &str| s.split('.').map(str::to_owned).collect::<Vec<_>>();
+        out.push((split(from), split(to)));
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.0.len()));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_schemas_parse() {
+        for def in SCHEMAS {
+            let s = Schema::builtin(def.name).unwrap();
+            assert!(!s.columns.is_empty());
+            for (_, to) in &s.renames {
+                assert!(
+                    lookup(&s.columns, &to[0], true).is_found(),
+                    "{}: {to:?}",
+                    def.name
+                );
+            }
+        }
+        let ct = Schema::builtin("cloudtrail").unwrap();
+        let rp = ct
+            .columns
+            .iter()
+            .find(|c| c.name == "requestParameters")
+            .unwrap();
+        assert_eq!(rp.ty, Ty::Json);
+        assert!(Schema::builtin("nope").is_err());
+    }
+
+    #[test]
+    fn ddl_syntax() {
+        let cols = parse_ddl(
+            "a string, `b` STRUCT<x:int, y:ARRAY<STRUCT<z:string COMMENT 'json'>>>,\n c map<string,string>, d decimal(10, 2)",
+        )
+        .unwrap();
+        assert_eq!(cols.len(), 4);
+        assert_eq!(cols[3].ty, Ty::Scalar("decimal".into()));
+        assert!(parse_ddl("a string, A string").is_err());
+        assert!(parse_ddl("a struct<b: string").is_err());
+        assert!(parse_ddl("").is_err());
+    }
+
+    impl Lookup<'_> {
+        fn is_found(&self) -> bool {
+            matches!(self, Lookup::Found(_))
+        }
+    }
+}

@@ -1,0 +1,597 @@
+//! The Athena target: every query parses as SQL (sqlparser round trip), hostile rule values stay
+//! inside their literals, fields the table cannot hold are errors, and the SigmaHQ corpus
+//! converts without a dot into a JSON-string column. Semantics against test events are checked
+//! by `scripts/check-athena` (Trino's grammar, sqlglot, DuckDB).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use rulecast::backend::{self, RenderOptions, Target};
+use rulecast::source::SourceFile;
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+
+fn athena() -> &'static dyn backend::Backend {
+    Target::Athena.backend().expect("athena is built")
+}
+
+fn opts() -> RenderOptions {
+    RenderOptions {
+        source_path: "test.yml".into(),
+        now: Some("2026-11-22T00:00:00Z".into()),
+        ..Default::default()
+    }
+}
+
+/// Convert every rule of a YAML text; each query or error message.
+fn convert_text(yaml: &str, opts: &RenderOptions) -> Vec<Result<String, String>> {
+    let lf = rulecast::load_source(SourceFile::new("test.yml", yaml), &load_options());
+    lf.rules
+        .iter()
+        .map(|r| {
+            r.as_ref()
+                .map_err(|d| d.clone().in_file(&lf.file).to_string())
+                .and_then(|rule| {
+                    backend::render(athena(), rule, opts)
+                        .map_err(|d| d.in_file(&lf.file).to_string())
+                })
+        })
+        .collect()
+}
+
+fn one(yaml: &str) -> String {
+    one_with(yaml, &opts())
+}
+
+fn one_with(yaml: &str, o: &RenderOptions) -> String {
+    let mut r = convert_text(yaml, o);
+    assert_eq!(r.len(), 1);
+    r.remove(0).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn error(yaml: &str, o: &RenderOptions) -> String {
+    let mut r = convert_text(yaml, o);
+    assert_eq!(r.len(), 1);
+    match r.remove(0) {
+        Ok(q) => panic!("expected an error, got\n{q}"),
+        Err(e) => e,
+    }
+}
+
+fn rule(detection: &str) -> String {
+    format!("title: t\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n{detection}\n")
+}
+
+/// Parse with sqlparser's generic dialect: exactly one query, whose printed form parses back to
+/// the same tree.
+fn round_trip(sql: &str) -> Result<(), String> {
+    let d = GenericDialect {};
+    let stmts = Parser::parse_sql(&d, sql).map_err(|e| format!("{e}\n{sql}"))?;
+    if stmts.len() != 1 {
+        return Err(format!("{} statements in\n{sql}", stmts.len()));
+    }
+    if !matches!(stmts[0], sqlparser::ast::Statement::Query(_)) {
+        return Err(format!("not a query:\n{sql}"));
+    }
+    let printed = stmts[0].to_string();
+    if sql.contains("\\''") {
+        // sqlparser prints a quote after a backslash undoubled (it takes `\'` for an escape), so
+        // its own output does not parse back; the query itself parsed above.
+        return Ok(());
+    }
+    let again = Parser::parse_sql(&d, &printed).map_err(|e| format!("{e}\n{printed}"))?;
+    if again != stmts {
+        return Err(format!(
+            "round trip changed the tree:\n{sql}\n---\n{printed}"
+        ));
+    }
+    Ok(())
+}
+
+/// The SQL with string literals and quoted identifiers blanked out.
+fn code_only(sql: &str) -> String {
+    let mut out = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => {
+                if chars.peek() == Some(&q) {
+                    chars.next();
+                } else {
+                    quote = None;
+                    out.push(c);
+                }
+            }
+            Some(_) => {}
+            None if c == '-' && chars.peek() == Some(&'-') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+const JSON_COLUMNS: [&str; 5] = [
+    "requestparameters",
+    "responseelements",
+    "additionaleventdata",
+    "serviceeventdetails",
+    "edgedevicedetails",
+];
+
+/// No `.` straight after a JSON-string column, outside literals.
+fn no_dot_into_json(sql: &str) -> Result<(), String> {
+    let code = code_only(sql).to_ascii_lowercase();
+    for col in JSON_COLUMNS {
+        let mut from = 0;
+        while let Some(i) = code[from..].find(col) {
+            let end = from + i + col.len();
+            let before = code[..from + i].chars().last();
+            let word_start = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if word_start && code[end..].starts_with('.') {
+                return Err(format!("dot into {col}:\n{sql}"));
+            }
+            from = end;
+        }
+    }
+    Ok(())
+}
+
+/// Shape checks every query must pass.
+fn well_formed(sql: &str) -> Result<(), String> {
+    round_trip(sql)?;
+    no_dot_into_json(sql)?;
+    let code = code_only(sql).to_ascii_uppercase();
+    for bad in ["ILIKE", "IS NOT TRUE", "IS TRUE", "`", ";"] {
+        if code.contains(bad) {
+            return Err(format!("{bad} in\n{sql}"));
+        }
+    }
+    if code.matches(" LIKE ").count() != code.matches(" ESCAPE ").count() {
+        return Err(format!("a LIKE without ESCAPE in\n{sql}"));
+    }
+    if code.contains("NOT ")
+        && code.matches("NOT COALESCE(").count() < code.matches("NOT (").count()
+    {
+        return Err(format!("a bare NOT in\n{sql}"));
+    }
+    for line in sql
+        .lines()
+        .take_while(|l| !l.starts_with("WITH") && !l.starts_with("SELECT"))
+    {
+        if !line.starts_with("-- ") {
+            return Err(format!("header line outside a comment: {line:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn variants() -> Vec<RenderOptions> {
+    let base = opts();
+    vec![
+        base.clone(),
+        RenderOptions {
+            since: Some("7d".into()),
+            limit: Some(100),
+            ..base.clone()
+        },
+        RenderOptions {
+            since: Some("2026-10-30T12:00:00Z".into()),
+            until: Some("2026-11-02T00:00:00Z".into()),
+            partitions: Some("ymd".into()),
+            ..base.clone()
+        },
+        RenderOptions {
+            since: Some("24h".into()),
+            partitions: Some("none".into()),
+            table: Some("security.cloudtrail_logs_pp".into()),
+            ..base.clone()
+        },
+    ]
+}
+
+#[test]
+fn every_shipped_rule_round_trips_through_sqlparser() {
+    let mut failures = Vec::new();
+    let mut queries = 0;
+    for path in rule_files() {
+        let lf = load(&path);
+        for o in variants() {
+            for r in &lf.rules {
+                let Ok(rule) = r else { continue };
+                match backend::render(athena(), rule, &o) {
+                    Ok(q) => {
+                        queries += 1;
+                        if let Err(e) = well_formed(&q) {
+                            failures.push(format!("{}: {e}", rel(&path)));
+                        }
+                    }
+                    Err(d) => failures.push(d.in_file(&lf.file).to_string()),
+                }
+            }
+        }
+        // Security Lake: a field with no OCSF column is an explicit error; the rest must parse.
+        let sl = RenderOptions {
+            schema: Some("security-lake".into()),
+            since: Some("24h".into()),
+            ..opts()
+        };
+        for rule in lf.rules.iter().flatten() {
+            match backend::render(athena(), rule, &sl) {
+                Ok(q) => {
+                    queries += 1;
+                    if let Err(e) = round_trip(&q) {
+                        failures.push(format!("{} (security-lake): {e}", rel(&path)));
+                    }
+                }
+                Err(d) if d.code == rulecast::diagnostic::Code::Unsupported => {}
+                Err(d) => failures.push(d.in_file(&lf.file).to_string()),
+            }
+        }
+    }
+    assert!(queries > 200, "only {queries} queries");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn sigmahq_corpus_converts_without_dots_into_json_columns() {
+    let dir = root().join("../shared/corpus/sigmahq-cloudtrail");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} not present", dir.display());
+        return;
+    }
+    let (files, errors) = rulecast::walk::rule_files(&[dir]);
+    assert!(errors.is_empty());
+    assert_eq!(files.len(), 57);
+    let mut failures = Vec::new();
+    let mut unsupported = Vec::new();
+    let o = RenderOptions {
+        since: Some("30d".into()),
+        ..opts()
+    };
+    for f in &files {
+        let lf = rulecast::load_path(f, &Default::default()).expect("reads");
+        for r in &lf.rules {
+            let rule = match r {
+                Ok(rule) => rule,
+                Err(d) => {
+                    failures.push(d.clone().in_file(&lf.file).to_string());
+                    continue;
+                }
+            };
+            match backend::render(athena(), rule, &o) {
+                Ok(q) => {
+                    if let Err(e) = well_formed(&q) {
+                        failures.push(format!("{}: {e}", f.display()));
+                    }
+                }
+                Err(d) => unsupported.push(format!(
+                    "{}: {}",
+                    f.file_name().unwrap_or_default().to_string_lossy(),
+                    d.message
+                )),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // One SigmaHQ rule tests `status`, which no CloudTrail record has: the table cannot hold it,
+    // so it is an explicit error rather than a query that silently never matches.
+    assert_eq!(unsupported.len(), 1, "{unsupported:#?}");
+    assert!(
+        unsupported[0].starts_with("aws_delete_saml_provider.yml: field 'status'"),
+        "{unsupported:#?}"
+    );
+}
+
+#[test]
+fn quotes_and_backslashes_stay_in_their_literals() {
+    let q = one(&rule(
+        r#"    sel:
+        userAgent: "o'brien\\'); DROP TABLE x; --"
+        errorMessage|contains: "50%_off\\"
+        eventName|re: "it's (a|b)\\d+"
+        requestParameters.bucketName|startswith: "a'b"
+    condition: sel"#,
+    ));
+    well_formed(&q).unwrap();
+    assert!(
+        q.contains(r#"lower(useragent) = 'o''brien\''); drop table x; --'"#),
+        "{q}"
+    );
+    assert!(
+        q.contains(r#"lower(errormessage) LIKE '%50\%\_off\\%' ESCAPE '\'"#),
+        "{q}"
+    );
+    assert!(
+        q.contains(r#"regexp_like(eventname, 'it''s (a|b)\d+')"#),
+        "{q}"
+    );
+    assert!(q.contains(r#"lower(v) LIKE 'a''b%' ESCAPE '\'"#), "{q}");
+}
+
+#[test]
+fn wildcards_and_escaped_wildcards() {
+    let q = one(&rule(
+        r#"    sel:
+        eventName: 'Get*Policy?'
+        userAgent: 'lit\*star'
+        errorCode: '*'
+    condition: sel"#,
+    ));
+    well_formed(&q).unwrap();
+    assert!(
+        q.contains(r"lower(eventname) LIKE 'get%policy_' ESCAPE '\'"),
+        "{q}"
+    );
+    assert!(q.contains("lower(useragent) = 'lit*star'"), "{q}");
+    assert!(q.contains("errorcode IS NOT NULL"), "{q}");
+}
+
+#[test]
+fn hostile_metadata_stays_in_comments() {
+    let yaml = "title: \"t\\nSELECT 1; --\\r\\u2028x\"\nid: \"a\\nb\"\nlevel: high\nlogsource: {product: aws}\ndetection:\n    sel:\n        eventName: x\n    condition: sel\n";
+    let q = one(yaml);
+    well_formed(&q).unwrap();
+    assert!(q.starts_with("-- t SELECT 1; -- "), "{q}");
+}
+
+#[test]
+fn hostile_field_names_stay_in_json_paths_and_identifiers() {
+    let q = one(&rule(
+        r#"    sel:
+        requestParameters.a'b"c\d: x
+        requestParameters.x-y.0: y
+    condition: sel"#,
+    ));
+    well_formed(&q).unwrap();
+    assert!(
+        q.contains(r#"json_extract(requestparameters, '$["a''b\"c\\d"]')"#),
+        "{q}"
+    );
+    assert!(q.contains(r#"AS "requestParameters.a'b""c\d""#), "{q}");
+    assert!(
+        q.contains(r#"IF(TRY_CAST(e AS ARRAY<JSON>) IS NULL, json_extract(e, '$["0"]'))"#),
+        "{q}"
+    );
+}
+
+#[test]
+fn not_is_null_safe_and_lists_become_in() {
+    let q = one(&rule(
+        r#"    sel:
+        eventName:
+            - StopLogging
+            - DeleteTrail
+    filter:
+        errorCode: AccessDenied
+    condition: sel and not filter"#,
+    ));
+    well_formed(&q).unwrap();
+    assert!(
+        q.contains("lower(eventname) IN ('stoplogging', 'deletetrail')"),
+        "{q}"
+    );
+    assert!(
+        q.contains("NOT COALESCE(lower(errorcode) = 'accessdenied', FALSE)"),
+        "{q}"
+    );
+}
+
+#[test]
+fn case_folding_only_where_letters_need_it() {
+    let q = one(&rule(
+        r#"    sel:
+        sourceIPAddress: '10.0.0.1'
+        userIdentity.userName: 'Émile'
+        userAgent|cased: 'Boto3'
+    condition: sel"#,
+    ));
+    well_formed(&q).unwrap();
+    assert!(q.contains("sourceipaddress = '10.0.0.1'"), "{q}");
+    assert!(
+        q.contains("translate(useridentity.username, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = 'Émile'"),
+        "{q}"
+    );
+    assert!(q.contains("useragent = 'Boto3'"), "{q}");
+}
+
+#[test]
+fn arrays_cidr_numbers_fieldref_and_keywords() {
+    let q = one(&rule(
+        r#"    sel:
+        resources.ARN|endswith: ':trail/main'
+        sourceIPAddress|cidr: '10.0.0.0/8'
+        requestParameters.durationSeconds|gt: 3600
+        userIdentity.arn|fieldref|endswith: requestParameters.userName
+    kw:
+        - 'pacu'
+    condition: sel and kw"#,
+    ));
+    well_formed(&q).unwrap();
+    assert!(
+        q.contains(r"any_match(resources, r -> lower(r.arn) LIKE '%:trail/main' ESCAPE '\')"),
+        "{q}"
+    );
+    assert!(
+        q.contains("(strpos(sourceipaddress, ':') = 0 AND contains('10.0.0.0/8', TRY_CAST(sourceipaddress AS IPADDRESS)))"),
+        "{q}"
+    );
+    assert!(q.contains("TRY_CAST(v AS DOUBLE) > 3600"), "{q}");
+    assert!(
+        q.contains(r#"any_match("requestParameters.userName", v -> starts_with(reverse(lower(useridentity.arn)), reverse(lower(v))))"#),
+        "{q}"
+    );
+    assert!(
+        q.contains(r#"any_match("all values", v -> lower(v) LIKE '%pacu%' ESCAPE '\')"#),
+        "{q}"
+    );
+}
+
+#[test]
+fn time_window_prunes_partitions_and_bounds_eventtime() {
+    let r = rule("    sel:\n        eventName: x\n    condition: sel");
+    let q = one_with(
+        &r,
+        &RenderOptions {
+            since: Some("2026-11-20T06:30:00Z".into()),
+            until: Some("2026-11-21T00:00:00Z".into()),
+            ..opts()
+        },
+    );
+    assert!(
+        q.contains("WHERE \"timestamp\" BETWEEN '2026/11/20' AND '2026/11/21'\n  AND eventtime >= '2026-11-20T06:30:00Z'\n  AND eventtime < '2026-11-21T00:00:00Z'\n  AND (\n"),
+        "{q}"
+    );
+    let q = one_with(
+        &r,
+        &RenderOptions {
+            since: Some("24h".into()),
+            schema: Some("security-lake".into()),
+            ..opts()
+        },
+    );
+    assert!(
+        q.contains("WHERE eventday >= '20261121'\n  AND time_dt >= from_iso8601_timestamp('2026-11-21T00:00:00Z')"),
+        "{q}"
+    );
+    assert!(q.contains("lower(api.operation) = 'x'"), "{q}");
+    let q = one(&r);
+    assert!(q.contains("-- warning: no time window"), "{q}");
+}
+
+#[test]
+fn fields_select_columns() {
+    let q = one(&rule(
+        "    sel:\n        eventName: x\n    condition: sel\nfields:\n    - eventName\n    - userIdentity.sessionContext.sessionIssuer.arn\n    - requestParameters.bucketName\n    - resources.ARN",
+    ));
+    well_formed(&q).unwrap();
+    assert!(q.contains("SELECT\n  eventname,\n  useridentity.sessioncontext.sessionissuer.arn AS \"userIdentity.sessionContext.sessionIssuer.arn\",\n  COALESCE(json_extract_scalar(requestparameters, '$.bucketName'), json_format(json_extract(requestparameters, '$.bucketName'))) AS \"requestParameters.bucketName\",\n  transform(resources, r -> r.arn) AS \"resources.ARN\"\nFROM"), "{q}");
+    let q = one(&rule(
+        "    sel:\n        errorMessage: x\n    condition: sel",
+    ));
+    assert!(q.contains("SELECT\n  eventtime,\n  eventsource,\n  eventname,\n  useridentity.arn AS \"userIdentity.arn\",\n  sourceipaddress,\n  awsregion,\n  errorcode,\n  errormessage\nFROM cloudtrail_logs"), "{q}");
+}
+
+#[test]
+fn fields_the_table_cannot_hold_are_errors() {
+    let o = opts();
+    let cases = [
+        ("status: success", "field 'status': no column 'status'"),
+        ("eventname: x", "did you mean 'eventName'?"),
+        ("userIdentity.foo: x", "userIdentity has no field 'foo'"),
+        (
+            "userIdentity.sessionContext.sessionissuer.arn: x",
+            "did you mean 'sessionIssuer'?",
+        ),
+        ("eventName.foo: x", "eventName is a STRING column"),
+        ("resources.ARN.x: y", "resources.ARN is a STRING column"),
+    ];
+    for (item, want) in cases {
+        let e = error(
+            &rule(&format!("    sel:\n        {item}\n    condition: sel")),
+            &o,
+        );
+        assert!(e.contains("error[E401]") && e.contains(want), "{item}: {e}");
+        assert!(e.starts_with("test.yml:5:9:"), "{item}: {e}");
+    }
+    let e = error(
+        &rule("    sel:\n        eventName: x\n    condition: sel\nfields:\n    - nope"),
+        &o,
+    );
+    assert!(e.contains("in 'fields': field 'nope'"), "{e}");
+    let sl = RenderOptions {
+        schema: Some("security-lake".into()),
+        ..opts()
+    };
+    let e = error(
+        &rule("    sel:\n        additionalEventData.MFAUsed: 'No'\n    condition: sel"),
+        &sl,
+    );
+    assert!(e.contains("has no column in the field map"), "{e}");
+}
+
+#[test]
+fn bad_options_are_errors() {
+    let r = rule("    sel:\n        eventName: x\n    condition: sel");
+    let cases: [(RenderOptions, &str); 6] = [
+        (
+            RenderOptions {
+                schema: Some("lake".into()),
+                ..opts()
+            },
+            "unknown schema 'lake'",
+        ),
+        (
+            RenderOptions {
+                partitions: Some("eventday".into()),
+                ..opts()
+            },
+            "--partitions 'eventday' does not fit the cloudtrail schema",
+        ),
+        (
+            RenderOptions {
+                since: Some("yesterday".into()),
+                ..opts()
+            },
+            "--since: ",
+        ),
+        (
+            RenderOptions {
+                since: Some("1d".into()),
+                until: Some("2d".into()),
+                ..opts()
+            },
+            "is not before --until",
+        ),
+        (
+            RenderOptions {
+                table: Some("a..b".into()),
+                ..opts()
+            },
+            "is not a table name",
+        ),
+        (
+            RenderOptions {
+                now: Some("noon".into()),
+                since: Some("1d".into()),
+                ..opts()
+            },
+            "--now: ",
+        ),
+    ];
+    for (o, want) in cases {
+        let e = error(&r, &o);
+        assert!(e.contains(want), "{want}: {e}");
+    }
+    let q = one_with(
+        &r,
+        &RenderOptions {
+            table: Some("my-db.Trail Logs".into()),
+            ..opts()
+        },
+    );
+    assert!(q.contains("FROM \"my-db\".\"trail logs\"\n"), "{q}");
+}
+
+#[test]
+fn keyword_rules_and_example_rule_parse() {
+    let p = root().join("rules/sigma/general/offensive_tooling_artifacts.yml");
+    if Path::new(&p).exists() {
+        for r in render_file(&load(&p), Target::Athena) {
+            well_formed(&r.unwrap()).unwrap();
+        }
+    }
+}

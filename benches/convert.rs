@@ -12,7 +12,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use rulecast::backend::{self, RenderOptions, Target};
 use rulecast::source::SourceFile;
 
-const RULES: usize = 10_000;
+const DEFAULT_RULES: usize = 10_000;
 
 /// A varied, realistic rule: selections with lists and modifiers, a filter, a compound condition.
 fn rule(i: usize) -> String {
@@ -83,7 +83,40 @@ fn time<F: FnMut()>(mut f: F) -> Duration {
 }
 
 fn main() {
-    let texts: Vec<String> = (0..RULES).map(rule).collect();
+    // BENCH_RULES=n changes the corpus size; BENCH_PHASE=parse|convert runs one phase once (for
+    // instruction counting under callgrind, which is steady where wall time on a shared machine is not).
+    let rules_n: usize = std::env::var("BENCH_RULES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_RULES);
+    let texts: Vec<String> = (0..rules_n).map(rule).collect();
+    if let Ok(phase) = std::env::var("BENCH_PHASE") {
+        let jq = Target::Jq.backend().expect("jq backend");
+        for (i, t) in texts.iter().enumerate() {
+            if phase == "parse" {
+                let v: serde_yaml::Value = serde_yaml::from_str(t).expect("valid YAML");
+                std::hint::black_box(v);
+            } else {
+                let lf = rulecast::load_source(
+                    SourceFile::new(format!("r{i}.yml"), t.clone()),
+                    &Default::default(),
+                );
+                for r in &lf.rules {
+                    let q =
+                        backend::render(jq, r.as_ref().expect("valid"), &RenderOptions::default())
+                            .expect("renders");
+                    std::hint::black_box(q);
+                }
+            }
+        }
+        return;
+    }
+    const RULES: usize = DEFAULT_RULES;
+    let texts: Vec<String> = if rules_n == RULES {
+        texts
+    } else {
+        (0..RULES).map(rule).collect()
+    };
     let bytes: usize = texts.iter().map(String::len).sum();
 
     // The YAML parse alone: what any tool reading these rules pays.

@@ -116,11 +116,8 @@ fn a_mapping_renames_fields_adds_a_condition_and_picks_the_table() {
     let o = rulecast(&["convert", SEED, "--mapping", m.to_str().expect("utf-8")]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let q = text(&o.stdout);
-    assert!(
-        q.contains("rc_get(\"detail\") | rc_get(\"eventName\")"),
-        "{q}"
-    );
-    assert!(q.contains("rc_get(\"awsRegion\")"), "{q}");
+    assert!(q.contains("rc_vals([\"detail\",\"eventName\"])"), "{q}");
+    assert!(q.contains("rc_vals([\"awsRegion\"])"), "{q}");
     let program = rulecast::jq_exec::JqProgram::compile(&q).expect("compiles");
     let hit = serde_json::json!({"eventSource": "iam.amazonaws.com", "detail": {"eventName": "CreateAccessKey"}, "awsRegion": "eu-west-1"});
     assert_eq!(program.run(&hit).expect("runs").len(), 1);

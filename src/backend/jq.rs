@@ -29,34 +29,42 @@ fn lit(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
-/// The generator of values a path reaches: `rc_get("a") | rc_get("b")`.
-fn path(p: &FieldPath) -> String {
-    p.segments()
-        .iter()
-        .map(|s| format!("rc_get({})", lit(s)))
-        .collect::<Vec<_>>()
-        .join(" | ")
+/// A path as a jq array literal: `["requestParameters","userName"]`.
+fn segments(p: &FieldPath) -> String {
+    format!(
+        "[{}]",
+        p.segments()
+            .iter()
+            .map(|s| lit(s))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
 }
 
-/// The one value a path reaches through objects only (Python `deep_get`): `rc_key("a") | ...`.
+/// The values a path reaches, arrays crossed element-wise (Sigma): `rc_at([...])`.
+fn path(p: &FieldPath, needs: &mut Needs) -> String {
+    needs.helpers.insert("get");
+    needs.helpers.insert("at");
+    format!("rc_at({})", segments(p))
+}
+
+/// The one value a path reaches through objects only (Python `deep_get`): `rc_one([...])`.
 fn exact_path(p: &FieldPath, needs: &mut Needs) -> String {
     needs.helpers.insert("key");
-    p.segments()
-        .iter()
-        .map(|s| format!("rc_key({})", lit(s)))
-        .collect::<Vec<_>>()
-        .join(" | ")
+    needs.helpers.insert("one");
+    format!("rc_one({})", segments(p))
 }
 
-/// The values a subject reaches: for [`Quantifier::Any`] a path's values (arrays also as their
-/// elements), for the Python-style quantifiers the one value through objects only; every scalar
-/// for a keyword.
+/// The non-null values a subject reaches: for [`Quantifier::Any`] a path's values (arrays also as
+/// their elements, `rc_vals`), for the Python-style quantifiers the one value through objects
+/// only; every scalar for a keyword.
 fn source(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
     match subject {
         Subject::Field(p) if q == Quantifier::Any => {
-            needs.helpers.insert("get");
-            needs.helpers.insert("leaves");
-            format!("{} | rc_leaves", path(p))
+            for h in ["get", "at", "leaves", "vals"] {
+                needs.helpers.insert(h);
+            }
+            format!("rc_vals({})", segments(p))
         }
         Subject::Field(p) => exact_path(p, needs),
         Subject::Anywhere => {
@@ -69,10 +77,7 @@ fn source(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
 /// The raw values a path reaches (for null and presence tests).
 fn values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
     match subject {
-        Subject::Field(p) if q == Quantifier::Any => {
-            needs.helpers.insert("get");
-            path(p)
-        }
+        Subject::Field(p) if q == Quantifier::Any => path(p, needs),
         Subject::Field(p) => exact_path(p, needs),
         Subject::Anywhere => {
             needs.helpers.insert("scalars");
@@ -85,7 +90,8 @@ fn values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
 fn text_of(fold: bool, needs: &mut Needs) -> &'static str {
     needs.helpers.insert("text");
     if fold {
-        "rc_text | ascii_downcase"
+        needs.helpers.insert("lower");
+        "rc_lower"
     } else {
         "rc_text"
     }
@@ -102,7 +108,8 @@ fn quantified(
     let src = source(subject, q, needs);
     let t = transform.map(|t| format!(" | {t}")).unwrap_or_default();
     match q {
-        Quantifier::Any | Quantifier::Exact => format!("any({src} | select(. != null){t}; {cond})"),
+        Quantifier::Any => format!("any({src}{t}; {cond})"),
+        Quantifier::Exact => format!("any({src} | select(. != null){t}; {cond})"),
         Quantifier::AnyElement => {
             format!("any({src} | select(type == \"array\") | .[] | select(. != null){t}; {cond})")
         }

@@ -587,6 +587,57 @@ fn bad_options_are_errors() {
 }
 
 #[test]
+fn a_ddl_file_is_a_schema() {
+    let dir = std::env::temp_dir().join(format!("rulecast-athena-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ddl = dir.join("my_trail.ddl");
+    // AWS's own spelling: lowercase names, JSON columns as plain STRING.
+    std::fs::write(
+        &ddl,
+        "eventversion STRING,\nuseridentity STRUCT<type:STRING, arn:STRING,\n  sessioncontext:STRUCT<sessionissuer:STRUCT<arn:STRING>>>,\neventtime STRING, eventname STRING,\nrequestparameters STRING, tenant STRING\n",
+    )
+    .unwrap();
+    let o = RenderOptions {
+        schema: Some(ddl.display().to_string()),
+        ..opts()
+    };
+    let q = one_with(
+        &rule("    sel:\n        eventName: x\n        tenant: acme\n        userIdentity.sessionContext.sessionIssuer.arn|endswith: ':role/a'\n        requestParameters.bucketName: b\n    condition: sel"),
+        &o,
+    );
+    well_formed(&q).unwrap();
+    assert!(q.contains("lower(eventname) = 'x'"), "{q}");
+    assert!(q.contains("lower(tenant) = 'acme'"), "{q}");
+    assert!(
+        q.contains("lower(useridentity.sessioncontext.sessionissuer.arn) LIKE"),
+        "{q}"
+    );
+    assert!(
+        q.contains(r#"any_match("requestParameters.bucketName", v -> lower(v) = 'b')"#),
+        "{q}"
+    );
+    // Columns the file lacks are errors, naming the file.
+    let e = error(
+        &rule("    sel:\n        errorCode: x\n    condition: sel"),
+        &o,
+    );
+    assert!(
+        e.contains("no column 'errorCode'") && e.contains("my_trail.ddl"),
+        "{e}"
+    );
+    let missing = RenderOptions {
+        schema: Some(dir.join("nope.ddl").display().to_string()),
+        ..opts()
+    };
+    let e = error(
+        &rule("    sel:\n        eventName: x\n    condition: sel"),
+        &missing,
+    );
+    assert!(e.contains("cannot read schema file"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn keyword_rules_and_example_rule_parse() {
     let p = root().join("rules/sigma/general/offensive_tooling_artifacts.yml");
     if Path::new(&p).exists() {

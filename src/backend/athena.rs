@@ -328,7 +328,12 @@ fn option_error(msg: String) -> Diagnostic {
 impl Settings {
     fn from(opts: &RenderOptions) -> Result<Settings, Diagnostic> {
         let name = opts.schema.as_deref().unwrap_or(SCHEMAS[0].name);
-        let schema = Schema::builtin(name).map_err(option_error)?;
+        let schema = if SCHEMAS.iter().any(|s| s.name == name) || !looks_like_path(name) {
+            Schema::builtin(name)
+        } else {
+            Schema::from_file(std::path::Path::new(name))
+        }
+        .map_err(option_error)?;
         let def = schema.def;
         let layout = match opts.partitions.as_deref() {
             None => def.partitions[0],
@@ -359,6 +364,11 @@ impl Settings {
             window,
         })
     }
+}
+
+/// A `--schema` value that names a file rather than a built-in schema.
+fn looks_like_path(s: &str) -> bool {
+    s.contains(['/', '\\']) || s.ends_with(".ddl") || s.ends_with(".sql")
 }
 
 /// `db.table` with every part quoted as needed.

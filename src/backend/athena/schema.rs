@@ -3,7 +3,9 @@
 //! (`schemas/athena/*.fields`). Nothing here knows a column by name: the SQL the backend emits
 //! for a rule field follows from the column's type alone.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use crate::ir::FieldPath;
 
@@ -77,6 +79,9 @@ pub struct SchemaDef {
     pub partition_lag_days: i64,
     /// Selected when the rule names no `fields`.
     pub default_columns: &'static [&'static str],
+    /// `STRING` columns that hold JSON even when a DDL does not mark them (AWS's own DDL says
+    /// plain `STRING`).
+    pub json_columns: &'static [&'static str],
 }
 
 /// The record fields selected by default, after the issue: who did what, where, and whether it
@@ -107,6 +112,13 @@ pub static SCHEMAS: &[SchemaDef] = &[
         partitions: &["projection", "ymd", "none"],
         partition_lag_days: 1,
         default_columns: DEFAULT_COLUMNS,
+        json_columns: &[
+            "requestParameters",
+            "responseElements",
+            "additionalEventData",
+            "serviceEventDetails",
+            "edgeDeviceDetails",
+        ],
     },
     SchemaDef {
         name: "security-lake",
@@ -124,6 +136,7 @@ pub static SCHEMAS: &[SchemaDef] = &[
         partitions: &["eventday", "none"],
         partition_lag_days: 0,
         default_columns: DEFAULT_COLUMNS,
+        json_columns: &[],
     },
 ];
 
@@ -145,7 +158,7 @@ impl Schema {
         static PARSED: [OnceLock<Result<Schema, String>>; 2] = [OnceLock::new(), OnceLock::new()];
         let Some(i) = SCHEMAS.iter().position(|s| s.name == name) else {
             return Err(format!(
-                "unknown schema '{name}'; expected one of {}",
+                "unknown schema '{name}'; expected one of {}, or a column-list file (x.ddl)",
                 SCHEMAS
                     .iter()
                     .map(|s| s.name)
@@ -161,8 +174,47 @@ impl Schema {
             .map_err(Clone::clone)
     }
 
+    /// A schema given as a file: the CloudTrail table with the file's columns (say, the
+    /// `CREATE TABLE` column list of your own table). Names match rule fields ignoring case, since
+    /// such DDLs are usually lowercase; CloudTrail's JSON-string columns are JSON even when the
+    /// file says plain `STRING`. Parsed once per path.
+    pub fn from_file(path: &Path) -> Result<&'static Schema, String> {
+        static FILES: OnceLock<Mutex<HashMap<PathBuf, &'static Schema>>> = OnceLock::new();
+        let cache = FILES.get_or_init(|| Mutex::new(HashMap::new()));
+        if let Some(s) = cache.lock().ok().and_then(|m| m.get(path).copied()) {
+            return Ok(s);
+        }
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read schema file {shown}: {e}"))?;
+        let base = &SCHEMAS[0];
+        // One leak per distinct file for the life of the process: schemas are `'static`.
+        let def: &'static SchemaDef = Box::leak(Box::new(SchemaDef {
+            name: base.name,
+            ddl_path: Box::leak(shown.into_boxed_str()),
+            ddl: Box::leak(text.into_boxed_str()),
+            exact_case: false,
+            ..*base
+        }));
+        let schema: &'static Schema = Box::leak(Box::new(Schema::parse(def)?));
+        if let Ok(mut m) = cache.lock() {
+            m.insert(path.to_path_buf(), schema);
+        }
+        Ok(schema)
+    }
+
     fn parse(def: &'static SchemaDef) -> Result<Schema, String> {
-        let columns = parse_ddl(def.ddl).map_err(|e| format!("{}: {e}", def.ddl_path))?;
+        let mut columns = parse_ddl(def.ddl).map_err(|e| format!("{}: {e}", def.ddl_path))?;
+        for c in &mut columns {
+            if c.ty == Ty::Varchar
+                && def
+                    .json_columns
+                    .iter()
+                    .any(|j| j.eq_ignore_ascii_case(&c.name))
+            {
+                c.ty = Ty::Json;
+            }
+        }
         let renames = match def.fields {
             Some(text) => parse_fields(text)
                 .map_err(|e| format!("{}: {e}", def.fields_path.unwrap_or("fields")))?,

@@ -575,6 +575,7 @@ fn bad_options_are_errors() {
     for (o, want) in cases {
         let e = error(&r, &o);
         assert!(e.contains(want), "{want}: {e}");
+        assert!(e.starts_with("test.yml:1:1: error[E305]: athena: "), "{e}");
     }
     let q = one_with(
         &r,

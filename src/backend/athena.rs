@@ -321,8 +321,10 @@ struct Settings {
     window: Option<Window>,
 }
 
+/// A bad option: it belongs to the command line, not to a place in the rule, so it points at
+/// the rule's first line.
 fn option_error(msg: String) -> Diagnostic {
-    Diagnostic::new(Code::BadValue, format!("athena: {msg}"))
+    Diagnostic::new(Code::BadValue, format!("athena: {msg}")).with_line_col(1, 1)
 }
 
 impl Settings {

@@ -90,9 +90,9 @@ pub struct ConvertArgs {
     /// Rule files, directories (searched recursively for *.yml, *.yaml), or `-` for standard input.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The query language to produce.
-    #[arg(short, long, default_value = "jq", value_parser = parse_target)]
-    pub target: Target,
+    /// The query language(s) to produce: jq, athena, cloudwatch, a comma-separated list, or `all`.
+    #[arg(short, long, default_value = "jq", value_parser = parse_targets)]
+    pub target: Targets,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -203,8 +203,22 @@ pub enum Format {
     Markdown,
 }
 
-fn parse_target(s: &str) -> Result<Target, String> {
-    s.parse()
+/// One or more targets, as `-t` gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets(pub Vec<Target>);
+
+fn parse_targets(s: &str) -> Result<Targets, String> {
+    if s == "all" {
+        return Ok(Targets(Target::ALL.to_vec()));
+    }
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let t: Target = part.trim().parse()?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(Targets(out))
 }
 
 /// How a run ended, as ruff does it: 0 all good, 1 some rules failed, 2 usage or I/O error.
@@ -339,20 +353,23 @@ fn convert(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    let Some(backend) = args.target.backend() else {
-        writeln!(
-            err,
-            "error: the '{}' target is not built yet; available: {}",
-            args.target,
-            Target::ALL
-                .iter()
-                .filter(|t| t.backend().is_some())
-                .map(|t| t.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?;
-        return Ok(Status::Error);
-    };
+    let mut backends = Vec::new();
+    for t in &args.target.0 {
+        let Some(b) = t.backend() else {
+            writeln!(
+                err,
+                "error: the '{t}' target is not built yet; available: {}",
+                Target::ALL
+                    .iter()
+                    .filter(|t| t.backend().is_some())
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+            return Ok(Status::Error);
+        };
+        backends.push(b);
+    }
     let Some(opts) = placeholders(&args.placeholders, err)? else {
         return Ok(Status::Error);
     };
@@ -379,89 +396,100 @@ fn convert(
         return markdown_report(args, &loaded, mapping.as_ref(), io_errors, out, err);
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
-    // Output file name → content, for -o.
+    // Output file name (`<target>/<stem>.<ext>`) → content and rule file, for -o.
     let mut files: BTreeMap<PathBuf, (String, PathBuf)> = BTreeMap::new();
-    for lf in &loaded {
-        let path_text = lf.file.path.display().to_string();
-        let mut queries = Vec::new();
-        for r in &lf.rules {
-            let rendered = r.as_ref().map_err(Clone::clone).and_then(|rule| {
-                render_mapped(backend, rule, args, mapping.as_ref(), &path_text).map(|q| (rule, q))
-            });
-            match rendered {
-                Ok((rule, query)) => {
-                    if args.format == Format::Json && args.output_dir.is_none() {
-                        let obj = serde_json::json!({
-                            "path": path_text,
-                            "id": rule.meta.id,
-                            "title": rule.meta.title,
-                            "target": args.target.name(),
-                            "query": query,
-                        });
-                        writeln!(out, "{obj}")?;
+    for &backend in &backends {
+        let target = backend.target();
+        for lf in &loaded {
+            let path_text = lf.file.path.display().to_string();
+            let mut queries = Vec::new();
+            for r in &lf.rules {
+                let rendered = r.as_ref().map_err(Clone::clone).and_then(|rule| {
+                    render_mapped(backend, rule, args, mapping.as_ref(), &path_text)
+                        .map(|q| (rule, q))
+                });
+                match rendered {
+                    Ok((rule, query)) => {
+                        if args.format == Format::Json && args.output_dir.is_none() {
+                            let obj = serde_json::json!({
+                                "path": path_text,
+                                "id": rule.meta.id,
+                                "title": rule.meta.title,
+                                "target": target.name(),
+                                "query": query,
+                            });
+                            writeln!(out, "{obj}")?;
+                        }
+                        queries.push(query);
                     }
-                    queries.push(query);
-                }
-                Err(d) => {
-                    let fd = d.in_file(&lf.file);
-                    if args.format == Format::Json && args.output_dir.is_none() {
-                        let obj = serde_json::json!({
-                            "path": path_text,
-                            "target": args.target.name(),
-                            "error": {"code": fd.code.as_str(), "message": fd.message, "line": fd.line, "column": fd.column},
-                        });
-                        writeln!(out, "{obj}")?;
+                    Err(d) => {
+                        let fd = d.in_file(&lf.file);
+                        if args.format == Format::Json && args.output_dir.is_none() {
+                            let obj = serde_json::json!({
+                                "path": path_text,
+                                "target": target.name(),
+                                "error": {"code": fd.code.as_str(), "message": fd.message, "line": fd.line, "column": fd.column},
+                            });
+                            writeln!(out, "{obj}")?;
+                        }
+                        failures.push(fd);
                     }
-                    failures.push(fd);
                 }
             }
-        }
-        if queries.is_empty() {
-            continue;
-        }
-        let text = queries.join("\n");
-        if args.output_dir.is_some() {
-            let stem = lf
-                .file
-                .path
-                .file_stem()
-                .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
-            let name =
-                PathBuf::from(args.target.name()).join(format!("{stem}.{}", backend.extension()));
-            if let Some((_, first)) = files.get(&name) {
-                failures.push(
-                    Diagnostic::new(
-                        Code::Io,
-                        format!(
-                            "output file {} would also be written for {}; rename one rule file",
-                            name.display(),
-                            first.display()
-                        ),
-                    )
-                    .at_path(&lf.file.path),
-                );
+            if queries.is_empty() {
                 continue;
             }
-            files.insert(name, (text, lf.file.path.clone()));
-        } else if args.format == Format::Text {
-            writeln!(out, "{text}")?;
+            let text = queries.join("\n");
+            if args.output_dir.is_some() {
+                let stem = lf
+                    .file
+                    .path
+                    .file_stem()
+                    .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
+                let name =
+                    PathBuf::from(target.name()).join(format!("{stem}.{}", backend.extension()));
+                if let Some((_, first)) = files.get(&name) {
+                    failures.push(
+                        Diagnostic::new(
+                            Code::Io,
+                            format!(
+                                "output file {} would also be written for {}; rename one rule file",
+                                name.display(),
+                                first.display()
+                            ),
+                        )
+                        .at_path(&lf.file.path),
+                    );
+                    continue;
+                }
+                files.insert(name, (text, lf.file.path.clone()));
+            } else if args.format == Format::Text {
+                writeln!(out, "{text}")?;
+            }
         }
     }
     let mut status = Status::Success;
     if let Some(dir) = &args.output_dir {
-        let target_dir = dir.join(args.target.name());
-        if args.check {
-            if check_dir(&target_dir, dir, &files, backend.extension(), out)? {
-                status = Status::Failure;
+        for &backend in &backends {
+            let target_dir = dir.join(backend.target().name());
+            let mine: BTreeMap<PathBuf, (String, PathBuf)> = files
+                .iter()
+                .filter(|(k, _)| k.starts_with(backend.target().name()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if args.check {
+                if check_dir(&target_dir, dir, &mine, backend.extension(), out)? {
+                    status = Status::Failure;
+                }
+                continue;
             }
-        } else {
             if let Err(e) = std::fs::create_dir_all(&target_dir) {
                 io_errors.push(
                     Diagnostic::new(Code::Io, format!("cannot create directory: {e}"))
                         .at_path(&target_dir),
                 );
             }
-            for (name, (text, _)) in &files {
+            for (name, (text, _)) in &mine {
                 let p = dir.join(name);
                 if let Err(e) = std::fs::write(&p, text) {
                     io_errors
@@ -474,8 +502,6 @@ fn convert(
     for d in io_errors.iter().chain(&failures) {
         writeln!(err, "{}", shown(d))?;
     }
-    let converted: usize = files.len();
-    let _ = converted;
     if !failures.is_empty() {
         status = status.max(Status::Failure);
     }

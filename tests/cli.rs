@@ -302,3 +302,30 @@ fn completions_for_each_shell() {
     }
     assert_eq!(rulecast(&["completions", "tcsh"]).status.code(), Some(2));
 }
+
+#[test]
+fn several_targets_in_one_run() {
+    let d = temp_dir("multi");
+    let rules = d.join("rules");
+    let out = d.join("out");
+    write(&rules, "good.yml", GOOD);
+    let o = rulecast(&["convert", s(&rules), "-t", "all", "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    for t in common::built_targets() {
+        let ext = t.backend().expect("built").extension();
+        assert!(
+            out.join(t.name()).join(format!("good.{ext}")).is_file(),
+            "{t}"
+        );
+    }
+    let o = rulecast(&["convert", s(&rules), "-t", "all", "-o", s(&out), "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let o = rulecast(&["convert", s(&rules), "-t", "jq,jq", "-f", "json"]);
+    assert_eq!(
+        text(&o.stdout).lines().count(),
+        1,
+        "a target named twice runs once"
+    );
+    let o = rulecast(&["convert", s(&rules), "-t", "jq,nope"]);
+    assert_eq!(o.status.code(), Some(2));
+}

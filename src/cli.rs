@@ -209,7 +209,13 @@ pub struct Targets(pub Vec<Target>);
 
 fn parse_targets(s: &str) -> Result<Targets, String> {
     if s == "all" {
-        return Ok(Targets(Target::ALL.to_vec()));
+        // Every target that is built.
+        return Ok(Targets(
+            Target::ALL
+                .into_iter()
+                .filter(|t| t.backend().is_some())
+                .collect(),
+        ));
     }
     let mut out = Vec::new();
     for part in s.split(',') {

@@ -158,6 +158,25 @@ fn collect(e: &Expr, neg: bool, out: &mut Vec<Indicator>) {
         Expr::Not(x) => collect(x, !neg, out),
         Expr::Const(_) => {}
         Expr::Pred(p) => out.push(indicator(p, neg)),
+        Expr::Elements(el) => {
+            // Element fields show as `array[].field`, with the count in the kind.
+            let count = match el.count {
+                crate::ir::Count::Some => "any_element",
+                crate::ir::Count::Every => "all_elements",
+                crate::ir::Count::One => "one_element",
+            };
+            let mut inner = Vec::new();
+            collect(&el.body, neg, &mut inner);
+            for mut i in inner {
+                i.field = if i.field.is_empty() {
+                    format!("{}[]", el.path)
+                } else {
+                    format!("{}[].{}", el.path, i.field)
+                };
+                i.kind = format!("{count} {}", i.kind);
+                out.push(i);
+            }
+        }
     }
 }
 
@@ -255,6 +274,15 @@ fn values_text(i: &Indicator) -> String {
     }
 }
 
+/// `a, b, c`, or `(none)`.
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
 /// Aligned `field  kind  values` lines.
 fn rows(r: &[Indicator], indent: &str, s: &mut String) {
     let fw = r.iter().map(|p| p.field.chars().count()).max().unwrap_or(0);
@@ -307,23 +335,9 @@ pub fn render_text(e: &Explanation) -> String {
     );
     table("Indicators", &e.indicators, &mut s);
     s.push_str("\nMITRE ATT&CK\n");
-    s.push_str(&format!(
-        "  {}\n",
-        if e.mitre.is_empty() {
-            "(none)".to_owned()
-        } else {
-            e.mitre.join(", ")
-        }
-    ));
+    s.push_str(&format!("  {}\n", list_or_none(&e.mitre)));
     s.push_str("\nOutput fields\n");
-    s.push_str(&format!(
-        "  {}\n",
-        if e.output_fields.is_empty() {
-            "(none)".to_owned()
-        } else {
-            e.output_fields.join(", ")
-        }
-    ));
+    s.push_str(&format!("  {}\n", list_or_none(&e.output_fields)));
     s
 }
 
@@ -388,14 +402,7 @@ pub fn render_markdown(e: &Explanation) -> String {
     table("Exclusions", &e.exclusions, &mut s);
     table("Indicators", &e.indicators, &mut s);
     s.push_str("### MITRE ATT&CK\n\n");
-    s.push_str(&format!(
-        "{}\n\n",
-        if e.mitre.is_empty() {
-            "(none)".to_owned()
-        } else {
-            e.mitre.join(", ")
-        }
-    ));
+    s.push_str(&format!("{}\n\n", list_or_none(&e.mitre)));
     s.push_str("### Output fields\n\n");
     if e.output_fields.is_empty() {
         s.push_str("(none)\n");

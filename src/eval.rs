@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use regex::Regex;
 use serde_json::Value;
 
-use crate::ir::{Anchor, Expr, FieldPath, JsonType, Part, Predicate, Quantifier, Subject, Test};
+use crate::ir::{
+    Anchor, Count, Expr, FieldPath, JsonType, Part, Predicate, Quantifier, Subject, Test,
+};
 
 /// A compiled rule condition, ready to test events.
 pub struct Evaluator<'a> {
@@ -49,6 +51,17 @@ impl<'a> Evaluator<'a> {
             Expr::Not(x) => !self.eval(x, event),
             Expr::Const(b) => *b,
             Expr::Pred(p) => self.predicate(p, event),
+            Expr::Elements(el) => {
+                let Some(items) = resolve_exact(event, &el.path).and_then(Value::as_array) else {
+                    return false;
+                };
+                let mut passing = items.iter().filter(|x| self.eval(&el.body, x));
+                match el.count {
+                    Count::Some => passing.next().is_some(),
+                    Count::Every => items.iter().all(|x| self.eval(&el.body, x)),
+                    Count::One => passing.next().is_some() && passing.next().is_none(),
+                }
+            }
         }
     }
 

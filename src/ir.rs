@@ -25,6 +25,33 @@ pub enum Expr {
     Const(bool),
     /// One test on one field.
     Pred(Predicate),
+    /// A condition on each element of an array (Python `any(x.get("k") == v for x in arr)`,
+    /// Panther `AnyElement`/`AllElements`/`OnlyOneElement` with `Expressions`): the path walks
+    /// objects only (as [`Quantifier::Exact`]) to an array, and `body` is tested on each direct
+    /// element with its fields read relative to the element (an empty path is the element
+    /// itself). A missing value or a non-array never passes.
+    Elements(Elements),
+}
+
+/// See [`Expr::Elements`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Elements {
+    pub path: FieldPath,
+    pub count: Count,
+    pub body: Box<Expr>,
+    pub span: Span,
+}
+
+/// How many elements must pass an [`Expr::Elements`] body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Count {
+    /// At least one (Python `any()`, Panther `AnyElement`).
+    Some,
+    /// All of them; an empty array passes (Python `all()`, Panther `AllElements`).
+    Every,
+    /// Exactly one (Panther `OnlyOneElement`).
+    One,
 }
 
 impl Expr {
@@ -78,7 +105,8 @@ impl Expr {
         }
     }
 
-    /// Every predicate in the tree, depth first.
+    /// Every predicate in the tree, depth first (also those inside [`Expr::Elements`] bodies,
+    /// whose paths are relative to an element).
     pub fn predicates(&self) -> Vec<&Predicate> {
         let mut out = Vec::new();
         self.walk(&mut |p| out.push(p));
@@ -91,6 +119,7 @@ impl Expr {
             Expr::Not(x) => x.walk(f),
             Expr::Const(_) => {}
             Expr::Pred(p) => f(p),
+            Expr::Elements(e) => e.body.walk(f),
         }
     }
 }

@@ -225,6 +225,11 @@ impl Mapping {
             Expr::Or(xs) => Expr::Or(xs.iter().map(|x| self.rename_expr(x, target)).collect()),
             Expr::Not(x) => Expr::Not(Box::new(self.rename_expr(x, target))),
             Expr::Const(b) => Expr::Const(*b),
+            // The body's paths are relative to an element: only the array's path is renamed.
+            Expr::Elements(el) => Expr::Elements(crate::ir::Elements {
+                path: self.rename(&el.path, target),
+                ..el.clone()
+            }),
             Expr::Pred(p) => {
                 let subject = match &p.subject {
                     Subject::Field(f) => Subject::Field(self.rename(f, target)),

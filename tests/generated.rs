@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use rulecast::backend::{self, RenderOptions, Target};
 use rulecast::eval::Evaluator;
 use rulecast::ir::{
-    Cidr, CompareOp, Expr, FieldPath, JsonType, Number, Part, Pattern, Predicate, Quantifier,
-    Subject, Test,
+    Cidr, CompareOp, Count, Elements, Expr, FieldPath, JsonType, Number, Part, Pattern, Predicate,
+    Quantifier, Subject, Test,
 };
 use rulecast::jq_exec::JqProgram;
 use rulecast::rule::{Format, Meta, Rule};
@@ -359,6 +359,123 @@ fn hostile_literals_under_system_jq() {
             let out =
                 common::run_system_jq(&filter, &json!({"f": format!("{v}!")})).expect("jq runs");
             assert!(out.is_empty(), "{v:?} must not match more");
+        }
+    }
+}
+
+fn element_body() -> impl Strategy<Value = Expr> {
+    let pred = (python_test(), prop_oneof![Just(""), Just("a")]).prop_map(|(test, path)| {
+        Expr::Pred(Predicate {
+            subject: Subject::Field(FieldPath(if path.is_empty() {
+                vec![]
+            } else {
+                vec![path.to_owned()]
+            })),
+            quantifier: Quantifier::Exact,
+            test,
+            span: Span::default(),
+        })
+    });
+    prop::collection::vec((pred, any::<bool>()), 1..3).prop_map(|ps| {
+        Expr::and(
+            ps.into_iter()
+                .map(|(p, neg)| if neg { Expr::not(p) } else { p })
+                .collect(),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Per-element conditions (some, every, exactly one element passes a body whose fields are
+    /// relative to the element) agree between jq and the evaluator on arbitrary JSON.
+    #[test]
+    fn element_conditions_agree(
+        body in element_body(),
+        count in prop_oneof![Just(Count::Some), Just(Count::Every), Just(Count::One)],
+        nested in any::<bool>(),
+        events in prop::collection::vec((json_value(), json_value()), 1..5),
+    ) {
+        let path = if nested { "f.a" } else { "f" };
+        let rule = Rule {
+            condition: Expr::Elements(Elements {
+                path: FieldPath::parse(path),
+                count,
+                body: Box::new(body),
+                span: Span::default(),
+            }),
+            ..rule_with(Test::Exists, "t")
+        };
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("ok");
+        for (f, g) in events {
+            let e = json!({"f": f, "g": g});
+            prop_assert_eq!(jq_matches(&program, &e), eval.matches(&e), "{}\n{}", e, jq_for(&rule));
+            let neg = Rule { condition: Expr::not(rule.condition.clone()), ..rule_with(Test::Exists, "t") };
+            let np = JqProgram::compile(&jq_for(&neg)).expect("compiles");
+            prop_assert_eq!(jq_matches(&np, &e), !eval.matches(&e), "not: {}", e);
+        }
+    }
+}
+
+/// Hand-picked per-element cases: arrays of objects, scalars, empty arrays and non-arrays.
+#[test]
+fn element_conditions_examples() {
+    let body = Expr::and(vec![
+        Expr::Pred(Predicate {
+            subject: Subject::Field(FieldPath::parse("userId")),
+            quantifier: Quantifier::Exact,
+            test: Test::Is(json!("1")),
+            span: Span::default(),
+        }),
+        Expr::Pred(Predicate {
+            subject: Subject::Field(FieldPath::parse("group")),
+            quantifier: Quantifier::Exact,
+            test: Test::Null,
+            span: Span::default(),
+        }),
+    ]);
+    let cases = [
+        (
+            json!({"f": [{"userId": "1"}, {"userId": "2"}]}),
+            [true, false, true],
+        ),
+        (
+            json!({"f": [{"userId": "1", "group": "all"}]}),
+            [false, false, false],
+        ),
+        (
+            json!({"f": [{"userId": "1"}, {"userId": "1"}]}),
+            [true, true, false],
+        ),
+        (json!({"f": []}), [false, true, false]),
+        (json!({"f": {"userId": "1"}}), [false, false, false]),
+        (json!({"g": 1}), [false, false, false]),
+        (json!({"f": ["1", null, 1]}), [false, false, false]),
+    ];
+    for (i, count) in [Count::Some, Count::Every, Count::One]
+        .into_iter()
+        .enumerate()
+    {
+        let rule = Rule {
+            condition: Expr::Elements(Elements {
+                path: FieldPath::parse("f"),
+                count,
+                body: Box::new(body.clone()),
+                span: Span::default(),
+            }),
+            ..rule_with(Test::Exists, "t")
+        };
+        let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("ok");
+        for (e, want) in &cases {
+            assert_eq!(eval.matches(e), want[i], "{count:?} {e}");
+            assert_eq!(jq_matches(&program, e), want[i], "{count:?} {e}");
+            if common::system_jq() {
+                let out = common::run_system_jq(&jq_for(&rule), e).expect("jq runs");
+                assert_eq!(!out.is_empty(), want[i], "system jq {count:?} {e}");
+            }
         }
     }
 }

@@ -9,7 +9,9 @@
 use std::net::IpAddr;
 
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Anchor, Cidr, FieldPath, Pattern, Predicate, Quantifier, Shape, Subject, Test};
+use crate::ir::{
+    Anchor, Cidr, Count, Elements, FieldPath, Pattern, Predicate, Quantifier, Shape, Subject, Test,
+};
 
 use super::{Backend, Needs, RenderCx, Syntax, Target};
 
@@ -50,6 +52,10 @@ fn path(p: &FieldPath, needs: &mut Needs) -> String {
 
 /// The one value a path reaches through objects only (Python `deep_get`): `rc_one([...])`.
 fn exact_path(p: &FieldPath, needs: &mut Needs) -> String {
+    if p.segments().is_empty() {
+        // An element itself (inside a per-element condition).
+        return ".".to_owned();
+    }
     needs.helpers.insert("key");
     needs.helpers.insert("one");
     format!("rc_one({})", segments(p))
@@ -303,6 +309,24 @@ impl Backend for JqBackend {
                     quantified(q, &p.subject, Some(t), &cond, needs)
                 )
             }
+        })
+    }
+
+    fn elements(&self, el: &Elements, cx: &mut RenderCx) -> Result<(String, String), Diagnostic> {
+        let src = exact_path(&el.path, &mut cx.needs);
+        Ok(match el.count {
+            Count::Some => (
+                format!("any({src} | select(type == \"array\") | .[]; "),
+                ")".to_owned(),
+            ),
+            Count::Every => (
+                format!("any({src}; type == \"array\" and all(.[]; "),
+                "))".to_owned(),
+            ),
+            Count::One => (
+                format!("any({src}; type == \"array\" and ([.[] | select("),
+                ")] | length == 1))".to_owned(),
+            ),
         })
     }
 

@@ -149,6 +149,19 @@ pub trait Backend: Sync {
     ) -> Option<Result<String, Diagnostic>> {
         None
     }
+    /// The text around a rendered [`Expr::Elements`] body: `(before, after)`, where the body is
+    /// rendered as a condition on one element. Targets without per-element conditions keep this
+    /// default and report them unsupported.
+    fn elements(
+        &self,
+        _el: &crate::ir::Elements,
+        _cx: &mut RenderCx,
+    ) -> Result<(String, String), Diagnostic> {
+        Err(Diagnostic::unsupported(
+            self.target().name(),
+            "a condition on each element of an array",
+        ))
+    }
     /// Check the finished query (a length limit, say).
     fn finish(&self, query: String, _cx: &RenderCx) -> Result<String, Diagnostic> {
         Ok(query)
@@ -274,6 +287,11 @@ fn render_expr(
         Expr::Not(inner) => s
             .not
             .replace("{}", &render_expr(backend, inner, cx, indent, false)?),
+        Expr::Elements(el) => {
+            let (before, after) = backend.elements(el, cx).map_err(|d| d.or_span(el.span))?;
+            let body = render_expr(backend, &el.body, cx, indent + 1, true)?;
+            format!("{before}{body}{after}")
+        }
         Expr::And(xs) | Expr::Or(xs) => {
             let op = if matches!(e, Expr::And(_)) {
                 s.and

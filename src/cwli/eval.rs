@@ -1,0 +1,232 @@
+//! Flattening events the way Logs Insights discovers fields, and evaluating filters over them.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::{CmpOp, Expr, Operand, MAX_FIELDS};
+
+/// A field value as Logs Insights holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Str(String),
+    /// A JSON number (its JSON text kept), or a boolean as 1/0.
+    Num {
+        value: f64,
+        text: String,
+    },
+}
+
+impl Val {
+    pub fn text(&self) -> &str {
+        match self {
+            Val::Str(s) => s,
+            Val::Num { text, .. } => text,
+        }
+    }
+
+    fn number(&self) -> Option<f64> {
+        match self {
+            Val::Num { value, .. } => Some(*value),
+            Val::Str(s) if crate::eval::is_json_number(s) => s.parse().ok(),
+            Val::Str(_) => None,
+        }
+    }
+
+    fn num(b: bool) -> Val {
+        Val::Num {
+            value: if b { 1.0 } else { 0.0 },
+            text: if b { "1" } else { "0" }.to_owned(),
+        }
+    }
+}
+
+/// One event as Logs Insights sees it: its discovered fields and `@message`.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub fields: IndexMap<String, Val>,
+    pub message: String,
+}
+
+/// Flatten an event: scalar leaves by dotted path (array indices as segments), booleans as 1/0,
+/// nulls, objects and arrays not fields, the first [`MAX_FIELDS`] leaves only.
+pub fn flatten(event: &Value) -> Record {
+    let mut fields = IndexMap::new();
+    if let Value::Object(m) = event {
+        for (k, v) in m {
+            let name = if k.starts_with('@') {
+                format!("@{k}")
+            } else {
+                k.clone()
+            };
+            leaves(v, name, &mut fields);
+        }
+    }
+    Record {
+        fields,
+        message: serde_json::to_string(event).unwrap_or_default(),
+    }
+}
+
+fn leaves(v: &Value, name: String, out: &mut IndexMap<String, Val>) {
+    if out.len() >= MAX_FIELDS {
+        return;
+    }
+    let val = match v {
+        Value::Null => return,
+        Value::Bool(b) => Val::num(*b),
+        Value::Number(n) => Val::Num {
+            value: n.as_f64().unwrap_or(f64::NAN),
+            text: n.to_string(),
+        },
+        Value::String(s) => Val::Str(s.clone()),
+        Value::Object(m) => {
+            for (k, x) in m {
+                leaves(x, format!("{name}.{k}"), out);
+            }
+            return;
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                leaves(x, format!("{name}.{i}"), out);
+            }
+            return;
+        }
+    };
+    out.entry(name).or_insert(val);
+}
+
+impl Record {
+    /// The value of a field (`@message` included), if the event has it.
+    pub fn get(&self, name: &str) -> Option<Val> {
+        if name == "@message" {
+            return Some(Val::Str(self.message.clone()));
+        }
+        self.fields.get(name).cloned()
+    }
+
+    pub fn eval(&self, e: &Expr) -> bool {
+        match e {
+            Expr::And(xs) => xs.iter().all(|x| self.eval(x)),
+            Expr::Or(xs) => xs.iter().any(|x| self.eval(x)),
+            Expr::Not(x) => !self.eval(x),
+            Expr::Compare { lhs, op, rhs } => {
+                let (Some(a), Some(b)) = (self.operand(lhs), self.operand(rhs)) else {
+                    return false;
+                };
+                match op {
+                    CmpOp::Eq => equal(&a, &b),
+                    CmpOp::Ne => !equal(&a, &b),
+                    _ => match (a.number(), b.number()) {
+                        (Some(x), Some(y)) => match op {
+                            CmpOp::Lt => x < y,
+                            CmpOp::Le => x <= y,
+                            CmpOp::Gt => x > y,
+                            _ => x >= y,
+                        },
+                        _ => false,
+                    },
+                }
+            }
+            Expr::Regex {
+                lhs,
+                regex,
+                negated,
+                ..
+            } => self
+                .operand(lhs)
+                .is_some_and(|v| regex.is_match(v.text()) != *negated),
+            Expr::Like {
+                lhs,
+                needle,
+                negated,
+            } => self
+                .operand(lhs)
+                .is_some_and(|v| v.text().contains(needle.as_str()) != *negated),
+            Expr::In { lhs, list, negated } => self.operand(lhs).is_some_and(|v| {
+                let found = list
+                    .iter()
+                    .filter_map(|x| self.operand(x))
+                    .any(|x| equal(&v, &x));
+                found != *negated
+            }),
+            Expr::IsPresent(name) => name == "@message" || self.fields.contains_key(name),
+            Expr::IpInSubnet { operand, network } => match self.operand(operand) {
+                Some(Val::Str(s)) => s
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| network.contains(ip)),
+                _ => false,
+            },
+        }
+    }
+
+    fn operand(&self, o: &Operand) -> Option<Val> {
+        Some(match o {
+            Operand::Field(name) => return self.get(name),
+            Operand::Str(s) => Val::Str(s.clone()),
+            Operand::Num { value, text } => Val::Num {
+                value: *value,
+                text: text.clone(),
+            },
+            Operand::Lower(x) => Val::Str(self.operand(x)?.text().to_lowercase()),
+            Operand::StrContains(a, b) => {
+                let (a, b) = (self.operand(a)?, self.operand(b)?);
+                Val::num(a.text().contains(b.text()))
+            }
+            Operand::StartsWith(a, b) => {
+                let (a, b) = (self.operand(a)?, self.operand(b)?);
+                Val::num(a.text().starts_with(b.text()))
+            }
+            Operand::EndsWith(a, b) => {
+                let (a, b) = (self.operand(a)?, self.operand(b)?);
+                Val::num(a.text().ends_with(b.text()))
+            }
+        })
+    }
+}
+
+/// `=`: strings as strings, numbers as numbers, a string and a number by text.
+fn equal(a: &Val, b: &Val) -> bool {
+    match (a, b) {
+        (Val::Str(x), Val::Str(y)) => x == y,
+        (Val::Num { value: x, .. }, Val::Num { value: y, .. }) => x == y,
+        _ => a.text() == b.text(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flattens_like_logs_insights() {
+        let r = flatten(&json!({
+            "a": {"b": [1, {"c": true}], "d": null, "e": {}},
+            "s": "x",
+            "@k": 2
+        }));
+        let names: Vec<&str> = r.fields.keys().map(String::as_str).collect();
+        assert_eq!(names, ["a.b.0", "a.b.1.c", "s", "@@k"]);
+        assert_eq!(
+            r.get("a.b.1.c").map(|v| v.text().to_owned()),
+            Some("1".into())
+        );
+        assert!(r.get("a.d").is_none() && r.get("a.e").is_none() && r.get("a.b").is_none());
+        assert_eq!(
+            r.message,
+            r#"{"a":{"b":[1,{"c":true}],"d":null,"e":{}},"s":"x","@k":2}"#
+        );
+    }
+
+    #[test]
+    fn at_most_200_fields() {
+        let mut m = serde_json::Map::new();
+        for i in 0..250 {
+            m.insert(format!("f{i}"), json!(i));
+        }
+        let r = flatten(&Value::Object(m));
+        assert_eq!(r.fields.len(), MAX_FIELDS);
+        assert!(r.get("f199").is_some() && r.get("f200").is_none());
+        assert!(r.message.contains("\"f249\":249"));
+    }
+}

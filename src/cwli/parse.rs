@@ -1,0 +1,385 @@
+//! From query text to [`Query`], through `grammar/cwli.pest`.
+
+use pest::iterators::Pair;
+use pest::Parser as _;
+use pest_derive::Parser;
+
+use super::{CmpOp, Command, Error, Expr, Operand, Query, MAX_LIMIT, MAX_QUERY_CHARS};
+
+#[derive(Parser)]
+#[grammar = "../grammar/cwli.pest"]
+struct CwliParser;
+
+/// How deeply parentheses and `not`s may nest (bounds the parser's recursion).
+const MAX_DEPTH: usize = 100;
+
+/// Parse and check a query.
+pub fn parse(text: &str) -> Result<Query, Error> {
+    let chars = text.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(Error {
+            message: format!(
+                "the query is {chars} characters; Logs Insights accepts at most {MAX_QUERY_CHARS}"
+            ),
+            line: 1,
+            column: 1,
+        });
+    }
+    check_depth(text)?;
+    let mut pairs = CwliParser::parse(Rule::query, text).map_err(|e| syntax_error(&e))?;
+    let top = pairs.next().ok_or_else(|| at(text, 0, "empty query"))?;
+    let mut commands = Vec::new();
+    for p in top.into_inner() {
+        let cmd = match p.as_rule() {
+            Rule::fields_cmd => Command::Fields(
+                p.into_inner()
+                    .filter(|x| x.as_rule() == Rule::field)
+                    .map(|f| field_name(&f))
+                    .collect(),
+            ),
+            Rule::filter_cmd => {
+                let e = p
+                    .into_inner()
+                    .find(|x| x.as_rule() == Rule::bool_expr)
+                    .ok_or_else(|| at(text, 0, "filter without a condition"))?;
+                Command::Filter(bool_expr(text, e)?)
+            }
+            Rule::sort_cmd => {
+                let mut field = String::new();
+                let mut descending = false;
+                for x in p.into_inner() {
+                    match x.as_rule() {
+                        Rule::field => field = field_name(&x),
+                        Rule::order => descending = x.as_str().eq_ignore_ascii_case("desc"),
+                        _ => {}
+                    }
+                }
+                Command::Sort { field, descending }
+            }
+            Rule::limit_cmd => {
+                let n = p
+                    .into_inner()
+                    .find(|x| x.as_rule() == Rule::integer)
+                    .ok_or_else(|| at(text, 0, "limit without a number"))?;
+                let start = n.as_span().start();
+                let v: u64 = n.as_str().parse().unwrap_or(0);
+                if v == 0 || v > MAX_LIMIT {
+                    return Err(at(text, start, &format!("limit must be 1..={MAX_LIMIT}")));
+                }
+                Command::Limit(v)
+            }
+            _ => continue,
+        };
+        commands.push(cmd);
+    }
+    Ok(Query { commands })
+}
+
+/// Reject deep nesting before pest recurses into it.
+fn check_depth(text: &str) -> Result<(), Error> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(at(text, i, "parentheses nest too deeply"));
+                }
+            }
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn at(text: &str, offset: usize, message: &str) -> Error {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Error {
+        message: message.to_owned(),
+        line,
+        column,
+    }
+}
+
+fn syntax_error(e: &pest::error::Error<Rule>) -> Error {
+    let (line, column) = match e.line_col {
+        pest::error::LineColLocation::Pos((l, c))
+        | pest::error::LineColLocation::Span((l, c), _) => (l, c),
+    };
+    let message = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<String> = positives.iter().map(|r| rule_name(*r)).collect();
+            names.sort();
+            names.dedup();
+            if names.is_empty() {
+                "syntax error".to_owned()
+            } else {
+                format!("syntax error: expected {}", names.join(", "))
+            }
+        }
+        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    };
+    Error {
+        message,
+        line,
+        column,
+    }
+}
+
+fn rule_name(r: Rule) -> String {
+    match r {
+        Rule::EOI => "end of query".into(),
+        Rule::kw_and => "`and`".into(),
+        Rule::kw_or => "`or`".into(),
+        Rule::kw_not | Rule::negation => "`not`".into(),
+        Rule::cmp_op => "a comparison operator".into(),
+        Rule::field | Rule::plain_name | Rule::backticked => "a field name".into(),
+        Rule::string => "a string".into(),
+        Rule::regex => "a regex literal".into(),
+        Rule::number | Rule::integer => "a number".into(),
+        Rule::operand => "a value".into(),
+        Rule::bool_expr | Rule::group => "a condition".into(),
+        Rule::list => "a list".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn field_name(p: &Pair<Rule>) -> String {
+    let s = p.as_str();
+    s.strip_prefix('`')
+        .and_then(|x| x.strip_suffix('`'))
+        .unwrap_or(s)
+        .to_owned()
+}
+
+fn bool_expr(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
+    match p.as_rule() {
+        Rule::bool_expr => {
+            let inner = p
+                .into_inner()
+                .next()
+                .ok_or_else(|| at(text, 0, "empty condition"))?;
+            bool_expr(text, inner)
+        }
+        Rule::and_chain | Rule::or_chain => {
+            let is_and = p.as_rule() == Rule::and_chain;
+            let items = p
+                .into_inner()
+                .filter(|x| !matches!(x.as_rule(), Rule::kw_and | Rule::kw_or))
+                .map(|x| bool_expr(text, x))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(if is_and {
+                Expr::And(items)
+            } else {
+                Expr::Or(items)
+            })
+        }
+        Rule::not_expr => {
+            let inner = p
+                .into_inner()
+                .find(|x| x.as_rule() != Rule::kw_not)
+                .ok_or_else(|| at(text, 0, "`not` without an operand"))?;
+            Ok(Expr::Not(Box::new(bool_expr(text, inner)?)))
+        }
+        Rule::group => {
+            let inner = p
+                .into_inner()
+                .next()
+                .ok_or_else(|| at(text, 0, "empty parentheses"))?;
+            bool_expr(text, inner)
+        }
+        Rule::match_test | Rule::like_test => {
+            let mut lhs = None;
+            let mut negated = false;
+            let mut out = None;
+            for x in p.into_inner() {
+                match x.as_rule() {
+                    Rule::operand => lhs = Some(operand(text, x)?),
+                    Rule::negation => negated = true,
+                    Rule::regex => {
+                        let start = x.as_span().start();
+                        let source = x
+                            .into_inner()
+                            .next()
+                            .map(|b| b.as_str().to_owned())
+                            .unwrap_or_default();
+                        let regex = super::regex::compile(&source).map_err(|e| {
+                            at(
+                                text,
+                                start,
+                                &format!("regex /{source}/ is not accepted: {e}"),
+                            )
+                        })?;
+                        out = Some((Some((source, regex)), None));
+                    }
+                    Rule::string => out = Some((None, Some(string(&x)))),
+                    _ => {}
+                }
+            }
+            let lhs = lhs.ok_or_else(|| at(text, 0, "a match without a value"))?;
+            match out {
+                Some((Some((source, regex)), _)) => Ok(Expr::Regex {
+                    lhs,
+                    source,
+                    regex,
+                    negated,
+                }),
+                Some((None, Some(needle))) => Ok(Expr::Like {
+                    lhs,
+                    needle,
+                    negated,
+                }),
+                _ => Err(at(text, 0, "a match without a pattern")),
+            }
+        }
+        Rule::in_test => {
+            let mut lhs = None;
+            let mut negated = false;
+            let mut list = Vec::new();
+            for x in p.into_inner() {
+                match x.as_rule() {
+                    Rule::operand => lhs = Some(operand(text, x)?),
+                    Rule::negation => negated = true,
+                    Rule::list => {
+                        for item in x.into_inner() {
+                            list.push(literal(&item));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let lhs = lhs.ok_or_else(|| at(text, 0, "`in` without a value"))?;
+            Ok(Expr::In { lhs, list, negated })
+        }
+        Rule::comparison => {
+            let mut ops = Vec::new();
+            let mut op = CmpOp::Eq;
+            for x in p.into_inner() {
+                match x.as_rule() {
+                    Rule::operand => ops.push(operand(text, x)?),
+                    Rule::cmp_op => {
+                        op = match x.as_str() {
+                            "!=" => CmpOp::Ne,
+                            "<=" => CmpOp::Le,
+                            ">=" => CmpOp::Ge,
+                            "<" => CmpOp::Lt,
+                            ">" => CmpOp::Gt,
+                            _ => CmpOp::Eq,
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let rhs = ops.pop();
+            let lhs = ops.pop();
+            match (lhs, rhs) {
+                (Some(lhs), Some(rhs)) => Ok(Expr::Compare { lhs, op, rhs }),
+                _ => Err(at(text, 0, "a comparison needs two values")),
+            }
+        }
+        Rule::bool_call => {
+            let inner = p
+                .into_inner()
+                .next()
+                .ok_or_else(|| at(text, 0, "empty function call"))?;
+            bool_expr(text, inner)
+        }
+        Rule::ispresent => {
+            let f = p
+                .into_inner()
+                .find(|x| x.as_rule() == Rule::field)
+                .ok_or_else(|| at(text, 0, "ispresent() needs a field"))?;
+            Ok(Expr::IsPresent(field_name(&f)))
+        }
+        Rule::ip_in_subnet => {
+            let mut value = None;
+            let mut network = None;
+            for x in p.into_inner() {
+                match x.as_rule() {
+                    Rule::operand => value = Some(operand(text, x)?),
+                    Rule::string => {
+                        let start = x.as_span().start();
+                        let s = string(&x);
+                        network = Some(
+                            crate::ir::Cidr::parse(&s)
+                                .map_err(|e| at(text, start, &format!("isIpInSubnet: {e}")))?,
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            match (value, network) {
+                (Some(operand), Some(network)) => Ok(Expr::IpInSubnet { operand, network }),
+                _ => Err(at(text, 0, "isIpInSubnet() needs a value and a network")),
+            }
+        }
+        other => Err(at(
+            text,
+            p.as_span().start(),
+            &format!("unexpected {other:?} in a condition"),
+        )),
+    }
+}
+
+fn string(p: &Pair<Rule>) -> String {
+    p.clone()
+        .into_inner()
+        .next()
+        .map(|b| b.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+fn literal(p: &Pair<Rule>) -> Operand {
+    match p.as_rule() {
+        Rule::string => Operand::Str(string(p)),
+        _ => number(p.as_str()),
+    }
+}
+
+fn number(s: &str) -> Operand {
+    Operand::Num {
+        value: s.parse().unwrap_or(f64::NAN),
+        text: s.to_owned(),
+    }
+}
+
+fn operand(text: &str, p: Pair<Rule>) -> Result<Operand, Error> {
+    let inner = p
+        .into_inner()
+        .next()
+        .ok_or_else(|| at(text, 0, "empty value"))?;
+    Ok(match inner.as_rule() {
+        Rule::field => Operand::Field(field_name(&inner)),
+        Rule::string => Operand::Str(string(&inner)),
+        Rule::number => number(inner.as_str()),
+        Rule::value_call => {
+            let call = inner
+                .into_inner()
+                .next()
+                .ok_or_else(|| at(text, 0, "empty function call"))?;
+            let rule = call.as_rule();
+            let mut args = call
+                .into_inner()
+                .filter(|x| x.as_rule() == Rule::operand)
+                .map(|x| operand(text, x))
+                .collect::<Result<Vec<_>, _>>()?;
+            let second = args.pop();
+            let first = args.pop();
+            match (rule, first, second) {
+                (Rule::tolower, None, Some(a)) => Operand::Lower(Box::new(a)),
+                (Rule::strcontains, Some(a), Some(b)) => {
+                    Operand::StrContains(Box::new(a), Box::new(b))
+                }
+                (Rule::starts_with, Some(a), Some(b)) => {
+                    Operand::StartsWith(Box::new(a), Box::new(b))
+                }
+                (Rule::ends_with, Some(a), Some(b)) => Operand::EndsWith(Box::new(a), Box::new(b)),
+                _ => return Err(at(text, 0, "wrong number of function arguments")),
+            }
+        }
+        other => return Err(at(text, 0, &format!("unexpected {other:?} as a value"))),
+    })
+}

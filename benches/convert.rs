@@ -61,12 +61,19 @@ detection:
         errorCode|exists: true
     filter_ip:
         sourceIPAddress|cidr: '10.{}.0.0/16'
-    condition: selection and 1 of selection_* and not 1 of filter_*
+    condition: {}
 falsepositives:
     - Administrators
 level: medium
 "#,
-        i % 256
+        i % 256,
+        // A few condition shapes, as real rule sets have.
+        [
+            "selection and 1 of selection_* and not 1 of filter_*",
+            "selection and selection_agent and not (filter_admin or filter_failed)",
+            "all of selection* and not 1 of filter_*",
+            "selection and not filter_failed and not filter_ip",
+        ][i % 4]
     )
 }
 

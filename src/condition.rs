@@ -46,7 +46,32 @@ pub enum Quantifier {
 }
 
 /// Parse a condition string.
+///
+/// Results are memoised per thread: rule sets repeat a handful of conditions (`selection`,
+/// `selection and not filter`) thousands of times, and the grammar is the costliest step of
+/// reading a small rule.
 pub fn parse(text: &str) -> Result<Cond, Diagnostic> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const MEMO_SIZE: usize = 512;
+    thread_local! {
+        static MEMO: RefCell<HashMap<String, Result<Cond, Diagnostic>>> = RefCell::new(HashMap::new());
+    }
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(text).cloned()) {
+        return hit;
+    }
+    let result = parse_uncached(text);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_SIZE {
+            m.clear();
+        }
+        m.insert(text.to_owned(), result.clone());
+    });
+    result
+}
+
+fn parse_uncached(text: &str) -> Result<Cond, Diagnostic> {
     check_depth(text)?;
     let mut pairs = ConditionParser::parse(Rule::condition, text).map_err(|e| syntax_error(&e))?;
     let Some(top) = pairs.next() else {

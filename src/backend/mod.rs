@@ -6,6 +6,7 @@
 //! is said by the backend's methods.
 
 pub mod athena;
+pub mod cloudwatch;
 pub mod jq;
 
 use std::collections::{BTreeSet, HashMap};
@@ -45,7 +46,7 @@ impl Target {
         match self {
             Target::Jq => Some(&jq::JqBackend),
             Target::Athena => Some(&athena::AthenaBackend),
-            Target::Cloudwatch => None,
+            Target::Cloudwatch => Some(&cloudwatch::CloudwatchBackend),
         }
     }
 
@@ -53,7 +54,9 @@ impl Target {
         match self {
             Target::Jq => "jq filter over CloudTrail files ({\"Records\":[...]}) or JSON Lines",
             Target::Athena => "Athena (Trino) SQL over the CloudTrail table or Security Lake",
-            Target::Cloudwatch => "CloudWatch Logs Insights query (not built yet)",
+            Target::Cloudwatch => {
+                "CloudWatch Logs Insights (CWLI) query over CloudTrail in CloudWatch Logs"
+            }
         }
     }
 }
@@ -368,6 +371,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "athena/query.sql.j2",
         include_str!("../../templates/athena/query.sql.j2"),
+    ),
+    (
+        "cloudwatch/query.cwl.j2",
+        include_str!("../../templates/cloudwatch/query.cwl.j2"),
     ),
 ];
 

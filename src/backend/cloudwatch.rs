@@ -1,0 +1,1288 @@
+//! The CloudWatch Logs Insights target: a CWLI QL query over CloudTrail delivered to CloudWatch
+//! Logs (`fields … | filter … | sort @timestamp desc | limit …`).
+//!
+//! Logs Insights sees an event as its scalar leaves, flattened by dotted path with array indices
+//! (`resources.0.ARN`); objects and arrays are not fields, booleans are 1/0, and `=`, `like "…"`
+//! and `in` are case-sensitive. The renderer keeps the IR's meaning where the language can say it:
+//!
+//! - Case-insensitive text tests become anchored `(?i)` regexes (`=~ /^(?i)…$/`); `=`/`in` and
+//!   `like "…"` are used only when `cased` or when the value has no ASCII letter. A value with a
+//!   non-ASCII letter that has case variants is matched without `(?i)`, ASCII letters written
+//!   `[aA]`, because `(?i)` would fold that letter too (the IR folds ASCII only).
+//! - Strings have no escapes in CWLI, so a value is quoted with `"` or `'` (whichever it lacks);
+//!   one with both quotes, a backslash or a control character is matched by a regex instead, with
+//!   `\x22`, `\x27` and `\xHH` escapes. Regexes escape every metacharacter and `/`.
+//! - A path crossing a list is expanded over indices `0..N` (`--array-max`, default
+//!   [`DEFAULT_ARRAY_MAX`]) where CloudTrail is known to hold lists (see [`SHAPES`]); the query
+//!   says so in a `# note:`. Elsewhere a path is taken to reach a scalar.
+//! - A field that can hold an object or a list (which is not a Logs Insights field) is looked for in
+//!   `@message` after its key; keywords (field-less values) are matched against the string and
+//!   scalar tokens of `@message`. Both are stated in notes.
+//! - NOT is `not (…)`, which keeps events without the field; every compound is parenthesised.
+//! - What cannot be said is an error (`Diagnostic::unsupported`), never a silently different query.
+//!
+//! Known approximations, stated in each query that has them: list elements past `N`; JSON
+//! booleans being the numbers 1/0; `tolower()` folding non-ASCII letters; `\d \w \s` being ASCII;
+//! `@message` matches of objects. One is not stated per query: a `(?i)` regex also folds the Kelvin
+//! sign and the long s onto `k` and `s` in event values.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::eval::wildcard_match;
+use crate::ir::{
+    Anchor, CompareOp, FieldPath, Number, Part, Pattern, Predicate, Quantifier, RegexFlags, Shape,
+    Subject, Test,
+};
+use crate::rule::Rule;
+
+use super::{Backend, Needs, RenderCx, Syntax, Target};
+
+pub struct CloudwatchBackend;
+
+/// How many list elements an any-element test checks when `--array-max` is not given.
+pub const DEFAULT_ARRAY_MAX: usize = 5;
+
+/// The most field alternatives one predicate may expand to.
+const MAX_ALTERNATIVES: usize = 200;
+
+/// `limit` when none is given: the most rows a query returns.
+const DEFAULT_LIMIT: u64 = 10_000;
+
+/// Fields shown when the rule names none.
+const DEFAULT_FIELDS: &[&str] = &[
+    "@timestamp",
+    "eventSource",
+    "eventName",
+    "userIdentity.arn",
+    "sourceIPAddress",
+    "awsRegion",
+    "errorCode",
+];
+
+static SYNTAX: Syntax = Syntax {
+    and: "and",
+    or: "or",
+    not: "not {}",
+    true_: "(1 = 1)",
+    false_: "(1 = 0)",
+    max_width: 100,
+};
+
+/// What a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Elem {
+    Scalar,
+    Object,
+}
+
+/// A CloudTrail path that does not hold a scalar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Object,
+    /// Always a list.
+    List(Elem),
+    /// One element or a list of them (XML-derived S3 parameters).
+    OneOrList(Elem),
+}
+
+/// Where CloudTrail records hold objects and lists, from the CloudTrail record reference and
+/// recorded events (the Stratus Red Team detonation logs). Paths not listed (and not extending a
+/// listed one) are taken to hold scalars. Any `items` key under `requestParameters` or
+/// `responseElements` is a list of objects (EC2's list wrapper).
+pub const SHAPES: &[(&str, Kind)] = &[
+    ("userIdentity", Kind::Object),
+    ("userIdentity.sessionContext", Kind::Object),
+    ("userIdentity.sessionContext.attributes", Kind::Object),
+    ("userIdentity.sessionContext.sessionIssuer", Kind::Object),
+    (
+        "userIdentity.sessionContext.webIdFederationData",
+        Kind::Object,
+    ),
+    ("userIdentity.onBehalfOf", Kind::Object),
+    ("requestParameters", Kind::Object),
+    ("responseElements", Kind::Object),
+    ("additionalEventData", Kind::Object),
+    ("serviceEventDetails", Kind::Object),
+    ("tlsDetails", Kind::Object),
+    ("insightDetails", Kind::Object),
+    ("edgeDeviceDetails", Kind::Object),
+    ("resources", Kind::List(Elem::Object)),
+    // EC2
+    ("requestParameters.instanceIds", Kind::List(Elem::Scalar)),
+    ("requestParameters.filters", Kind::List(Elem::Object)),
+    ("requestParameters.filters.values", Kind::List(Elem::Scalar)),
+    ("requestParameters.createVolumePermission", Kind::Object),
+    ("requestParameters.launchPermission", Kind::Object),
+    ("requestParameters.ipPermissions", Kind::Object),
+    // ECS
+    (
+        "requestParameters.containerDefinitions",
+        Kind::List(Elem::Object),
+    ),
+    (
+        "requestParameters.containerDefinitions.command",
+        Kind::List(Elem::Scalar),
+    ),
+    (
+        "requestParameters.containerDefinitions.entryPoint",
+        Kind::List(Elem::Scalar),
+    ),
+    (
+        "requestParameters.containerDefinitions.environment",
+        Kind::List(Elem::Object),
+    ),
+    // SSM
+    ("requestParameters.parameters", Kind::Object),
+    (
+        "requestParameters.parameters.commands",
+        Kind::List(Elem::Scalar),
+    ),
+    ("requestParameters.names", Kind::List(Elem::Scalar)),
+    ("requestParameters.targets", Kind::List(Elem::Object)),
+    // Lambda
+    ("requestParameters.layers", Kind::List(Elem::Scalar)),
+    ("responseElements.layers", Kind::List(Elem::Object)),
+    ("responseElements.architectures", Kind::List(Elem::Scalar)),
+    // RDS
+    ("requestParameters.valuesToAdd", Kind::List(Elem::Scalar)),
+    ("requestParameters.valuesToRemove", Kind::List(Elem::Scalar)),
+    (
+        "responseElements.dBSnapshotAttributes",
+        Kind::List(Elem::Object),
+    ),
+    (
+        "responseElements.dBSnapshotAttributes.attributeValues",
+        Kind::List(Elem::Scalar),
+    ),
+    // CloudTrail
+    ("requestParameters.eventSelectors", Kind::List(Elem::Object)),
+    (
+        "requestParameters.eventSelectors.dataResources",
+        Kind::List(Elem::Object),
+    ),
+    (
+        "requestParameters.eventSelectors.dataResources.values",
+        Kind::List(Elem::Scalar),
+    ),
+    (
+        "requestParameters.eventSelectors.excludeManagementEventSources",
+        Kind::List(Elem::Scalar),
+    ),
+    (
+        "requestParameters.advancedEventSelectors",
+        Kind::List(Elem::Object),
+    ),
+    (
+        "requestParameters.advancedEventSelectors.fieldSelectors",
+        Kind::List(Elem::Object),
+    ),
+    ("responseElements.eventSelectors", Kind::List(Elem::Object)),
+    // S3 (headers are lists; XML lists of one element are objects)
+    ("requestParameters.x-amz-acl", Kind::List(Elem::Scalar)),
+    ("requestParameters.bucketPolicy", Kind::Object),
+    ("requestParameters.AccessControlPolicy", Kind::Object),
+    (
+        "requestParameters.AccessControlPolicy.AccessControlList",
+        Kind::Object,
+    ),
+    (
+        "requestParameters.AccessControlPolicy.AccessControlList.Grant",
+        Kind::OneOrList(Elem::Object),
+    ),
+    ("requestParameters.LifecycleConfiguration", Kind::Object),
+    (
+        "requestParameters.LifecycleConfiguration.Rule",
+        Kind::OneOrList(Elem::Object),
+    ),
+    (
+        "requestParameters.PublicAccessBlockConfiguration",
+        Kind::Object,
+    ),
+    // SageMaker
+    ("requestParameters.onCreate", Kind::List(Elem::Object)),
+    ("requestParameters.onStart", Kind::List(Elem::Object)),
+    // Tags, IAM Roles Anywhere, Secrets Manager
+    ("requestParameters.tags", Kind::List(Elem::Object)),
+    ("requestParameters.roleArns", Kind::List(Elem::Scalar)),
+    ("requestParameters.secretIdList", Kind::List(Elem::Scalar)),
+];
+
+/// What CloudTrail holds at `path`, if not a scalar.
+pub fn kind(path: &[String]) -> Option<Kind> {
+    let joined = path.join(".");
+    if let Some((_, k)) = SHAPES.iter().find(|(p, _)| *p == joined) {
+        return Some(*k);
+    }
+    if path.len() >= 2
+        && path.last().is_some_and(|s| s == "items")
+        && matches!(path[0].as_str(), "requestParameters" | "responseElements")
+    {
+        return Some(Kind::List(Elem::Object));
+    }
+    let prefix = format!("{joined}.");
+    if SHAPES.iter().any(|(p, _)| p.starts_with(&prefix)) {
+        return Some(Kind::Object);
+    }
+    None
+}
+
+/// Can the value at `path` be an object or a list (whose JSON text the IR tests)?
+fn container(path: &[String]) -> Option<Kind> {
+    kind(path)
+}
+
+/// Words that are never written as bare field names (keywords and commands).
+const RESERVED: &[&str] = &[
+    "and", "or", "not", "in", "like", "fields", "filter", "sort", "limit", "stats", "display",
+    "parse", "dedup", "as", "by", "asc", "desc", "true", "false", "null",
+];
+
+/// A field name as Logs Insights reads it: bare when it is letters, digits, `@` and `.` (starting
+/// with a letter or `@`), else backticked.
+fn field_name(name: &str) -> Result<String, Diagnostic> {
+    if name.contains('`') || name.chars().any(char::is_control) {
+        return Err(Diagnostic::unsupported(
+            "cloudwatch",
+            format!("the field name {name:?} (a backtick or control character cannot be quoted)"),
+        ));
+    }
+    let bare = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '@' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '@')
+        && !name.ends_with('.')
+        && !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name));
+    Ok(if bare {
+        name.to_owned()
+    } else {
+        format!("`{name}`")
+    })
+}
+
+/// The Logs Insights names of the scalars a path reaches: arrays known on the way (and, when
+/// `cross_end`, a list of scalars at the end) expand over indices `0..n`.
+fn names(
+    path: &FieldPath,
+    n: usize,
+    cross_end: bool,
+    needs: &mut Needs,
+) -> Result<Vec<String>, Diagnostic> {
+    let segs = path.segments();
+    if segs.iter().any(String::is_empty) {
+        return Err(Diagnostic::unsupported(
+            "cloudwatch",
+            format!("the field name '{path}' (an empty segment)"),
+        ));
+    }
+    if kind(segs) == Some(Kind::Object) {
+        // Always an object: no field holds it (callers look in @message instead).
+        return Ok(Vec::new());
+    }
+    let mut out = vec![String::new()];
+    for k in 0..segs.len() {
+        for name in &mut out {
+            if k == 0 {
+                if segs[0].starts_with('@') {
+                    // Logs Insights shows a discovered `@key` as `@@key`.
+                    name.push('@');
+                }
+            } else {
+                name.push('.');
+            }
+            name.push_str(&segs[k]);
+        }
+        let last = k + 1 == segs.len();
+        let (indexed, keep_plain) = match kind(&segs[..=k]) {
+            Some(Kind::List(e)) => (!last || (cross_end && e == Elem::Scalar), false),
+            Some(Kind::OneOrList(e)) => (!last || (cross_end && e == Elem::Scalar), true),
+            _ => (false, true),
+        };
+        if indexed {
+            let list = segs[..=k].join(".");
+            needs.helpers.insert("lists");
+            needs.note(format!(
+                "{list} is a list: only its elements 0 to {} are checked (--array-max {n})",
+                n - 1
+            ));
+            let mut next = Vec::with_capacity(out.len() * (n + 1));
+            for name in &out {
+                if keep_plain {
+                    next.push(name.clone());
+                }
+                for i in 0..n {
+                    next.push(format!("{name}.{i}"));
+                }
+            }
+            out = next;
+            if out.len() > MAX_ALTERNATIVES {
+                return Err(Diagnostic::unsupported(
+                    "cloudwatch",
+                    format!(
+                        "'{path}' with --array-max {n} ({} field names; lower --array-max)",
+                        out.len()
+                    ),
+                ));
+            }
+        }
+    }
+    out.iter().map(|s| field_name(s)).collect()
+}
+
+/// A CWLI string literal for `s`, if one exists (no escapes exist: a value with both quotes, a
+/// backslash or a control character has none).
+fn quote(s: &str) -> Option<String> {
+    if s.contains('\\') || s.chars().any(unsafe_char) {
+        return None;
+    }
+    if !s.contains('"') {
+        Some(format!("\"{s}\""))
+    } else if !s.contains('\'') {
+        Some(format!("'{s}'"))
+    } else {
+        None
+    }
+}
+
+/// Characters written as escapes in regexes and never put in strings or comments.
+fn unsafe_char(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// How a case-insensitive match is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    /// Exactly (cased, or nothing to fold).
+    Exact,
+    /// With `(?i)`.
+    Fold,
+    /// ASCII letters as `[aA]`, no `(?i)` (a non-ASCII letter must not fold).
+    Classes,
+}
+
+fn case_for<'a>(lits: impl Iterator<Item = &'a str> + Clone, fold: bool) -> Case {
+    if !fold
+        || !lits
+            .clone()
+            .any(|s| s.chars().any(|c| c.is_ascii_alphabetic()))
+    {
+        return Case::Exact;
+    }
+    let cased_non_ascii = lits.flat_map(str::chars).any(|c| {
+        !c.is_ascii()
+            && (c.to_lowercase().ne(std::iter::once(c)) || c.to_uppercase().ne(std::iter::once(c)))
+    });
+    if cased_non_ascii {
+        Case::Classes
+    } else {
+        Case::Fold
+    }
+}
+
+fn flag(case: Case) -> &'static str {
+    if case == Case::Fold {
+        "(?i)"
+    } else {
+        ""
+    }
+}
+
+/// A literal as CWLI regex text: metacharacters and `/` backslash-escaped, quotes and control
+/// characters as `\x..` escapes, ASCII letters as `[aA]` classes in [`Case::Classes`].
+fn re_lit(s: &str, case: Case) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+            | '/' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '"' => out.push_str(r"\x22"),
+            '\'' => out.push_str(r"\x27"),
+            c if c.is_ascii_alphabetic() && case == Case::Classes => {
+                out.push('[');
+                out.push(c.to_ascii_lowercase());
+                out.push(c.to_ascii_uppercase());
+                out.push(']');
+            }
+            c if unsafe_char(c) => out.push_str(&hex_escape(c)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn hex_escape(c: char) -> String {
+    let v = u32::from(c);
+    if v < 0x80 {
+        format!("\\x{v:02X}")
+    } else {
+        format!("\\x{{{v:X}}}")
+    }
+}
+
+/// A rule's regex as the body of a CWLI regex literal: `/`, quotes and control characters escaped,
+/// everything else as written (the regex was checked to be in the portable subset).
+fn re_body(re: &str) -> String {
+    let mut out = String::with_capacity(re.len() + 8);
+    let mut chars = re.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n @ ('"' | '\'')) => out.push_str(&hex_escape(n)),
+                Some(n) if unsafe_char(n) => out.push_str(&hex_escape(n)),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push_str(r"\\"),
+            },
+            '/' => out.push_str(r"\/"),
+            '"' | '\'' => out.push_str(&hex_escape(c)),
+            c if unsafe_char(c) => out.push_str(&hex_escape(c)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A wildcard pattern as regex text, `*` and `?` spelled `any` and `one`.
+fn pattern_re(parts: &[Part], case: Case, any: &str, one: &str) -> String {
+    parts
+        .iter()
+        .map(|p| match p {
+            Part::Lit(s) => re_lit(s, case),
+            Part::AnyRun => any.to_owned(),
+            Part::OneChar => one.to_owned(),
+        })
+        .collect()
+}
+
+fn literals(p: &Pattern) -> impl Iterator<Item = &str> + Clone {
+    p.0.iter().filter_map(|x| match x {
+        Part::Lit(s) => Some(s.as_str()),
+        _ => None,
+    })
+}
+
+/// `-?[1-9][0-9]{0,14}` or `0`: an integer a number field can equal exactly.
+fn canonical_int(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    s == "0"
+        || (!digits.is_empty()
+            && digits.len() <= 15
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A number as a CWLI literal (no exponent form).
+fn number_text(n: &Number) -> String {
+    let v = n.value;
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+const BOOL_NOTE: &str = "JSON booleans are the numbers 1 and 0 in Logs Insights: `= 1`/`= 0` \
+    stand for true/false and also match 1 and 0 written as numbers or strings (and a test for 1 or \
+    0 also matches true/false)";
+
+/// Regex pieces over `@message` (compact JSON): a prefix that consumes whole string tokens, so
+/// that what follows starts outside a string; the spellings of `*` and `?` inside a string, which
+/// consume whole escapes (`\"`, `\u0000`) so a literal can only start at a character boundary; and
+/// inside a bare number token.
+const OUTSIDE_STRINGS: &str = r"^(?:[^\x22]|\x22(?:[^\x22\\]|\\.)*\x22)*";
+const IN_STRING_ANY: &str = r"(?:[^\x22\\]|\\u[0-9A-Fa-f]{4}|\\[^u])*";
+const IN_STRING_ONE: &str = r"(?:[^\x22\\]|\\u[0-9A-Fa-f]{4}|\\[^u])";
+const IN_NUMBER_ANY: &str = r"[0-9.eE+-]*";
+const IN_NUMBER_ONE: &str = r"[0-9.eE+-]";
+const NUMBER_TOKEN: &str = r"[0-9-][0-9.eE+-]*";
+
+/// A string's text inside JSON (what `@message` holds): `"`, `\` and control characters escaped.
+fn json_inner(s: &str) -> String {
+    let quoted = serde_json::to_string(s).unwrap_or_default();
+    quoted[1..quoted.len().saturating_sub(1).max(1)].to_owned()
+}
+
+/// A regex piece of one pattern: anchored at the start and/or end, needing `(?s)`.
+struct Frag {
+    start: bool,
+    end: bool,
+    dotall: bool,
+    body: String,
+}
+
+/// Whole-text patterns sorted by the form that tests them.
+#[derive(Default)]
+struct Forms {
+    /// Quoted literals (and the bare integers) for `=` / `in`.
+    exact: Vec<String>,
+    /// Quoted literals for `like`.
+    likes: Vec<String>,
+    /// Regex pieces, by case mode.
+    frags: Vec<(Case, Frag)>,
+}
+
+fn classify(p: &Pattern, fold: bool, forms: &mut Forms) {
+    let case = case_for(literals(p), fold);
+    let frag = |start, end, dotall, body| Frag {
+        start,
+        end,
+        dotall,
+        body,
+    };
+    let f = match p.shape() {
+        Shape::Exact(s) => match quote(s) {
+            Some(q) if case == Case::Exact => {
+                forms.exact.push(q);
+                if canonical_int(s) {
+                    forms.exact.push(s.to_owned());
+                }
+                return;
+            }
+            _ => frag(true, true, false, re_lit(s, case)),
+        },
+        Shape::Contains(s) => match quote(s) {
+            Some(q) if case == Case::Exact && !s.is_empty() => {
+                forms.likes.push(q);
+                return;
+            }
+            _ => frag(false, false, false, re_lit(s, case)),
+        },
+        Shape::Prefix(s) => frag(true, false, false, re_lit(s, case)),
+        Shape::Suffix(s) => frag(false, true, false, re_lit(s, case)),
+        Shape::Anything | Shape::General => {
+            frag(true, true, true, pattern_re(&p.0, case, ".*", "."))
+        }
+    };
+    forms.frags.push((case, f));
+}
+
+/// The atoms testing field `f` against sorted patterns.
+fn atoms_for(f: &str, forms: &Forms) -> Vec<String> {
+    let mut atoms = Vec::new();
+    match forms.exact.as_slice() {
+        [] => {}
+        [one] => atoms.push(format!("{f} = {one}")),
+        many => atoms.push(format!("{f} in [{}]", many.join(", "))),
+    }
+    for q in &forms.likes {
+        atoms.push(format!("{f} like {q}"));
+    }
+    for case in [Case::Exact, Case::Fold, Case::Classes] {
+        let group: Vec<&Frag> = forms
+            .frags
+            .iter()
+            .filter(|(c, _)| *c == case)
+            .map(|(_, x)| x)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let flags = match (case == Case::Fold, group.iter().any(|x| x.dotall)) {
+            (true, true) => "(?is)",
+            (true, false) => "(?i)",
+            (false, true) => "(?s)",
+            (false, false) => "",
+        };
+        let anchored = |x: &Frag| {
+            format!(
+                "{}{}{}",
+                if x.start { "^" } else { "" },
+                x.body,
+                if x.end { "$" } else { "" }
+            )
+        };
+        let body = match group.as_slice() {
+            [one] => format!(
+                "{}{flags}{}{}",
+                if one.start { "^" } else { "" },
+                one.body,
+                if one.end { "$" } else { "" }
+            ),
+            many if many.iter().all(|x| x.start) || many.iter().all(|x| x.end) => {
+                // A shared anchor goes outside the group: `^(?i)(?:a|b)$`.
+                let start = many.iter().all(|x| x.start);
+                let end = many.iter().all(|x| x.end);
+                let inner = many
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{}{}{}",
+                            if x.start && !start { "^" } else { "" },
+                            x.body,
+                            if x.end && !end { "$" } else { "" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|");
+                format!(
+                    "{}{flags}(?:{inner}){}",
+                    if start { "^" } else { "" },
+                    if end { "$" } else { "" }
+                )
+            }
+            many => format!(
+                "{flags}(?:{})",
+                many.iter()
+                    .map(|x| anchored(x))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            ),
+        };
+        atoms.push(format!("{f} =~ /{body}/"));
+    }
+    atoms
+}
+
+struct Renderer<'a> {
+    n: usize,
+    needs: &'a mut Needs,
+}
+
+impl Renderer<'_> {
+    fn or(atoms: Vec<String>) -> String {
+        if atoms.is_empty() {
+            return SYNTAX.false_.to_owned();
+        }
+        format!("({})", atoms.join(" or "))
+    }
+
+    fn predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
+        if p.quantifier != Quantifier::Any {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!("the quantifier {:?}", p.quantifier),
+            ));
+        }
+        let path = match &p.subject {
+            Subject::Field(path) => path,
+            Subject::Anywhere => return self.keyword(&p.test),
+        };
+        match &p.test {
+            Test::Exists => self.exists(path),
+            Test::Null => {
+                // `(not ispresent(f))`: grouped, so a NOT around it reads `not (not …)`.
+                let e = self.exists(path)?;
+                let single = e.strip_prefix('(').and_then(|x| x.strip_suffix(')'));
+                Ok(match single {
+                    Some(atom) if !atom.contains(" or ") => format!("(not {atom})"),
+                    _ => format!("(not {e})"),
+                })
+            }
+            Test::Text { pattern, cased } => self.text(path, pattern, *cased),
+            Test::Regex { regex, flags } => self.regex(path, regex, *flags),
+            Test::Cidr(c) => {
+                let names = names(path, self.n, true, self.needs)?;
+                Ok(Self::or(
+                    names
+                        .iter()
+                        .map(|f| format!("isIpInSubnet({f}, \"{c}\")"))
+                        .collect(),
+                ))
+            }
+            Test::Compare { op, value } => self.compare(path, *op, value),
+            Test::FieldRef {
+                other,
+                anchor,
+                cased,
+            } => self.field_ref(path, other, *anchor, *cased),
+            other => Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!("the test {}", test_name(other)),
+            )),
+        }
+    }
+
+    /// Some value at `path` is present and not null.
+    fn exists(&mut self, path: &FieldPath) -> Result<String, Diagnostic> {
+        if container(path.segments()).is_some() {
+            // An object or a list is no field: only @message shows it.
+            let key = self.key_of(path);
+            return Ok(format!(
+                "(@message =~ /{OUTSIDE_STRINGS}{key}\\s*:\\s*[^n\\s]/)"
+            ));
+        }
+        let names = names(path, self.n, false, self.needs)?;
+        Ok(Self::or(
+            names.iter().map(|f| format!("ispresent({f})")).collect(),
+        ))
+    }
+
+    /// The regex for `"key":` in `@message`, noting the approximation.
+    fn key_of(&mut self, path: &FieldPath) -> String {
+        let key = path.segments().last().cloned().unwrap_or_default();
+        self.needs.note(format!(
+            "{path} can be an object or a list, which Logs Insights does not make a field: it is \
+             looked for in @message after a key \"{key}\" (at any depth)"
+        ));
+        format!(r"\x22{}\x22", re_lit(&json_inner(&key), Case::Exact))
+    }
+
+    fn text(
+        &mut self,
+        path: &FieldPath,
+        pattern: &Pattern,
+        cased: bool,
+    ) -> Result<String, Diagnostic> {
+        let fold = !cased;
+        if pattern.shape() == Shape::Anything {
+            return self.exists(path);
+        }
+        let names = names(path, self.n, true, self.needs)?;
+        let mut atoms = Vec::new();
+        for f in &names {
+            atoms.extend(self.text_atoms(f, pattern, fold));
+        }
+        let trues = wildcard_match(&pattern.0, "true", fold);
+        let falses = wildcard_match(&pattern.0, "false", fold);
+        if trues
+            || falses
+            || wildcard_match(&pattern.0, "1", fold)
+            || wildcard_match(&pattern.0, "0", fold)
+        {
+            self.needs.note(BOOL_NOTE.to_owned());
+        }
+        for f in &names {
+            if trues {
+                atoms.push(format!("{f} = 1"));
+            }
+            if falses {
+                atoms.push(format!("{f} = 0"));
+            }
+        }
+        if let Some(k) = container(path.segments()) {
+            if can_match_container_text(pattern) {
+                let covered = k == Kind::List(Elem::Scalar)
+                    && matches!(pattern.shape(), Shape::Contains(s) if json_safe(s));
+                if !covered {
+                    atoms.push(self.in_container(path, pattern, fold)?);
+                }
+            }
+        }
+        Ok(Self::or(atoms))
+    }
+
+    /// Tests of one scalar field against a whole-text pattern.
+    fn text_atoms(&mut self, f: &str, pattern: &Pattern, fold: bool) -> Vec<String> {
+        let mut forms = Forms::default();
+        classify(pattern, fold, &mut forms);
+        atoms_for(f, &forms)
+    }
+
+    /// Several text tests (one `cased` mode) on one field, as few atoms as possible: one `=`/`in`
+    /// for the literals that can be quoted, one regex per case mode for the rest.
+    fn any_text(
+        &mut self,
+        path: &FieldPath,
+        patterns: &[&Pattern],
+        cased: bool,
+    ) -> Option<Result<String, Diagnostic>> {
+        let fold = !cased;
+        if patterns.iter().any(|p| p.shape() == Shape::Anything) {
+            return None;
+        }
+        if let Some(k) = container(path.segments()) {
+            let all_covered = patterns.iter().all(|p| {
+                !can_match_container_text(p)
+                    || (k == Kind::List(Elem::Scalar)
+                        && matches!(p.shape(), Shape::Contains(s) if json_safe(s)))
+            });
+            if !all_covered {
+                return None;
+            }
+        }
+        let names = match names(path, self.n, true, self.needs) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut forms = Forms::default();
+        let (mut trues, mut falses) = (false, false);
+        for p in patterns {
+            classify(p, fold, &mut forms);
+            trues |= wildcard_match(&p.0, "true", fold);
+            falses |= wildcard_match(&p.0, "false", fold);
+            if wildcard_match(&p.0, "true", fold)
+                || wildcard_match(&p.0, "false", fold)
+                || wildcard_match(&p.0, "1", fold)
+                || wildcard_match(&p.0, "0", fold)
+            {
+                self.needs.note(BOOL_NOTE.to_owned());
+            }
+        }
+        let mut atoms = Vec::new();
+        for f in &names {
+            atoms.extend(atoms_for(f, &forms));
+        }
+        for f in &names {
+            if trues {
+                atoms.push(format!("{f} = 1"));
+            }
+            if falses {
+                atoms.push(format!("{f} = 0"));
+            }
+        }
+        Some(Ok(Self::or(atoms)))
+    }
+
+    /// Several regex tests with the same flags on one field, as one alternation.
+    fn any_regex(
+        &mut self,
+        path: &FieldPath,
+        regexes: &[&str],
+        flags: RegexFlags,
+    ) -> Option<Result<String, Diagnostic>> {
+        if container(path.segments()).is_some_and(|k| k != Kind::List(Elem::Scalar)) {
+            return None;
+        }
+        let mut bodies = Vec::new();
+        for re in regexes {
+            match self.checked_body(re) {
+                Ok(b) => bodies.push(format!("(?:{b})")),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        if container(path.segments()).is_some() {
+            self.needs.note(format!(
+                "the regex on {path} is tested on each list element, not on the list's JSON text"
+            ));
+        }
+        let names = match names(path, self.n, true, self.needs) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        let body = format!("{}{}", flags.inline_prefix(), bodies.join("|"));
+        Some(Ok(Self::or(
+            names.iter().map(|f| format!("{f} =~ /{body}/")).collect(),
+        )))
+    }
+
+    /// A rule regex checked against the portable subset, as a regex literal body.
+    fn checked_body(&mut self, regex: &str) -> Result<String, Diagnostic> {
+        let portable = crate::cwli::regex::check(regex).map_err(|e| {
+            Diagnostic::new(
+                Code::Unsupported,
+                format!("the regular expression '{regex}' is unsupported by cloudwatch: {e}"),
+            )
+        })?;
+        if portable.perl_classes {
+            self.needs.note(
+                "\\d, \\w and \\s match ASCII characters only in Logs Insights (Unicode digits, \
+                 letters and spaces in the reference)"
+                    .to_owned(),
+            );
+        }
+        Ok(re_body(regex))
+    }
+
+    /// A text test on an object's (or list's) JSON text, through `@message`: only a pattern
+    /// unanchored at both ends can be, as a superset.
+    fn in_container(
+        &mut self,
+        path: &FieldPath,
+        pattern: &Pattern,
+        fold: bool,
+    ) -> Result<String, Diagnostic> {
+        let parts = &pattern.0;
+        let unanchored =
+            parts.first() == Some(&Part::AnyRun) && parts.last() == Some(&Part::AnyRun);
+        if !unanchored {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!(
+                    "a whole-value match of '{pattern}' on {path}, which can be an object or a \
+                     list (Logs Insights has no field for its JSON text; only contains can be \
+                     looked for in @message)"
+                ),
+            ));
+        }
+        let inner = &parts[1..parts.len() - 1];
+        let case = case_for(literals(pattern), fold);
+        let key = self.key_of(path);
+        Ok(format!(
+            "@message =~ /(?s){OUTSIDE_STRINGS}{key}\\s*:.*{}{}/",
+            flag(case),
+            pattern_re(inner, case, ".*", ".")
+        ))
+    }
+
+    fn regex(
+        &mut self,
+        path: &FieldPath,
+        regex: &str,
+        flags: RegexFlags,
+    ) -> Result<String, Diagnostic> {
+        let body = format!("{}{}", flags.inline_prefix(), self.checked_body(regex)?);
+        let body = if body.is_empty() {
+            "(?:)".to_owned()
+        } else {
+            body
+        };
+        let names = names(path, self.n, true, self.needs)?;
+        let mut atoms: Vec<String> = names.iter().map(|f| format!("{f} =~ /{body}/")).collect();
+        match container(path.segments()) {
+            Some(Kind::List(Elem::Scalar)) => self.needs.note(format!(
+                "the regex on {path} is tested on each list element, not on the list's JSON text"
+            )),
+            Some(_) => {
+                if regex.contains('^') || regex.contains('$') {
+                    return Err(Diagnostic::unsupported(
+                        "cloudwatch",
+                        format!(
+                            "an anchored regex on {path}, which can be an object or a list (its \
+                             JSON text is only reachable in @message)"
+                        ),
+                    ));
+                }
+                let key = self.key_of(path);
+                atoms.push(format!(
+                    "@message =~ /(?s){OUTSIDE_STRINGS}{key}\\s*:.*{body}/"
+                ));
+            }
+            None => {}
+        }
+        Ok(Self::or(atoms))
+    }
+
+    fn compare(
+        &mut self,
+        path: &FieldPath,
+        op: CompareOp,
+        value: &Number,
+    ) -> Result<String, Diagnostic> {
+        if op.holds(0.0, value.value) || op.holds(1.0, value.value) {
+            self.needs.note(BOOL_NOTE.to_owned());
+        }
+        let num = number_text(value);
+        let names = names(path, self.n, true, self.needs)?;
+        Ok(Self::or(
+            names
+                .iter()
+                .map(|f| format!("{f} {} {num}", op.symbol()))
+                .collect(),
+        ))
+    }
+
+    fn field_ref(
+        &mut self,
+        path: &FieldPath,
+        other: &FieldPath,
+        anchor: Anchor,
+        cased: bool,
+    ) -> Result<String, Diagnostic> {
+        for p in [path, other] {
+            match container(p.segments()) {
+                Some(Kind::List(Elem::Scalar)) if p == path => self.needs.note(format!(
+                    "the field reference on {p} compares each list element, not the list's JSON text"
+                )),
+                Some(_) => {
+                    return Err(Diagnostic::unsupported(
+                        "cloudwatch",
+                        format!(
+                            "a field reference with {p}, which can be an object or a list (not a \
+                             Logs Insights field)"
+                        ),
+                    ))
+                }
+                None => {}
+            }
+        }
+        let mine = names(path, self.n, true, self.needs)?;
+        let theirs = names(other, self.n, false, self.needs)?;
+        if !cased {
+            self.needs.note(
+                "tolower() also folds non-ASCII letters (the reference folds ASCII letters only)"
+                    .to_owned(),
+            );
+        }
+        let wrap = |f: &str| {
+            if cased {
+                f.to_owned()
+            } else {
+                format!("tolower({f})")
+            }
+        };
+        let mut atoms = Vec::new();
+        for a in &mine {
+            for b in &theirs {
+                let (a, b) = (wrap(a), wrap(b));
+                atoms.push(match anchor {
+                    Anchor::Whole => format!("{a} = {b}"),
+                    Anchor::Prefix => format!("startsWith({a}, {b}) = 1"),
+                    Anchor::Suffix => format!("endsWith({a}, {b}) = 1"),
+                    Anchor::Substring => format!("strcontains({a}, {b}) = 1"),
+                });
+            }
+        }
+        Ok(Self::or(atoms))
+    }
+
+    /// A keyword: some string, number or boolean anywhere in the event matches the pattern. Matched
+    /// against the value tokens of `@message`: a string token followed by `,` `}` `]` (not a key),
+    /// or a bare number/boolean token.
+    fn keyword(&mut self, test: &Test) -> Result<String, Diagnostic> {
+        let Test::Text { pattern, cased } = test else {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!("a keyword (field-less) {} test", test_name(test)),
+            ));
+        };
+        Ok(self.keywords(&[pattern], *cased))
+    }
+
+    /// Keywords: some string, number or Boolean anywhere in the event matches one of the patterns.
+    /// Matched against the value tokens of `@message`: a string token followed by `,` `}` `]` (so
+    /// not a key), or a bare number or Boolean token.
+    fn keywords(&mut self, patterns: &[&Pattern], cased: bool) -> String {
+        let fold = !cased;
+        let case = case_for(patterns.iter().flat_map(|p| literals(p)), fold);
+        self.needs.note(
+            "keywords are matched against the string, number and boolean values in @message (the \
+             event's JSON text)"
+                .to_owned(),
+        );
+        let mut strings = Vec::new();
+        let mut bare = Vec::new();
+        let mut bools = Vec::new();
+        // A number token is matched with number characters only, so never as null or a Boolean.
+        let number_chars = |s: &str| s.chars().all(|c| "0123456789.-+eE".contains(c));
+        for pattern in patterns {
+            let escaped: Vec<Part> = pattern
+                .0
+                .iter()
+                .map(|p| match p {
+                    Part::Lit(s) => Part::Lit(json_inner(s)),
+                    other => other.clone(),
+                })
+                .collect();
+            strings.push(pattern_re(&escaped, case, IN_STRING_ANY, IN_STRING_ONE));
+            if pattern.shape() == Shape::Anything {
+                bare.push(NUMBER_TOKEN.to_owned());
+            } else if !wildcard_match(&pattern.0, "", fold) && literals(pattern).all(number_chars) {
+                bare.push(pattern_re(&pattern.0, case, IN_NUMBER_ANY, IN_NUMBER_ONE));
+            }
+            for b in ["true", "false"] {
+                if wildcard_match(&pattern.0, b, fold) && !bools.contains(&b) {
+                    bools.push(b);
+                }
+            }
+        }
+        bare.extend(bools.iter().map(|b| (*b).to_owned()));
+        let group = |xs: &[String]| match xs {
+            [one] => one.clone(),
+            many => format!("(?:{})", many.join("|")),
+        };
+        let mut alternatives = vec![format!(r"\x22{}\x22", group(&strings))];
+        if !bare.is_empty() {
+            alternatives.push(format!(r"[:\[,]\s*{}", group(&bare)));
+        }
+        format!(
+            "(@message =~ /{OUTSIDE_STRINGS}{}{}\\s*[,}}\\]]/)",
+            flag(case),
+            group(&alternatives)
+        )
+    }
+}
+
+/// Can a whole-text pattern match some JSON object or list text (`{…}` / `[…]`)?
+fn can_match_container_text(p: &Pattern) -> bool {
+    let starts = match p.0.first() {
+        Some(Part::Lit(s)) => s.starts_with(['{', '[']),
+        Some(_) => true,
+        None => false,
+    };
+    let ends = match p.0.last() {
+        Some(Part::Lit(s)) => s.ends_with(['}', ']']),
+        Some(_) => true,
+        None => false,
+    };
+    starts && ends
+}
+
+/// A needle that cannot match across the JSON punctuation of a list of strings.
+fn json_safe(s: &str) -> bool {
+    !s.is_empty()
+        && !s
+            .chars()
+            .any(|c| matches!(c, '"' | '\\' | '[' | ']' | '{' | '}' | ',' | ':') || c.is_control())
+}
+
+fn test_name(t: &Test) -> &'static str {
+    match t {
+        Test::Text { .. } => "text",
+        Test::Regex { .. } => "regex",
+        Test::Cidr(_) => "cidr",
+        Test::Compare { .. } => "comparison",
+        Test::Null => "null",
+        Test::Exists => "exists",
+        Test::FieldRef { .. } => "field reference",
+        Test::Is(_) => "Python equality (==)",
+        Test::Str { .. } => "string-only",
+        Test::Truthy => "truthiness",
+        Test::Type(_) => "type",
+        Test::HasKey(_) => "has-key",
+    }
+}
+
+impl Backend for CloudwatchBackend {
+    fn target(&self) -> Target {
+        Target::Cloudwatch
+    }
+
+    fn template(&self) -> &'static str {
+        "cloudwatch/query.cwl.j2"
+    }
+
+    fn extension(&self) -> &'static str {
+        "cwl"
+    }
+
+    fn syntax(&self) -> &'static Syntax {
+        &SYNTAX
+    }
+
+    fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
+        let n = cx.opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX);
+        if n == 0 {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                "--array-max must be at least 1",
+            ));
+        }
+        let mut r = Renderer {
+            n,
+            needs: &mut cx.needs,
+        };
+        r.predicate(p)
+    }
+
+    fn any_of(
+        &self,
+        subject: &Subject,
+        tests: &[&Test],
+        cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        let n = cx.opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX).max(1);
+        let mut r = Renderer {
+            n,
+            needs: &mut cx.needs,
+        };
+        let Subject::Field(path) = subject else {
+            // Keywords: one @message search for the list.
+            let Test::Text { cased, .. } = tests.first()? else {
+                return None;
+            };
+            let patterns = tests
+                .iter()
+                .map(|t| match t {
+                    Test::Text { pattern, cased: c } if c == cased => Some(pattern),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            return Some(Ok(r.keywords(&patterns, *cased)));
+        };
+        match tests.first()? {
+            Test::Text { cased, .. } => {
+                let patterns = tests
+                    .iter()
+                    .map(|t| match t {
+                        Test::Text { pattern, cased: c } if c == cased => Some(pattern),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                r.any_text(path, &patterns, *cased)
+            }
+            Test::Regex { flags, .. } => {
+                let regexes = tests
+                    .iter()
+                    .map(|t| match t {
+                        Test::Regex { regex, flags: f } if f == flags => Some(regex.as_str()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                r.any_regex(path, &regexes, *flags)
+            }
+            _ => None,
+        }
+    }
+
+    fn frame(
+        &self,
+        rule: &Rule,
+        cx: &RenderCx,
+    ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
+        let limit = cx.opts.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > crate::cwli::MAX_LIMIT {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                    "--limit {limit}: Logs Insights' limit command takes 1 to {}",
+                    crate::cwli::MAX_LIMIT
+                ),
+            ));
+        }
+        let mut fields: Vec<String> = Vec::new();
+        let wanted: Vec<&str> = if rule.meta.fields.is_empty() {
+            DEFAULT_FIELDS.to_vec()
+        } else {
+            std::iter::once("@timestamp")
+                .chain(rule.meta.fields.iter().map(String::as_str))
+                .collect()
+        };
+        for f in wanted {
+            let name = if f.starts_with('@') {
+                f.to_owned()
+            } else {
+                field_name(f)?
+            };
+            if !fields.contains(&name) {
+                fields.push(name);
+            }
+        }
+        Ok(vec![
+            (
+                "fields",
+                minijinja::Value::from_safe_string(fields.join(", ")),
+            ),
+            ("limit", minijinja::Value::from(limit)),
+            (
+                "log_groups",
+                minijinja::Value::from(cx.opts.log_groups.clone()),
+            ),
+        ])
+    }
+
+    fn finish(&self, query: String, cx: &RenderCx) -> Result<String, Diagnostic> {
+        let chars = query.chars().count();
+        let max = crate::cwli::MAX_QUERY_CHARS;
+        if chars > max {
+            let hint = if cx.needs.helpers.contains("lists") {
+                "a smaller --array-max shortens list expansions"
+            } else {
+                "split the rule's value lists over several rules"
+            };
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                    "the query is {chars} characters, {} over the {max}-character limit of Logs \
+                     Insights; {hint}",
+                    chars - max
+                ),
+            ));
+        }
+        Ok(query)
+    }
+
+    fn comment(&self, text: &str) -> String {
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) || c == '\u{85}' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+}

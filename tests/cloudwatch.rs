@@ -1,0 +1,659 @@
+//! The CloudWatch Logs Insights target against its offline referee (`rulecast::cwli`): every
+//! emitted query parses, selects exactly the events the reference evaluator selects, and the
+//! referee keeps rejecting what Logs Insights rejects.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use rulecast::backend::{self, RenderOptions, Target};
+use rulecast::cwli;
+use rulecast::eval::{wildcard_match, Evaluator};
+use rulecast::ir::{
+    Anchor, Expr, FieldPath, Part, Pattern, Predicate, Quantifier, RegexFlags, Subject, Test,
+};
+use rulecast::rule::{Format, Meta, Rule};
+use rulecast::source::Span;
+use serde_json::{json, Value};
+
+fn cloudwatch() -> &'static dyn backend::Backend {
+    Target::Cloudwatch.backend().expect("cloudwatch is built")
+}
+
+/// The rule files of the SigmaHQ corpus beside the repository, if it is there.
+fn corpus_files() -> Option<Vec<std::path::PathBuf>> {
+    let dir = root().join("../shared/corpus/sigmahq-cloudtrail");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} not present", dir.display());
+        return None;
+    }
+    let (files, errors) = rulecast::walk::rule_files(&[dir]);
+    assert!(errors.is_empty(), "{errors:?}");
+    Some(files)
+}
+
+#[test]
+fn every_shipped_rule_renders_a_query_the_referee_parses() {
+    let mut failures = Vec::new();
+    let mut queries = 0;
+    for path in rule_files() {
+        let lf = load(&path);
+        for q in render_file(&lf, Target::Cloudwatch) {
+            match q {
+                Ok(q) => {
+                    queries += 1;
+                    if let Err(e) = cwli::parse(&q) {
+                        failures.push(format!("{}: {e}\n{q}", rel(&path)));
+                    }
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+    }
+    assert!(queries > 0);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn all_sigmahq_corpus_rules_convert_and_parse() {
+    let Some(files) = corpus_files() else { return };
+    assert_eq!(files.len(), 57);
+    let mut failures = Vec::new();
+    for f in &files {
+        let lf = rulecast::load_path(f, &Default::default()).expect("reads");
+        for q in render_file(&lf, Target::Cloudwatch) {
+            match q {
+                Ok(q) => {
+                    if let Err(e) = cwli::parse(&q) {
+                        failures.push(format!("{}: {e}\n{q}", f.display()));
+                    }
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every shipped rule's test events: the referee running the query selects exactly what the
+/// reference evaluator selects.
+#[test]
+fn referee_agrees_with_the_evaluator_on_every_test_event() {
+    let mut failures = Vec::new();
+    let (mut rules, mut events) = (0, 0);
+    for path in rule_files() {
+        let Some(cases) = cases(&path) else { continue };
+        let lf = load(&path);
+        let rule_list: Vec<&Rule> = lf.rules.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let queries: Vec<cwli::Query> = render_file(&lf, Target::Cloudwatch)
+            .into_iter()
+            .map(|q| {
+                let q = q.unwrap_or_else(|e| panic!("{e}"));
+                cwli::parse(&q).unwrap_or_else(|e| panic!("{}: {e}\n{q}", rel(&path)))
+            })
+            .collect();
+        let evaluators: Vec<Evaluator> = rule_list
+            .iter()
+            .map(|r| Evaluator::new(&r.condition).expect("regexes compile"))
+            .collect();
+        rules += 1;
+        for case in cases.iter().filter(|c| !c.mocked) {
+            events += 1;
+            let by_eval = evaluators.iter().any(|e| e.matches(&case.log));
+            let by_referee = queries.iter().any(|q| q.matches(&case.log));
+            if by_eval != by_referee {
+                failures.push(format!(
+                    "{} :: {}: evaluator {by_eval}, Logs Insights referee {by_referee}",
+                    rel(&path),
+                    case.name
+                ));
+            }
+        }
+    }
+    eprintln!("cloudwatch agreement: {rules} rule files, {events} events");
+    assert!(rules > 0 && events > 0);
+    assert!(
+        failures.is_empty(),
+        "{} of {events} events disagree:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The referee says no to what Logs Insights does not accept.
+
+/// Queries real Logs Insights rejects (research notes, part A) and forms outside the strict subset
+/// the referee reads. Each must stay rejected, so the referee cannot drift into accepting anything.
+#[test]
+fn referee_rejects_what_logs_insights_rejects() {
+    let long = format!(
+        "filter eventName = \"{}\"",
+        "x".repeat(cwli::MAX_QUERY_CHARS)
+    );
+    let bad: &[(&str, &str)] = &[
+        (
+            "unbalanced double quote",
+            r#"filter eventName = "CreateUser"#,
+        ),
+        ("unbalanced single quote", "filter eventName = 'CreateUser"),
+        ("mismatched quotes", r#"filter eventName = "CreateUser'"#),
+        ("quote escaped by backslash", r#"filter eventName = "a\"b""#),
+        ("newline inside a string", "filter eventName = \"a\nb\""),
+        (
+            "regex with a trailing flag",
+            "filter eventName =~ /createuser/i",
+        ),
+        (
+            "like regex with a trailing flag",
+            "filter eventName like /createuser/i",
+        ),
+        ("unterminated regex", "filter eventName =~ /abc"),
+        ("unescaped slash ends the regex early", "filter f =~ /a/b/"),
+        (
+            "unbackticked hyphenated name",
+            r#"filter requestParameters.x-amz-acl like "public""#,
+        ),
+        (
+            "unbackticked hyphenated name (2)",
+            r#"filter event-name = "x""#,
+        ),
+        ("unbackticked underscore", r#"filter error_code = "x""#),
+        ("unclosed backtick", r#"filter `a-b = "x""#),
+        ("if function", r#"filter if(eventName = "x", 1, 0) = 1"#),
+        ("if/then/else", r#"filter if eventName = "x" then 1 else 0"#),
+        (
+            "case/when",
+            r#"filter case when eventName = "x" then 1 else 0 end = 1"#,
+        ),
+        (
+            "and/or without parentheses",
+            r#"filter a = "1" and b = "2" or c = "3""#,
+        ),
+        ("not without parentheses", r#"filter not a = "1""#),
+        (
+            "1/0 function used as a Boolean",
+            r#"filter strcontains(eventName, "x")"#,
+        ),
+        (
+            "startsWith used as a Boolean",
+            r#"filter startsWith(eventName, "x")"#,
+        ),
+        ("look-ahead", "filter f =~ /a(?=b)/"),
+        ("look-behind", "filter f =~ /(?<=a)b/"),
+        ("back-reference", r"filter f =~ /(a)\1/"),
+        ("word boundary", r"filter f =~ /\bx\b/"),
+        ("Unicode class", r"filter f =~ /\pL/"),
+        ("named group", "filter f =~ /(?P<n>a)/"),
+        ("verbose flag", "filter f =~ /(?x)a b/"),
+        (
+            "host bits in a network",
+            r#"filter isIpInSubnet(ip, "10.0.0.1/8")"#,
+        ),
+        ("not a network", r#"filter isIpInSubnet(ip, "example.com")"#),
+        ("unknown function", r#"filter isblank(f) = 1"#),
+        ("where instead of filter", r#"where eventName = "x""#),
+        ("empty filter", "filter"),
+        ("dangling pipe", r#"filter a = "b" |"#),
+        ("limit 0", "limit 0"),
+        ("limit above 10000", "limit 10001"),
+        ("arithmetic", "filter a + 1 = 2"),
+        (
+            "function name apart from its parenthesis",
+            "filter ispresent (a)",
+        ),
+        ("over 10,000 characters", &long),
+    ];
+    let accepted: Vec<String> = bad
+        .iter()
+        .filter(|(_, q)| cwli::parse(q).is_ok())
+        .map(|(what, q)| format!("{what}: {q}"))
+        .collect();
+    assert!(
+        accepted.is_empty(),
+        "the referee accepted:\n{}",
+        accepted.join("\n")
+    );
+}
+
+/// Documented forms the referee reads, with their meaning.
+#[test]
+fn referee_reads_the_subset_as_documented() {
+    let event = json!({
+        "eventName": "CreateUser",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/a"},
+        "requestParameters": {"x-amz-acl": ["public-read"], "port": 22, "on": true, "n": null,
+                              "obj": {}},
+        "resources": [{"ARN": "arn:1"}, {"ARN": "arn:2"}],
+        "sourceIPAddress": "10.1.2.3"
+    });
+    let cases: &[(&str, bool)] = &[
+        ("fields @timestamp, eventName\n| filter eventName = \"CreateUser\"\n| sort @timestamp desc\n| limit 20", true),
+        ("FILTER eventName = 'CreateUser' AND userIdentity.type = \"IAMUser\"", true),
+        ("filter eventName = \"createuser\"", false),
+        ("filter eventName =~ /^(?i)createuser$/", true),
+        ("filter eventName like \"eateUs\"", true),
+        ("filter eventName like /^Create/", true),
+        ("filter eventName not like /^Delete/", true),
+        ("filter missing not like /x/", false),
+        ("filter not (missing = \"x\")", true),
+        ("filter missing != \"x\"", false),
+        ("filter eventName in [\"A\", \"CreateUser\"]", true),
+        ("filter eventName not in [\"A\"]", true),
+        ("filter `requestParameters.x-amz-acl.0` = \"public-read\"", true),
+        ("filter ispresent(`requestParameters.x-amz-acl`)", false),
+        ("filter ispresent(requestParameters.obj) or ispresent(requestParameters.n)", false),
+        ("filter requestParameters.port = 22 and requestParameters.port = \"22\"", true),
+        ("filter requestParameters.port >= 22 and requestParameters.port < 23", true),
+        ("filter requestParameters.on = 1", true),
+        ("filter requestParameters.on = \"true\"", false),
+        ("filter resources.1.ARN = \"arn:2\"", true),
+        ("filter isIpInSubnet(sourceIPAddress, \"10.0.0.0/8\")", true),
+        ("filter not isIpInSubnet(sourceIPAddress, \"10.0.0.0/16\")", true),
+        ("filter tolower(eventName) = \"createuser\"", true),
+        ("filter strcontains(userIdentity.arn, \"user/\") = 1", true),
+        ("filter startsWith(userIdentity.arn, \"arn:\") = 1 and endsWith(eventName, \"User\") = 1", true),
+        ("filter @message like '\"port\":22'", true),
+        ("filter (1 = 1) # a comment\n| limit 1", true),
+        ("filter (eventName = \"x\" or (eventName = \"CreateUser\" and not ispresent(errorCode)))", true),
+        ("filter eventName =~ /a\\/b|User/", true),
+    ];
+    let mut wrong = Vec::new();
+    for (q, want) in cases {
+        match cwli::parse(q) {
+            Ok(query) => {
+                if query.matches(&event) != *want {
+                    wrong.push(format!("{q}: expected {want}"));
+                }
+            }
+            Err(e) => wrong.push(format!("{q}: rejected: {e}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Logs Insights extracts at most 200 fields per event; the rest exist only in `@message`.
+#[test]
+fn referee_sees_only_the_first_200_fields() {
+    let mut m = serde_json::Map::new();
+    for i in 0..199 {
+        m.insert(format!("f{i}"), json!("x"));
+    }
+    m.insert("requestParameters".into(), json!({"a": "1", "b": "2"}));
+    let event = Value::Object(m);
+    let q = |s: &str| cwli::parse(s).expect("parses").matches(&event);
+    assert!(q("filter requestParameters.a = \"1\""));
+    assert!(!q("filter ispresent(requestParameters.b)"));
+    assert!(q("filter @message like '\"b\":\"2\"'"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering details.
+
+fn rule_with(subject: Subject, test: Test, title: &str) -> Rule {
+    Rule {
+        format: Format::Sigma,
+        meta: Meta {
+            title: title.to_owned(),
+            ..Default::default()
+        },
+        detections: vec![],
+        condition_text: vec![],
+        condition: Expr::Pred(Predicate {
+            subject,
+            quantifier: Quantifier::Any,
+            test,
+            span: Span::default(),
+        }),
+        span: Span::default(),
+    }
+}
+
+fn field(path: &str) -> Subject {
+    Subject::Field(FieldPath::parse(path))
+}
+
+fn query_for(rule: &Rule) -> String {
+    backend::render(cloudwatch(), rule, &RenderOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.message))
+}
+
+fn filter_of(q: &str) -> String {
+    q.lines()
+        .skip_while(|l| !l.starts_with("| filter"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('|'))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn renders_the_forms_the_issue_asks_for() {
+    let text = |p: &str, cased| Test::Text {
+        pattern: Pattern::parse_sigma(p),
+        cased,
+    };
+    let cases: Vec<(Subject, Test, &str)> = vec![
+        (field("eventName"), text("CreateUser", false), "(eventName =~ /^(?i)CreateUser$/)"),
+        (field("eventName"), text("CreateUser", true), "(eventName = \"CreateUser\")"),
+        (field("recipientAccountId"), text("012345678901", false), "(recipientAccountId = \"012345678901\")"),
+        (field("requestParameters.fromPort"), text("22", false), "(requestParameters.fromPort in [\"22\", 22])"),
+        (field("userAgent"), text("*kali*", false), "(userAgent =~ /(?i)kali/)"),
+        (field("userAgent"), text("*kali*", true), "(userAgent like \"kali\")"),
+        (field("userAgent"), text("aws-cli/*", false), "(userAgent =~ /^(?i)aws-cli\\//)"),
+        (field("a"), text("x*y?z", false), "(a =~ /^(?is)x.*y.z$/)"),
+        (field("a"), text("say \"hi\"", true), "(a = 'say \"hi\"')"),
+        (field("a"), text("it's \"x\"", true), "(a =~ /^it\\x27s \\x22x\\x22$/)"),
+        (field("a"), text("C:\\temp", true), "(a =~ /^C:\\\\temp$/)"),
+        (field("a"), text("café", false), "(a =~ /^[cC][aA][fF]é$/)"),
+        (field("requestParameters.x-amz-acl"), text("*public-read*", false), "(`requestParameters.x-amz-acl.0` =~ /(?i)public-read/ or `requestParameters.x-amz-acl.1` =~ /(?i)public-read/ or `requestParameters.x-amz-acl.2` =~ /(?i)public-read/ or `requestParameters.x-amz-acl.3` =~ /(?i)public-read/ or `requestParameters.x-amz-acl.4` =~ /(?i)public-read/)"),
+        (field("errorCode"), Test::Exists, "(ispresent(errorCode))"),
+        (field("errorCode"), Test::Null, "(not ispresent(errorCode))"),
+        (field("sourceIPAddress"), Test::Cidr(rulecast::ir::Cidr::parse("10.0.0.0/8").expect("cidr")), "(isIpInSubnet(sourceIPAddress, \"10.0.0.0/8\"))"),
+        (field("a"), Test::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Substring, cased: false }, "(strcontains(tolower(a), tolower(b)) = 1)"),
+        (field("a"), Test::Regex { regex: "x/\"y\"".into(), flags: RegexFlags { ignore_case: true, ..Default::default() } }, "(a =~ /(?i)x\\/\\x22y\\x22/)"),
+    ];
+    let mut wrong = Vec::new();
+    for (subject, test, want) in cases {
+        let q = query_for(&rule_with(subject, test, "t"));
+        cwli::parse(&q).unwrap_or_else(|e| panic!("{e}\n{q}"));
+        let got = filter_of(&q);
+        if got != want {
+            wrong.push(format!("want {want}\n got {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn lookaround_and_other_non_portable_regexes_are_errors() {
+    for re in [r"\bx\b", r"\pL+", r"(?P<n>a)", r"[[:alpha:]]", r"a\z"] {
+        let r = rule_with(
+            field("a"),
+            Test::Regex {
+                regex: re.into(),
+                flags: RegexFlags::default(),
+            },
+            "t",
+        );
+        let err = backend::render(cloudwatch(), &r, &RenderOptions::default())
+            .expect_err("non-portable regex must be rejected");
+        assert!(
+            err.message.contains("unsupported by cloudwatch"),
+            "{}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn over_10000_characters_is_an_error_that_says_by_how_much() {
+    let values: Vec<Expr> = (0..400)
+        .map(|i| {
+            Expr::Pred(Predicate {
+                subject: field("requestParameters.bucketName"),
+                quantifier: Quantifier::Any,
+                test: Test::Regex {
+                    regex: format!("^bucket-number-{i}-of-a-long-ioc-list$"),
+                    flags: RegexFlags::default(),
+                },
+                span: Span::default(),
+            })
+        })
+        .collect();
+    let mut r = rule_with(field("a"), Test::Exists, "t");
+    r.condition = Expr::And(vec![
+        Expr::Pred(Predicate {
+            subject: field("eventName"),
+            quantifier: Quantifier::Any,
+            test: Test::Exists,
+            span: Span::default(),
+        }),
+        Expr::Or(values),
+    ]);
+    let err = backend::render(cloudwatch(), &r, &RenderOptions::default()).expect_err("too long");
+    assert!(
+        err.message.contains("over the 10000-character limit"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn array_max_bounds_list_expansion_and_says_so() {
+    let r = rule_with(
+        field("resources.ARN"),
+        Test::Text {
+            pattern: Pattern::parse_sigma("arn:aws:s3:::canary"),
+            cased: false,
+        },
+        "t",
+    );
+    let opts = RenderOptions {
+        array_max: Some(2),
+        ..Default::default()
+    };
+    let q = backend::render(cloudwatch(), &r, &opts).expect("renders");
+    assert!(q.contains("resources.0.ARN") && q.contains("resources.1.ARN"));
+    assert!(!q.contains("resources.2.ARN"));
+    assert!(q.contains("# note: resources is a list: only its elements 0 to 1 are checked"));
+    let query = cwli::parse(&q).expect("parses");
+    let ev = |i: usize| {
+        let mut res = vec![json!({"ARN": "other"}); i];
+        res.push(json!({"ARN": "ARN:AWS:S3:::CANARY"}));
+        json!({ "resources": res })
+    };
+    assert!(query.matches(&ev(0)) && query.matches(&ev(1)));
+    assert!(
+        !query.matches(&ev(2)),
+        "elements past --array-max are not checked"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile values: whatever a value holds, the query parses and matches exactly that value.
+
+fn hostile_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            '"', '\'', '\\', '\n', '\r', '\t', '/', '*', '?', '.', '(', ')', '[', ']', '{', '}',
+            '^', '$', '|', '+', '#', '`', ' ', ',', ':', '-', '_', '@', 'a', 'K', 's', 'é', 'É',
+            'ß', '\u{2028}', '\u{0}', '\u{7f}', '\u{85}', '😀', '0', '1',
+        ]),
+        1 => any::<char>(),
+    ]
+}
+
+fn hostile_string() -> impl Strategy<Value = String> {
+    prop::collection::vec(hostile_char(), 0..12).prop_map(|v| v.into_iter().collect())
+}
+
+fn hostile_pattern() -> impl Strategy<Value = Pattern> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => hostile_string().prop_map(Part::Lit),
+            1 => Just(Part::AnyRun),
+            1 => Just(Part::OneChar),
+        ],
+        0..5,
+    )
+    .prop_map(|parts| {
+        let mut p = Pattern::default();
+        for x in parts {
+            p.push(x);
+        }
+        p
+    })
+}
+
+/// A text the pattern matches: wildcards filled with `fill`.
+fn witness(p: &Pattern, fill: &str) -> String {
+    p.0.iter()
+        .map(|x| match x {
+            Part::Lit(s) => s.clone(),
+            Part::AnyRun => fill.to_owned(),
+            Part::OneChar => fill.chars().next().unwrap_or('x').to_string(),
+        })
+        .collect()
+}
+
+/// `(?i)` in RE2-style engines folds the Kelvin sign and the long s onto k and s; the IR folds
+/// ASCII only. That event-side difference is the one known approximation of case folding.
+fn no_unicode_folds_onto_ascii(s: &str) -> bool {
+    !s.contains(['\u{212A}', '\u{17F}'])
+}
+
+fn agree(rule: &Rule, events: &[Value]) -> Result<(), TestCaseError> {
+    let q = query_for(rule);
+    let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+    let eval = Evaluator::new(&rule.condition).map_err(TestCaseError::fail)?;
+    for e in events {
+        prop_assert_eq!(
+            query.matches(e),
+            eval.matches(e),
+            "event {}\nquery:\n{}",
+            e,
+            q
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn literal_values_match_exactly_themselves(s in hostile_string(), t in hostile_string(), cased: bool) {
+        prop_assume!(cased || no_unicode_folds_onto_ascii(&t));
+        let rule = rule_with(
+            field("requestParameters.userName"),
+            Test::Text { pattern: Pattern::literal(s.clone()), cased },
+            &s,
+        );
+        let q = query_for(&rule);
+        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        let ev = |v: &str| json!({"requestParameters": {"userName": v}});
+        prop_assert!(query.matches(&ev(&s)), "no match for its own value\n{}", q);
+        let swapped: String = s.chars().map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }).collect();
+        agree(&rule, &[ev(&t), ev(&swapped), ev(&format!("{s}{t}")), ev(&format!("{t}{s}")), json!({})])?;
+    }
+
+    #[test]
+    fn wildcard_patterns_agree_with_the_evaluator(p in hostile_pattern(), t in hostile_string(), fill in hostile_string(), cased: bool) {
+        prop_assume!(cased || no_unicode_folds_onto_ascii(&t) && no_unicode_folds_onto_ascii(&fill));
+        let rule = rule_with(field("a.b"), Test::Text { pattern: p.clone(), cased }, "t");
+        let w = witness(&p, &fill);
+        let ev = |v: &str| json!({"a": {"b": v}});
+        let q = query_for(&rule);
+        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        prop_assert!(query.matches(&ev(&w)), "no match for {:?}\n{}", w, q);
+        let mut events = vec![ev(&w), json!({"a": {"b": 22}}), json!({"a": null})];
+        // Booleans are 1/0 in Logs Insights: a pattern that matches "1" or "0" also matches
+        // true/false there, and one that matches "true"/"false" also matches 1/0 (approximations
+        // the query states in a note).
+        let fold = !cased;
+        let bool_like = ["true", "false"].iter().any(|b| wildcard_match(&p.0, b, fold));
+        if !(bool_like && (t == "0" || t == "1")) {
+            events.push(ev(&t));
+        }
+        if !wildcard_match(&p.0, "1", fold) && !wildcard_match(&p.0, "0", fold) {
+            events.push(json!({"a": {"b": true}}));
+            events.push(json!({"a": {"b": false}}));
+        }
+        agree(&rule, &events)?;
+    }
+
+    #[test]
+    fn escaped_regexes_match_exactly_their_literal(s in hostile_string(), t in hostile_string(), ignore_case: bool) {
+        prop_assume!(!ignore_case || no_unicode_folds_onto_ascii(&t));
+        let rule = rule_with(
+            field("a"),
+            Test::Regex {
+                regex: format!("^{}$", rulecast::ir::regex_escape(&s)),
+                flags: RegexFlags { ignore_case, ..Default::default() },
+            },
+            "t",
+        );
+        let q = query_for(&rule);
+        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        prop_assert!(query.matches(&json!({"a": s})), "{}", q);
+        agree(&rule, &[json!({"a": t}), json!({"a": format!("{s}\n")})])?;
+    }
+
+    #[test]
+    fn keywords_match_values_not_keys(s in hostile_string(), t in hostile_string(), cased: bool) {
+        prop_assume!(cased || no_unicode_folds_onto_ascii(&t));
+        let rule = rule_with(
+            Subject::Anywhere,
+            Test::Text { pattern: Pattern::literal(s.clone()).any_prefix().any_suffix(), cased },
+            "t",
+        );
+        let q = query_for(&rule);
+        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        let hit = json!({"a": {"b": [t.clone(), format!("{t}{s}{t}")]}});
+        prop_assert!(query.matches(&hit), "{}", q);
+        let mut key_only = serde_json::Map::new();
+        key_only.insert(s.clone(), Value::Null);
+        key_only.insert(t.clone(), json!({s.clone(): 5}));
+        agree(&rule, &[
+            hit,
+            Value::Object(key_only),
+            json!({"a": t, "n": 15, "b": false, "c": null}),
+        ])?;
+    }
+
+    #[test]
+    fn value_lists_agree_with_the_evaluator(
+        ps in prop::collection::vec(hostile_pattern(), 2..5),
+        t in hostile_string(),
+        fill in hostile_string(),
+        cased: bool,
+        keyword: bool,
+    ) {
+        prop_assume!(cased || no_unicode_folds_onto_ascii(&t) && no_unicode_folds_onto_ascii(&fill));
+        let subject = if keyword { Subject::Anywhere } else { field("a") };
+        let mut rule = rule_with(field("a"), Test::Exists, "t");
+        rule.condition = Expr::Or(
+            ps.iter()
+                .map(|p| {
+                    Expr::Pred(Predicate {
+                        subject: subject.clone(),
+                        quantifier: Quantifier::Any,
+                        test: Test::Text { pattern: p.clone(), cased },
+                        span: Span::default(),
+                    })
+                })
+                .collect(),
+        );
+        let fold = !cased;
+        let mut events: Vec<Value> = ps.iter().map(|p| json!({"a": witness(p, &fill)})).collect();
+        let bool_like = ps.iter().any(|p| ["true", "false"].iter().any(|b| wildcard_match(&p.0, b, fold)));
+        if !(bool_like && (t == "0" || t == "1")) {
+            events.push(json!({"a": t}));
+        }
+        events.push(json!({"a": 22, "b": [t, -1.5]}));
+        if !ps.iter().any(|p| wildcard_match(&p.0, "1", fold) || wildcard_match(&p.0, "0", fold)) {
+            events.push(json!({"a": true, "b": false}));
+        }
+        agree(&rule, &events)?;
+    }
+
+    #[test]
+    fn hostile_field_names_and_titles_stay_in_place(
+        segs in prop::collection::vec("[A-Za-z0-9_@:$ -]{1,6}", 1..4),
+        title in hostile_string(),
+        v in "[a-z]{1,4}",
+    ) {
+        let path = segs.join(".");
+        let rule = rule_with(field(&path), Test::Text { pattern: Pattern::literal(v.clone()), cased: true }, &title);
+        let mut event = json!(v);
+        for s in segs.iter().rev() {
+            event = json!({ s.clone(): event });
+        }
+        let q = query_for(&rule);
+        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        prop_assert!(query.matches(&event), "{}", q);
+        prop_assert!(!query.matches(&json!({})), "{}", q);
+    }
+}

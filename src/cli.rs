@@ -201,6 +201,9 @@ pub enum Format {
     /// A report per rule (title, level, description, MITRE tags, false positives) with its query
     /// for every built target in fenced blocks.
     Markdown,
+    /// CloudWatch saved queries: per rule, one line of the JSON `aws logs put-query-definition
+    /// --cli-input-json` takes (name from the title, queryString, logGroupNames from --log-group).
+    QueryDefinition,
 }
 
 /// One or more targets, as `-t` gives them.
@@ -396,6 +399,16 @@ fn convert(
         )?;
         return Ok(Status::Error);
     }
+    if args.format == Format::QueryDefinition {
+        if let Some(t) = args.target.0.iter().find(|t| **t != Target::Cloudwatch) {
+            writeln!(
+                err,
+                "error: --format query-definition makes CloudWatch saved queries; it needs -t \
+                 cloudwatch, not {t}"
+            )?;
+            return Ok(Status::Error);
+        }
+    }
     let mut io_errors = Vec::new();
     let loaded = load_inputs(&args.paths, &args.stdin_filename, &opts, &mut io_errors);
     if args.format == Format::Markdown {
@@ -416,6 +429,16 @@ fn convert(
                 });
                 match rendered {
                     Ok((rule, query)) => {
+                        let query = if args.format == Format::QueryDefinition {
+                            crate::backend::cloudwatch::query_definition(
+                                &rule.meta.title,
+                                &query,
+                                &args.log_groups,
+                            )
+                            .to_string()
+                        } else {
+                            query
+                        };
                         if args.format == Format::Json && args.output_dir.is_none() {
                             let obj = serde_json::json!({
                                 "path": path_text,
@@ -452,8 +475,8 @@ fn convert(
                     .path
                     .file_stem()
                     .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
-                let name =
-                    PathBuf::from(target.name()).join(format!("{stem}.{}", backend.extension()));
+                let name = PathBuf::from(target.name())
+                    .join(format!("{stem}.{}", extension(args, backend)));
                 if let Some((_, first)) = files.get(&name) {
                     failures.push(
                         Diagnostic::new(
@@ -469,7 +492,7 @@ fn convert(
                     continue;
                 }
                 files.insert(name, (text, lf.file.path.clone()));
-            } else if args.format == Format::Text {
+            } else if matches!(args.format, Format::Text | Format::QueryDefinition) {
                 writeln!(out, "{text}")?;
             }
         }
@@ -484,7 +507,7 @@ fn convert(
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             if args.check {
-                if check_dir(&target_dir, dir, &mine, backend.extension(), out)? {
+                if check_dir(&target_dir, dir, &mine, extension(args, backend), out)? {
                     status = Status::Failure;
                 }
                 continue;
@@ -515,6 +538,15 @@ fn convert(
         status = Status::Error;
     }
     Ok(status)
+}
+
+/// The extension of files written with -o: the target's, or `json` for saved-query definitions.
+fn extension(args: &ConvertArgs, backend: &dyn crate::backend::Backend) -> &'static str {
+    if args.format == Format::QueryDefinition {
+        "json"
+    } else {
+        backend.extension()
+    }
 }
 
 /// Compare `expected` (names relative to `root`) with the files in `target_dir`; print a unified

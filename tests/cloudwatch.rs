@@ -657,3 +657,92 @@ proptest! {
         prop_assert!(!query.matches(&json!({})), "{}", q);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Saved queries: `--format query-definition`.
+
+fn rulecast_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rulecast"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("rulecast runs")
+}
+
+#[test]
+fn query_definition_is_the_json_put_query_definition_takes() {
+    let rule = "rules/sigma/iam/iam_access_key_created.yml";
+    let o = rulecast_cli(&[
+        "convert",
+        "-t",
+        "cloudwatch",
+        "--format",
+        "query-definition",
+        "--log-group",
+        "aws-cloudtrail-logs",
+        "--log-group",
+        "org/trail",
+        rule,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON object per rule: {stdout}");
+    let def: Value = serde_json::from_str(lines[0]).expect("JSON");
+    let keys: Vec<&String> = def.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["name", "queryString", "logGroupNames"]);
+    assert_eq!(def["name"], "IAM Access Key Created");
+    assert_eq!(
+        def["logGroupNames"],
+        json!(["aws-cloudtrail-logs", "org/trail"])
+    );
+    let q = def["queryString"].as_str().expect("string");
+    assert!(q.chars().count() <= cwli::MAX_QUERY_CHARS);
+    cwli::parse(q).expect("the saved query parses");
+    let text = rulecast_cli(&[
+        "convert",
+        "-t",
+        "cloudwatch",
+        "--log-group",
+        "aws-cloudtrail-logs",
+        "--log-group",
+        "org/trail",
+        rule,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout).trim_end(),
+        q.trim_end(),
+        "the saved query is the query text output"
+    );
+
+    // Without --log-group there are no log groups; the name is cut to 255 characters.
+    let def = backend::cloudwatch::query_definition(&"t".repeat(300), "filter (1 = 1)", &[]);
+    assert_eq!(def["name"].as_str().map(str::len), Some(255));
+    assert!(def.get("logGroupNames").is_none());
+}
+
+#[test]
+fn query_definition_is_an_error_for_other_targets() {
+    for t in ["jq", "athena", "jq,cloudwatch"] {
+        let o = rulecast_cli(&[
+            "convert",
+            "-t",
+            t,
+            "--format",
+            "query-definition",
+            "rules/sigma/iam/iam_access_key_created.yml",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{t}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--format query-definition") && err.contains("-t cloudwatch"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+}

@@ -746,3 +746,57 @@ fn query_definition_is_an_error_for_other_targets() {
         assert!(o.stdout.is_empty());
     }
 }
+
+/// Real recorded CloudTrail events (Stratus Red Team detonations, beside the repository): every
+/// rule's query, shipped and SigmaHQ, selects exactly what the evaluator selects.
+#[test]
+fn referee_agrees_with_the_evaluator_on_recorded_events() {
+    let dir = root().join("../shared/corpus/stratus-detonation-logs");
+    if !dir.is_dir() {
+        eprintln!("skipped: {} not present", dir.display());
+        return;
+    }
+    let mut events = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("reads")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    names.sort();
+    for p in names {
+        let v: Value = serde_json::from_slice(&std::fs::read(&p).expect("reads")).expect("JSON");
+        events.extend(v.as_array().cloned().unwrap_or_default());
+    }
+    let mut files = rule_files();
+    files.extend(corpus_files().unwrap_or_default());
+    let (mut checks, mut hits) = (0usize, 0usize);
+    let mut failures = Vec::new();
+    for path in &files {
+        let lf = rulecast::load_path(path, &load_options()).expect("reads");
+        let queries = render_file(&lf, Target::Cloudwatch);
+        for (r, q) in lf.rules.iter().zip(queries) {
+            let (Ok(rule), Ok(q)) = (r, q) else { continue };
+            let query = cwli::parse(&q).expect("parses");
+            let eval = Evaluator::new(&rule.condition).expect("compiles");
+            for e in &events {
+                checks += 1;
+                let want = eval.matches(e);
+                hits += usize::from(want);
+                if query.matches(e) != want {
+                    failures.push(format!(
+                        "{} :: eventID {}: evaluator {want}",
+                        rel(path),
+                        e["eventID"]
+                    ));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "cloudwatch on recorded events: {} rules x {} events = {checks} checks, {hits} matches",
+        files.len(),
+        events.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

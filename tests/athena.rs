@@ -9,7 +9,15 @@ use std::path::Path;
 
 use common::*;
 use rulecast::backend::{self, RenderOptions, Target};
-use rulecast::source::SourceFile;
+use rulecast::diagnostic::Code;
+use rulecast::eval::Evaluator;
+use rulecast::ir::{
+    Anchor, Cidr, CompareOp, Expr, FieldPath, JsonType, Number, Pattern, Predicate, Quantifier,
+    RegexFlags, Subject, Test,
+};
+use rulecast::rule::{Format, Meta, Rule};
+use rulecast::source::{SourceFile, Span};
+use serde_json::{json, Value};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
@@ -645,5 +653,311 @@ fn keyword_rules_and_example_rule_parse() {
         for r in render_file(&load(&p), Target::Athena) {
             well_formed(&r.unwrap()).unwrap();
         }
+    }
+}
+
+// ---- Python-style predicates (Panther): Exact / AnyElement / AllElements, is, str, truthy, type,
+// has_key. The rules are built as IR; `scripts/check-athena` runs every query below in DuckDB
+// over `py_events()` and compares with the evaluator's verdicts (written when
+// RULECAST_ATHENA_CASES names a file).
+
+fn py_rule(condition: Expr) -> Rule {
+    Rule {
+        format: Format::Sigma,
+        meta: Meta {
+            title: "python-style".to_owned(),
+            ..Default::default()
+        },
+        detections: vec![],
+        condition_text: vec![],
+        condition,
+        span: Span::default(),
+    }
+}
+
+fn py(path: &str, quantifier: Quantifier, test: Test) -> Expr {
+    Expr::Pred(Predicate {
+        subject: Subject::Field(FieldPath::parse(path)),
+        quantifier,
+        test,
+        span: Span::default(),
+    })
+}
+
+/// JSON values with every type and the edge cases of Python's `==` and truthiness.
+fn py_values() -> Vec<Value> {
+    vec![
+        json!(null),
+        json!(true),
+        json!(false),
+        json!(0),
+        json!(1),
+        json!(1.0),
+        json!(0.0),
+        json!(-0.0),
+        json!(2),
+        json!(1.5),
+        json!(-3),
+        json!(""),
+        json!("x"),
+        json!("X"),
+        json!("1"),
+        json!("0"),
+        json!("true"),
+        json!("a*b"),
+        json!("10.1.2.3"),
+        json!("\u{130}x"),
+        json!("\u{212a}"),
+        json!("ab%_\\'\"\n"),
+        json!([]),
+        json!([1]),
+        json!(["x", null]),
+        json!([true, 0]),
+        json!([[1]]),
+        json!([{}]),
+        json!([{"k": 1}, null]),
+        json!(["x", "X"]),
+        json!({}),
+        json!({"k": null}),
+        json!({"k": 1}),
+        json!({"0": "a"}),
+        json!({"k": {"k": "x"}}),
+    ]
+}
+
+/// CloudTrail-shaped events: every value of `py_values()` at `requestParameters.v`,
+/// `requestParameters.o.v` and as `requestParameters` itself, with the typed columns cycling
+/// through what their DDL types can hold.
+fn py_events() -> Vec<Value> {
+    let names = [
+        json!("ConsoleLogin"),
+        json!(""),
+        json!("consolelogin"),
+        json!(null),
+    ];
+    let read_only = [json!(true), json!(false), json!(null)];
+    let identities = [
+        json!({"type": "Root", "arn": "arn:aws:iam::1:root", "userName": "consolelogin"}),
+        json!({"type": ""}),
+        json!({}),
+        json!(null),
+    ];
+    let resources = [
+        json!([]),
+        json!([{"ARN": "arn:a", "type": "AWS::S3::Bucket"}]),
+        json!([{"ARN": "x"}, {"ARN": "X"}]),
+        json!(null),
+        json!([{}]),
+    ];
+    let ips = [
+        json!("10.1.2.3"),
+        json!("2001:db8::1"),
+        json!("example.com"),
+        json!(null),
+    ];
+    let mut out = Vec::new();
+    let values = py_values();
+    for (i, v) in values.iter().enumerate() {
+        let mut e = serde_json::Map::new();
+        e.insert("eventTime".into(), json!("2026-11-01T00:00:00Z"));
+        let mut put = |k: &str, x: &Value| {
+            if !x.is_null() {
+                e.insert(k.into(), x.clone());
+            }
+        };
+        put("eventName", &names[i % names.len()]);
+        put("readOnly", &read_only[i % read_only.len()]);
+        put("userIdentity", &identities[i % identities.len()]);
+        put("resources", &resources[i % resources.len()]);
+        put("sourceIPAddress", &ips[i % ips.len()]);
+        put(
+            "requestParameters",
+            &json!({"v": v, "o": {"v": v}, "w": values[(i + 7) % values.len()]}),
+        );
+        out.push(Value::Object(e.clone()));
+        // The whole document is the value, too (its text is what the SerDe stores).
+        if v.is_object() || v.is_array() {
+            e.insert("requestParameters".into(), v.clone());
+            out.push(Value::Object(e));
+        }
+    }
+    out.push(json!({"eventTime": "2026-11-01T00:00:00Z"}));
+    out.push(json!({"eventTime": "2026-11-01T00:00:00Z", "requestParameters": {"o": [{"v": 1}]}}));
+    out
+}
+
+fn num(n: f64) -> Number {
+    Number {
+        value: n,
+        text: n.to_string(),
+    }
+}
+
+/// The tests a Python-style predicate can make.
+fn py_tests() -> Vec<Test> {
+    let mut out = vec![
+        Test::Null,
+        Test::Exists,
+        Test::Truthy,
+        Test::HasKey("k".into()),
+        Test::HasKey("0".into()),
+    ];
+    for v in [
+        json!(null),
+        json!(true),
+        json!(false),
+        json!(0),
+        json!(1),
+        json!(1.5),
+        json!(""),
+        json!("x"),
+        json!("1"),
+        json!("true"),
+        json!("ConsoleLogin"),
+    ] {
+        out.push(Test::Is(v));
+    }
+    for (p, fold) in [
+        ("x", false),
+        ("X", true),
+        ("*b", true),
+        ("?", false),
+        ("", false),
+        ("consolelogin", true),
+        ("*", false),
+        ("k*", true),
+    ] {
+        out.push(Test::Str {
+            pattern: Pattern::parse_sigma(p),
+            fold,
+        });
+    }
+    for t in [
+        JsonType::String,
+        JsonType::Number,
+        JsonType::Boolean,
+        JsonType::Array,
+        JsonType::Object,
+    ] {
+        out.push(Test::Type(t));
+    }
+    out.push(Test::Regex {
+        regex: "^[0-9x]".into(),
+        flags: RegexFlags::default(),
+    });
+    out.push(Test::Compare {
+        op: CompareOp::Gte,
+        value: num(1.0),
+    });
+    out.push(Test::Cidr(Cidr::parse("10.0.0.0/8").expect("cidr")));
+    out.push(Test::Text {
+        pattern: Pattern::parse_sigma("x"),
+        cased: false,
+    });
+    out.push(Test::FieldRef {
+        other: FieldPath::parse("requestParameters.w"),
+        anchor: Anchor::Whole,
+        cased: false,
+    });
+    out
+}
+
+/// Every Python-style case: a name and its condition. Unsupported combinations are returned too
+/// (the caller checks they are refused for a reason the table forces).
+fn py_cases() -> Vec<(String, Expr)> {
+    let exact_paths = [
+        "requestParameters.v",
+        "requestParameters.o.v",
+        "requestParameters.o",
+        "requestParameters",
+        "requestParameters.v.0",
+        "requestParameters.v.k",
+        "eventName",
+        "readOnly",
+        "sourceIPAddress",
+        "userIdentity.type",
+        "userIdentity",
+        "resources",
+        "resources.ARN",
+    ];
+    let element_paths = [
+        "requestParameters.v",
+        "requestParameters.o.v",
+        "requestParameters",
+        "resources",
+        "eventName",
+    ];
+    let mut out = Vec::new();
+    for test in py_tests() {
+        for path in exact_paths {
+            out.push((
+                format!("exact {path} {test:?}"),
+                py(path, Quantifier::Exact, test.clone()),
+            ));
+        }
+        for path in element_paths {
+            for q in [Quantifier::AnyElement, Quantifier::AllElements] {
+                out.push((format!("{q:?} {path} {test:?}"), py(path, q, test.clone())));
+            }
+        }
+    }
+    out
+}
+
+/// Why the table forces a refusal, as the message says it.
+const REFUSALS: &[&str] = &[
+    "'== None' on a column",
+    "in a struct or map column",
+    "truthiness of a struct or map column",
+    "on a struct, array or map column under a Python-style reading",
+];
+
+#[test]
+fn python_style_predicates_render_or_are_refused() {
+    let mut failures = Vec::new();
+    let mut rendered = 0;
+    let mut refused = 0;
+    let mut dump = Vec::new();
+    let events = py_events();
+    for (name, cond) in py_cases() {
+        for (label, c) in [
+            (name.clone(), cond.clone()),
+            (format!("not {name}"), Expr::not(cond.clone())),
+        ] {
+            let rule = py_rule(c);
+            match backend::render(athena(), &rule, &opts()) {
+                Ok(q) => {
+                    rendered += 1;
+                    if let Err(e) = well_formed(&q) {
+                        failures.push(format!("{label}: {e}"));
+                    }
+                    let eval = Evaluator::new(&rule.condition).expect("compiles");
+                    let expected: Vec<usize> = (0..events.len())
+                        .filter(|&i| eval.matches(&events[i]))
+                        .collect();
+                    dump.push(json!({"name": label, "sql": q, "expected": expected}));
+                }
+                Err(d) => {
+                    refused += 1;
+                    if d.code != Code::Unsupported
+                        || !REFUSALS.iter().any(|r| d.message.contains(r))
+                    {
+                        failures.push(format!("{label}: {}", d.message));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(rendered > 1500, "only {rendered} rendered");
+    assert!(refused < rendered / 10, "{refused} refused");
+    if let Some(path) = std::env::var_os("RULECAST_ATHENA_CASES") {
+        let mut text = json!({ "events": events }).to_string();
+        for d in dump {
+            text.push('\n');
+            text.push_str(&d.to_string());
+        }
+        text.push('\n');
+        std::fs::write(&path, text).expect("writes the cases file");
     }
 }

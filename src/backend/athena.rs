@@ -15,6 +15,7 @@
 //! - `NOT` is null-safe: `NOT COALESCE(x, FALSE)`. Every rule value stays inside a string literal
 //!   whose quotes are doubled.
 
+mod python;
 mod schema;
 mod window;
 
@@ -183,14 +184,22 @@ fn json_path(keys: &[String]) -> String {
     p
 }
 
-/// `json_extract(doc, '$.key')`. A key of digits would index into an array, so on a value that
-/// may be an array it is guarded.
+/// Whether Trino's `json_extract` reads `key` as an array index: its path step parses the key
+/// with Java's `Integer.parseInt` (a sign, then decimal digits of any script); anything that may
+/// parse counts.
+fn index_like(key: &str) -> bool {
+    let digits = key.strip_prefix(['+', '-']).unwrap_or(key);
+    !digits.is_empty() && digits.chars().all(char::is_numeric)
+}
+
+/// `json_extract(doc, '$.key')`. A key that reads as an index would index into an array, so on a
+/// value that may be an array it is guarded.
 fn member(doc: &str, key: &str, maybe_array: bool) -> String {
     let get = format!(
         "json_extract({doc}, {})",
         lit(&json_path(&[key.to_owned()]))
     );
-    if maybe_array && !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) {
+    if maybe_array && index_like(key) {
         format!("IF(TRY_CAST({doc} AS ARRAY<JSON>) IS NULL, {get})")
     } else {
         get
@@ -293,8 +302,9 @@ impl Scope {
 /// Where a rule field's values are in a row.
 #[derive(Debug, Clone)]
 enum Access {
-    /// One scalar column or struct field: NULL when absent or null. `text` is its text.
-    Scalar { expr: String, text: String },
+    /// One scalar column or struct field: NULL when absent or null. `text` is its text, `ty` its
+    /// DDL type.
+    Scalar { expr: String, text: String, ty: Ty },
     /// A struct, array or map as one value.
     Whole { expr: String, ty: Ty },
     /// Every element of an array column (the path goes on into each).
@@ -461,13 +471,15 @@ fn walk(
 ) -> Result<Access, Diagnostic> {
     let Some((seg, more)) = rest.split_first() else {
         return Ok(match ty {
-            Ty::Varchar | Ty::Json => Access::Scalar {
+            Ty::Varchar | Ty::TextOf(_) | Ty::Json => Access::Scalar {
                 text: expr.clone(),
                 expr,
+                ty: ty.clone(),
             },
             Ty::Scalar(_) => Access::Scalar {
                 text: format!("CAST({expr} AS VARCHAR)"),
                 expr,
+                ty: ty.clone(),
             },
             Ty::Array(_) | Ty::Map(_) | Ty::Struct(_) => Access::Whole {
                 expr,
@@ -531,7 +543,7 @@ fn walk(
             field: shown.to_owned(),
             top,
         }),
-        Ty::Varchar | Ty::Scalar(_) => Err(not_in_schema(
+        Ty::Varchar | Ty::TextOf(_) | Ty::Scalar(_) => Err(not_in_schema(
             schema,
             format!(
                 "field '{shown}': {at} is a {} column, not a structure, so it has no field '{seg}'",
@@ -557,7 +569,7 @@ fn whole_texts(expr: &str, ty: &Ty, scope: &mut Scope, needs: &mut Needs) -> (St
         Ty::Array(elem) => {
             let v = scope.var("v");
             let t = match elem.as_ref() {
-                Ty::Varchar | Ty::Json => v.clone(),
+                Ty::Varchar | Ty::TextOf(_) | Ty::Json => v.clone(),
                 Ty::Scalar(_) => format!("CAST({v} AS VARCHAR)"),
                 _ => format!("json_format(CAST({v} AS JSON))"),
             };
@@ -674,10 +686,7 @@ impl Render<'_> {
 
     fn predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
         if p.quantifier != Quantifier::Any {
-            return Err(Diagnostic::unsupported(
-                "athena",
-                format!("the {:?} quantifier", p.quantifier),
-            ));
+            return self.python_predicate(p);
         }
         let acc = self.subject(&p.subject)?;
         match &p.test {
@@ -748,10 +757,14 @@ impl Render<'_> {
                 let (anchor, cased) = (*anchor, *cased);
                 self.any_text(&theirs, &mut |_, b| Ok(fieldref_test(t, b, anchor, cased)))
             }
-            #[allow(unreachable_patterns)]
+            // Python-style tests come with Python-style quantifiers; under Sigma's any-value
+            // reading the table's texts have lost the JSON types they need.
             other => Err(Diagnostic::unsupported(
                 "athena",
-                format!("the '{}' test", test_name(other)),
+                format!(
+                    "the '{}' test on every value a Sigma-style path reaches",
+                    test_name(other)
+                ),
             )),
         }
     }
@@ -901,7 +914,7 @@ fn display(acc: &Access) -> String {
 fn all_values(schema: &Schema) -> String {
     fn leaves(expr: &str, ty: &Ty, out: &mut Vec<String>, lists: &mut Vec<String>, depth: usize) {
         match ty {
-            Ty::Varchar => out.push(expr.to_owned()),
+            Ty::Varchar | Ty::TextOf(_) => out.push(expr.to_owned()),
             Ty::Scalar(_) => out.push(format!("CAST({expr} AS VARCHAR)")),
             Ty::Json => lists.push(format!(
                 "COALESCE(transform(filter(regexp_extract_all({expr}, {}), t -> NOT t LIKE '%\":' ESCAPE '\\'), t -> json_extract_scalar(t, '$')), ARRAY[])",
@@ -913,7 +926,9 @@ fn all_values(schema: &Schema) -> String {
                 }
             }
             Ty::Map(v) => match v.as_ref() {
-                Ty::Varchar => lists.push(format!("COALESCE(map_values({expr}), ARRAY[])")),
+                Ty::Varchar | Ty::TextOf(_) => {
+                    lists.push(format!("COALESCE(map_values({expr}), ARRAY[])"))
+                }
                 Ty::Scalar(_) => lists.push(format!(
                     "COALESCE(transform(map_values({expr}), m -> CAST(m AS VARCHAR)), ARRAY[])"
                 )),

@@ -7,13 +7,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use crate::ir::FieldPath;
+use crate::ir::{FieldPath, JsonType};
 
 /// A column's (or struct field's) type, as far as reading values goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ty {
-    /// `STRING`, `VARCHAR`, `CHAR`: text as is.
+    /// `STRING`, `VARCHAR`, `CHAR`: text as is (for Python-style tests: a JSON string).
     Varchar,
+    /// A `STRING` that holds the text of a JSON boolean or number (`COMMENT 'boolean'`,
+    /// `COMMENT 'number'`): the SerDe stored `true` as `'true'`, so the table lost the type and
+    /// the DDL says what it was (CloudTrail's `readOnly`). Text tests read it as `Varchar`.
+    TextOf(JsonType),
     /// A `STRING` holding a JSON document (`COMMENT 'json'`): sub-fields are read with JSON
     /// functions.
     Json,
@@ -82,6 +86,9 @@ pub struct SchemaDef {
     /// `STRING` columns that hold JSON even when a DDL does not mark them (AWS's own DDL says
     /// plain `STRING`).
     pub json_columns: &'static [&'static str],
+    /// `STRING` columns that hold a JSON boolean's or number's text even when a DDL does not
+    /// mark them (`readOnly` is a JSON boolean in every CloudTrail record).
+    pub text_columns: &'static [(&'static str, JsonType)],
 }
 
 /// The record fields selected by default, after the issue: who did what, where, and whether it
@@ -119,6 +126,7 @@ pub static SCHEMAS: &[SchemaDef] = &[
             "serviceEventDetails",
             "edgeDeviceDetails",
         ],
+        text_columns: &[("readOnly", JsonType::Boolean)],
     },
     SchemaDef {
         name: "security-lake",
@@ -137,6 +145,7 @@ pub static SCHEMAS: &[SchemaDef] = &[
         partition_lag_days: 0,
         default_columns: DEFAULT_COLUMNS,
         json_columns: &[],
+        text_columns: &[],
     },
 ];
 
@@ -206,13 +215,21 @@ impl Schema {
     fn parse(def: &'static SchemaDef) -> Result<Schema, String> {
         let mut columns = parse_ddl(def.ddl).map_err(|e| format!("{}: {e}", def.ddl_path))?;
         for c in &mut columns {
-            if c.ty == Ty::Varchar
-                && def
-                    .json_columns
-                    .iter()
-                    .any(|j| j.eq_ignore_ascii_case(&c.name))
+            if c.ty != Ty::Varchar {
+                continue;
+            }
+            if def
+                .json_columns
+                .iter()
+                .any(|j| j.eq_ignore_ascii_case(&c.name))
             {
                 c.ty = Ty::Json;
+            } else if let Some((_, t)) = def
+                .text_columns
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&c.name))
+            {
+                c.ty = Ty::TextOf(*t);
             }
         }
         let renames = match def.fields {
@@ -430,13 +447,19 @@ impl Parser {
         }
     }
 
-    /// `[COMMENT 'text']`: whether the comment marks JSON.
-    fn comment(&mut self) -> Result<bool, String> {
+    /// `[COMMENT 'text']`: what the comment says a `STRING` holds (`json`, `boolean`, `number`;
+    /// any other comment says nothing).
+    fn comment(&mut self) -> Result<Option<Ty>, String> {
         if !self.keyword("COMMENT") {
-            return Ok(false);
+            return Ok(None);
         }
         match self.next() {
-            Some(Tok::Str(s)) => Ok(s.trim().eq_ignore_ascii_case("json")),
+            Some(Tok::Str(s)) => Ok(match s.trim().to_ascii_lowercase().as_str() {
+                "json" => Some(Ty::Json),
+                "boolean" => Some(Ty::TextOf(JsonType::Boolean)),
+                "number" => Some(Ty::TextOf(JsonType::Number)),
+                _ => None,
+            }),
             _ => {
                 self.pos -= 1;
                 self.err("a comment string")
@@ -471,8 +494,8 @@ impl Parser {
                     let fname = self.ident("a field name")?;
                     self.punct(':')?;
                     let t = self.ty(depth + 1)?;
-                    let json = self.comment()?;
-                    push_unique(&mut fields, fname, mark_json(t, json), self.line())?;
+                    let said = self.comment()?;
+                    push_unique(&mut fields, fname, mark(t, said), self.line())?;
                     if self.peek() == Some(&Tok::Punct(',')) {
                         self.pos += 1;
                         continue;
@@ -496,11 +519,11 @@ impl Parser {
     }
 }
 
-fn mark_json(t: Ty, json: bool) -> Ty {
-    if json && t == Ty::Varchar {
-        Ty::Json
-    } else {
-        t
+/// A `STRING`'s type as its comment says; other types keep theirs.
+fn mark(t: Ty, said: Option<Ty>) -> Ty {
+    match said {
+        Some(s) if t == Ty::Varchar => s,
+        _ => t,
     }
 }
 
@@ -515,7 +538,8 @@ fn push_unique(cols: &mut Vec<Column>, name: String, ty: Ty, line: usize) -> Res
 }
 
 /// Parse a column list in Athena DDL syntax: `name TYPE [COMMENT '...']`, separated by commas,
-/// with `--` comments. `COMMENT 'json'` on a string marks a JSON document.
+/// with `--` comments. `COMMENT 'json'` on a string marks a JSON document, `COMMENT 'boolean'` or
+/// `COMMENT 'number'` the text of a JSON boolean or number.
 pub fn parse_ddl(text: &str) -> Result<Vec<Column>, String> {
     let mut p = Parser {
         toks: tokenize(text)?,
@@ -525,8 +549,8 @@ pub fn parse_ddl(text: &str) -> Result<Vec<Column>, String> {
     while p.peek().is_some() {
         let name = p.ident("a column name")?;
         let t = p.ty(0)?;
-        let json = p.comment()?;
-        push_unique(&mut cols, name, mark_json(t, json), p.line())?;
+        let said = p.comment()?;
+        push_unique(&mut cols, name, mark(t, said), p.line())?;
         match p.peek() {
             Some(Tok::Punct(',')) => p.pos += 1,
             None => {}
@@ -585,6 +609,8 @@ mod tests {
             .find(|c| c.name == "requestParameters")
             .unwrap();
         assert_eq!(rp.ty, Ty::Json);
+        let ro = ct.columns.iter().find(|c| c.name == "readOnly").unwrap();
+        assert_eq!(ro.ty, Ty::TextOf(JsonType::Boolean));
         assert!(Schema::builtin("nope").is_err());
     }
 
@@ -596,6 +622,20 @@ mod tests {
         .unwrap();
         assert_eq!(cols.len(), 4);
         assert_eq!(cols[3].ty, Ty::Scalar("decimal".into()));
+        let cols = parse_ddl(
+            "a string COMMENT 'boolean', b string comment 'Number', c int COMMENT 'boolean', d string COMMENT 'x'",
+        )
+        .unwrap();
+        let tys: Vec<_> = cols.into_iter().map(|c| c.ty).collect();
+        assert_eq!(
+            tys,
+            [
+                Ty::TextOf(JsonType::Boolean),
+                Ty::TextOf(JsonType::Number),
+                Ty::Scalar("int".into()),
+                Ty::Varchar
+            ]
+        );
         assert!(parse_ddl("a string, A string").is_err());
         assert!(parse_ddl("a struct<b: string").is_err());
         assert!(parse_ddl("").is_err());

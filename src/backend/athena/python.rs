@@ -1,0 +1,534 @@
+//! Python-style predicates (Panther rules): the `Exact`, `AnyElement` and `AllElements`
+//! quantifiers and the typed tests `Is`, `Str`, `Truthy`, `Type`, `HasKey`, with the reference
+//! evaluator's meaning.
+//!
+//! These tests need a value's JSON type, so each value is read with what the table keeps of it:
+//! - inside a JSON-string column (`requestParameters.a.b`), the typed JSON value
+//!   `json_extract(requestparameters, '$.a.b')` (SQL NULL when missing, JSON `null` when null);
+//!   its type is the first character of `json_format` (`"`, `{`, `[`, `t`/`f`, `n`, else a
+//!   number);
+//! - a struct field or scalar column, by its DDL type: `STRING` holds a JSON string,
+//!   `STRING COMMENT 'boolean'`/`'number'` the text of a JSON boolean/number (`readOnly`),
+//!   `BOOLEAN` a boolean, integer and floating types a number, `STRUCT`/`MAP` an object, `ARRAY`
+//!   an array; SQL NULL is a missing or null value (the table cannot tell them apart).
+//!
+//! What the table cannot tell is refused (`E401`) rather than guessed: `== None` on a column, the
+//! truthiness and keys of a struct or map (an empty object and one whose keys the DDL lacks both
+//! read as all-NULL fields), the text of a floating, struct, array, map or other-typed column, and
+//! any typed test on a column the Security Lake field map converted (an OCSF `BOOLEAN` or
+//! `TIMESTAMP` is not the record's JSON value).
+
+use serde_json::Value as J;
+
+use super::schema::Ty;
+use super::{ascii_fold, json_path, json_text, like_pattern, lit, member, Access, Render};
+use crate::diagnostic::Diagnostic;
+use crate::ir::{Anchor, CompareOp, FieldPath, JsonType, Number, Pattern, Predicate, Quantifier};
+use crate::ir::{Shape, Subject, Test};
+
+/// What the table knows about a column's JSON type.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// `STRING`: a JSON string.
+    Str,
+    /// `STRING COMMENT 'boolean'`: `'true'` or `'false'`.
+    BoolText,
+    /// `STRING COMMENT 'number'`: a JSON number's text.
+    NumText,
+    /// `BOOLEAN`.
+    Bool,
+    /// `TINYINT` .. `BIGINT`.
+    Int,
+    /// `FLOAT`, `DOUBLE`, `REAL`, `DECIMAL`: a number whose text Athena prints its own way.
+    Float,
+    /// `STRUCT` or `MAP`: an object holding only the keys the DDL names.
+    Object,
+    /// `ARRAY<T>`.
+    Array(Ty),
+    /// A type whose JSON value the table does not keep (`TIMESTAMP`, or any typed column reached
+    /// through a field map, which converts the record's value): the reason.
+    Opaque(String),
+}
+
+impl Kind {
+    fn json_type(&self) -> Option<JsonType> {
+        Some(match self {
+            Kind::Str => JsonType::String,
+            Kind::BoolText | Kind::Bool => JsonType::Boolean,
+            Kind::NumText | Kind::Int | Kind::Float => JsonType::Number,
+            Kind::Object => JsonType::Object,
+            Kind::Array(_) => JsonType::Array,
+            Kind::Opaque(_) => return None,
+        })
+    }
+}
+
+/// One value, as an SQL expression with what is known of its JSON type.
+#[derive(Debug, Clone)]
+enum Val {
+    /// A path that cannot reach a value: it walks objects only and crosses an array column.
+    Absent,
+    /// An SQL `JSON` value: SQL NULL when missing; in an array element (`element`), SQL NULL is
+    /// a JSON null too (Trino's `CAST(... AS ARRAY<JSON>)` keeps JSON nulls as SQL NULLs).
+    Json { expr: String, element: bool },
+    /// A column or struct field; SQL NULL when missing or null.
+    Typed { expr: String, kind: Kind },
+}
+
+fn unsupported(what: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::unsupported("athena", what)
+}
+
+fn test_label(t: &Test) -> &'static str {
+    match t {
+        Test::Is(_) => "'==' (is)",
+        Test::Str { .. } => "a string match (str)",
+        Test::Truthy => "truthiness (truthy)",
+        Test::Type(_) => "a type check (type)",
+        Test::HasKey(_) => "'key in object' (has_key)",
+        Test::Text { .. } => "a text match",
+        Test::Regex { .. } => "a regex",
+        Test::Cidr(_) => "cidr",
+        Test::Compare { .. } => "a numeric comparison",
+        Test::FieldRef { .. } => "fieldref",
+        Test::Null => "null",
+        Test::Exists => "exists",
+    }
+}
+
+/// The JSON type of a `JSON` expression, from its text's first character.
+fn json_is(j: &str, t: JsonType) -> String {
+    let f = format!("json_format({j})");
+    match t {
+        JsonType::String => format!("starts_with({f}, '\"')"),
+        JsonType::Object => format!("starts_with({f}, '{{')"),
+        JsonType::Array => format!("starts_with({f}, '[')"),
+        JsonType::Boolean => format!("{f} IN ('true', 'false')"),
+        JsonType::Number => format!("regexp_like({f}, '^-?[0-9]')"),
+    }
+}
+
+/// A DOUBLE literal with exactly the value `v` (Rust prints the shortest text that reads back
+/// as the same double).
+fn double(v: f64) -> String {
+    format!("{v:e}")
+}
+
+/// Whole-text wildcard match of the SQL text `t`, ASCII letters folded when `fold` (with
+/// `translate`, which folds nothing else, as the evaluator does).
+fn wildcard(t: &str, pattern: &Pattern, fold: bool) -> String {
+    let has_letter = pattern.0.iter().any(
+        |p| matches!(p, crate::ir::Part::Lit(s) if s.chars().any(|c| c.is_ascii_alphabetic())),
+    );
+    let (t, pattern) = if fold && has_letter {
+        (ascii_fold(t), pattern.ascii_lowercase())
+    } else {
+        (t.to_owned(), pattern.clone())
+    };
+    match pattern.shape() {
+        Shape::Exact(s) => format!("{t} = {}", lit(s)),
+        Shape::Anything => format!("{t} IS NOT NULL"),
+        _ => format!("{t} LIKE {} ESCAPE '\\'", lit(&like_pattern(&pattern))),
+    }
+}
+
+/// `(a AND b)`.
+fn and(a: String, b: String) -> String {
+    format!("({a} AND {b})")
+}
+
+impl Render<'_> {
+    /// A predicate under the `Exact`, `AnyElement` or `AllElements` quantifier.
+    pub(super) fn python_predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
+        let val = match &p.subject {
+            Subject::Field(path) => self.exact_value(path)?,
+            // The evaluator reads no value for a Python-style test without a field.
+            Subject::Anywhere => Val::Absent,
+        };
+        match p.quantifier {
+            Quantifier::AnyElement | Quantifier::AllElements => {
+                self.elements(&val, &p.test, p.quantifier == Quantifier::AllElements)
+            }
+            _ => self.py_test(&val, &p.test),
+        }
+    }
+
+    /// The one value a path reaches through objects only (Python's `deep_get`).
+    fn exact_value(&mut self, path: &FieldPath) -> Result<Val, Diagnostic> {
+        let acc = self.resolve(path)?;
+        let renamed = self.schema.def.fields.is_some();
+        Ok(match acc {
+            Access::Scalar { expr, ty, .. } => value_of(expr, &ty, renamed),
+            Access::Whole { expr, ty } => value_of(expr, &ty, renamed),
+            Access::Each { .. } => {
+                self.needs.note(format!(
+                    "{path} crosses an array, which Python's object-only path reading never \
+                     enters: it reaches no value"
+                ));
+                Val::Absent
+            }
+            Access::Json { doc, keys, .. } => Val::Json {
+                expr: json_exact(&doc, &keys),
+                element: false,
+            },
+        })
+    }
+
+    /// "Some element passes" / "every element passes" (an empty array passes, a non-array fails).
+    fn elements(&mut self, val: &Val, test: &Test, every: bool) -> Result<String, Diagnostic> {
+        let x = self.scope.var("x");
+        let (array, elem) = match val {
+            Val::Json { expr, .. } => (
+                format!("TRY_CAST({expr} AS ARRAY<JSON>)"),
+                Val::Json {
+                    expr: x.clone(),
+                    element: true,
+                },
+            ),
+            Val::Typed {
+                expr,
+                kind: Kind::Array(ty),
+            } => {
+                let elem = match value_of(x.clone(), ty, self.schema.def.fields.is_some()) {
+                    Val::Json { expr, .. } => Val::Json {
+                        expr,
+                        element: true,
+                    },
+                    other => other,
+                };
+                (expr.clone(), elem)
+            }
+            // Not an array (or no value): no element passes, and "all" needs an array too.
+            _ => return Ok("FALSE".to_owned()),
+        };
+        let body = self.py_test(&elem, test)?;
+        let f = if every { "all_match" } else { "any_match" };
+        Ok(format!("{f}({array}, {x} -> {body})"))
+    }
+
+    /// One test on one value.
+    fn py_test(&mut self, val: &Val, test: &Test) -> Result<String, Diagnostic> {
+        if let Val::Absent = val {
+            // No value: only "is missing or null" holds.
+            return Ok(if matches!(test, Test::Null) {
+                "TRUE"
+            } else {
+                "FALSE"
+            }
+            .to_owned());
+        }
+        match test {
+            Test::Null => Ok(match val {
+                Val::Json { expr, .. } => {
+                    format!("({expr} IS NULL OR json_format({expr}) = 'null')")
+                }
+                Val::Typed { expr, .. } => format!("{expr} IS NULL"),
+                Val::Absent => "TRUE".to_owned(),
+            }),
+            Test::Exists => Ok(match val {
+                Val::Json { expr, .. } => format!("json_format({expr}) <> 'null'"),
+                Val::Typed { expr, .. } => format!("{expr} IS NOT NULL"),
+                Val::Absent => "FALSE".to_owned(),
+            }),
+            Test::Is(v) => self.is(val, v),
+            Test::Str { pattern, fold } => Ok(match val {
+                Val::Json { expr, .. } => and(
+                    json_is(expr, JsonType::String),
+                    wildcard(&format!("json_extract_scalar({expr}, '$')"), pattern, *fold),
+                ),
+                Val::Typed {
+                    expr,
+                    kind: Kind::Str,
+                } => wildcard(expr, pattern, *fold),
+                Val::Typed {
+                    kind: Kind::Opaque(why),
+                    ..
+                } => return Err(opaque(test, why)),
+                _ => "FALSE".to_owned(),
+            }),
+            Test::Truthy => truthy(val),
+            Test::Type(t) => Ok(match val {
+                Val::Json { expr, .. } => json_is(expr, *t),
+                Val::Typed {
+                    kind: Kind::Opaque(why),
+                    ..
+                } => return Err(opaque(test, why)),
+                Val::Typed { expr, kind } => {
+                    if kind.json_type() == Some(*t) {
+                        format!("{expr} IS NOT NULL")
+                    } else {
+                        "FALSE".to_owned()
+                    }
+                }
+                Val::Absent => "FALSE".to_owned(),
+            }),
+            Test::HasKey(k) => Ok(match val {
+                Val::Json { expr, .. } => and(
+                    json_is(expr, JsonType::Object),
+                    format!("{} IS NOT NULL", member(expr, k, false)),
+                ),
+                Val::Typed {
+                    kind: Kind::Object, ..
+                } => {
+                    return Err(unsupported(format!(
+                        "'{k}' in a struct or map column (the table does not keep which keys a \
+                         record's object had: a key holding null reads as a missing one)"
+                    )))
+                }
+                Val::Typed {
+                    kind: Kind::Opaque(why),
+                    ..
+                } => return Err(opaque(test, why)),
+                _ => "FALSE".to_owned(),
+            }),
+            Test::Cidr(c) => Ok(match val {
+                // Only a string is an address.
+                Val::Json { expr, .. } => and(
+                    json_is(expr, JsonType::String),
+                    super::cidr_test(&format!("json_extract_scalar({expr}, '$')"), c),
+                ),
+                Val::Typed {
+                    expr,
+                    kind: Kind::Str,
+                } => super::cidr_test(expr, c),
+                Val::Typed {
+                    kind: Kind::Opaque(why),
+                    ..
+                } => return Err(opaque(test, why)),
+                _ => "FALSE".to_owned(),
+            }),
+            Test::Compare { op, value } => compare(val, *op, value, test),
+            Test::Text { pattern, cased } => {
+                let t = self.text(val, test)?;
+                Ok(wildcard(&t, pattern, !cased))
+            }
+            Test::Regex { .. } => {
+                let t = self.text(val, test)?;
+                self.value_test(&t, test)
+            }
+            Test::FieldRef {
+                other,
+                anchor,
+                cased,
+            } => {
+                let mine = self.text(val, test)?;
+                let theirs = self.exact_value(other)?;
+                if let Val::Absent = theirs {
+                    return Ok("FALSE".to_owned());
+                }
+                let theirs = self.text(&theirs, test)?;
+                Ok(fieldref(&mine, &theirs, *anchor, *cased))
+            }
+        }
+    }
+
+    /// Python `==` with a scalar literal.
+    fn is(&mut self, val: &Val, v: &J) -> Result<String, Diagnostic> {
+        let num = match v {
+            J::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            J::Number(n) => n.as_f64(),
+            _ => None,
+        };
+        let (expr, kind) = match val {
+            Val::Absent => return Ok("FALSE".to_owned()),
+            Val::Json { expr, element } => {
+                return Ok(match (v, num) {
+                    (J::Null, _) if *element => {
+                        format!("COALESCE(json_format({expr}) = 'null', TRUE)")
+                    }
+                    (J::Null, _) => format!("json_format({expr}) = 'null'"),
+                    (J::String(s), _) => and(
+                        json_is(expr, JsonType::String),
+                        format!("json_extract_scalar({expr}, '$') = {}", lit(s)),
+                    ),
+                    (_, Some(n)) => {
+                        let mut alts = vec![and(
+                            json_is(expr, JsonType::Number),
+                            format!("TRY_CAST({expr} AS DOUBLE) = {}", double(n)),
+                        )];
+                        if n == 1.0 {
+                            alts.push(format!("json_format({expr}) = 'true'"));
+                        } else if n == 0.0 {
+                            alts.push(format!("json_format({expr}) = 'false'"));
+                        }
+                        format!("({})", alts.join(" OR "))
+                    }
+                    _ => return Err(unsupported("'==' with an array or object literal")),
+                })
+            }
+            Val::Typed { expr, kind } => (expr, kind),
+        };
+        if v.is_null() {
+            return Err(unsupported(
+                "'== None' on a column or struct field (the table stores a missing field and a \
+                 null one alike; use 'is None', which holds for both)",
+            ));
+        }
+        if matches!(v, J::Array(_) | J::Object(_)) {
+            return Err(unsupported("'==' with an array or object literal"));
+        }
+        // The boolean a number equals, if any (`True == 1`, `False == 0.0`).
+        let as_bool = |n: f64| {
+            if n == 1.0 {
+                Some(true)
+            } else if n == 0.0 {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        Ok(match (kind, v, num) {
+            (Kind::Opaque(why), _, _) => return Err(opaque(&Test::Is(v.clone()), why)),
+            (Kind::Str, J::String(s), _) => format!("{expr} = {}", lit(s)),
+            (Kind::BoolText, _, Some(n)) => match as_bool(n) {
+                Some(b) => format!("{expr} = '{b}'"),
+                None => "FALSE".to_owned(),
+            },
+            (Kind::NumText, _, Some(n)) => format!("TRY_CAST({expr} AS DOUBLE) = {}", double(n)),
+            (Kind::Bool, _, Some(n)) => match as_bool(n) {
+                Some(b) => format!("{expr} = {}", if b { "TRUE" } else { "FALSE" }),
+                None => "FALSE".to_owned(),
+            },
+            (Kind::Int | Kind::Float, _, Some(n)) => {
+                format!("CAST({expr} AS DOUBLE) = {}", double(n))
+            }
+            // A string never equals a number or boolean; an object or array no scalar.
+            _ => "FALSE".to_owned(),
+        })
+    }
+
+    /// The text the evaluator's text tests see (a string as is, another value as compact JSON).
+    fn text(&mut self, val: &Val, test: &Test) -> Result<String, Diagnostic> {
+        match val {
+            Val::Json { expr, .. } => Ok(json_text(expr)),
+            Val::Typed { expr, kind } => match kind {
+                Kind::Str | Kind::BoolText | Kind::NumText => Ok(expr.clone()),
+                Kind::Bool | Kind::Int => Ok(format!("CAST({expr} AS VARCHAR)")),
+                Kind::Float => Err(unsupported(format!(
+                    "{} on a floating-point column (Athena prints it as '1.5E0', not as the log \
+                     wrote it)",
+                    test_label(test)
+                ))),
+                Kind::Object | Kind::Array(_) => Err(unsupported(format!(
+                    "{} on a struct, array or map column under a Python-style reading (the \
+                     table does not keep the record's JSON text)",
+                    test_label(test)
+                ))),
+                Kind::Opaque(why) => Err(opaque(test, why)),
+            },
+            // Callers answer for a missing value first.
+            Val::Absent => Ok("CAST(NULL AS VARCHAR)".to_owned()),
+        }
+    }
+}
+
+/// A column or struct field as a value.
+fn value_of(expr: String, ty: &Ty, renamed: bool) -> Val {
+    let kind = match ty {
+        Ty::Json => {
+            return Val::Json {
+                expr: format!("json_extract({expr}, '$')"),
+                element: false,
+            }
+        }
+        Ty::Varchar => Kind::Str,
+        Ty::TextOf(JsonType::Boolean) => Kind::BoolText,
+        Ty::TextOf(JsonType::Number) => Kind::NumText,
+        Ty::TextOf(_) => Kind::Str,
+        Ty::Struct(_) | Ty::Map(_) => Kind::Object,
+        Ty::Array(e) => Kind::Array((**e).clone()),
+        Ty::Scalar(name) if renamed => Kind::Opaque(format!(
+            "the field map stores it in an OCSF {} column, which does not keep the record's \
+             JSON value",
+            name.to_ascii_uppercase()
+        )),
+        Ty::Scalar(name) => match name.as_str() {
+            "boolean" => Kind::Bool,
+            "tinyint" | "smallint" | "int" | "integer" | "bigint" => Kind::Int,
+            "float" | "double" | "real" | "decimal" => Kind::Float,
+            other => Kind::Opaque(format!(
+                "a {} column does not keep the record's JSON value",
+                other.to_ascii_uppercase()
+            )),
+        },
+    };
+    Val::Typed { expr, kind }
+}
+
+fn opaque(test: &Test, why: &str) -> Diagnostic {
+    unsupported(format!("{} here ({why})", test_label(test)))
+}
+
+/// The one value at `keys` inside the JSON text `doc`, through objects only. Trino's
+/// `json_extract` reads a key on an array as an index when it parses as an integer, so such
+/// keys are read one step at a time, each guarded.
+fn json_exact(doc: &str, keys: &[String]) -> String {
+    let plain = keys
+        .iter()
+        .position(|k| super::index_like(k))
+        .unwrap_or(keys.len());
+    let (head, rest) = keys.split_at(plain);
+    let mut cur = format!("json_extract({doc}, {})", lit(&json_path(head)));
+    for k in rest {
+        cur = member(&cur, k, true);
+    }
+    cur
+}
+
+/// Python truthiness.
+fn truthy(val: &Val) -> Result<String, Diagnostic> {
+    Ok(match val {
+        Val::Absent => "FALSE".to_owned(),
+        // Falsy: null, false, "", [], {} and numbers equal to zero.
+        Val::Json { expr, .. } => format!(
+            "(json_format({expr}) NOT IN ('null', 'false', '\"\"', '[]', '{{}}') AND IF({}, TRY_CAST({expr} AS DOUBLE) <> 0e0, TRUE))",
+            json_is(expr, JsonType::Number)
+        ),
+        Val::Typed { expr, kind } => match kind {
+            Kind::Str => format!("{expr} <> ''"),
+            Kind::BoolText => format!("{expr} = 'true'"),
+            Kind::NumText => format!("TRY_CAST({expr} AS DOUBLE) <> 0e0"),
+            Kind::Bool => format!("{expr} = TRUE"),
+            Kind::Int | Kind::Float => format!("{expr} <> 0"),
+            Kind::Array(_) => format!("cardinality({expr}) > 0"),
+            Kind::Object => {
+                return Err(unsupported(
+                    "truthiness of a struct or map column (an empty object and one whose keys \
+                     the DDL lacks both read as all-NULL fields)",
+                ))
+            }
+            Kind::Opaque(why) => return Err(opaque(&Test::Truthy, why)),
+        },
+    })
+}
+
+/// A numeric comparison: a JSON number, or a string that is exactly one.
+fn compare(val: &Val, op: CompareOp, n: &Number, test: &Test) -> Result<String, Diagnostic> {
+    Ok(match val {
+        Val::Absent => "FALSE".to_owned(),
+        Val::Json { expr, .. } => super::compare_test(&json_text(expr), op, n),
+        Val::Typed { expr, kind } => match kind {
+            Kind::Str | Kind::NumText => super::compare_test(expr, op, n),
+            Kind::Int | Kind::Float => {
+                format!("CAST({expr} AS DOUBLE) {} {}", op.symbol(), double(n.value))
+            }
+            Kind::Opaque(why) => return Err(opaque(test, why)),
+            _ => "FALSE".to_owned(),
+        },
+    })
+}
+
+/// Compare with another field's text, ASCII letters folded unless `cased` (as the evaluator).
+fn fieldref(a: &str, b: &str, anchor: Anchor, cased: bool) -> String {
+    let (a, b) = if cased {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (ascii_fold(a), ascii_fold(b))
+    };
+    match anchor {
+        Anchor::Whole => format!("{a} = {b}"),
+        Anchor::Prefix => format!("starts_with({a}, {b})"),
+        Anchor::Suffix => format!("starts_with(reverse({a}), reverse({b}))"),
+        Anchor::Substring => format!("strpos({a}, {b}) > 0"),
+    }
+}

@@ -12,8 +12,8 @@ use rulecast::backend::{self, RenderOptions, Target};
 use rulecast::diagnostic::Code;
 use rulecast::eval::Evaluator;
 use rulecast::ir::{
-    Anchor, Cidr, CompareOp, Expr, FieldPath, JsonType, Number, Pattern, Predicate, Quantifier,
-    RegexFlags, Subject, Test,
+    Anchor, Cidr, CompareOp, Count, Elements, Expr, FieldPath, JsonType, Number, Pattern,
+    Predicate, Quantifier, RegexFlags, Subject, Test,
 };
 use rulecast::rule::{Format, Meta, Rule};
 use rulecast::source::{SourceFile, Span};
@@ -675,9 +675,18 @@ fn py_rule(condition: Expr) -> Rule {
     }
 }
 
+/// A path; "" is the empty path (an element itself).
+fn path_of(path: &str) -> FieldPath {
+    if path.is_empty() {
+        FieldPath(vec![])
+    } else {
+        FieldPath::parse(path)
+    }
+}
+
 fn py(path: &str, quantifier: Quantifier, test: Test) -> Expr {
     Expr::Pred(Predicate {
-        subject: Subject::Field(FieldPath::parse(path)),
+        subject: Subject::Field(path_of(path)),
         quantifier,
         test,
         span: Span::default(),
@@ -717,6 +726,9 @@ fn py_values() -> Vec<Value> {
         json!([{}]),
         json!([{"k": 1}, null]),
         json!(["x", "X"]),
+        json!([{"k": 1}, {"k": "x"}]),
+        json!([{"k": [1]}, {"k": true}, {}]),
+        json!([[], [0], ["x"]]),
         json!({}),
         json!({"k": null}),
         json!({"k": 1}),
@@ -904,12 +916,97 @@ fn py_cases() -> Vec<(String, Expr)> {
     out
 }
 
+fn each(path: &str, count: Count, body: Expr) -> Expr {
+    Expr::Elements(Elements {
+        path: path_of(path),
+        count,
+        body: Box::new(body),
+        span: Span::default(),
+    })
+}
+
+/// Per-element conditions: bodies on the element itself, on its fields, nested, with a fieldref
+/// between two of its fields; over JSON arrays, an array column and a non-array.
+fn element_cases() -> Vec<(String, Expr)> {
+    let exact = |p: &str, t: Test| py(p, Quantifier::Exact, t);
+    let bodies = [
+        ("itself == 'x'", exact("", Test::Is(json!("x")))),
+        ("itself is None", exact("", Test::Null)),
+        ("itself truthy", exact("", Test::Truthy)),
+        (
+            "k == 1 and not k is None",
+            Expr::and(vec![
+                exact("k", Test::Is(json!(1))),
+                Expr::not(exact("k", Test::Null)),
+            ]),
+        ),
+        (
+            "k is a string or ARN starts with x",
+            Expr::or(vec![
+                exact("k", Test::Type(JsonType::String)),
+                exact(
+                    "ARN",
+                    Test::Str {
+                        pattern: Pattern::parse_sigma("x*"),
+                        fold: true,
+                    },
+                ),
+            ]),
+        ),
+        ("type is None", exact("type", Test::Null)),
+        (
+            "any of itself == 1",
+            py("", Quantifier::AnyElement, Test::Is(json!(1))),
+        ),
+        (
+            "all of k truthy",
+            py("k", Quantifier::AllElements, Test::Truthy),
+        ),
+        (
+            "some element of itself is 0",
+            each("", Count::Some, exact("", Test::Is(json!(0)))),
+        ),
+        (
+            "k == ARN (fieldref)",
+            exact(
+                "k",
+                Test::FieldRef {
+                    other: FieldPath::parse("ARN"),
+                    anchor: Anchor::Whole,
+                    cased: true,
+                },
+            ),
+        ),
+    ];
+    let mut out = Vec::new();
+    for path in [
+        "requestParameters.v",
+        "requestParameters.o.v",
+        "requestParameters",
+        "resources",
+        "eventName",
+        "resources.ARN",
+    ] {
+        for (name, body) in &bodies {
+            for count in [Count::Some, Count::Every, Count::One] {
+                out.push((
+                    format!("{count:?} of {path}: {name}"),
+                    each(path, count, body.clone()),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Why the table forces a refusal, as the message says it.
 const REFUSALS: &[&str] = &[
     "'== None' on a column",
     "in a struct or map column",
     "truthiness of a struct or map column",
     "on a struct, array or map column under a Python-style reading",
+    // A struct element's field that the DDL does not name.
+    "the element has no field",
 ];
 
 #[test]
@@ -919,7 +1016,7 @@ fn python_style_predicates_render_or_are_refused() {
     let mut refused = 0;
     let mut dump = Vec::new();
     let events = py_events();
-    for (name, cond) in py_cases() {
+    for (name, cond) in py_cases().into_iter().chain(element_cases()) {
         for (label, c) in [
             (name.clone(), cond.clone()),
             (format!("not {name}"), Expr::not(cond.clone())),

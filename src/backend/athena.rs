@@ -604,6 +604,9 @@ struct Render<'n> {
     schema: &'static Schema,
     scope: Scope,
     needs: &'n mut Needs,
+    /// How many per-element conditions enclose the predicate (its paths are relative to the
+    /// innermost element when not 0).
+    depth: usize,
 }
 
 impl Render<'_> {
@@ -687,6 +690,9 @@ impl Render<'_> {
     fn predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
         if p.quantifier != Quantifier::Any {
             return self.python_predicate(p);
+        }
+        if self.depth > 0 {
+            return Err(python::sigma_in_element());
         }
         let acc = self.subject(&p.subject)?;
         match &p.test {
@@ -990,6 +996,7 @@ impl Backend for AthenaBackend {
             schema: settings.schema,
             scope: Scope::default(),
             needs: &mut cx.needs,
+            depth: cx.depth,
         }
         .predicate(p)
     }
@@ -1003,15 +1010,34 @@ impl Backend for AthenaBackend {
         let tests: Vec<Test> = tests.iter().map(|t| (*t).clone()).collect();
         let render = |cx: &mut RenderCx| -> Result<String, Diagnostic> {
             let settings = Settings::from(cx.opts)?;
+            if cx.depth > 0 {
+                return Err(python::sigma_in_element());
+            }
             let mut r = Render {
                 schema: settings.schema,
                 scope: Scope::default(),
                 needs: &mut cx.needs,
+                depth: cx.depth,
             };
             let acc = r.subject(subject)?;
             r.any_text(&acc, &mut |r, t| r.value_tests(t, &tests))
         };
         Some(render(cx))
+    }
+
+    fn elements(
+        &self,
+        el: &crate::ir::Elements,
+        cx: &mut RenderCx,
+    ) -> Result<(String, String), Diagnostic> {
+        let settings = Settings::from(cx.opts)?;
+        Render {
+            schema: settings.schema,
+            scope: Scope::default(),
+            needs: &mut cx.needs,
+            depth: cx.depth,
+        }
+        .elements_frame(el)
     }
 
     fn frame(&self, rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Value)>, Diagnostic> {

@@ -121,6 +121,9 @@ impl Needs {
 pub struct RenderCx<'a> {
     pub opts: &'a RenderOptions,
     pub needs: Needs,
+    /// How many per-element conditions ([`Expr::Elements`]) enclose what is being rendered; when
+    /// not 0, a predicate's paths are relative to the innermost one's element.
+    pub depth: usize,
 }
 
 /// One target language.
@@ -210,6 +213,7 @@ pub fn render(
     let mut cx = RenderCx {
         opts,
         needs: Needs::default(),
+        depth: 0,
     };
     let condition = render_condition(backend, &rule.condition, &mut cx)?;
     let extra = backend.frame(rule, &cx)?;
@@ -292,8 +296,10 @@ fn render_expr(
             .replace("{}", &render_expr(backend, inner, cx, indent, false)?),
         Expr::Elements(el) => {
             let (before, after) = backend.elements(el, cx).map_err(|d| d.or_span(el.span))?;
-            let body = render_expr(backend, &el.body, cx, indent + 1, true)?;
-            format!("{before}{body}{after}")
+            cx.depth += 1;
+            let body = render_expr(backend, &el.body, cx, indent + 1, true);
+            cx.depth -= 1;
+            format!("{before}{}{after}", body?)
         }
         Expr::And(xs) | Expr::Or(xs) => {
             let op = if matches!(e, Expr::And(_)) {

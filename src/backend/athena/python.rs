@@ -18,13 +18,15 @@
 //! any typed test on a column the Security Lake field map converted (an OCSF `BOOLEAN` or
 //! `TIMESTAMP` is not the record's JSON value).
 
+use std::cell::RefCell;
+
 use serde_json::Value as J;
 
 use super::schema::Ty;
 use super::{ascii_fold, json_path, json_text, like_pattern, lit, member, Access, Render};
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Anchor, CompareOp, FieldPath, JsonType, Number, Pattern, Predicate, Quantifier};
-use crate::ir::{Shape, Subject, Test};
+use crate::ir::{Anchor, CompareOp, Count, Elements, FieldPath, JsonType, Number, Pattern};
+use crate::ir::{Predicate, Quantifier, Shape, Subject, Test};
 
 /// What the table knows about a column's JSON type.
 #[derive(Debug, Clone)]
@@ -73,6 +75,32 @@ enum Val {
     Json { expr: String, element: bool },
     /// A column or struct field; SQL NULL when missing or null.
     Typed { expr: String, kind: Kind },
+}
+
+/// The element a per-element condition's body reads its paths from.
+#[derive(Debug, Clone)]
+enum ElemCx {
+    /// A JSON array's element, the lambda variable `el<depth>` (SQL `JSON`).
+    Json(String),
+    /// An `ARRAY` column's element of this type.
+    Typed(String, Ty),
+    /// The path reaches no array: the condition is false and its body is never read.
+    Never,
+}
+
+thread_local! {
+    /// The element of each enclosing per-element condition, by depth: the shared renderer
+    /// renders a body right after asking for its frame, so slot `d` always belongs to the
+    /// condition whose body is being rendered at depth `d + 1`.
+    static ELEMENTS: RefCell<Vec<ElemCx>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A Sigma-style (any value) test inside a per-element condition.
+pub(super) fn sigma_in_element() -> Diagnostic {
+    unsupported(
+        "a Sigma-style (any value) test inside a condition on each element of an array; \
+         Python-style tests (exact, any_element, all_element) are supported there",
+    )
 }
 
 fn unsupported(what: impl std::fmt::Display) -> Diagnostic {
@@ -153,11 +181,101 @@ impl Render<'_> {
         }
     }
 
-    /// The one value a path reaches through objects only (Python's `deep_get`).
+    /// The frame of a per-element condition ([`Elements`]): `any_match(arr, el1 -> ` and `)`,
+    /// `all_match`, or `cardinality(filter(...)) = 1` for exactly one. The body's paths then read
+    /// from the element.
+    pub(super) fn elements_frame(&mut self, el: &Elements) -> Result<(String, String), Diagnostic> {
+        let val = self.exact_value(&el.path)?;
+        let var = format!("el{}", self.depth + 1);
+        let (array, cx) = match val {
+            Val::Json { expr, .. } => (
+                format!("TRY_CAST({expr} AS ARRAY<JSON>)"),
+                ElemCx::Json(var.clone()),
+            ),
+            Val::Typed {
+                expr,
+                kind: Kind::Array(ty),
+            } => (expr, ElemCx::Typed(var.clone(), ty)),
+            // Not an array, or no value: no element passes, and "every" needs an array too.
+            _ => (String::new(), ElemCx::Never),
+        };
+        let never = matches!(cx, ElemCx::Never);
+        let depth = self.depth;
+        ELEMENTS.with(|s| {
+            let mut s = s.borrow_mut();
+            s.truncate(depth);
+            s.push(cx);
+        });
+        if never {
+            return Ok(("(FALSE AND ".to_owned(), ")".to_owned()));
+        }
+        Ok(match el.count {
+            Count::Some => (format!("any_match({array}, {var} -> "), ")".to_owned()),
+            Count::Every => (format!("all_match({array}, {var} -> "), ")".to_owned()),
+            Count::One => (
+                format!("cardinality(filter({array}, {var} -> "),
+                ")) = 1".to_owned(),
+            ),
+        })
+    }
+
+    /// The one value a path reaches through objects only (Python's `deep_get`): from the row,
+    /// or inside a per-element condition from the element.
     fn exact_value(&mut self, path: &FieldPath) -> Result<Val, Diagnostic> {
+        if self.depth > 0 {
+            let depth = self.depth;
+            let cx = ELEMENTS.with(|s| s.borrow().get(depth - 1).cloned());
+            let Some(cx) = cx else {
+                return Err(unsupported("a per-element condition rendered out of order"));
+            };
+            return self.element_value(&cx, path);
+        }
         let acc = self.resolve(path)?;
+        Ok(self.access_value(acc, path))
+    }
+
+    /// The value at a path relative to an element (an empty path is the element itself).
+    fn element_value(&mut self, cx: &ElemCx, path: &FieldPath) -> Result<Val, Diagnostic> {
+        let keys = path.segments();
         let renamed = self.schema.def.fields.is_some();
-        Ok(match acc {
+        Ok(match cx {
+            ElemCx::Never => Val::Absent,
+            ElemCx::Json(var) if keys.is_empty() => Val::Json {
+                expr: var.clone(),
+                element: true,
+            },
+            ElemCx::Json(var) => Val::Json {
+                expr: json_exact(var, keys),
+                element: false,
+            },
+            ElemCx::Typed(var, ty) if keys.is_empty() => match value_of(var.clone(), ty, renamed) {
+                Val::Json { expr, .. } => Val::Json {
+                    expr,
+                    element: true,
+                },
+                other => other,
+            },
+            ElemCx::Typed(var, ty) => {
+                let shown = format!("(element).{path}");
+                let acc = super::walk(
+                    self.schema,
+                    &shown,
+                    var.clone(),
+                    ty,
+                    keys,
+                    "the element",
+                    false,
+                    &mut self.scope,
+                )?;
+                self.access_value(acc, path)
+            }
+        })
+    }
+
+    /// A resolved field as one value.
+    fn access_value(&mut self, acc: Access, path: &FieldPath) -> Val {
+        let renamed = self.schema.def.fields.is_some();
+        match acc {
             Access::Scalar { expr, ty, .. } => value_of(expr, &ty, renamed),
             Access::Whole { expr, ty } => value_of(expr, &ty, renamed),
             Access::Each { .. } => {
@@ -171,7 +289,7 @@ impl Render<'_> {
                 expr: json_exact(&doc, &keys),
                 element: false,
             },
-        })
+        }
     }
 
     /// "Some element passes" / "every element passes" (an empty array passes, a non-array fails).

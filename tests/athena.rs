@@ -1058,3 +1058,136 @@ fn python_style_predicates_render_or_are_refused() {
         std::fs::write(&path, text).expect("writes the cases file");
     }
 }
+
+/// Render a Python-style condition; the query or the error message.
+fn py_render(cond: Expr, o: &RenderOptions) -> Result<String, String> {
+    backend::render(athena(), &py_rule(cond), o).map_err(|d| d.message)
+}
+
+#[test]
+fn python_style_reads_column_types_from_the_ddl() {
+    let exact = |p: &str, t: Test| py(p, Quantifier::Exact, t);
+    let ok = |c: Expr, o: &RenderOptions| {
+        let q = py_render(c, o).unwrap_or_else(|e| panic!("{e}"));
+        well_formed(&q).unwrap();
+        q
+    };
+    // readOnly is a JSON boolean the table stores as 'true'/'false'.
+    let q = ok(exact("readOnly", Test::Truthy), &opts());
+    assert!(q.contains("readonly = 'true'"), "{q}");
+    let q = ok(exact("readOnly", Test::Is(json!(false))), &opts());
+    assert!(q.contains("readonly = 'false'"), "{q}");
+    let q = ok(exact("readOnly", Test::Is(json!("true"))), &opts());
+    assert!(
+        q.contains("\n  FALSE\n"),
+        "a string never equals a boolean: {q}"
+    );
+    // A STRING holds a JSON string.
+    let q = ok(exact("eventName", Test::Is(json!("ConsoleLogin"))), &opts());
+    assert!(q.contains("eventname = 'ConsoleLogin'"), "{q}");
+    let q = ok(exact("eventName", Test::Truthy), &opts());
+    assert!(q.contains("eventname <> ''"), "{q}");
+    let q = ok(exact("errorCode", Test::Type(JsonType::Number)), &opts());
+    assert!(q.contains("\n  FALSE\n"), "{q}");
+    // Python never walks into an array: a path through `resources` reaches nothing, and says so.
+    let q = ok(exact("resources.ARN", Test::Null), &opts());
+    assert!(q.contains("\n  TRUE\n") && q.contains("-- note: resources.ARN crosses an array"));
+    // Inside a JSON-string column: the typed JSON value.
+    let q = ok(exact("requestParameters.a.b", Test::Is(json!(1))), &opts());
+    assert!(
+        q.contains("TRY_CAST(json_extract(requestparameters, '$.a.b') AS DOUBLE) = 1e0")
+            && q.contains("json_format(json_extract(requestparameters, '$.a.b')) = 'true'"),
+        "{q}"
+    );
+
+    // A DDL file with AWS's plain `readonly STRING` reads readOnly as a boolean too.
+    let dir = std::env::temp_dir().join(format!("rulecast-athena-py-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ddl = dir.join("trail.ddl");
+    std::fs::write(
+        &ddl,
+        "eventtime STRING, eventname STRING, readonly STRING, requestparameters STRING, n BIGINT, f DOUBLE, ok BOOLEAN, tags MAP<STRING,STRING>\n",
+    )
+    .unwrap();
+    let file = RenderOptions {
+        schema: Some(ddl.display().to_string()),
+        ..opts()
+    };
+    let q = ok(exact("readOnly", Test::Is(json!(1))), &file);
+    assert!(q.contains("readonly = 'true'"), "{q}");
+    let q = ok(exact("n", Test::Is(json!(true))), &file);
+    assert!(q.contains("CAST(n AS DOUBLE) = 1e0"), "{q}");
+    let q = ok(exact("ok", Test::Is(json!(0))), &file);
+    assert!(q.contains("ok = FALSE"), "{q}");
+    let q = ok(
+        exact("requestParameters.x", Test::HasKey("k".into())),
+        &file,
+    );
+    assert!(q.contains("json_extract(json_extract(requestparameters, '$.x'), '$.k') IS NOT NULL"));
+    let e = py_render(
+        exact(
+            "f",
+            Test::Regex {
+                regex: "1".into(),
+                flags: RegexFlags::default(),
+            },
+        ),
+        &file,
+    )
+    .unwrap_err();
+    assert!(e.contains("floating-point column"), "{e}");
+    let e = py_render(exact("tags", Test::HasKey("k".into())), &file).unwrap_err();
+    assert!(e.contains("'k' in a struct or map column"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+
+    // Refusals name the construct and the reason.
+    let e = py_render(exact("eventName", Test::Is(json!(null))), &opts()).unwrap_err();
+    assert!(e.contains("'== None' on a column") && e.contains("unsupported by athena"));
+    let e = py_render(exact("userIdentity", Test::Truthy), &opts()).unwrap_err();
+    assert!(e.contains("truthiness of a struct or map column"), "{e}");
+    let e = py_render(py("eventName", Quantifier::Any, Test::Truthy), &opts()).unwrap_err();
+    assert!(e.contains("the 'truthy' test on every value a Sigma-style path reaches"));
+    let e = py_render(
+        each(
+            "resources",
+            Count::Some,
+            py(
+                "ARN",
+                Quantifier::Any,
+                Test::Text {
+                    pattern: Pattern::literal("x"),
+                    cased: false,
+                },
+            ),
+        ),
+        &opts(),
+    )
+    .unwrap_err();
+    assert!(e.contains("a Sigma-style (any value) test inside a condition on each element"));
+
+    // Security Lake: strings stay strings; a field the map converts to another OCSF type does not
+    // hold the record's JSON value.
+    let sl = RenderOptions {
+        schema: Some("security-lake".into()),
+        table: Some("t".into()),
+        ..opts()
+    };
+    let q = ok(exact("eventName", Test::Is(json!("x"))), &sl);
+    assert!(q.contains("api.operation = 'x'"), "{q}");
+    let q = ok(exact("requestParameters.bucketName", Test::Truthy), &sl);
+    assert!(
+        q.contains("json_extract(api.request.data, '$.bucketName')"),
+        "{q}"
+    );
+    let e = py_render(
+        exact(
+            "userIdentity.sessionContext.attributes.mfaAuthenticated",
+            Test::Is(json!("true")),
+        ),
+        &sl,
+    )
+    .unwrap_err();
+    assert!(e.contains("OCSF BOOLEAN column"), "{e}");
+    let q = ok(exact("eventTime", Test::Null), &sl);
+    assert!(q.contains("time_dt IS NULL"), "{q}");
+}

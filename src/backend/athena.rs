@@ -694,6 +694,9 @@ impl Render<'_> {
         if self.depth > 0 {
             return Err(python::sigma_in_element());
         }
+        if python::is_typed(&p.test) {
+            return self.typed_any(p);
+        }
         let acc = self.subject(&p.subject)?;
         match &p.test {
             Test::Exists => Ok(self.exists(&acc)),
@@ -1007,6 +1010,10 @@ impl Backend for AthenaBackend {
         tests: &[&Test],
         cx: &mut RenderCx,
     ) -> Option<Result<String, Diagnostic>> {
+        if tests.iter().any(|t| python::is_typed(t)) {
+            // Typed tests read JSON values, not the texts an IN list compares: one each.
+            return None;
+        }
         let tests: Vec<Test> = tests.iter().map(|t| (*t).clone()).collect();
         let render = |cx: &mut RenderCx| -> Result<String, Diagnostic> {
             let settings = Settings::from(cx.opts)?;
@@ -1051,7 +1058,8 @@ impl Backend for AthenaBackend {
         let mut derived: Vec<(String, String)> = Vec::new();
         let mut keywords = false;
         for p in rule.condition.predicates() {
-            if p.quantifier != Quantifier::Any {
+            // Python-style and typed tests read their values inline.
+            if p.quantifier != Quantifier::Any || python::is_typed(&p.test) {
                 continue;
             }
             let mut fields = Vec::new();

@@ -23,7 +23,8 @@ use std::cell::RefCell;
 use serde_json::Value as J;
 
 use super::schema::Ty;
-use super::{ascii_fold, json_path, json_text, like_pattern, lit, member, Access, Render};
+use super::Render;
+use super::{ascii_fold, json_path, json_text, json_values, like_pattern, lit, member, Access};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Anchor, CompareOp, Count, Elements, FieldPath, JsonType, Number, Pattern};
 use crate::ir::{Predicate, Quantifier, Shape, Subject, Test};
@@ -43,8 +44,8 @@ enum Kind {
     Int,
     /// `FLOAT`, `DOUBLE`, `REAL`, `DECIMAL`: a number whose text Athena prints its own way.
     Float,
-    /// `STRUCT` or `MAP`: an object holding only the keys the DDL names.
-    Object,
+    /// `STRUCT` or `MAP` (the type): an object holding only the keys the DDL names.
+    Object(Ty),
     /// `ARRAY<T>`.
     Array(Ty),
     /// A type whose JSON value the table does not keep (`TIMESTAMP`, or any typed column reached
@@ -58,7 +59,7 @@ impl Kind {
             Kind::Str => JsonType::String,
             Kind::BoolText | Kind::Bool => JsonType::Boolean,
             Kind::NumText | Kind::Int | Kind::Float => JsonType::Number,
-            Kind::Object => JsonType::Object,
+            Kind::Object(_) => JsonType::Object,
             Kind::Array(_) => JsonType::Array,
             Kind::Opaque(_) => return None,
         })
@@ -70,6 +71,8 @@ impl Kind {
 enum Val {
     /// A path that cannot reach a value: it walks objects only and crosses an array column.
     Absent,
+    /// The record itself (the empty path): an object whose keys are the columns.
+    Root,
     /// An SQL `JSON` value: SQL NULL when missing; in an array element (`element`), SQL NULL is
     /// a JSON null too (Trino's `CAST(... AS ARRAY<JSON>)` keeps JSON nulls as SQL NULLs).
     Json { expr: String, element: bool },
@@ -93,6 +96,14 @@ thread_local! {
     /// renders a body right after asking for its frame, so slot `d` always belongs to the
     /// condition whose body is being rendered at depth `d + 1`.
     static ELEMENTS: RefCell<Vec<ElemCx>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The typed tests, which need a value's JSON type.
+pub(super) fn is_typed(t: &Test) -> bool {
+    matches!(
+        t,
+        Test::Is(_) | Test::Str { .. } | Test::Truthy | Test::Type(_) | Test::HasKey(_)
+    )
 }
 
 /// A Sigma-style (any value) test inside a per-element condition.
@@ -181,6 +192,69 @@ impl Render<'_> {
         }
     }
 
+    /// A typed test under Sigma's any-value reading (Panther's `deep_walk()`): some value the path
+    /// reaches through objects and arrays, or an element of one, passes.
+    pub(super) fn typed_any(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
+        let Subject::Field(path) = &p.subject else {
+            return Err(unsupported(format!(
+                "{} on every value of the event (no field)",
+                test_label(&p.test)
+            )));
+        };
+        if matches!(p.test, Test::Is(J::Null)) {
+            return Err(unsupported("'== None' on every value a path reaches"));
+        }
+        let acc = self.resolve(path)?;
+        self.typed_any_access(&acc, &p.test)
+    }
+
+    fn typed_any_access(&mut self, acc: &Access, test: &Test) -> Result<String, Diagnostic> {
+        let renamed = self.schema.def.fields.is_some();
+        match acc {
+            // A whole JSON-string column: the document, and its elements when it is an array.
+            Access::Scalar {
+                expr, ty: Ty::Json, ..
+            } => self.typed_any_access(
+                &Access::Json {
+                    doc: expr.clone(),
+                    keys: Vec::new(),
+                    field: String::new(),
+                    top: false,
+                },
+                test,
+            ),
+            Access::Scalar { expr, ty, .. } | Access::Whole { expr, ty } => {
+                let own = self.py_test(&value_of(expr.clone(), ty, renamed), test);
+                let Ty::Array(elem) = ty else { return own };
+                let own = own?;
+                let x = self.scope.var("x");
+                let each = self.py_test(&value_of(x.clone(), elem, renamed), test)?;
+                let each = format!("any_match({expr}, {x} -> {each})");
+                Ok(if own == "FALSE" {
+                    each
+                } else {
+                    format!("({own} OR {each})")
+                })
+            }
+            Access::Each { array, var, inner } => Ok(format!(
+                "any_match({array}, {var} -> {})",
+                self.typed_any_access(inner, test)?
+            )),
+            Access::Json { doc, keys, .. } => {
+                let list = json_values(doc, keys).with_elements();
+                let j = self.scope.var("j");
+                let body = self.py_test(
+                    &Val::Json {
+                        expr: j.clone(),
+                        element: false,
+                    },
+                    test,
+                )?;
+                Ok(format!("any_match({list}, {j} -> {body})"))
+            }
+        }
+    }
+
     /// The frame of a per-element condition ([`Elements`]): `any_match(arr, el1 -> ` and `)`,
     /// `all_match`, or `cardinality(filter(...)) = 1` for exactly one. The body's paths then read
     /// from the element.
@@ -229,6 +303,9 @@ impl Render<'_> {
                 return Err(unsupported("a per-element condition rendered out of order"));
             };
             return self.element_value(&cx, path);
+        }
+        if path.segments().is_empty() {
+            return Ok(Val::Root);
         }
         let acc = self.resolve(path)?;
         Ok(self.access_value(acc, path))
@@ -335,18 +412,21 @@ impl Render<'_> {
             }
             .to_owned());
         }
+        if let Val::Root = val {
+            return self.root_test(test);
+        }
         match test {
             Test::Null => Ok(match val {
                 Val::Json { expr, .. } => {
                     format!("({expr} IS NULL OR json_format({expr}) = 'null')")
                 }
                 Val::Typed { expr, .. } => format!("{expr} IS NULL"),
-                Val::Absent => "TRUE".to_owned(),
+                Val::Absent | Val::Root => "TRUE".to_owned(),
             }),
             Test::Exists => Ok(match val {
                 Val::Json { expr, .. } => format!("json_format({expr}) <> 'null'"),
                 Val::Typed { expr, .. } => format!("{expr} IS NOT NULL"),
-                Val::Absent => "FALSE".to_owned(),
+                Val::Absent | Val::Root => "FALSE".to_owned(),
             }),
             Test::Is(v) => self.is(val, v),
             Test::Str { pattern, fold } => Ok(match val {
@@ -378,7 +458,7 @@ impl Render<'_> {
                         "FALSE".to_owned()
                     }
                 }
-                Val::Absent => "FALSE".to_owned(),
+                Val::Absent | Val::Root => "FALSE".to_owned(),
             }),
             Test::HasKey(k) => Ok(match val {
                 Val::Json { expr, .. } => and(
@@ -386,13 +466,9 @@ impl Render<'_> {
                     format!("{} IS NOT NULL", member(expr, k, false)),
                 ),
                 Val::Typed {
-                    kind: Kind::Object, ..
-                } => {
-                    return Err(unsupported(format!(
-                        "'{k}' in a struct or map column (the table does not keep which keys a \
-                         record's object had: a key holding null reads as a missing one)"
-                    )))
-                }
+                    expr,
+                    kind: Kind::Object(ty),
+                } => self.has_column(Some(expr), ty, k)?,
                 Val::Typed {
                     kind: Kind::Opaque(why),
                     ..
@@ -440,6 +516,80 @@ impl Render<'_> {
         }
     }
 
+    /// A test on the record itself (Python `"k" in event`, say).
+    fn root_test(&mut self, test: &Test) -> Result<String, Diagnostic> {
+        Ok(match test {
+            Test::Exists | Test::Type(JsonType::Object) => "TRUE".to_owned(),
+            Test::HasKey(k) if self.schema.def.fields.is_some() => {
+                // Through the field map: the column the key maps to is not NULL, unless CloudTrail
+                // may write the key as null.
+                let record = super::Schema::builtin(super::SCHEMAS[0].name).map_err(unsupported)?;
+                let root = Ty::Struct(record.columns.clone());
+                self.has_column(Some("record"), &root, k)?;
+                match self.resolve(&FieldPath(vec![k.clone()]))? {
+                    Access::Scalar { expr, .. } | Access::Whole { expr, .. } => {
+                        format!("{expr} IS NOT NULL")
+                    }
+                    _ => {
+                        return Err(unsupported(format!(
+                            "'{k}' in the record: the field map puts it inside another value"
+                        )))
+                    }
+                }
+            }
+            Test::HasKey(k) => {
+                let root = Ty::Struct(self.schema.columns.clone());
+                self.has_column(None, &root, k)?
+            }
+            Test::Truthy => {
+                return Err(unsupported(
+                    "truthiness of the whole record (an empty record reads as all-NULL columns)",
+                ))
+            }
+            Test::Regex { .. } | Test::Text { .. } | Test::FieldRef { .. } => {
+                return Err(unsupported(format!(
+                    "{} on the whole record (the table does not keep its JSON text)",
+                    test_label(test)
+                )))
+            }
+            _ => "FALSE".to_owned(),
+        })
+    }
+
+    /// `"k" in` a struct or map value (`expr`), or in the record (`None`): the field is not
+    /// NULL. A NULL there is a missing key unless the DDL says the record may hold an explicit
+    /// null for it (`nullable`), where the table cannot tell them apart.
+    fn has_column(&mut self, expr: Option<&str>, ty: &Ty, k: &str) -> Result<String, Diagnostic> {
+        let field = |name: &str| match expr {
+            Some(e) => format!("{e}.{}", super::ident(name)),
+            None => super::ident(name),
+        };
+        match ty {
+            Ty::Map(_) => Ok(format!(
+                "element_at({}, {}) IS NOT NULL",
+                expr.unwrap_or_default(),
+                lit(k)
+            )),
+            Ty::Struct(fields) => {
+                match super::schema::lookup(fields, k, self.schema.def.exact_case) {
+                    super::schema::Lookup::Found(c) if c.nullable => Err(unsupported(format!(
+                        "'{k}' in an object whose '{k}' the record may hold as null (the DDL \
+                         marks it nullable; the table stores a null and a missing key alike)"
+                    ))),
+                    super::schema::Lookup::Found(c) => {
+                        Ok(format!("{} IS NOT NULL", field(&c.name)))
+                    }
+                    _ => Err(unsupported(format!(
+                        "'{k}' in an object whose DDL type has no field '{k}' (the table cannot \
+                         hold it; columns from {})",
+                        self.schema.def.ddl_path
+                    ))),
+                }
+            }
+            _ => Ok("FALSE".to_owned()),
+        }
+    }
+
     /// Python `==` with a scalar literal.
     fn is(&mut self, val: &Val, v: &J) -> Result<String, Diagnostic> {
         let num = match v {
@@ -448,7 +598,7 @@ impl Render<'_> {
             _ => None,
         };
         let (expr, kind) = match val {
-            Val::Absent => return Ok("FALSE".to_owned()),
+            Val::Absent | Val::Root => return Ok("FALSE".to_owned()),
             Val::Json { expr, element } => {
                 return Ok(match (v, num) {
                     (J::Null, _) if *element => {
@@ -527,7 +677,7 @@ impl Render<'_> {
                      wrote it)",
                     test_label(test)
                 ))),
-                Kind::Object | Kind::Array(_) => Err(unsupported(format!(
+                Kind::Object(_) | Kind::Array(_) => Err(unsupported(format!(
                     "{} on a struct, array or map column under a Python-style reading (the \
                      table does not keep the record's JSON text)",
                     test_label(test)
@@ -536,6 +686,10 @@ impl Render<'_> {
             },
             // Callers answer for a missing value first.
             Val::Absent => Ok("CAST(NULL AS VARCHAR)".to_owned()),
+            Val::Root => Err(unsupported(format!(
+                "{} on the whole record (the table does not keep its JSON text)",
+                test_label(test)
+            ))),
         }
     }
 }
@@ -553,7 +707,7 @@ fn value_of(expr: String, ty: &Ty, renamed: bool) -> Val {
         Ty::TextOf(JsonType::Boolean) => Kind::BoolText,
         Ty::TextOf(JsonType::Number) => Kind::NumText,
         Ty::TextOf(_) => Kind::Str,
-        Ty::Struct(_) | Ty::Map(_) => Kind::Object,
+        Ty::Struct(_) | Ty::Map(_) => Kind::Object(ty.clone()),
         Ty::Array(e) => Kind::Array((**e).clone()),
         Ty::Scalar(name) if renamed => Kind::Opaque(format!(
             "the field map stores it in an OCSF {} column, which does not keep the record's \
@@ -596,7 +750,8 @@ fn json_exact(doc: &str, keys: &[String]) -> String {
 /// Python truthiness.
 fn truthy(val: &Val) -> Result<String, Diagnostic> {
     Ok(match val {
-        Val::Absent => "FALSE".to_owned(),
+        // (The record itself is answered by `root_test`.)
+        Val::Absent | Val::Root => "FALSE".to_owned(),
         // Falsy: null, false, "", [], {} and numbers equal to zero.
         Val::Json { expr, .. } => format!(
             "(json_format({expr}) NOT IN ('null', 'false', '\"\"', '[]', '{{}}') AND IF({}, TRY_CAST({expr} AS DOUBLE) <> 0e0, TRUE))",
@@ -609,7 +764,7 @@ fn truthy(val: &Val) -> Result<String, Diagnostic> {
             Kind::Bool => format!("{expr} = TRUE"),
             Kind::Int | Kind::Float => format!("{expr} <> 0"),
             Kind::Array(_) => format!("cardinality({expr}) > 0"),
-            Kind::Object => {
+            Kind::Object(_) => {
                 return Err(unsupported(
                     "truthiness of a struct or map column (an empty object and one whose keys \
                      the DDL lacks both read as all-NULL fields)",
@@ -623,7 +778,7 @@ fn truthy(val: &Val) -> Result<String, Diagnostic> {
 /// A numeric comparison: a JSON number, or a string that is exactly one.
 fn compare(val: &Val, op: CompareOp, n: &Number, test: &Test) -> Result<String, Diagnostic> {
     Ok(match val {
-        Val::Absent => "FALSE".to_owned(),
+        Val::Absent | Val::Root => "FALSE".to_owned(),
         Val::Json { expr, .. } => super::compare_test(&json_text(expr), op, n),
         Val::Typed { expr, kind } => match kind {
             Kind::Str | Kind::NumText => super::compare_test(expr, op, n),

@@ -37,6 +37,9 @@ pub struct Column {
     /// The name as the DDL writes it (the record's spelling for the built-in CloudTrail table).
     pub name: String,
     pub ty: Ty,
+    /// The record may hold an explicit `null` here (`COMMENT '... nullable'`): SQL NULL is then
+    /// either a null or a missing key. Elsewhere SQL NULL is a missing key.
+    pub nullable: bool,
 }
 
 impl Column {
@@ -89,6 +92,9 @@ pub struct SchemaDef {
     /// `STRING` columns that hold a JSON boolean's or number's text even when a DDL does not
     /// mark them (`readOnly` is a JSON boolean in every CloudTrail record).
     pub text_columns: &'static [(&'static str, JsonType)],
+    /// Columns the record may hold as an explicit `null`, even when a DDL does not mark them
+    /// (CloudTrail writes `"requestParameters": null`).
+    pub null_columns: &'static [&'static str],
 }
 
 /// The record fields selected by default, after the issue: who did what, where, and whether it
@@ -127,6 +133,7 @@ pub static SCHEMAS: &[SchemaDef] = &[
             "edgeDeviceDetails",
         ],
         text_columns: &[("readOnly", JsonType::Boolean)],
+        null_columns: &["requestParameters", "responseElements"],
     },
     SchemaDef {
         name: "security-lake",
@@ -146,6 +153,7 @@ pub static SCHEMAS: &[SchemaDef] = &[
         default_columns: DEFAULT_COLUMNS,
         json_columns: &[],
         text_columns: &[],
+        null_columns: &[],
     },
 ];
 
@@ -215,6 +223,13 @@ impl Schema {
     fn parse(def: &'static SchemaDef) -> Result<Schema, String> {
         let mut columns = parse_ddl(def.ddl).map_err(|e| format!("{}: {e}", def.ddl_path))?;
         for c in &mut columns {
+            if def
+                .null_columns
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(&c.name))
+            {
+                c.nullable = true;
+            }
             if c.ty != Ty::Varchar {
                 continue;
             }
@@ -447,19 +462,27 @@ impl Parser {
         }
     }
 
-    /// `[COMMENT 'text']`: what the comment says a `STRING` holds (`json`, `boolean`, `number`;
-    /// any other comment says nothing).
-    fn comment(&mut self) -> Result<Option<Ty>, String> {
+    /// `[COMMENT 'words']`: what the comment says a `STRING` holds (`json`, `boolean`, `number`),
+    /// and whether the record may hold an explicit null there (`nullable`); other words say
+    /// nothing.
+    fn comment(&mut self) -> Result<Said, String> {
         if !self.keyword("COMMENT") {
-            return Ok(None);
+            return Ok(Said::default());
         }
         match self.next() {
-            Some(Tok::Str(s)) => Ok(match s.trim().to_ascii_lowercase().as_str() {
-                "json" => Some(Ty::Json),
-                "boolean" => Some(Ty::TextOf(JsonType::Boolean)),
-                "number" => Some(Ty::TextOf(JsonType::Number)),
-                _ => None,
-            }),
+            Some(Tok::Str(s)) => {
+                let mut said = Said::default();
+                for w in s.split_whitespace() {
+                    match w.to_ascii_lowercase().as_str() {
+                        "json" => said.ty = Some(Ty::Json),
+                        "boolean" => said.ty = Some(Ty::TextOf(JsonType::Boolean)),
+                        "number" => said.ty = Some(Ty::TextOf(JsonType::Number)),
+                        "nullable" => said.nullable = true,
+                        _ => {}
+                    }
+                }
+                Ok(said)
+            }
             _ => {
                 self.pos -= 1;
                 self.err("a comment string")
@@ -495,7 +518,7 @@ impl Parser {
                     self.punct(':')?;
                     let t = self.ty(depth + 1)?;
                     let said = self.comment()?;
-                    push_unique(&mut fields, fname, mark(t, said), self.line())?;
+                    push_unique(&mut fields, fname, t, said, self.line())?;
                     if self.peek() == Some(&Tok::Punct(',')) {
                         self.pos += 1;
                         continue;
@@ -519,21 +542,36 @@ impl Parser {
     }
 }
 
-/// A `STRING`'s type as its comment says; other types keep theirs.
-fn mark(t: Ty, said: Option<Ty>) -> Ty {
-    match said {
-        Some(s) if t == Ty::Varchar => s,
-        _ => t,
-    }
+/// What a column's comment says.
+#[derive(Default)]
+struct Said {
+    /// The type a `STRING` holds.
+    ty: Option<Ty>,
+    nullable: bool,
 }
 
-fn push_unique(cols: &mut Vec<Column>, name: String, ty: Ty, line: usize) -> Result<(), String> {
+fn push_unique(
+    cols: &mut Vec<Column>,
+    name: String,
+    ty: Ty,
+    said: Said,
+    line: usize,
+) -> Result<(), String> {
     if cols.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
         return Err(format!(
             "line {line}: '{name}' is declared twice (Athena ignores case)"
         ));
     }
-    cols.push(Column { name, ty });
+    // A comment's type applies to a `STRING`; other types keep theirs.
+    let ty = match said.ty {
+        Some(s) if ty == Ty::Varchar => s,
+        _ => ty,
+    };
+    cols.push(Column {
+        name,
+        ty,
+        nullable: said.nullable,
+    });
     Ok(())
 }
 
@@ -550,7 +588,7 @@ pub fn parse_ddl(text: &str) -> Result<Vec<Column>, String> {
         let name = p.ident("a column name")?;
         let t = p.ty(0)?;
         let said = p.comment()?;
-        push_unique(&mut cols, name, mark(t, said), p.line())?;
+        push_unique(&mut cols, name, t, said, p.line())?;
         match p.peek() {
             Some(Tok::Punct(',')) => p.pos += 1,
             None => {}
@@ -609,8 +647,10 @@ mod tests {
             .find(|c| c.name == "requestParameters")
             .unwrap();
         assert_eq!(rp.ty, Ty::Json);
+        assert!(rp.nullable);
         let ro = ct.columns.iter().find(|c| c.name == "readOnly").unwrap();
         assert_eq!(ro.ty, Ty::TextOf(JsonType::Boolean));
+        assert!(!ro.nullable);
         assert!(Schema::builtin("nope").is_err());
     }
 
@@ -623,9 +663,11 @@ mod tests {
         assert_eq!(cols.len(), 4);
         assert_eq!(cols[3].ty, Ty::Scalar("decimal".into()));
         let cols = parse_ddl(
-            "a string COMMENT 'boolean', b string comment 'Number', c int COMMENT 'boolean', d string COMMENT 'x'",
+            "a string COMMENT 'boolean', b string comment 'Number', c int COMMENT 'boolean', d string COMMENT 'x', e string COMMENT 'json nullable'",
         )
         .unwrap();
+        assert!(cols[4].nullable && cols[4].ty == Ty::Json && !cols[0].nullable);
+        let cols = cols[..4].to_vec();
         let tys: Vec<_> = cols.into_iter().map(|c| c.ty).collect();
         assert_eq!(
             tys,

@@ -1,6 +1,7 @@
-//! Python-style predicates (Panther rules): the `Exact`, `AnyElement` and `AllElements`
-//! quantifiers and the typed tests `Is`, `Str`, `Truthy`, `Type`, `HasKey`, with the reference
-//! evaluator's meaning.
+//! Python-style predicates (Panther rules), with the reference evaluator's meaning: the `Exact`,
+//! `AnyElement` and `AllElements` quantifiers, conditions on each element of an array
+//! ([`Elements`]), and the typed tests `Is`, `Str`, `Truthy`, `Type`, `HasKey` (also under Sigma's
+//! any-value reading, which Panther's `deep_walk()` uses).
 //!
 //! These tests need a value's JSON type, so each value is read with what the table keeps of it:
 //! - inside a JSON-string column (`requestParameters.a.b`), the typed JSON value
@@ -10,13 +11,15 @@
 //! - a struct field or scalar column, by its DDL type: `STRING` holds a JSON string,
 //!   `STRING COMMENT 'boolean'`/`'number'` the text of a JSON boolean/number (`readOnly`),
 //!   `BOOLEAN` a boolean, integer and floating types a number, `STRUCT`/`MAP` an object, `ARRAY`
-//!   an array; SQL NULL is a missing or null value (the table cannot tell them apart).
+//!   an array; SQL NULL is a missing key, or for a column the DDL marks `nullable` a missing key
+//!   or a null (the table cannot tell them apart).
 //!
-//! What the table cannot tell is refused (`E401`) rather than guessed: `== None` on a column, the
-//! truthiness and keys of a struct or map (an empty object and one whose keys the DDL lacks both
-//! read as all-NULL fields), the text of a floating, struct, array, map or other-typed column, and
-//! any typed test on a column the Security Lake field map converted (an OCSF `BOOLEAN` or
-//! `TIMESTAMP` is not the record's JSON value).
+//! What the table cannot tell is refused (`E401`) rather than guessed: `== None` on a column,
+//! `"k" in` an object whose `k` is `nullable`, the truthiness of a struct, map or the whole
+//! record (an empty object and one whose keys the DDL lacks both read as all-NULL fields), the
+//! text of a floating, struct, array, map or other-typed column, and any typed test on a column
+//! the Security Lake field map converted (an OCSF `BOOLEAN` or `TIMESTAMP` is not the record's
+//! JSON value).
 
 use std::cell::RefCell;
 

@@ -184,7 +184,8 @@ impl ConvertArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
-    /// Rule files or directories; rules without a tests sidecar are skipped.
+    /// Rule files or directories; rules without tests (a sidecar, or a Panther rule's `Tests:`)
+    /// are skipped.
     #[arg(default_value = "rules")]
     pub paths: Vec<PathBuf>,
     /// YAML file with values for `expand` placeholders.
@@ -615,11 +616,11 @@ fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::R
     let jq = Target::Jq.backend();
     let (mut passed, mut failed, mut skipped, mut untested) = (0usize, 0usize, 0usize, 0usize);
     for lf in &loaded {
-        let Some(sidecar) = walk::tests_sidecar(&lf.file.path) else {
+        let Some((sidecar, cases)) = testcase::for_rule(&lf.file) else {
             untested += 1;
             continue;
         };
-        let cases = match testcase::load(&sidecar) {
+        let cases = match cases {
             Ok(c) => c,
             Err(d) => {
                 writeln!(err, "{}", shown(&d))?;

@@ -23,6 +23,8 @@ pub enum Code {
     Empty,
     /// E105: a metadata value is invalid (`level: severe`).
     BadMetadata,
+    /// E106: a Panther rule's Python module does not parse.
+    PythonSyntax,
     /// E201: the condition does not parse.
     ConditionSyntax,
     /// E202: the condition nests deeper than the bound.
@@ -47,6 +49,9 @@ pub enum Code {
     MissingPlaceholder,
     /// E309: a detection has an invalid shape (empty, nested lists).
     BadDetection,
+    /// E310: a Panther rule construct that no per-event query can express (a cache, an enrichment
+    /// lookup, policy parsing, arbitrary code): "not translatable: <construct>".
+    NotTranslatable,
     /// E401: the rule uses something the target cannot express.
     Unsupported,
     /// E501: a template failed to render.
@@ -62,6 +67,7 @@ impl Code {
             Code::NotARule => "E103",
             Code::Empty => "E104",
             Code::BadMetadata => "E105",
+            Code::PythonSyntax => "E106",
             Code::ConditionSyntax => "E201",
             Code::ConditionDepth => "E202",
             Code::LegacyAggregation => "E203",
@@ -74,19 +80,21 @@ impl Code {
             Code::BadCidr => "E307",
             Code::MissingPlaceholder => "E308",
             Code::BadDetection => "E309",
+            Code::NotTranslatable => "E310",
             Code::Unsupported => "E401",
             Code::Template => "E501",
         }
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 22] = [
         Code::Io,
         Code::NotText,
         Code::Yaml,
         Code::NotARule,
         Code::Empty,
         Code::BadMetadata,
+        Code::PythonSyntax,
         Code::ConditionSyntax,
         Code::ConditionDepth,
         Code::LegacyAggregation,
@@ -99,6 +107,7 @@ impl Code {
         Code::BadCidr,
         Code::MissingPlaceholder,
         Code::BadDetection,
+        Code::NotTranslatable,
         Code::Unsupported,
         Code::Template,
     ];

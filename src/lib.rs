@@ -20,6 +20,7 @@ pub mod explain;
 pub mod ir;
 pub mod jq_exec;
 pub mod mapping;
+pub mod panther;
 pub mod rule;
 pub mod sigma;
 pub mod source;
@@ -102,12 +103,8 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
             "the file holds no YAML document; expected a Sigma rule",
         ))],
         Ok(docs) => {
-            if docs.iter().any(|d| d.node.get("AnalysisType").is_some()) {
-                vec![Err(Diagnostic::new(
-                    Code::Unsupported,
-                    "Panther rules are not supported yet",
-                )
-                .with_span(source::Span::at(docs[0].start)))]
+            if docs.iter().any(panther::is_panther) {
+                panther::load(&file, &docs)
             } else {
                 sigma::load(&file, &docs, &opts.placeholders)
             }

@@ -85,3 +85,16 @@ pub fn load(path: &Path) -> Result<Vec<TestCase>, FileDiagnostic> {
     let node = crate::yaml::parse_one(&file.text).map_err(|d| d.in_file(&file))?;
     from_node(&node).map_err(|d| d.in_file(&file))
 }
+
+/// The tests of a rule file, and the file they are in: its sidecar (`x.tests.yml`) if there is
+/// one, else a Panther rule's own `Tests:`. None when the rule has no tests.
+pub fn for_rule(
+    file: &crate::source::SourceFile,
+) -> Option<(std::path::PathBuf, Result<Vec<TestCase>, FileDiagnostic>)> {
+    if let Some(sidecar) = crate::walk::tests_sidecar(&file.path) {
+        let cases = load(&sidecar);
+        return Some((sidecar, cases));
+    }
+    let cases = crate::panther::inline_tests(file)?;
+    Some((file.path.clone(), cases.map_err(|d| d.in_file(file))))
+}

@@ -381,6 +381,30 @@ impl KeyIndex {
         self.find(path).map(|e| e.value)
     }
 
+    /// Spans of every key at exactly `path`, in document order: the n-th is the key in the n-th
+    /// list item or mapping that has it (block style only; flow-style items are not indexed).
+    pub fn keys_at(&self, path: &[&str]) -> Vec<Span> {
+        self.entries
+            .iter()
+            .filter(|e| self.matches(e, path))
+            .map(|e| e.key)
+            .collect()
+    }
+
+    fn matches(&self, e: &KeyEntry, path: &[&str]) -> bool {
+        if e.depth != path.len() {
+            return false;
+        }
+        let mut cur = Some(e);
+        for want in path.iter().rev() {
+            match cur {
+                Some(c) if c.name == *want => cur = c.parent.and_then(|p| self.entries.get(p)),
+                _ => return false,
+            }
+        }
+        true
+    }
+
     fn find(&self, path: &[&str]) -> Option<&KeyEntry> {
         self.entries.iter().find(|e| {
             if e.depth != path.len() {

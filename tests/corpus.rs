@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
+use rulecast::backend::Target;
 
 fn settings(dir: &str, input: &std::path::Path) -> insta::Settings {
     let mut s = insta::Settings::clone_current();
@@ -88,16 +89,21 @@ fn no_orphan_snapshots() {
     );
 }
 
-/// The shipped rules all convert to every built target.
+/// The shipped rules all convert to every built target. Panther rules must convert to jq (the
+/// target their tests run on); another target may report a Python-style construct unsupported
+/// (E401), which their snapshots pin.
 #[test]
 fn shipped_rules_convert() {
     let mut failures = Vec::new();
     for path in rule_files() {
         let lf = load(&path);
+        let panther = rel(&path).starts_with("rules/panther/");
         for target in built_targets() {
             for r in render_file(&lf, target) {
-                if let Err(e) = r {
-                    failures.push(e);
+                match r {
+                    Err(e) if panther && target != Target::Jq && e.contains("error[E401]") => {}
+                    Err(e) => failures.push(e),
+                    Ok(_) => {}
                 }
             }
         }

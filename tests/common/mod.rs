@@ -66,23 +66,28 @@ pub fn render_file(lf: &LoadedFile, target: Target) -> Vec<Result<String, String
         now: Some("2026-11-22T00:00:00Z".into()),
         ..Default::default()
     };
+    // Errors name the file relative to the crate root, so snapshots do not depend on the checkout.
+    let shown = |d: rulecast::diagnostic::Diagnostic| {
+        let mut fd = d.in_file(&lf.file);
+        fd.path = rel(&fd.path).into();
+        fd.to_string()
+    };
     lf.rules
         .iter()
         .map(|r| {
             r.as_ref()
-                .map_err(|d| d.clone().in_file(&lf.file).to_string())
-                .and_then(|rule| {
-                    backend::render(backend, rule, &opts)
-                        .map_err(|d| d.in_file(&lf.file).to_string())
-                })
+                .map_err(|d| shown(d.clone()))
+                .and_then(|rule| backend::render(backend, rule, &opts).map_err(shown))
         })
         .collect()
 }
 
-/// The test cases of a rule file, if it has a sidecar.
+/// The test cases of a rule file: its sidecar, or a Panther rule's own `Tests:`.
 pub fn cases(path: &Path) -> Option<Vec<TestCase>> {
-    let sidecar = rulecast::walk::tests_sidecar(path)?;
-    Some(rulecast::testcase::load(&sidecar).unwrap_or_else(|d| panic!("{d}")))
+    let bytes = std::fs::read(path).expect("rule file reads");
+    let file = rulecast::source_from_bytes(path, bytes).expect("text");
+    let (_, cases) = rulecast::testcase::for_rule(&file)?;
+    Some(cases.unwrap_or_else(|d| panic!("{d}")))
 }
 
 /// Is the system `jq` binary on PATH?

@@ -1,0 +1,495 @@
+//! The Panther front end: `AnalysisType: rule` YAML files, with the logic in a Python module
+//! (`Filename:`, see [`python`]) or in a simple detection (`Detection:`, see [`detection`]), to
+//! [`Rule`]s. Only rules over `AWS.CloudTrail` are in scope.
+//!
+//! Panther looks up an event's keys case-insensitively; CloudTrail records always spell their
+//! top-level keys one way, so a rule's top-level key is rewritten to the record's spelling from
+//! [`CLOUDTRAIL_KEYS`] (`sourceIpAddress` reads `sourceIPAddress`). Nested keys are read as written.
+
+pub mod detection;
+pub mod python;
+mod simplify;
+
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{Count, Elements, Expr, FieldPath, Predicate, Quantifier, Subject, Test};
+use crate::rule::{Detection, Format, Meta, Rule};
+use crate::source::{SourceFile, Span};
+use crate::testcase::TestCase;
+use crate::yaml::{Document, Node};
+
+/// The top-level keys of a CloudTrail record, as CloudTrail spells them.
+pub const CLOUDTRAIL_KEYS: &[&str] = &[
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "readOnly",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "recipientAccountId",
+    "serviceEventDetails",
+    "sharedEventID",
+    "vpcEndpointId",
+    "vpcEndpointAccountId",
+    "eventCategory",
+    "tlsDetails",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+    "insightDetails",
+    "addendum",
+    "sourceIdentity",
+];
+
+/// The CloudTrail spelling of a top-level key (`sourceipaddress` → `sourceIPAddress`); other keys
+/// stay as written.
+pub fn canonical_key(key: &str) -> String {
+    CLOUDTRAIL_KEYS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(key))
+        .map_or_else(|| key.to_owned(), |k| (*k).to_owned())
+}
+
+/// The fields `aws_rule_context(event)` puts in an alert: a rule's output fields.
+pub const AWS_RULE_CONTEXT_FIELDS: &[&str] = &[
+    "eventName",
+    "eventSource",
+    "awsRegion",
+    "recipientAccountId",
+    "sourceIPAddress",
+    "userAgent",
+    "userIdentity",
+];
+
+/// Is this document a Panther analysis file?
+pub fn is_panther(doc: &Document) -> bool {
+    doc.node.get("AnalysisType").is_some()
+}
+
+/// Convert every Panther document of a file.
+pub fn load(file: &SourceFile, docs: &[Document]) -> Vec<Result<Rule, Diagnostic>> {
+    docs.iter().map(|d| load_rule(file, d)).collect()
+}
+
+fn key_span(doc: &Document, path: &[&str]) -> Span {
+    doc.keys.key(path).unwrap_or(Span::at(doc.start))
+}
+
+fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
+    let at = |k: &str| key_span(doc, &[k]);
+    let Node::Map(entries) = &doc.node else {
+        return Err(Diagnostic::new(
+            Code::NotARule,
+            format!(
+                "not a Panther rule: expected a mapping, found {}",
+                doc.node.kind()
+            ),
+        )
+        .with_span(Span::at(doc.start)));
+    };
+    match doc.node.get("AnalysisType").and_then(Node::as_str) {
+        Some("rule") => {}
+        Some(other) => {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                "Panther '{other}' analyses are not supported; rulecast reads 'AnalysisType: rule'"
+            ),
+            )
+            .with_span(at("AnalysisType")))
+        }
+        None => {
+            return Err(
+                Diagnostic::new(Code::NotARule, "'AnalysisType' must be a string ('rule')")
+                    .with_span(at("AnalysisType")),
+            )
+        }
+    }
+    let log_types: Vec<String> = match doc.node.get("LogTypes") {
+        Some(Node::Seq(items)) => items.iter().filter_map(Node::scalar_text).collect(),
+        Some(Node::Str(s)) => vec![s.clone()],
+        _ => {
+            return Err(Diagnostic::new(
+                Code::NotARule,
+                "not a Panther rule: 'LogTypes' must be a list of log types",
+            )
+            .with_span(Span::at(doc.start)))
+        }
+    };
+    if !log_types.iter().any(|t| t == "AWS.CloudTrail") {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            format!(
+                "unsupported log type: {}; rulecast reads Panther rules over AWS.CloudTrail",
+                log_types.join(", ")
+            ),
+        )
+        .with_span(at("LogTypes")));
+    }
+    let Some(rule_id) = doc.node.get("RuleID").and_then(Node::scalar_text) else {
+        return Err(Diagnostic::new(
+            Code::NotARule,
+            "not a Panther rule: the required key 'RuleID' is missing",
+        )
+        .with_span(Span::at(doc.start)));
+    };
+    let mut meta = Meta {
+        id: Some(rule_id.clone()),
+        logsource: vec![
+            ("product".into(), "aws".into()),
+            ("service".into(), "cloudtrail".into()),
+        ],
+        ..Default::default()
+    };
+    let mut summary = Vec::new();
+    let mut tags = Vec::new();
+    for (key, value) in entries {
+        let err = |what: &str| {
+            Err(Diagnostic::new(
+                Code::NotARule,
+                format!("'{key}' must be {what}, found {}", value.kind()),
+            )
+            .with_span(at(key)))
+        };
+        match key.as_str() {
+            "AnalysisType" | "RuleID" | "Detection" | "Tests" => {}
+            "DisplayName" => match value.scalar_text() {
+                Some(t) if *value != Node::Null => meta.title = t,
+                _ => return err("a string"),
+            },
+            "Description" => {
+                meta.description = value.scalar_text().filter(|_| *value != Node::Null)
+            }
+            "Reference" => {
+                if let Some(r) = value.scalar_text().filter(|_| *value != Node::Null) {
+                    meta.references.push(r.trim().to_owned());
+                }
+            }
+            "Severity" => {
+                let Some(s) = value.as_str() else {
+                    return err("a severity (Info, Low, Medium, High, Critical)");
+                };
+                let level = match s.to_ascii_lowercase().as_str() {
+                    "info" => "informational",
+                    "low" => "low",
+                    "medium" => "medium",
+                    "high" => "high",
+                    "critical" => "critical",
+                    _ => {
+                        return Err(Diagnostic::new(
+                            Code::BadMetadata,
+                            format!(
+                                "Severity '{s}' is not one of Info, Low, Medium, High, Critical"
+                            ),
+                        )
+                        .with_span(at(key)))
+                    }
+                };
+                meta.level = Some(level.to_owned());
+            }
+            "Tags" => match string_list(value) {
+                Some(l) => tags = l,
+                None => return err("a list of strings"),
+            },
+            "Reports" => {
+                let Node::Map(frameworks) = value else {
+                    return err("a mapping of frameworks to lists of ids");
+                };
+                for (fw, ids) in frameworks {
+                    if !fw.to_ascii_uppercase().starts_with("MITRE") {
+                        continue;
+                    }
+                    for id in string_list(ids).unwrap_or_default() {
+                        for part in id.split(':') {
+                            let t = format!("attack.{}", part.trim().to_ascii_lowercase());
+                            if part.trim().is_empty() || meta.tags.contains(&t) {
+                                continue;
+                            }
+                            meta.tags.push(t);
+                        }
+                    }
+                }
+                meta.custom.push((key.clone(), value.to_json()));
+            }
+            "SummaryAttributes" => match string_list(value) {
+                Some(l) => summary = l,
+                None => return err("a list of field names"),
+            },
+            _ => meta.custom.push((key.clone(), value.to_json())),
+        }
+    }
+    meta.tags.extend(tags);
+    if meta.title.is_empty() {
+        meta.title = rule_id;
+    }
+    let filters = match doc.node.get("InlineFilters") {
+        Some(n) => Some(detection::lower_filters(doc, n)?),
+        None => None,
+    };
+    let (body, mut fields) = match (doc.node.get("Filename"), doc.node.get("Detection")) {
+        (Some(_), Some(_)) => {
+            return Err(Diagnostic::new(
+                Code::NotARule,
+                "a Panther rule has either 'Filename' or 'Detection', not both",
+            )
+            .with_span(at("Detection")))
+        }
+        (Some(f), None) => {
+            let Some(name) = f.as_str() else {
+                return Err(
+                    Diagnostic::new(Code::NotARule, "'Filename' must be a string")
+                        .with_span(at("Filename")),
+                );
+            };
+            let py = py_path(&file.path, name);
+            let text = std::fs::read_to_string(&py).map_err(|e| {
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "cannot read the rule's Python module '{name}' (beside the YAML file): {e}"
+                    ),
+                )
+                .with_span(at("Filename"))
+            })?;
+            let t = python::translate(&py, &text, at("Filename"))?;
+            (t.condition, t.fields)
+        }
+        (None, Some(d)) => (detection::lower_detection(doc, d)?, vec![]),
+        (None, None) => {
+            return Err(Diagnostic::new(
+                Code::NotARule,
+                "not a Panther rule: it needs 'Filename' (a Python module) or 'Detection'",
+            )
+            .with_span(Span::at(doc.start)))
+        }
+    };
+    for s in summary {
+        let path: Vec<&str> = s.split([':', '.']).collect();
+        if path.first().is_some_and(|p| p.starts_with("p_")) {
+            continue;
+        }
+        let mut segs: Vec<String> = path.iter().map(|s| (*s).to_owned()).collect();
+        if let Some(first) = segs.first_mut() {
+            *first = canonical_key(first);
+        }
+        let f = segs.join(".");
+        if !fields.contains(&f) {
+            fields.push(f);
+        }
+    }
+    meta.fields = fields;
+    let detections = match &filters {
+        Some(f) => vec![
+            Detection {
+                name: "InlineFilters".into(),
+                expr: f.clone(),
+            },
+            Detection {
+                name: "rule".into(),
+                expr: body.clone(),
+            },
+        ],
+        None => vec![],
+    };
+    let condition = simplify::simplify(&Expr::and(filters.into_iter().chain([body]).collect()));
+    Ok(Rule {
+        format: Format::Panther,
+        meta,
+        detections,
+        condition_text: vec![],
+        condition,
+        span: Span::at(doc.start),
+    })
+}
+
+/// The `.py` beside a YAML file (stdin: relative to the working directory).
+fn py_path(yaml: &Path, name: &str) -> PathBuf {
+    match yaml.parent() {
+        Some(dir) if !yaml.starts_with("<") => dir.join(name),
+        _ => PathBuf::from(name),
+    }
+}
+
+fn string_list(node: &Node) -> Option<Vec<String>> {
+    match node {
+        Node::Seq(items) => items.iter().map(Node::scalar_text).collect(),
+        Node::Null => Some(vec![]),
+        scalar => scalar.scalar_text().map(|s| vec![s]),
+    }
+}
+
+/// The `Tests:` of a Panther rule file, when the file is one: each `Log`'s top-level keys in
+/// CloudTrail's spelling (Panther matches them case-insensitively). None for other files.
+pub fn inline_tests(file: &SourceFile) -> Option<Result<Vec<TestCase>, Diagnostic>> {
+    let docs = crate::yaml::parse_documents(&file.text).ok()?;
+    let doc = docs.iter().find(|d| is_panther(d))?;
+    Some(crate::testcase::from_node(&doc.node).map(|cases| {
+        cases
+            .into_iter()
+            .map(|mut c| {
+                if let serde_json::Value::Object(m) = &c.log {
+                    c.log = serde_json::Value::Object(
+                        m.iter()
+                            .map(|(k, v)| (canonical_key(k), v.clone()))
+                            .collect(),
+                    );
+                }
+                c
+            })
+            .collect()
+    }))
+}
+
+// ---- IR helpers shared by both Panther front ends ----
+
+/// A predicate reading the one value at `path` (Python `deep_get`).
+pub(crate) fn exact(path: &FieldPath, test: Test, span: Span) -> Expr {
+    quantified(path, Quantifier::Exact, test, span)
+}
+
+pub(crate) fn quantified(path: &FieldPath, quantifier: Quantifier, test: Test, span: Span) -> Expr {
+    Expr::Pred(Predicate {
+        subject: Subject::Field(path.clone()),
+        quantifier,
+        test,
+        span,
+    })
+}
+
+/// A condition on the elements of the array at `path`; a body that is one test of the element
+/// itself becomes an element-quantified predicate.
+pub(crate) fn elements(path: &FieldPath, count: Count, body: Expr, span: Span) -> Expr {
+    if let Expr::Pred(p) = &body {
+        let own = matches!(&p.subject, Subject::Field(f) if f.segments().is_empty());
+        if own && p.quantifier == Quantifier::Exact && count != Count::One {
+            let q = if count == Count::Some {
+                Quantifier::AnyElement
+            } else {
+                Quantifier::AllElements
+            };
+            return quantified(path, q, p.test.clone(), span);
+        }
+    }
+    let is_array = exact(path, Test::Type(crate::ir::JsonType::Array), span);
+    match (count, &body) {
+        (Count::Some, Expr::Const(false)) | (Count::One, Expr::Const(false)) => Expr::Const(false),
+        (Count::Every, Expr::Const(true)) => is_array,
+        (Count::Some, Expr::Const(true)) => {
+            Expr::and(vec![is_array, exact(path, Test::Truthy, span)])
+        }
+        _ => Expr::Elements(Elements {
+            path: path.clone(),
+            count,
+            body: Box::new(body),
+            span,
+        }),
+    }
+}
+
+/// Python `ipaddress`'s private networks (3.11 tables): `is_private`; `is_global` is a valid
+/// address outside these and outside 100.64.0.0/10.
+pub(crate) const PRIVATE_NETWORKS: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/29",
+    "192.0.0.170/31",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "::1/128",
+    "::/128",
+    "::ffff:0:0/96",
+    "100::/64",
+    "2001::/23",
+    "2001:db8::/32",
+    "2001:10::/28",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+fn cidr_pred(path: &FieldPath, net: &str, span: Span) -> Expr {
+    match crate::ir::Cidr::parse(net) {
+        Ok(c) => exact(path, Test::Cidr(c), span),
+        Err(_) => Expr::Const(false),
+    }
+}
+
+/// The value is an IPv4 (`v4`) and/or IPv6 (`v6`) address.
+pub(crate) fn is_ip(path: &FieldPath, v4: bool, v6: bool, span: Span) -> Expr {
+    let mut alts = Vec::new();
+    if v4 {
+        alts.push(cidr_pred(path, "0.0.0.0/0", span));
+    }
+    if v6 {
+        alts.push(cidr_pred(path, "::/0", span));
+    }
+    Expr::or(alts)
+}
+
+/// Python `ip_address(v).is_private` (false, not an error, for a non-address: callers guard).
+pub(crate) fn is_private_ip(path: &FieldPath, span: Span) -> Expr {
+    Expr::or(
+        PRIVATE_NETWORKS
+            .iter()
+            .map(|n| cidr_pred(path, n, span))
+            .collect(),
+    )
+}
+
+/// Python `ip_address(v).is_global`, for a valid address.
+pub(crate) fn is_global_ip(path: &FieldPath, span: Span) -> Expr {
+    Expr::and(vec![
+        is_ip(path, true, true, span),
+        Expr::not(is_private_ip(path, span)),
+        Expr::not(cidr_pred(path, "100.64.0.0/10", span)),
+    ])
+}
+
+/// Python `a == b` between two fields: equal strings, or both None. Any other pair of types is
+/// outside what the targets can compare and reads as an error (no match): see `ok`.
+pub(crate) fn fields_equal(a: &FieldPath, b: &FieldPath, span: Span) -> (Expr, Expr) {
+    use crate::ir::{Anchor, JsonType};
+    let both_str = Expr::and(vec![
+        exact(a, Test::Type(JsonType::String), span),
+        exact(b, Test::Type(JsonType::String), span),
+    ]);
+    let both_none = Expr::and(vec![exact(a, Test::Null, span), exact(b, Test::Null, span)]);
+    let value = Expr::or(vec![
+        Expr::and(vec![
+            both_str.clone(),
+            exact(
+                a,
+                Test::FieldRef {
+                    other: b.clone(),
+                    anchor: Anchor::Whole,
+                    cased: true,
+                },
+                span,
+            ),
+        ]),
+        both_none.clone(),
+    ]);
+    let one_none = Expr::or(vec![exact(a, Test::Null, span), exact(b, Test::Null, span)]);
+    (value, Expr::or(vec![both_str, one_none]))
+}

@@ -1,0 +1,136 @@
+//! Panther rules: refused constructs fail with the expected code at the expected file, line and
+//! column (in the `.py` for Python constructs), the seed rule's view matches its catalog page,
+//! and every shipped Panther rule carries tests that match and tests that do not.
+
+mod common;
+
+use common::*;
+use rulecast::explain::{explain, Indicator};
+
+/// (fixture, code, file the diagnostic points into, line, column)
+const EXPECTED: &[(&str, &str, &str, usize, usize)] = &[
+    ("cache.yml", "E310", "cache.py", 7, 48),
+    ("enrichment.yml", "E310", "enrichment.py", 2, 12),
+    ("log_type.yml", "E401", "log_type.yml", 5, 1),
+    ("missing_py.yml", "E001", "missing_py.yml", 2, 1),
+    ("policy.yml", "E310", "policy.py", 8, 12),
+    ("regex.yml", "E306", "regex.py", 5, 12),
+    ("sd_enrichment.yml", "E310", "sd_enrichment.yml", 12, 5),
+    (
+        "sd_unknown_condition.yml",
+        "E309",
+        "sd_unknown_condition.yml",
+        12,
+        5,
+    ),
+    ("syntax.yml", "E106", "syntax.py", 1, 16),
+    ("try_except.yml", "E310", "try_except.py", 5, 5),
+];
+
+#[test]
+fn refused_constructs_fail_where_expected() {
+    let dir = root().join("tests/fixtures/panther");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yml"))
+        .collect();
+    names.sort();
+    let listed: Vec<&str> = EXPECTED.iter().map(|e| e.0).collect();
+    assert_eq!(names, listed, "every fixture has an expectation");
+    let mut report = String::new();
+    for (name, code, file, line, col) in EXPECTED {
+        let lf = rulecast::load_path(&dir.join(name), &Default::default()).expect("reads");
+        assert_eq!(lf.rules.len(), 1, "{name}");
+        let d = lf.rules[0]
+            .as_ref()
+            .expect_err("refused, never a partial query")
+            .clone()
+            .in_file(&lf.file);
+        let got = (
+            d.code.as_str(),
+            d.path.file_name().and_then(|f| f.to_str()).unwrap_or(""),
+            d.line,
+            d.column,
+        );
+        assert_eq!(got, (*code, *file, *line, *col), "{name}: {d}");
+        report.push_str(&format!("{name}: {}: {}\n", d.code, d.message));
+    }
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(root().join("snapshots/errors"));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s.bind(|| insta::assert_snapshot!("panther_fixtures", report));
+}
+
+fn ind(field: &str, kind: &str, values: &[&str]) -> Indicator {
+    Indicator {
+        field: field.into(),
+        kind: kind.into(),
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+        negated: false,
+    }
+}
+
+/// The Panther seed (../shared/seeds/004_…): the detection logic, MITRE tags and output fields
+/// its catalog page shows.
+#[test]
+fn panther_seed_matches_the_catalog_page() {
+    let path = root().join("rules/panther/aws_root_access_key_created.yml");
+    let lf = load(&path);
+    let rule = lf.rules[0].as_ref().expect("loads");
+    let e = explain(rule, "seed");
+    assert_eq!(e.title, "Root Account Access Key Created");
+    assert_eq!(e.id.as_deref(), Some("AWS.CloudTrail.RootAccessKeyCreated"));
+    assert_eq!(e.level.as_deref(), Some("critical"));
+    assert_eq!(
+        e.indicators,
+        [
+            ind("eventName", "eq", &["CreateAccessKey"]),
+            ind("requestParameters", "is_null", &[]),
+            ind("userIdentity.type", "eq", &["Root"]),
+        ]
+    );
+    assert_eq!(e.mitre, ["attack.ta0003", "attack.t1098"]);
+    assert_eq!(
+        e.output_fields,
+        [
+            "eventName",
+            "eventSource",
+            "awsRegion",
+            "recipientAccountId",
+            "sourceIPAddress",
+            "userAgent",
+            "userIdentity"
+        ]
+    );
+    let cases = cases(&path).expect("inline tests");
+    assert_eq!(cases.len(), 2);
+    assert!(cases[0].expected && !cases[1].expected);
+}
+
+/// Every Panther rule ships tests, at least one that matches and one that does not.
+#[test]
+fn every_panther_rule_has_matching_and_non_matching_tests() {
+    let mut rules = 0;
+    for path in rule_files() {
+        if !rel(&path).starts_with("rules/panther/") {
+            continue;
+        }
+        rules += 1;
+        let cases = cases(&path).unwrap_or_else(|| panic!("{}: no Tests", path.display()));
+        let run: Vec<_> = cases.iter().filter(|c| !c.mocked).collect();
+        assert!(
+            run.iter().any(|c| c.expected),
+            "{}: no matching test",
+            rel(&path)
+        );
+        assert!(
+            run.iter().any(|c| !c.expected),
+            "{}: no non-matching test",
+            rel(&path)
+        );
+    }
+    assert!(rules >= 26, "{rules} Panther rules");
+}

@@ -29,12 +29,15 @@
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::wildcard_match;
 use crate::ir::{
-    Anchor, CompareOp, FieldPath, Number, Part, Pattern, Predicate, Quantifier, RegexFlags, Shape,
-    Subject, Test,
+    Anchor, CompareOp, Count, Elements, Expr, FieldPath, Number, Part, Pattern, Predicate,
+    Quantifier, RegexFlags, Shape, Subject, Test,
 };
 use crate::rule::Rule;
 
-use super::{Backend, Needs, RenderCx, Syntax, Target};
+use super::{
+    join_group, render_operand, Backend, ElementScope, Needs, RenderCx, RenderOptions, Syntax,
+    Target,
+};
 
 pub struct CloudwatchBackend;
 
@@ -258,75 +261,6 @@ fn field_name(name: &str) -> Result<String, Diagnostic> {
     })
 }
 
-/// The Logs Insights names of the scalars a path reaches: arrays known on the way (and, when
-/// `cross_end`, a list of scalars at the end) expand over indices `0..n`.
-fn names(
-    path: &FieldPath,
-    n: usize,
-    cross_end: bool,
-    needs: &mut Needs,
-) -> Result<Vec<String>, Diagnostic> {
-    let segs = path.segments();
-    if segs.iter().any(String::is_empty) {
-        return Err(Diagnostic::unsupported(
-            "cloudwatch",
-            format!("the field name '{path}' (an empty segment)"),
-        ));
-    }
-    if kind(segs) == Some(Kind::Object) {
-        // Always an object: no field holds it (callers look in @message instead).
-        return Ok(Vec::new());
-    }
-    let mut out = vec![String::new()];
-    for k in 0..segs.len() {
-        for name in &mut out {
-            if k == 0 {
-                if segs[0].starts_with('@') {
-                    // Logs Insights shows a discovered `@key` as `@@key`.
-                    name.push('@');
-                }
-            } else {
-                name.push('.');
-            }
-            name.push_str(&segs[k]);
-        }
-        let last = k + 1 == segs.len();
-        let (indexed, keep_plain) = match kind(&segs[..=k]) {
-            Some(Kind::List(e)) => (!last || (cross_end && e == Elem::Scalar), false),
-            Some(Kind::OneOrList(e)) => (!last || (cross_end && e == Elem::Scalar), true),
-            _ => (false, true),
-        };
-        if indexed {
-            let list = segs[..=k].join(".");
-            needs.helpers.insert("lists");
-            needs.note(format!(
-                "{list} is a list: only its elements 0 to {} are checked (--array-max {n})",
-                n - 1
-            ));
-            let mut next = Vec::with_capacity(out.len() * (n + 1));
-            for name in &out {
-                if keep_plain {
-                    next.push(name.clone());
-                }
-                for i in 0..n {
-                    next.push(format!("{name}.{i}"));
-                }
-            }
-            out = next;
-            if out.len() > MAX_ALTERNATIVES {
-                return Err(Diagnostic::unsupported(
-                    "cloudwatch",
-                    format!(
-                        "'{path}' with --array-max {n} ({} field names; lower --array-max)",
-                        out.len()
-                    ),
-                ));
-            }
-        }
-    }
-    out.iter().map(|s| field_name(s)).collect()
-}
-
 /// A CWLI string literal for `s`, if one exists (no escapes exist: a value with both quotes, a
 /// backslash or a control character has none).
 fn quote(s: &str) -> Option<String> {
@@ -484,6 +418,24 @@ fn number_text(n: &Number) -> String {
     }
 }
 
+const TYPES_NOTE: &str = "Logs Insights keeps no JSON types: in Python-style tests a string that \
+    spells a number is not told apart from the number (nor \"1\"/\"0\" from true/false), and a \
+    string type check only tests that the field is present";
+
+const TYPED_NOTE: &str = "Logs Insights keeps no JSON types: where a Python-style test needs one \
+    (a string, not a number with the same text), it is read from @message after the field's key, \
+    where another value with the same key can stand in for it";
+
+/// The first character of a JSON string token, and of a number or Boolean token.
+const STRING_TOKEN: &str = r"\x22";
+const BARE_TOKEN: &str = r"[-0-9tf]";
+
+const TRUTHY_NOTE: &str = "truthiness: a field is false when missing, null, \"\", 0 or false; \
+    Logs Insights also reads the string \"0\" as 0";
+
+/// A JSON number literal, whole.
+const JSON_NUMBER: &str = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$";
+
 const BOOL_NOTE: &str = "JSON booleans are the numbers 1 and 0 in Logs Insights: `= 1`/`= 0` \
     stand for true/false and also match 1 and 0 written as numbers or strings (and a test for 1 or \
     0 also matches true/false)";
@@ -497,6 +449,12 @@ const IN_STRING_ANY: &str = r"(?:[^\x22\\]|\\u[0-9A-Fa-f]{4}|\\[^u])*";
 const IN_STRING_ONE: &str = r"(?:[^\x22\\]|\\u[0-9A-Fa-f]{4}|\\[^u])";
 const IN_NUMBER_ANY: &str = r"[0-9.eE+-]*";
 const IN_NUMBER_ONE: &str = r"[0-9.eE+-]";
+/// Where a key starts in compact JSON: after `{` or `,` (a quote inside a string follows `\`).
+const KEY_START: &str = r"[{,]\s*";
+
+/// One object member whose value is a string, another scalar token, or an object or list of
+/// those: `"k":"v"`, `"k":1`, `"k":["a","b"]`.
+const MEMBER: &str = r"\x22(?:[^\x22\\]|\\.)*\x22\s*:\s*(?:\x22(?:[^\x22\\]|\\.)*\x22|[^\x22{}\[\],\s]+|[\{\[](?:\x22(?:[^\x22\\]|\\.)*\x22|[^\x22{}\[\]])*[\}\]])";
 const NUMBER_TOKEN: &str = r"[0-9-][0-9.eE+-]*";
 
 /// A string's text inside JSON (what `@message` holds): `"`, `\` and control characters escaped.
@@ -639,9 +597,24 @@ fn atoms_for(f: &str, forms: &Forms) -> Vec<String> {
 struct Renderer<'a> {
     n: usize,
     needs: &'a mut Needs,
+    /// The element the predicate's paths are relative to, inside an expanded
+    /// [`crate::ir::Expr::Elements`].
+    scope: Option<&'a ElementScope>,
+    /// Python's reading ([`Quantifier::Exact`]): a path walks objects only and nothing is expanded.
+    exact: bool,
 }
 
-impl Renderer<'_> {
+impl<'a> Renderer<'a> {
+    fn new(cx: &'a mut RenderCx, exact: bool) -> Result<Self, Diagnostic> {
+        let n = array_max(cx.opts)?;
+        Ok(Renderer {
+            n,
+            needs: &mut cx.needs,
+            scope: cx.elements.last(),
+            exact,
+        })
+    }
+
     fn or(atoms: Vec<String>) -> String {
         if atoms.is_empty() {
             return SYNTAX.false_.to_owned();
@@ -649,32 +622,178 @@ impl Renderer<'_> {
         format!("({})", atoms.join(" or "))
     }
 
-    fn predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
-        if p.quantifier != Quantifier::Any {
+    /// The path from the event root (without element indices) and the Logs Insights name it
+    /// starts from: an element's name inside a scope.
+    fn base(&self) -> (Vec<String>, Option<String>) {
+        match self.scope {
+            Some(s) => (s.path.segments().to_vec(), Some(s.name.clone())),
+            None => (Vec::new(), None),
+        }
+    }
+
+    /// What CloudTrail holds at `path` (relative to the scope's element), if not a scalar.
+    fn container(&self, path: &FieldPath) -> Option<Kind> {
+        let (mut full, _) = self.base();
+        if path.segments().is_empty() && self.scope.is_some() {
+            // The element itself.
+            return match kind(&full) {
+                Some(Kind::List(Elem::Object) | Kind::OneOrList(Elem::Object)) => {
+                    Some(Kind::Object)
+                }
+                _ => None,
+            };
+        }
+        full.extend(path.segments().iter().cloned());
+        container(&full)
+    }
+
+    /// Is `path` the scope's element itself, an object by the list's known shape?
+    fn object_element(&self, path: &FieldPath) -> bool {
+        self.scope.is_some() && path.segments().is_empty() && self.container(path).is_some()
+    }
+
+    /// Can Python's reading reach `path` (through objects only)? A list known on the way stops it.
+    fn reachable(&self, path: &FieldPath) -> bool {
+        let (mut full, _) = self.base();
+        let segs = path.segments();
+        for seg in segs.iter().take(segs.len().saturating_sub(1)) {
+            full.push(seg.clone());
+            if matches!(kind(&full), Some(Kind::List(_))) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The Logs Insights names of the scalars a path reaches. Under Sigma's reading, lists known on
+    /// the way (and, when `cross_end`, a list of scalars at the end) expand over indices `0..n`;
+    /// under Python's, the path names one field, or none when it cannot reach a scalar.
+    fn names(&mut self, path: &FieldPath, cross_end: bool) -> Result<Vec<String>, Diagnostic> {
+        let segs = path.segments();
+        if segs.iter().any(String::is_empty) {
             return Err(Diagnostic::unsupported(
                 "cloudwatch",
-                format!("the quantifier {:?}", p.quantifier),
+                format!("the field name '{path}' (an empty segment)"),
             ));
         }
+        if self.container(path) == Some(Kind::Object) {
+            // Always an object: no field holds it (callers look in @message instead).
+            return Ok(Vec::new());
+        }
+        let (base_path, base_name) = self.base();
+        if self.exact {
+            if segs.iter().any(|s| s.bytes().all(|b| b.is_ascii_digit())) {
+                return Err(Diagnostic::unsupported(
+                    "cloudwatch",
+                    format!(
+                        "the path '{path}' read through objects only: a numeric step names a list \
+                         element in Logs Insights"
+                    ),
+                ));
+            }
+            // A list of scalars is no field, but where an event holds a scalar instead, its
+            // plain name is one.
+            let scalar_list = matches!(
+                self.container(path),
+                Some(Kind::List(Elem::Scalar) | Kind::OneOrList(Elem::Scalar))
+            );
+            if !self.reachable(path) || (self.container(path).is_some() && !scalar_list) {
+                return Ok(Vec::new());
+            }
+            let name = match base_name {
+                Some(b) if segs.is_empty() => b,
+                Some(b) => format!("{b}.{}", segs.join(".")),
+                // The event itself: an object.
+                None if segs.is_empty() => return Ok(Vec::new()),
+                None if segs[0].starts_with('@') => format!("@{}", segs.join(".")),
+                None => segs.join("."),
+            };
+            return Ok(vec![field_name(&name)?]);
+        }
+        let mut out = vec![base_name.clone().unwrap_or_default()];
+        let mut shape = base_path;
+        for k in 0..segs.len() {
+            for name in &mut out {
+                if k == 0 && base_name.is_none() {
+                    if segs[0].starts_with('@') {
+                        // Logs Insights shows a discovered `@key` as `@@key`.
+                        name.push('@');
+                    }
+                } else {
+                    name.push('.');
+                }
+                name.push_str(&segs[k]);
+            }
+            shape.push(segs[k].clone());
+            let last = k + 1 == segs.len();
+            let (indexed, keep_plain) = match kind(&shape) {
+                Some(Kind::List(e)) => (!last || (cross_end && e == Elem::Scalar), false),
+                Some(Kind::OneOrList(e)) => (!last || (cross_end && e == Elem::Scalar), true),
+                _ => (false, true),
+            };
+            if indexed {
+                let list = shape.join(".");
+                let n = self.n;
+                self.needs.helpers.insert("lists");
+                self.needs.note(list_note(&list, n));
+                let mut next = Vec::with_capacity(out.len() * (n + 1));
+                for name in &out {
+                    if keep_plain {
+                        next.push(name.clone());
+                    }
+                    for i in 0..n {
+                        next.push(format!("{name}.{i}"));
+                    }
+                }
+                out = next;
+                if out.len() > MAX_ALTERNATIVES {
+                    return Err(Diagnostic::unsupported(
+                        "cloudwatch",
+                        format!(
+                            "'{path}' with --array-max {n} ({} field names; lower --array-max)",
+                            out.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        out.iter().map(|s| field_name(s)).collect()
+    }
+
+    fn predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
         let path = match &p.subject {
             Subject::Field(path) => path,
-            Subject::Anywhere => return self.keyword(&p.test),
+            Subject::Anywhere if p.quantifier == Quantifier::Any => return self.keyword(&p.test),
+            Subject::Anywhere => {
+                return Err(Diagnostic::unsupported(
+                    "cloudwatch",
+                    "a field-less Python-style test",
+                ))
+            }
         };
         match &p.test {
+            Test::Is(_) | Test::Str { .. } | Test::Truthy | Test::Type(_) | Test::HasKey(_) => {
+                self.python(path, &p.test)
+            }
             Test::Exists => self.exists(path),
             Test::Null => {
                 // `(not ispresent(f))`: grouped, so a NOT around it reads `not (not …)`.
                 let e = self.exists(path)?;
+                if e == SYNTAX.false_ {
+                    return Ok(SYNTAX.true_.to_owned());
+                }
                 let single = e.strip_prefix('(').and_then(|x| x.strip_suffix(')'));
                 Ok(match single {
-                    Some(atom) if !atom.contains(" or ") => format!("(not {atom})"),
+                    Some(atom) if atom.starts_with("ispresent(") && !atom.contains(" or ") => {
+                        format!("(not {atom})")
+                    }
                     _ => format!("(not {e})"),
                 })
             }
             Test::Text { pattern, cased } => self.text(path, pattern, *cased),
             Test::Regex { regex, flags } => self.regex(path, regex, *flags),
             Test::Cidr(c) => {
-                let names = names(path, self.n, true, self.needs)?;
+                let names = self.names(path, true)?;
                 Ok(Self::or(
                     names
                         .iter()
@@ -688,36 +807,237 @@ impl Renderer<'_> {
                 anchor,
                 cased,
             } => self.field_ref(path, other, *anchor, *cased),
-            other => Err(Diagnostic::unsupported(
-                "cloudwatch",
-                format!("the test {}", test_name(other)),
-            )),
         }
     }
 
     /// Some value at `path` is present and not null.
     fn exists(&mut self, path: &FieldPath) -> Result<String, Diagnostic> {
-        if container(path.segments()).is_some() {
+        if self.exact && !self.reachable(path) {
+            return Ok(SYNTAX.false_.to_owned());
+        }
+        if self.object_element(path) {
+            // The list holds objects (see SHAPES): an element is never null.
+            return Ok(SYNTAX.true_.to_owned());
+        }
+        if self.container(path).is_some() {
             // An object or a list is no field: only @message shows it.
             let key = self.key_of(path);
-            return Ok(format!(
-                "(@message =~ /{OUTSIDE_STRINGS}{key}\\s*:\\s*[^n\\s]/)"
-            ));
+            return Ok(format!("(@message =~ /{key}\\s*:\\s*[^n\\s]/)"));
         }
-        let names = names(path, self.n, false, self.needs)?;
+        let names = self.names(path, false)?;
         Ok(Self::or(
             names.iter().map(|f| format!("ispresent({f})")).collect(),
         ))
     }
 
-    /// The regex for `"key":` in `@message`, noting the approximation.
+    /// The regex for `"key"` (before its `:`) in `@message`, noting the approximation. When the
+    /// path has a parent key below a top-level object, the key must be a member of an object
+    /// under it, after simple members only (`"add":{"items"`, `"p":{"a":1,"k"`).
     fn key_of(&mut self, path: &FieldPath) -> String {
-        let key = path.segments().last().cloned().unwrap_or_default();
-        self.needs.note(format!(
-            "{path} can be an object or a list, which Logs Insights does not make a field: it is \
-             looked for in @message after a key \"{key}\" (at any depth)"
-        ));
-        format!(r"\x22{}\x22", re_lit(&json_inner(&key), Case::Exact))
+        let (re, key, parent) = self.key_re(path);
+        let shown = self.shown(path);
+        self.needs.note(match parent {
+            Some(parent) => format!(
+                "{shown} can be an object or a list, which Logs Insights does not make a field: \
+                 it is looked for in @message as a key \"{key}\" in an object under a key \
+                 \"{parent}\" (at any depth)"
+            ),
+            None => format!(
+                "{shown} can be an object or a list, which Logs Insights does not make a field: \
+                 it is looked for in @message after a key \"{key}\" (at any depth)"
+            ),
+        });
+        re
+    }
+
+    /// The key regex of [`Renderer::key_of`], the key and its parent key, if used.
+    fn key_re(&self, path: &FieldPath) -> (String, String, Option<String>) {
+        let (mut full, _) = self.base();
+        full.extend(path.segments().iter().cloned());
+        let key = full.last().cloned().unwrap_or_default();
+        // Under a top-level object (requestParameters, ...) many members precede: the key alone.
+        // A parent that is a list (or the scope's element) holds the key inside `[{…}]`: the key
+        // alone then too.
+        let in_element = self.scope.is_some() && path.segments().len() < 2;
+        let parent_is_list = full.len() >= 2
+            && matches!(
+                kind(&full[..full.len() - 1]),
+                Some(Kind::List(_) | Kind::OneOrList(_))
+            );
+        let parent = (full.len() >= 3 && !in_element && !parent_is_list)
+            .then(|| full[full.len() - 2].clone());
+        let key_re = format!(r"\x22{}\x22", re_lit(&json_inner(&key), Case::Exact));
+        // A key's opening quote follows `{` or `,`; a quote inside a string follows `\`.
+        let re = match &parent {
+            Some(parent) => format!(
+                r"{KEY_START}\x22{}\x22\s*:\s*\{{\s*(?:{MEMBER}\s*,\s*)*{key_re}",
+                re_lit(&json_inner(parent), Case::Exact)
+            ),
+            None => format!("{KEY_START}{key_re}"),
+        };
+        (re, key, parent)
+    }
+
+    /// `atom`, and the JSON type of the value at `path` read from `@message` (the token after its
+    /// key starts with `token`), which fields do not keep. Not for a list element itself.
+    fn typed(&mut self, path: &FieldPath, atom: String, token: &str) -> String {
+        if self.scope.is_some() && path.segments().is_empty() {
+            self.types_note();
+            return atom;
+        }
+        let (key, _, _) = self.key_re(path);
+        self.needs.note(TYPED_NOTE.to_owned());
+        format!("({atom} and @message =~ /{key}\\s*:\\s*{token}/)")
+    }
+
+    /// A path as notes show it: from the event root, `[]` for the elements of a list.
+    fn shown(&self, path: &FieldPath) -> String {
+        let mut segs: Vec<String> = match self.scope {
+            Some(s) => vec![format!("{}[]", s.path)],
+            None => Vec::new(),
+        };
+        segs.extend(path.segments().iter().cloned());
+        segs.join(".")
+    }
+
+    /// `@message` holds the key of `path` followed by a value starting with `tail` (a regex).
+    fn after_key(&mut self, path: &FieldPath, tail: &str) -> String {
+        let key = self.key_of(path);
+        format!("(@message =~ /{key}\\s*:\\s*{tail}/)")
+    }
+
+    fn types_note(&mut self) {
+        self.needs.note(TYPES_NOTE.to_owned());
+    }
+
+    /// A Python-style test (Panther `==`, string methods, truthiness, types, keys) on the one value
+    /// Python's reading reaches.
+    fn python(&mut self, path: &FieldPath, test: &Test) -> Result<String, Diagnostic> {
+        let f = if self.reachable(path) {
+            self.names(path, false)?.pop()
+        } else {
+            return Ok(SYNTAX.false_.to_owned());
+        };
+        let kind = self.container(path);
+        let none = || Ok(SYNTAX.false_.to_owned());
+        if self.object_element(path) {
+            // An element of a list of objects (see SHAPES), which is no field.
+            match test {
+                Test::Type(crate::ir::JsonType::Object) => return Ok(SYNTAX.true_.to_owned()),
+                Test::Type(_) | Test::Is(_) | Test::Str { .. } => return none(),
+                Test::Truthy => return Err(Diagnostic::unsupported(
+                    "cloudwatch",
+                    "the truthiness of a list element that is an object (elements are not fields)",
+                )),
+                _ => {}
+            }
+        }
+        match test {
+            Test::Is(v) => {
+                let Some(f) = f else { return none() };
+                match v {
+                    serde_json::Value::String(s) => {
+                        let atom = match quote(s) {
+                            Some(q) => format!("({f} = {q})"),
+                            None => format!("({f} =~ /^{}$/)", re_lit(s, Case::Exact)),
+                        };
+                        Ok(if crate::eval::is_json_number(s) {
+                            // A number (or true/false) has the same text as a field.
+                            self.typed(path, atom, STRING_TOKEN)
+                        } else {
+                            atom
+                        })
+                    }
+                    serde_json::Value::Number(n) => {
+                        let text = match n.as_i64() {
+                            Some(i) if i.unsigned_abs() < 1_000_000_000_000_000 => i.to_string(),
+                            _ => number_text(&Number {
+                                value: n.as_f64().unwrap_or(f64::NAN),
+                                text: n.to_string(),
+                            }),
+                        };
+                        Ok(self.typed(path, format!("({f} = {text})"), BARE_TOKEN))
+                    }
+                    serde_json::Value::Bool(b) => Ok(self.typed(
+                        path,
+                        format!("({f} = {})", u8::from(*b)),
+                        BARE_TOKEN,
+                    )),
+                    other => Err(Diagnostic::unsupported(
+                        "cloudwatch",
+                        format!("a Python == with {other} (only strings, numbers and booleans are fields)"),
+                    )),
+                }
+            }
+            Test::Str { pattern, fold } => {
+                let Some(f) = f else { return none() };
+                let upper = literals(pattern).any(|l| l.chars().any(|c| c.is_ascii_uppercase()));
+                if *fold && upper {
+                    // A lowercased value never holds an uppercase letter.
+                    return none();
+                }
+                let number_chars = |l: &str| l.chars().all(|c| "0123456789.-+eE".contains(c));
+                let atom = if pattern.shape() == Shape::Anything {
+                    format!("ispresent({f})")
+                } else {
+                    Self::or(self.text_atoms(&f, pattern, *fold))
+                };
+                Ok(if literals(pattern).all(number_chars) {
+                    // Only a string may match, and a number's text could.
+                    self.typed(path, atom, STRING_TOKEN)
+                } else {
+                    atom
+                })
+            }
+            Test::Truthy => {
+                // A non-empty object or list, seen in @message; a truthy scalar, as a field.
+                let mut atoms = Vec::new();
+                if kind.is_some() {
+                    atoms.push(self.after_key(path, r"(?:\{\s*[^\s}]|\[\s*[^\s\]])"));
+                }
+                if let Some(f) = f {
+                    self.needs.note(TRUTHY_NOTE.to_owned());
+                    atoms.push(format!("(ispresent({f}) and {f} != \"\" and {f} != 0)"));
+                }
+                Ok(Self::or(atoms))
+            }
+            Test::Type(t) => {
+                use crate::ir::JsonType;
+                match (t, f) {
+                    (JsonType::Object, _) => Ok(self.after_key(path, r"\{")),
+                    (JsonType::Array, _) => Ok(self.after_key(path, r"\[")),
+                    (_, None) => none(),
+                    (JsonType::String, Some(f)) => {
+                        Ok(self.typed(path, format!("ispresent({f})"), STRING_TOKEN))
+                    }
+                    (JsonType::Number, Some(f)) => {
+                        Ok(self.typed(path, format!("({f} =~ /{JSON_NUMBER}/)"), "-?[0-9]"))
+                    }
+                    (JsonType::Boolean, Some(f)) => {
+                        Ok(self.typed(path, format!("({f} in [0, 1])"), "(?:true|false)"))
+                    }
+                }
+            }
+            Test::HasKey(k) => {
+                if matches!(kind, Some(Kind::List(_))) {
+                    return none();
+                }
+                let mut child = path.segments().to_vec();
+                child.push(k.clone());
+                let child = FieldPath(child);
+                let mut atoms = self.names(&child, false)?;
+                atoms
+                    .iter_mut()
+                    .for_each(|a| *a = format!("ispresent({a})"));
+                // A key whose value is null, an object or a list is no field: look in @message.
+                atoms.push(self.after_key(&child, r"(?:null|\{|\[)"));
+                Ok(Self::or(atoms))
+            }
+            _ => Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!("the test {}", test_name(test)),
+            )),
+        }
     }
 
     fn text(
@@ -730,7 +1050,7 @@ impl Renderer<'_> {
         if pattern.shape() == Shape::Anything {
             return self.exists(path);
         }
-        let names = names(path, self.n, true, self.needs)?;
+        let names = self.names(path, true)?;
         let mut atoms = Vec::new();
         for f in &names {
             atoms.extend(self.text_atoms(f, pattern, fold));
@@ -752,9 +1072,10 @@ impl Renderer<'_> {
                 atoms.push(format!("{f} = 0"));
             }
         }
-        if let Some(k) = container(path.segments()) {
+        if let Some(k) = self.container(path) {
             if can_match_container_text(pattern) {
-                let covered = k == Kind::List(Elem::Scalar)
+                let covered = !self.exact
+                    && k == Kind::List(Elem::Scalar)
                     && matches!(pattern.shape(), Shape::Contains(s) if json_safe(s));
                 if !covered {
                     atoms.push(self.in_container(path, pattern, fold)?);
@@ -783,7 +1104,7 @@ impl Renderer<'_> {
         if patterns.iter().any(|p| p.shape() == Shape::Anything) {
             return None;
         }
-        if let Some(k) = container(path.segments()) {
+        if let Some(k) = self.container(path) {
             let all_covered = patterns.iter().all(|p| {
                 !can_match_container_text(p)
                     || (k == Kind::List(Elem::Scalar)
@@ -793,7 +1114,7 @@ impl Renderer<'_> {
                 return None;
             }
         }
-        let names = match names(path, self.n, true, self.needs) {
+        let names = match self.names(path, true) {
             Ok(n) => n,
             Err(e) => return Some(Err(e)),
         };
@@ -833,7 +1154,10 @@ impl Renderer<'_> {
         regexes: &[&str],
         flags: RegexFlags,
     ) -> Option<Result<String, Diagnostic>> {
-        if container(path.segments()).is_some_and(|k| k != Kind::List(Elem::Scalar)) {
+        if self
+            .container(path)
+            .is_some_and(|k| k != Kind::List(Elem::Scalar))
+        {
             return None;
         }
         let mut bodies = Vec::new();
@@ -843,12 +1167,12 @@ impl Renderer<'_> {
                 Err(e) => return Some(Err(e)),
             }
         }
-        if container(path.segments()).is_some() {
+        if self.container(path).is_some() {
             self.needs.note(format!(
                 "the regex on {path} is tested on each list element, not on the list's JSON text"
             ));
         }
-        let names = match names(path, self.n, true, self.needs) {
+        let names = match self.names(path, true) {
             Ok(n) => n,
             Err(e) => return Some(Err(e)),
         };
@@ -901,7 +1225,7 @@ impl Renderer<'_> {
         let case = case_for(literals(pattern), fold);
         let key = self.key_of(path);
         Ok(format!(
-            "@message =~ /(?s){OUTSIDE_STRINGS}{key}\\s*:.*{}{}/",
+            "@message =~ /(?s){key}\\s*:.*{}{}/",
             flag(case),
             pattern_re(inner, case, ".*", ".")
         ))
@@ -913,16 +1237,17 @@ impl Renderer<'_> {
         regex: &str,
         flags: RegexFlags,
     ) -> Result<String, Diagnostic> {
+        let regex = &text_anchors(regex, flags);
         let body = format!("{}{}", flags.inline_prefix(), self.checked_body(regex)?);
         let body = if body.is_empty() {
             "(?:)".to_owned()
         } else {
             body
         };
-        let names = names(path, self.n, true, self.needs)?;
+        let names = self.names(path, true)?;
         let mut atoms: Vec<String> = names.iter().map(|f| format!("{f} =~ /{body}/")).collect();
-        match container(path.segments()) {
-            Some(Kind::List(Elem::Scalar)) => self.needs.note(format!(
+        match self.container(path) {
+            Some(Kind::List(Elem::Scalar)) if !self.exact => self.needs.note(format!(
                 "the regex on {path} is tested on each list element, not on the list's JSON text"
             )),
             Some(_) => {
@@ -936,9 +1261,7 @@ impl Renderer<'_> {
                     ));
                 }
                 let key = self.key_of(path);
-                atoms.push(format!(
-                    "@message =~ /(?s){OUTSIDE_STRINGS}{key}\\s*:.*{body}/"
-                ));
+                atoms.push(format!("@message =~ /(?s){key}\\s*:.*{body}/"));
             }
             None => {}
         }
@@ -955,7 +1278,7 @@ impl Renderer<'_> {
             self.needs.note(BOOL_NOTE.to_owned());
         }
         let num = number_text(value);
-        let names = names(path, self.n, true, self.needs)?;
+        let names = self.names(path, true)?;
         Ok(Self::or(
             names
                 .iter()
@@ -972,8 +1295,8 @@ impl Renderer<'_> {
         cased: bool,
     ) -> Result<String, Diagnostic> {
         for p in [path, other] {
-            match container(p.segments()) {
-                Some(Kind::List(Elem::Scalar)) if p == path => self.needs.note(format!(
+            match self.container(p) {
+                Some(Kind::List(Elem::Scalar)) if p == path && !self.exact => self.needs.note(format!(
                     "the field reference on {p} compares each list element, not the list's JSON text"
                 )),
                 Some(_) => {
@@ -988,8 +1311,8 @@ impl Renderer<'_> {
                 None => {}
             }
         }
-        let mine = names(path, self.n, true, self.needs)?;
-        let theirs = names(other, self.n, false, self.needs)?;
+        let mine = self.names(path, true)?;
+        let theirs = self.names(other, false)?;
         if !cased {
             self.needs.note(
                 "tolower() also folds non-ASCII letters (the reference folds ASCII letters only)"
@@ -1085,6 +1408,33 @@ impl Renderer<'_> {
     }
 }
 
+/// `\A` and `\z` (start and end of the text, which Python-style matches use) as `^` and `$`,
+/// which mean the same when the regex is not multi-line.
+fn text_anchors(re: &str, flags: RegexFlags) -> std::borrow::Cow<'_, str> {
+    let inline_m = re.contains("(?") && re.contains('m');
+    if flags.multi_line || inline_m || !re.contains('\\') {
+        return std::borrow::Cow::Borrowed(re);
+    }
+    let mut out = String::with_capacity(re.len());
+    let mut chars = re.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('A') => out.push('^'),
+            Some('z') => out.push('$'),
+            Some(n) => {
+                out.push('\\');
+                out.push(n);
+            }
+            None => out.push('\\'),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Can a whole-text pattern match some JSON object or list text (`{…}` / `[…]`)?
 fn can_match_container_text(p: &Pattern) -> bool {
     let starts = match p.0.first() {
@@ -1139,6 +1489,242 @@ pub fn query_definition(title: &str, query: &str, log_groups: &[String]) -> serd
     def
 }
 
+/// `--array-max`, checked.
+fn array_max(opts: &RenderOptions) -> Result<usize, Diagnostic> {
+    match opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX) {
+        0 => Err(Diagnostic::new(
+            Code::Unsupported,
+            "--array-max must be at least 1",
+        )),
+        n => Ok(n),
+    }
+}
+
+fn list_note(list: &str, n: usize) -> String {
+    format!(
+        "{list} is a list: only its elements 0 to {} are checked (--array-max {n})",
+        n - 1
+    )
+}
+
+/// CloudTrail fields that always hold a string, number or Boolean: never a list to range over.
+const SCALARS: &[&str] = &[
+    "eventVersion",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestID",
+    "eventID",
+    "eventType",
+    "apiVersion",
+    "readOnly",
+    "managementEvent",
+    "recipientAccountId",
+    "sharedEventID",
+    "vpcEndpointId",
+    "eventCategory",
+    "sessionCredentialFromConsole",
+    "userIdentity.type",
+    "userIdentity.principalId",
+    "userIdentity.arn",
+    "userIdentity.accountId",
+    "userIdentity.accessKeyId",
+    "userIdentity.userName",
+    "userIdentity.invokedBy",
+    "userIdentity.sessionContext.attributes.creationDate",
+    "userIdentity.sessionContext.attributes.mfaAuthenticated",
+    "userIdentity.sessionContext.sessionIssuer.type",
+    "userIdentity.sessionContext.sessionIssuer.principalId",
+    "userIdentity.sessionContext.sessionIssuer.arn",
+    "userIdentity.sessionContext.sessionIssuer.accountId",
+    "userIdentity.sessionContext.sessionIssuer.userName",
+];
+
+/// The fields a per-element body reads directly (not inside a nested per-element condition), and
+/// whether it has such a nested condition.
+fn body_fields(e: &Expr, out: &mut Vec<FieldPath>) -> bool {
+    match e {
+        Expr::And(xs) | Expr::Or(xs) => {
+            let mut nested = false;
+            for x in xs {
+                nested |= body_fields(x, out);
+            }
+            nested
+        }
+        Expr::Not(x) => body_fields(x, out),
+        Expr::Const(_) => false,
+        Expr::Pred(p) => {
+            if let Subject::Field(f) = &p.subject {
+                if !out.contains(f) {
+                    out.push(f.clone());
+                }
+            }
+            false
+        }
+        Expr::Elements(_) => true,
+    }
+}
+
+impl CloudwatchBackend {
+    /// A per-element condition, repeated for elements `0..n` of the list: an OR of the copies
+    /// (some element passes) or, for every element, an AND of "past the end or passes" after the
+    /// list is seen in `@message`.
+    fn expand(
+        &self,
+        el: &Elements,
+        cx: &mut RenderCx,
+        indent: usize,
+    ) -> Result<String, Diagnostic> {
+        let n = array_max(cx.opts)?;
+        let (base_path, base_name) = match cx.elements.last() {
+            Some(s) => (s.path.segments().to_vec(), Some(s.name.clone())),
+            None => (Vec::new(), None),
+        };
+        let rel = el.path.segments();
+        if rel.is_empty() || rel.iter().any(String::is_empty) {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!("the list path '{}' (an empty segment)", el.path),
+            ));
+        }
+        if rel.iter().any(|s| s.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!(
+                    "the list path '{}': a numeric step names a list element in Logs Insights",
+                    el.path
+                ),
+            ));
+        }
+        if el.count == Count::One {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                "exactly one passing element (Logs Insights cannot count list elements)",
+            ));
+        }
+        let mut full = base_path.clone();
+        for (i, seg) in rel.iter().enumerate() {
+            full.push(seg.clone());
+            let last = i + 1 == rel.len();
+            let k = kind(&full);
+            if (!last && matches!(k, Some(Kind::List(_))))
+                || (last && base_name.is_none() && SCALARS.contains(&full.join(".").as_str()))
+                || (last && k == Some(Kind::Object))
+            {
+                // A list on the way (objects only are walked), or no list at the end.
+                return Ok(SYNTAX.false_.to_owned());
+            }
+        }
+        let list = FieldPath(full.clone());
+        let raw = match &base_name {
+            Some(b) => format!("{b}.{}", rel.join(".")),
+            None if rel[0].starts_with('@') => format!("@{}", rel.join(".")),
+            None => rel.join("."),
+        };
+        cx.needs.helpers.insert("lists");
+        cx.needs.note(list_note(&full.join("."), n));
+        let object_elements = matches!(
+            kind(&full),
+            Some(Kind::List(Elem::Object) | Kind::OneOrList(Elem::Object))
+        );
+        let mut fields = Vec::new();
+        let nested = body_fields(&el.body, &mut fields);
+        // Every element: an index past the end must pass, so each copy is guarded unless the
+        // body already holds for an element without any of the fields it reads.
+        let guard_fields = if el.count == Count::Every {
+            let holds_when_empty = crate::eval::matches(&el.body, &serde_json::json!({}))
+                .map_err(|e| Diagnostic::new(Code::Unsupported, e))?;
+            // An object element is no field: only a scalar element itself tells it is there.
+            let itself = !object_elements && fields.iter().any(|f| f.segments().is_empty());
+            fields.retain(|f| !f.segments().is_empty() || itself);
+            if holds_when_empty && !itself {
+                None
+            } else if nested {
+                return Err(Diagnostic::unsupported(
+                    "cloudwatch",
+                    format!(
+                        "a condition on every element of {list} that tests a list inside each \
+                         element"
+                    ),
+                ));
+            } else {
+                Some(fields)
+            }
+        } else {
+            None
+        };
+        let mut copies = Vec::with_capacity(n);
+        for i in 0..n {
+            let name = format!("{raw}.{i}");
+            cx.elements.push(ElementScope {
+                path: list.clone(),
+                name: name.clone(),
+            });
+            cx.depth += 1;
+            let body = render_operand(self, &el.body, cx, indent + 1);
+            let guard = match (&guard_fields, &body) {
+                (Some(fields), Ok(_)) => {
+                    let mut r = Renderer::new(cx, true)?;
+                    let mut present = Vec::new();
+                    for f in fields {
+                        if r.container(f).is_none() && r.reachable(f) {
+                            present.extend(r.names(f, false)?);
+                        }
+                    }
+                    if present.is_empty() {
+                        Err(Diagnostic::unsupported(
+                            "cloudwatch",
+                            format!(
+                                "a condition on every element of {list} that reads no field Logs \
+                                 Insights can see"
+                            ),
+                        ))
+                    } else {
+                        if !fields.iter().any(|f| f.segments().is_empty()) {
+                            let shown: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+                            r.needs.note(format!(
+                                "an element of {list} without any of {} is taken to be past its end",
+                                shown.join(", ")
+                            ));
+                        }
+                        Ok(Some(format!(
+                            "not ({})",
+                            present
+                                .iter()
+                                .map(|f| format!("ispresent({f})"))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        )))
+                    }
+                }
+                _ => Ok(None),
+            };
+            cx.depth -= 1;
+            cx.elements.pop();
+            let body = body?;
+            copies.push(match guard? {
+                Some(g) => join_group(&SYNTAX, false, vec![format!("({g})"), body], indent + 1),
+                None => body,
+            });
+        }
+        match el.count {
+            Count::Some => Ok(join_group(&SYNTAX, false, copies, indent)),
+            _ => {
+                let mut r = Renderer::new(cx, true)?;
+                let is_list = r.after_key(&FieldPath(rel.to_vec()), r"\[");
+                let mut parts = vec![is_list];
+                parts.extend(copies);
+                Ok(join_group(&SYNTAX, true, parts, indent))
+            }
+        }
+    }
+}
+
 impl Backend for CloudwatchBackend {
     fn target(&self) -> Target {
         Target::Cloudwatch
@@ -1157,18 +1743,39 @@ impl Backend for CloudwatchBackend {
     }
 
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
-        let n = cx.opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX);
-        if n == 0 {
-            return Err(Diagnostic::new(
-                Code::Unsupported,
-                "--array-max must be at least 1",
-            ));
-        }
-        let mut r = Renderer {
-            n,
-            needs: &mut cx.needs,
+        let count = match p.quantifier {
+            Quantifier::Any => return Renderer::new(cx, false)?.predicate(p),
+            Quantifier::Exact => return Renderer::new(cx, true)?.predicate(p),
+            Quantifier::AnyElement => Count::Some,
+            Quantifier::AllElements => Count::Every,
         };
-        r.predicate(p)
+        let Subject::Field(path) = &p.subject else {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                "a field-less per-element test",
+            ));
+        };
+        // The test on each element: a Python-style test of the element itself.
+        let el = Elements {
+            path: path.clone(),
+            count,
+            body: Box::new(Expr::Pred(Predicate {
+                subject: Subject::Field(FieldPath(Vec::new())),
+                quantifier: Quantifier::Exact,
+                ..p.clone()
+            })),
+            span: p.span,
+        };
+        self.expand(&el, cx, 1)
+    }
+
+    fn expand_elements(
+        &self,
+        el: &Elements,
+        cx: &mut RenderCx,
+        indent: usize,
+    ) -> Option<Result<String, Diagnostic>> {
+        Some(self.expand(el, cx, indent))
     }
 
     fn any_of(
@@ -1177,10 +1784,9 @@ impl Backend for CloudwatchBackend {
         tests: &[&Test],
         cx: &mut RenderCx,
     ) -> Option<Result<String, Diagnostic>> {
-        let n = cx.opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX).max(1);
-        let mut r = Renderer {
-            n,
-            needs: &mut cx.needs,
+        let mut r = match Renderer::new(cx, false) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
         };
         let Subject::Field(path) = subject else {
             // Keywords: one @message search for the list.

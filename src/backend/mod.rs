@@ -124,6 +124,18 @@ pub struct RenderCx<'a> {
     /// How many per-element conditions ([`Expr::Elements`]) enclose what is being rendered; when
     /// not 0, a predicate's paths are relative to the innermost one's element.
     pub depth: usize,
+    /// The elements being rendered, innermost last, for targets that repeat an
+    /// [`Expr::Elements`] body once per element (see [`Backend::expand_elements`]).
+    pub elements: Vec<ElementScope>,
+}
+
+/// One array element an [`Expr::Elements`] body is being rendered for.
+#[derive(Debug, Clone)]
+pub struct ElementScope {
+    /// The array's path from the event root, without element indices.
+    pub path: crate::ir::FieldPath,
+    /// The target's name for the element (`resources.0`).
+    pub name: String,
 }
 
 /// One target language.
@@ -167,6 +179,17 @@ pub trait Backend: Sync {
             self.target().name(),
             "a condition on each element of an array",
         ))
+    }
+    /// Render a whole [`Expr::Elements`] when the target has no per-element condition and instead
+    /// repeats the body once per element (pushing an [`ElementScope`] for each copy and rendering
+    /// it with [`render_operand`]). `None` (the default) uses [`Backend::elements`].
+    fn expand_elements(
+        &self,
+        _el: &crate::ir::Elements,
+        _cx: &mut RenderCx,
+        _indent: usize,
+    ) -> Option<Result<String, Diagnostic>> {
+        None
     }
     /// Check the finished query (a length limit, say).
     fn finish(&self, query: String, _cx: &RenderCx) -> Result<String, Diagnostic> {
@@ -214,6 +237,7 @@ pub fn render(
         opts,
         needs: Needs::default(),
         depth: 0,
+        elements: Vec::new(),
     };
     let condition = render_condition(backend, &rule.condition, &mut cx)?;
     let extra = backend.frame(rule, &cx)?;
@@ -275,6 +299,16 @@ pub fn render_condition(
     render_expr(backend, e, cx, 1, true)
 }
 
+/// Render `e` as an operand of an enclosing expression at `indent`: grouped when compound.
+pub fn render_operand(
+    backend: &dyn Backend,
+    e: &Expr,
+    cx: &mut RenderCx,
+    indent: usize,
+) -> Result<String, Diagnostic> {
+    render_expr(backend, e, cx, indent, false)
+}
+
 fn pad(level: usize) -> String {
     "  ".repeat(level)
 }
@@ -291,10 +325,20 @@ fn render_expr(
         Expr::Const(true) => s.true_.to_owned(),
         Expr::Const(false) => s.false_.to_owned(),
         Expr::Pred(p) => backend.predicate(p, cx).map_err(|d| d.or_span(p.span))?,
-        Expr::Not(inner) => s
-            .not
-            .replace("{}", &render_expr(backend, inner, cx, indent, false)?),
+        Expr::Not(inner) => {
+            let inner = render_expr(backend, inner, cx, indent, false)?;
+            if inner == s.true_ {
+                s.false_.to_owned()
+            } else if inner == s.false_ {
+                s.true_.to_owned()
+            } else {
+                s.not.replace("{}", &inner)
+            }
+        }
         Expr::Elements(el) => {
+            if let Some(r) = backend.expand_elements(el, cx, indent) {
+                return r.map_err(|d| d.or_span(el.span));
+            }
             let (before, after) = backend.elements(el, cx).map_err(|d| d.or_span(el.span))?;
             cx.depth += 1;
             let body = render_expr(backend, &el.body, cx, indent + 1, true);
@@ -302,11 +346,6 @@ fn render_expr(
             format!("{before}{}{after}", body?)
         }
         Expr::And(xs) | Expr::Or(xs) => {
-            let op = if matches!(e, Expr::And(_)) {
-                s.and
-            } else {
-                s.or
-            };
             let item_indent = if top { indent } else { indent + 1 };
             let mut parts = Vec::with_capacity(xs.len());
             let mut done = vec![false; xs.len()];
@@ -338,22 +377,46 @@ fn render_expr(
                 }
                 parts.push(render_expr(backend, x, cx, item_indent, false)?);
             }
-            if parts.len() == 1 {
-                return Ok(parts.pop().unwrap_or_default());
-            }
-            let flat = format!("({})", parts.join(&format!(" {op} ")));
-            if flat.len() + 2 * indent <= s.max_width && !flat.contains('\n') {
-                flat
-            } else {
-                let body = parts.join(&format!("\n{}{op} ", pad(item_indent)));
-                if top {
-                    body
-                } else {
-                    format!("(\n{}{body}\n{})", pad(item_indent), pad(indent))
-                }
-            }
+            group(s, matches!(e, Expr::And(_)), parts, indent, top)
         }
     })
+}
+
+/// An AND (`and`) or OR of rendered operands at `indent`, grouped and laid out like any compound;
+/// constant operands fold away.
+pub fn join_group(s: &Syntax, and: bool, parts: Vec<String>, indent: usize) -> String {
+    group(s, and, parts, indent, false)
+}
+
+fn group(s: &Syntax, and: bool, mut parts: Vec<String>, indent: usize, top: bool) -> String {
+    // A predicate the target could decide alone (a constant) folds into the group.
+    let (op, unit, zero) = if and {
+        (s.and, s.true_, s.false_)
+    } else {
+        (s.or, s.false_, s.true_)
+    };
+    if parts.iter().any(|p| p == zero) {
+        return zero.to_owned();
+    }
+    parts.retain(|p| p != unit);
+    if parts.is_empty() {
+        return unit.to_owned();
+    }
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    let item_indent = if top { indent } else { indent + 1 };
+    let flat = format!("({})", parts.join(&format!(" {op} ")));
+    if flat.len() + 2 * indent <= s.max_width && !flat.contains('\n') {
+        flat
+    } else {
+        let body = parts.join(&format!("\n{}{op} ", pad(item_indent)));
+        if top {
+            body
+        } else {
+            format!("(\n{}{body}\n{})", pad(item_indent), pad(indent))
+        }
+    }
 }
 
 /// A predicate that can join an any-of group: a value test under the `Any` quantifier.

@@ -971,11 +971,6 @@ impl<'a> Renderer<'a> {
             }
             Test::Str { pattern, fold } => {
                 let Some(f) = f else { return none() };
-                let upper = literals(pattern).any(|l| l.chars().any(|c| c.is_ascii_uppercase()));
-                if *fold && upper {
-                    // A lowercased value never holds an uppercase letter.
-                    return none();
-                }
                 let number_chars = |l: &str| l.chars().all(|c| "0123456789.-+eE".contains(c));
                 let atom = if pattern.shape() == Shape::Anything {
                     format!("ispresent({f})")
@@ -1274,17 +1269,23 @@ impl<'a> Renderer<'a> {
         op: CompareOp,
         value: &Number,
     ) -> Result<String, Diagnostic> {
-        if op.holds(0.0, value.value) || op.holds(1.0, value.value) {
-            self.needs.note(BOOL_NOTE.to_owned());
-        }
+        let bools = op.holds(0.0, value.value) || op.holds(1.0, value.value);
         let num = number_text(value);
         let names = self.names(path, true)?;
-        Ok(Self::or(
+        let atoms = Self::or(
             names
                 .iter()
                 .map(|f| format!("{f} {} {num}", op.symbol()))
                 .collect(),
-        ))
+        );
+        if bools && self.exact && !names.is_empty() {
+            // One value: that it is a number or a string, not true/false (1/0), is in @message.
+            return Ok(self.typed(path, atoms, r"[-0-9\x22]"));
+        }
+        if bools {
+            self.needs.note(BOOL_NOTE.to_owned());
+        }
+        Ok(atoms)
     }
 
     fn field_ref(
@@ -1636,27 +1637,26 @@ impl CloudwatchBackend {
         let nested = body_fields(&el.body, &mut fields);
         // Every element: an index past the end must pass, so each copy is guarded unless the
         // body already holds for an element without any of the fields it reads.
-        let guard_fields = if el.count == Count::Every {
-            let holds_when_empty = crate::eval::matches(&el.body, &serde_json::json!({}))
-                .map_err(|e| Diagnostic::new(Code::Unsupported, e))?;
-            // An object element is no field: only a scalar element itself tells it is there.
-            let itself = !object_elements && fields.iter().any(|f| f.segments().is_empty());
-            fields.retain(|f| !f.segments().is_empty() || itself);
-            if holds_when_empty && !itself {
-                None
-            } else if nested {
-                return Err(Diagnostic::unsupported(
-                    "cloudwatch",
-                    format!(
-                        "a condition on every element of {list} that tests a list inside each \
-                         element"
-                    ),
-                ));
-            } else {
-                Some(fields)
-            }
-        } else {
+        // An index past the list's end reads as an element without fields. Where the body's
+        // verdict on that differs from what the count needs there (false for "some", true for
+        // "every"), each copy is guarded by the element being there.
+        let holds_when_empty = crate::eval::matches(&el.body, &serde_json::json!({}))
+            .map_err(|e| Diagnostic::new(Code::Unsupported, e))?;
+        // An object element is no field: only a scalar element itself tells it is there.
+        let itself = !object_elements && fields.iter().any(|f| f.segments().is_empty());
+        fields.retain(|f| !f.segments().is_empty() || itself);
+        let every = el.count == Count::Every;
+        let guard_fields = if !itself && holds_when_empty == every {
             None
+        } else if nested {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                format!(
+                    "a condition on the elements of {list} that tests a list inside each element"
+                ),
+            ));
+        } else {
+            Some(fields)
         };
         let mut copies = Vec::with_capacity(n);
         for i in 0..n {
@@ -1688,18 +1688,21 @@ impl CloudwatchBackend {
                         if !fields.iter().any(|f| f.segments().is_empty()) {
                             let shown: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
                             r.needs.note(format!(
-                                "an element of {list} without any of {} is taken to be past its end",
+                                "an element of {list} without any of {} is taken to be past its \
+                                 end",
                                 shown.join(", ")
                             ));
                         }
-                        Ok(Some(format!(
-                            "not ({})",
+                        let present = present
+                            .iter()
+                            .map(|f| format!("ispresent({f})"))
+                            .collect::<Vec<_>>()
+                            .join(" or ");
+                        Ok(Some(if every {
+                            format!("not ({present})")
+                        } else {
                             present
-                                .iter()
-                                .map(|f| format!("ispresent({f})"))
-                                .collect::<Vec<_>>()
-                                .join(" or ")
-                        )))
+                        }))
                     }
                 }
                 _ => Ok(None),
@@ -1708,7 +1711,8 @@ impl CloudwatchBackend {
             cx.elements.pop();
             let body = body?;
             copies.push(match guard? {
-                Some(g) => join_group(&SYNTAX, false, vec![format!("({g})"), body], indent + 1),
+                // Every: past the end, or passes; some: there, and passes.
+                Some(g) => join_group(&SYNTAX, !every, vec![format!("({g})"), body], indent + 1),
                 None => body,
             });
         }

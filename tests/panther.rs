@@ -134,3 +134,14 @@ fn every_panther_rule_has_matching_and_non_matching_tests() {
     }
     assert!(rules >= 26, "{rules} Panther rules");
 }
+
+/// A chain of `and`s keeps one test per condition: the guards Python's value semantics repeat
+/// at every step (and the conditions the chain already decides) fold away.
+#[test]
+fn and_chains_stay_small() {
+    let path = root().join("tests/fixtures/panther/translated/and_chain.yml");
+    let lf = load(&path);
+    let rule = lf.rules[0].as_ref().expect("translates");
+    let n = rule.condition.predicates().len();
+    assert!(n <= 8, "{n} predicates: {:?}", rule.condition);
+}

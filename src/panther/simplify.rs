@@ -19,7 +19,24 @@ struct Fact {
     no: Vec<Test>,
 }
 
-type Facts = HashMap<FieldPath, Fact>;
+/// What is known: facts per exact field, and whole conditions known to hold or to fail (so that
+/// a repeated compound condition, such as a membership test, is decided as a unit).
+#[derive(Debug, Clone, Default)]
+struct Facts {
+    fields: HashMap<FieldPath, Fact>,
+    holds: Vec<Expr>,
+    fails: Vec<Expr>,
+}
+
+impl Facts {
+    fn entry(&mut self, path: FieldPath) -> std::collections::hash_map::Entry<'_, FieldPath, Fact> {
+        self.fields.entry(path)
+    }
+
+    fn get(&self, path: &FieldPath) -> Option<&Fact> {
+        self.fields.get(path)
+    }
+}
 
 fn field(p: &Predicate) -> Option<&FieldPath> {
     match (&p.subject, p.quantifier) {
@@ -49,6 +66,16 @@ fn needs_presence(t: &Test) -> bool {
 }
 
 fn learn(e: &Expr, positive: bool, facts: &mut Facts) {
+    if !matches!(e, Expr::Const(_) | Expr::Not(_)) {
+        let known = if positive {
+            &mut facts.holds
+        } else {
+            &mut facts.fails
+        };
+        if !known.contains(e) {
+            known.push(e.clone());
+        }
+    }
     match e {
         Expr::Pred(p) => {
             let Some(f) = field(p) else { return };
@@ -94,13 +121,13 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts) {
         Expr::Or(xs) | Expr::And(xs) => {
             // Some alternative holds: what every alternative says about presence and types.
             let mut each = xs.iter().map(|x| {
-                let mut f = Facts::new();
+                let mut f = Facts::default();
                 learn(x, positive, &mut f);
                 f
             });
             let Some(first) = each.next() else { return };
             let rest: Vec<Facts> = each.collect();
-            for (path, f0) in first {
+            for (path, f0) in first.fields {
                 if f0.present != Some(true) {
                     continue;
                 }
@@ -182,6 +209,12 @@ fn decide(p: &Predicate, facts: &Facts) -> Option<bool> {
 }
 
 fn rebuild(e: &Expr, facts: &Facts) -> Expr {
+    if facts.holds.contains(e) {
+        return Expr::Const(true);
+    }
+    if facts.fails.contains(e) {
+        return Expr::Const(false);
+    }
     match e {
         Expr::Pred(p) => match decide(p, facts) {
             Some(b) => Expr::Const(b),
@@ -206,16 +239,19 @@ fn rebuild(e: &Expr, facts: &Facts) -> Expr {
             }
             let mut i = 0;
             while i < out.len() {
-                let mut others = HashMap::new();
+                let mut others = Facts::default();
                 for (j, y) in out.iter().enumerate() {
                     if j != i {
                         learn(y, true, &mut others);
                     }
                 }
-                if rebuild(&out[i], &others) == Expr::Const(true) {
-                    out.remove(i);
-                } else {
-                    i += 1;
+                match rebuild(&out[i], &others) {
+                    Expr::Const(true) => {
+                        out.remove(i);
+                    }
+                    // The others imply this conjunct is false: so is the conjunction.
+                    Expr::Const(false) => return Expr::Const(false),
+                    _ => i += 1,
                 }
             }
             dedup(Expr::and(out))
@@ -281,7 +317,7 @@ fn dedup(e: Expr) -> Expr {
 pub fn simplify(e: &Expr) -> Expr {
     let mut cur = e.clone();
     for _ in 0..4 {
-        let next = normalise(&rebuild(&cur, &HashMap::new()));
+        let next = normalise(&rebuild(&cur, &Facts::default()));
         if next == cur {
             break;
         }

@@ -135,6 +135,62 @@ fn every_panther_rule_has_matching_and_non_matching_tests() {
     assert!(rules >= 26, "{rules} Panther rules");
 }
 
+/// Our own small rules under `tests/fixtures/panther/translated/`, one per Python construct the
+/// front end reads: each translates, has matching and non-matching tests, and the evaluator and
+/// the jq query give every test its `ExpectedResult`.
+#[test]
+fn translated_constructs_pass_their_tests() {
+    let dir = root().join("tests/fixtures/panther/translated");
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    for path in &paths {
+        let name = rel(path);
+        let lf = load(path);
+        let rule = match &lf.rules[..] {
+            [Ok(rule)] => rule,
+            other => panic!("{name}: {other:?}"),
+        };
+        let cases = cases(path).unwrap_or_else(|| panic!("{name}: no Tests"));
+        assert!(cases.iter().any(|c| c.expected), "{name}: no matching test");
+        assert!(
+            cases.iter().any(|c| !c.expected),
+            "{name}: no non-matching test"
+        );
+        let evaluator = rulecast::eval::Evaluator::new(&rule.condition).expect("evaluator");
+        let jq = match &render_file(&lf, rulecast::backend::Target::Jq)[..] {
+            [Ok(q)] => q.clone(),
+            other => panic!("{name}: {other:?}"),
+        };
+        let program = rulecast::jq_exec::JqProgram::compile(&jq).expect("jq compiles");
+        for c in &cases {
+            let by_eval = evaluator.matches(&c.log);
+            let by_jq = !program.run(&c.log).expect("jq runs").is_empty();
+            assert_eq!(
+                (by_eval, by_jq),
+                (c.expected, c.expected),
+                "{name} :: {}\n{jq}",
+                c.name
+            );
+        }
+    }
+}
+
+/// Output fields come from the event only: `alert_context` reading a local alias
+/// (`params.get("bucketName")`) names no top-level field.
+#[test]
+fn alert_context_fields_are_read_from_the_event() {
+    let path = root().join("tests/fixtures/panther/translated/membership_hashing.yml");
+    let lf = load(&path);
+    let rule = lf.rules[0].as_ref().expect("translates");
+    assert_eq!(rule.meta.fields, ["requestParameters", "sourceIPAddress"]);
+}
+
 /// A chain of `and`s keeps one test per condition: the guards Python's value semantics repeat
 /// at every step (and the conditions the chain already decides) fold away.
 #[test]

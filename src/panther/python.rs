@@ -114,8 +114,10 @@ enum Py {
     Bool(bool),
     Num(f64),
     Str(String),
-    /// A list, tuple, set or frozenset.
+    /// A list or tuple.
     Seq(Vec<Py>),
+    /// A set or frozenset: membership hashes the item (a list or dict raises `TypeError`).
+    Set(Vec<Py>),
     Dict(Vec<(Py, Py)>),
     /// A regex match object (truthy, not None).
     Match,
@@ -128,7 +130,7 @@ impl Py {
             Py::Bool(b) => *b,
             Py::Num(n) => *n != 0.0,
             Py::Str(s) => !s.is_empty(),
-            Py::Seq(v) => !v.is_empty(),
+            Py::Seq(v) | Py::Set(v) => !v.is_empty(),
             Py::Dict(v) => !v.is_empty(),
             Py::Match => true,
         }
@@ -149,6 +151,10 @@ impl Py {
             _ => match (self, other) {
                 (Py::Seq(a), Py::Seq(b)) => {
                     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq(y))
+                }
+                (Py::Set(a), Py::Set(b)) => {
+                    a.iter().all(|x| b.iter().any(|y| x.eq(y)))
+                        && b.iter().all(|y| a.iter().any(|x| x.eq(y)))
                 }
                 (Py::Dict(a), Py::Dict(b)) => {
                     a.len() == b.len()
@@ -179,7 +185,7 @@ impl Py {
 
     fn elements(&self) -> Option<Vec<Py>> {
         match self {
-            Py::Seq(v) => Some(v.clone()),
+            Py::Seq(v) | Py::Set(v) => Some(v.clone()),
             Py::Dict(v) => Some(v.iter().map(|(k, _)| k.clone()).collect()),
             Py::Str(s) => Some(s.chars().map(|c| Py::Str(c.to_string())).collect()),
             _ => None,
@@ -732,7 +738,10 @@ impl<'m> Translator<'m> {
             },
             ast::Expr::List(l) => self.const_seq(&l.elts, env, e),
             ast::Expr::Tuple(l) => self.const_seq(&l.elts, env, e),
-            ast::Expr::Set(l) => self.const_seq(&l.elts, env, e),
+            ast::Expr::Set(l) => match self.const_seq(&l.elts, env, e)?.as_const() {
+                Some(Py::Seq(items)) => Ok(Value::konst(Py::Set(items.clone()))),
+                _ => self.err(e, "this set"),
+            },
             ast::Expr::Dict(d) => {
                 let mut out = Vec::new();
                 for (k, v) in d.keys.iter().zip(&d.values) {
@@ -845,6 +854,9 @@ impl<'m> Translator<'m> {
                         Some(Py::Seq(c)),
                         ast::Operator::Add | ast::Operator::BitOr,
                     ) => Ok(Value::konst(Py::Seq(a.iter().chain(c).cloned().collect()))),
+                    (Some(Py::Set(a)), Some(Py::Set(c)), ast::Operator::BitOr) => {
+                        Ok(Value::konst(Py::Set(a.iter().chain(c).cloned().collect())))
+                    }
                     _ => self.err(e, "arithmetic or concatenation with event data"),
                 }
             }
@@ -957,8 +969,8 @@ impl<'m> Translator<'m> {
             (Atom::Const(x), Atom::Const(y)) => (Expr::Const(x.eq(y)), yes),
             (Atom::Json(l), Atom::Const(c)) | (Atom::Const(c), Atom::Json(l)) => match c {
                 Py::None | Py::Match => (Expr::Const(false), yes),
-                Py::Seq(_) | Py::Dict(_) => {
-                    return Err("== between event data and a list or dict".into())
+                Py::Seq(_) | Py::Set(_) | Py::Dict(_) => {
+                    return Err("== between event data and a list, set or dict".into())
                 }
                 c => (self.pred(l, Test::Is(c.json().unwrap_or_default())), yes),
             },
@@ -1186,6 +1198,17 @@ impl<'m> Translator<'m> {
     }
 
     /// `item in container`.
+    /// Python can hash the value (a set member or dict key): not a list or dict.
+    fn hashable(&self, a: &Atom) -> Expr {
+        match a {
+            Atom::Json(l) => and(
+                not(self.is_type(l, JsonType::Array)),
+                not(self.is_type(l, JsonType::Object)),
+            ),
+            _ => Expr::Const(true),
+        }
+    }
+
     fn contains(&self, c: &Atom, i: &Atom) -> Result<(Expr, Expr), String> {
         let yes = Expr::Const(true);
         Ok(match (c, i) {
@@ -1196,9 +1219,13 @@ impl<'m> Translator<'m> {
             (Atom::Const(Py::Str(_)), _) => {
                 return Err("'in' a constant string with event data on the left".into())
             }
-            (Atom::Const(p @ (Py::Seq(_) | Py::Dict(_))), item) => {
+            (Atom::Const(p @ (Py::Seq(_) | Py::Set(_) | Py::Dict(_))), item) => {
                 let mut vals = Vec::new();
-                let mut oks = Vec::new();
+                // A set or dict hashes the item: a list or dict raises TypeError.
+                let mut oks = match p {
+                    Py::Seq(_) => vec![],
+                    _ => vec![self.hashable(item)],
+                };
                 for x in p.elements().unwrap_or_default() {
                     let (v, ok) = self.eq_atoms(item, &Atom::Const(x))?;
                     vals.push(v);
@@ -1410,7 +1437,14 @@ impl<'m> Translator<'m> {
             none_matched.push(not(t));
         }
         let miss = Expr::and(none_matched);
-        let mut ok = key.ok.clone();
+        // Looking a list or dict up in a dict raises TypeError (unhashable).
+        let hashable = Expr::and(
+            key.alts
+                .iter()
+                .map(|(g, a)| or(not(g.clone()), self.hashable(a)))
+                .collect(),
+        );
+        let mut ok = and(key.ok.clone(), hashable);
         match default {
             Some(d) => {
                 for (g, a) in d.alts {
@@ -1597,8 +1631,12 @@ impl<'m> Translator<'m> {
             "set" | "frozenset" | "list" | "tuple" => {
                 let args = self.args(c, env)?;
                 match args.as_slice() {
+                    [] if matches!(h, "set" | "frozenset") => Ok(Value::konst(Py::Set(vec![]))),
                     [] => Ok(Value::konst(Py::Seq(vec![]))),
                     [v] => match v.as_const().and_then(Py::elements) {
+                        Some(items) if matches!(h, "set" | "frozenset") => {
+                            Ok(Value::konst(Py::Set(items)))
+                        }
                         Some(items) => Ok(Value::konst(Py::Seq(items))),
                         None => self.err(node, format!("{h}() of event data")),
                     },
@@ -2689,8 +2727,11 @@ fn output_fields(module: &[ast::Stmt]) -> Vec<String> {
     for s in module {
         if let ast::Stmt::FunctionDef(f) = s {
             if f.name.as_str() == "alert_context" {
+                let Some(event) = positional_params(f).into_iter().next() else {
+                    continue;
+                };
                 for st in &f.body {
-                    stmt_fields(st, &mut out);
+                    stmt_fields(st, &event, &mut out);
                 }
             }
         }
@@ -2698,26 +2739,29 @@ fn output_fields(module: &[ast::Stmt]) -> Vec<String> {
     out
 }
 
-fn stmt_fields(s: &ast::Stmt, out: &mut Vec<String>) {
+/// The event fields an `alert_context` statement reads (`event` names the function's parameter:
+/// reads from other objects, such as a local alias, are not fields of the record's top level).
+fn stmt_fields(s: &ast::Stmt, event: &str, out: &mut Vec<String>) {
     match s {
         ast::Stmt::Return(r) => {
             if let Some(v) = &r.value {
-                expr_fields(v, out);
+                expr_fields(v, event, out);
             }
         }
-        ast::Stmt::Assign(a) => expr_fields(&a.value, out),
-        ast::Stmt::Expr(e) => expr_fields(&e.value, out),
+        ast::Stmt::Assign(a) => expr_fields(&a.value, event, out),
+        ast::Stmt::Expr(e) => expr_fields(&e.value, event, out),
         ast::Stmt::If(i) => {
             i.body
                 .iter()
                 .chain(&i.orelse)
-                .for_each(|x| stmt_fields(x, out));
+                .for_each(|x| stmt_fields(x, event, out));
         }
         _ => {}
     }
 }
 
-fn expr_fields(e: &ast::Expr, out: &mut Vec<String>) {
+fn expr_fields(e: &ast::Expr, event: &str, out: &mut Vec<String>) {
+    let is_event = |x: &ast::Expr| matches!(x, ast::Expr::Name(n) if n.id.as_str() == event);
     let mut add = |f: String| {
         if !f.is_empty() && !f.starts_with("p_") && !out.contains(&f) {
             out.push(f);
@@ -2736,9 +2780,14 @@ fn expr_fields(e: &ast::Expr, out: &mut Vec<String>) {
     };
     match e {
         ast::Expr::Call(c) => {
+            // `event.get(..)`, `event.deep_get(..)`, `deep_get(event, ..)`, `aws_rule_context(..)`.
             let name = match c.func.as_ref() {
-                ast::Expr::Name(n) => n.id.to_string(),
-                ast::Expr::Attribute(a) => a.attr.to_string(),
+                ast::Expr::Name(n)
+                    if n.id.as_str() != "deep_get" || c.args.first().is_some_and(is_event) =>
+                {
+                    n.id.to_string()
+                }
+                ast::Expr::Attribute(a) if is_event(&a.value) => a.attr.to_string(),
                 _ => String::new(),
             };
             match name.as_str() {
@@ -2759,15 +2808,15 @@ fn expr_fields(e: &ast::Expr, out: &mut Vec<String>) {
                 }
                 _ => {}
             }
-            c.args.iter().for_each(|a| expr_fields(a, out));
+            c.args.iter().for_each(|a| expr_fields(a, event, out));
             let _ = &c.keywords;
         }
-        ast::Expr::Dict(d) => d.values.iter().for_each(|v| expr_fields(v, out)),
+        ast::Expr::Dict(d) => d.values.iter().for_each(|v| expr_fields(v, event, out)),
         ast::Expr::BinOp(b) => {
-            expr_fields(&b.left, out);
-            expr_fields(&b.right, out);
+            expr_fields(&b.left, event, out);
+            expr_fields(&b.right, event, out);
         }
-        ast::Expr::BoolOp(b) => b.values.iter().for_each(|v| expr_fields(v, out)),
+        ast::Expr::BoolOp(b) => b.values.iter().for_each(|v| expr_fields(v, event, out)),
         _ => {}
     }
 }

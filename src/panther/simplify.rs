@@ -338,6 +338,13 @@ fn normalise(e: &Expr) -> Expr {
                 };
                 Expr::Pred(Predicate { test, ..p.clone() })
             }
+            // `not (a or b)` is `not a and not b`: the early `return False` guards of a rule
+            // become top-level conjuncts (exclusions, and the action filter the catalog sees).
+            Expr::Or(xs) => Expr::and(
+                xs.iter()
+                    .map(|x| normalise(&Expr::not(x.clone())))
+                    .collect(),
+            ),
             other => Expr::not(normalise(other)),
         },
         Expr::And(xs) => Expr::and(xs.iter().map(normalise).collect()),

@@ -22,7 +22,9 @@ use crate::ir::{
 };
 use crate::source::{SourceFile, Span};
 
-use super::{canonical_key, elements, exact, fields_equal, is_ip, quantified};
+use super::{
+    canonical_key, elements, exact, fields_equal, is_global_ip, is_ip, is_private_ip, quantified,
+};
 
 /// A translated module: the condition `rule()` returns True under, and the alert's output fields.
 #[derive(Debug, Clone)]
@@ -58,6 +60,7 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
         depth: 0,
         site: None,
         next_elem: 0,
+        ip_checks: Vec::new(),
     };
     for s in &prelude {
         if let ast::Stmt::FunctionDef(f) = s {
@@ -255,6 +258,8 @@ enum Atom {
     Walk(FieldPath),
     /// `re.compile(pattern, flags)`.
     Regex(String, RegexFlags),
+    /// `ipaddress.ip_address(s)` of the string at the location, a valid address.
+    Ip(Loc),
     Call(Callable),
 }
 
@@ -339,7 +344,8 @@ struct Frame<'a> {
 
 #[derive(Clone)]
 struct Loop<'a> {
-    var: String,
+    /// The loop variable, or the names a `for a, b in ...` target unpacks each item into.
+    var: Vec<String>,
     items: Vec<Value>,
     next: usize,
     body: &'a [ast::Stmt],
@@ -354,6 +360,23 @@ struct Translator<'m> {
     /// The rule's call site while a prelude helper is inlined (errors point there).
     site: Option<usize>,
     next_elem: usize,
+    /// For each `ipaddress.ip_address()` call translated so far: the condition its argument is
+    /// computed without raising, and the condition the call raises no `ValueError` (what a
+    /// `try: ... except ValueError:` around it catches).
+    ip_checks: Vec<(Expr, Expr)>,
+}
+
+/// A `try:` block whose only possible exception is the `ValueError` of one
+/// `ipaddress.ip_address()` call in its first statement.
+struct TryIp<'a> {
+    /// The call parses its argument (no `ValueError`).
+    valid: Expr,
+    /// The value the first statement returns when it is a `return`.
+    first: Option<Value>,
+    /// The name the first statement assigns, and its value.
+    bind: Option<(String, Value)>,
+    /// The try block's other statements (none of which can raise).
+    rest: &'a [ast::Stmt],
 }
 
 fn and(a: Expr, b: Expr) -> Expr {
@@ -510,7 +533,7 @@ impl<'m> Translator<'m> {
                 }) = frame
                 {
                     if lp.next < lp.items.len() {
-                        env.insert(lp.var.clone(), lp.items[lp.next].clone());
+                        bind(&mut env, &lp.var, &lp.items[lp.next]);
                         lp.next += 1;
                         let body = lp.body;
                         stack.push(Frame {
@@ -588,21 +611,63 @@ impl<'m> Translator<'m> {
                     if !f.orelse.is_empty() {
                         return self.err(stmt, "a for loop with an else block");
                     }
-                    let ast::Expr::Name(var) = f.target.as_ref() else {
-                        return self.err(f.target.as_ref(), "a for loop target other than a name");
+                    let names: Vec<String> = match f.target.as_ref() {
+                        ast::Expr::Name(n) => vec![n.id.to_string()],
+                        ast::Expr::Tuple(t) => t
+                            .elts
+                            .iter()
+                            .map(|x| match x {
+                                ast::Expr::Name(n) => Some(n.id.to_string()),
+                                _ => None,
+                            })
+                            .collect::<Option<_>>()
+                            .ok_or(())
+                            .or_else(|_| {
+                                self.err(f.target.as_ref(), "a for loop target other than names")
+                            })?,
+                        _ => {
+                            return self
+                                .err(f.target.as_ref(), "a for loop target other than a name")
+                        }
                     };
+                    let unpacks = matches!(f.target.as_ref(), ast::Expr::Tuple(_));
                     let iter = self.expr(&f.iter, &env)?;
                     if let Some(p) = iter.as_const() {
                         let Some(items) = p.elements() else {
                             return self.err(f.iter.as_ref(), "a for loop over a non-iterable");
                         };
-                        let items: Vec<Value> = items.into_iter().map(Value::konst).collect();
+                        let items: Vec<Value> = if unpacks {
+                            // `for k, v in TABLE.items()`: each item a tuple of as many values.
+                            items
+                                .into_iter()
+                                .map(|x| match x {
+                                    Py::Seq(parts) if parts.len() == names.len() => {
+                                        Some(Value::konst(Py::Seq(parts)))
+                                    }
+                                    _ => None,
+                                })
+                                .collect::<Option<_>>()
+                                .ok_or(())
+                                .or_else(|_| {
+                                    self.err(
+                                        f.target.as_ref(),
+                                        "unpacking items that are not tuples of that length",
+                                    )
+                                })?
+                        } else {
+                            items.into_iter().map(Value::konst).collect()
+                        };
                         if let Some(first) = items.first() {
-                            env.insert(var.id.to_string(), first.clone());
+                            let var = if unpacks {
+                                names.clone()
+                            } else {
+                                vec![names[0].clone()]
+                            };
+                            bind(&mut env, &var, first);
                             stack.push(Frame {
                                 stmts: &f.body,
                                 lp: Some(Loop {
-                                    var: var.id.to_string(),
+                                    var,
                                     items,
                                     next: 1,
                                     body: &f.body,
@@ -611,6 +676,13 @@ impl<'m> Translator<'m> {
                         }
                         continue;
                     }
+                    let [var] = names.as_slice() else {
+                        return self.err(
+                            f.target.as_ref(),
+                            "unpacking the elements of an event array",
+                        );
+                    };
+                    let var = var.clone();
                     // `for x in <event array>: if P(x): return R` is `if any(P(x) ...): return R`.
                     let [ast::Stmt::If(inner)] = f.body.as_slice() else {
                         return self.err(
@@ -638,7 +710,7 @@ impl<'m> Translator<'m> {
                     }
                     let found = self.quantify(
                         true,
-                        var.id.as_str(),
+                        var.as_str(),
                         &iter,
                         &[],
                         &inner.test,
@@ -696,7 +768,40 @@ impl<'m> Translator<'m> {
                 ast::Stmt::Expr(_) => {
                     return self.err(stmt, "a statement with side effects");
                 }
-                ast::Stmt::Try(_) | ast::Stmt::TryStar(_) => {
+                ast::Stmt::Try(t) => {
+                    let (value, handler) = self.try_ip_address(t, stmt, &env)?;
+                    let TryIp {
+                        valid,
+                        first,
+                        bind,
+                        rest,
+                    } = value;
+                    // The address parsed: the rest of the try block, then what follows it.
+                    let a = match first {
+                        Some(returned) => returned,
+                        None => {
+                            let mut env_a = env.clone();
+                            if let Some((name, v)) = bind {
+                                env_a.insert(name, v);
+                            }
+                            let mut a_stack = stack.clone();
+                            a_stack.push(Frame {
+                                stmts: rest,
+                                lp: None,
+                            });
+                            self.run(a_stack, env_a)?
+                        }
+                    };
+                    // ValueError: the handler, then what follows the try statement.
+                    let mut b_stack = stack;
+                    b_stack.push(Frame {
+                        stmts: handler,
+                        lp: None,
+                    });
+                    let b = self.run(b_stack, env)?;
+                    return Ok(finish(ite(valid, a, b), pre_ok));
+                }
+                ast::Stmt::TryStar(_) => {
                     return self.err(
                         stmt,
                         "try/except (which exceptions are caught cannot be followed)",
@@ -820,6 +925,11 @@ impl<'m> Translator<'m> {
                     [(_, Atom::Call(Callable::Module(m)))] if m == "re" => {
                         Ok(Value::konst(Py::Str(format!("re.{}", a.attr))))
                     }
+                    alts if !alts.is_empty()
+                        && alts.iter().all(|(_, x)| matches!(x, Atom::Ip(_))) =>
+                    {
+                        self.ip_attribute(&v, a.attr.as_str(), e)
+                    }
                     _ => self.err(e, format!("the attribute '.{}' used as a value", a.attr)),
                 }
             }
@@ -892,7 +1002,7 @@ impl<'m> Translator<'m> {
                 Atom::Json(l) | Atom::Case(l, _) => self.pred(l, Test::Truthy),
                 Atom::Bool(e) => e.clone(),
                 Atom::Walk(p) => quantified(p, crate::ir::Quantifier::Any, Test::Truthy, self.span),
-                Atom::Regex(..) | Atom::Call(_) => Expr::Const(true),
+                Atom::Regex(..) | Atom::Call(_) | Atom::Ip(_) => Expr::Const(true),
             };
             alts.push(and(g.clone(), t));
         }
@@ -1648,12 +1758,14 @@ impl<'m> Translator<'m> {
                     return self.err(node, "isinstance() with other than two arguments");
                 };
                 let v = &self.expr(first, env)?;
-                let types = isinstance_types(&c.args[1]).ok_or(()).or_else(|_| {
-                    self.err(
-                        node,
-                        "isinstance() against types other than str, bool, (int, float)",
-                    )
-                })?;
+                let unknown = "isinstance() against types other than str, bool, (int, float), \
+                               Mapping, Sequence, dict, list, tuple";
+                let classes = isinstance_classes(&c.args[1])
+                    .ok_or(())
+                    .or_else(|_| self.err(node, unknown))?;
+                let types = isinstance_json_types(&classes)
+                    .ok_or(())
+                    .or_else(|_| self.err(node, unknown))?;
                 let mut alts = Vec::new();
                 for (g, a) in &v.alts {
                     let t = match a {
@@ -1661,12 +1773,12 @@ impl<'m> Translator<'m> {
                             Expr::or(types.iter().map(|t| self.is_type(l, *t)).collect())
                         }
                         Atom::Case(..) => Expr::Const(types.contains(&JsonType::String)),
-                        Atom::Const(p) => Expr::Const(match p {
-                            Py::Str(_) => types.contains(&JsonType::String),
-                            Py::Bool(_) => types.contains(&JsonType::Boolean),
-                            Py::Num(_) => types.contains(&JsonType::Number),
-                            _ => false,
-                        }),
+                        Atom::Const(p) => match isinstance_const(&classes, p) {
+                            Some(b) => Expr::Const(b),
+                            None => {
+                                return self.err(node, "isinstance() of a constant list or tuple")
+                            }
+                        },
                         Atom::Bool(_) => Expr::Const(types.contains(&JsonType::Boolean)),
                         _ => return self.err(node, "isinstance() of this value"),
                     };
@@ -1710,8 +1822,162 @@ impl<'m> Translator<'m> {
                 node,
                 "aws_rule_context() inside rule() (it builds the alert context)",
             ),
+            "ip_address" => {
+                let args = self.args(c, env)?;
+                let [v] = args.as_slice() else {
+                    return self.err(node, "ip_address() with other than one argument");
+                };
+                self.ip_address(v, node)
+            }
             other => self.err(node, format!("{other}()")),
         }
+    }
+
+    /// `try: <stmt with one ip_address() call> <if ...: return <constant>>... except ValueError:`:
+    /// the block's parts, and the handler's statements. Anything else is refused, since which
+    /// exception a handler catches cannot be followed in general.
+    fn try_ip_address(
+        &mut self,
+        t: &'m ast::StmtTry,
+        stmt: &ast::Stmt,
+        env: &Env,
+    ) -> R<(TryIp<'m>, &'m [ast::Stmt])> {
+        const WHY: &str = "try/except other than around one ipaddress.ip_address() call \
+                           catching ValueError (which exceptions are caught cannot be followed)";
+        if !t.orelse.is_empty() || !t.finalbody.is_empty() {
+            return self.err(stmt, WHY);
+        }
+        let [ast::ExceptHandler::ExceptHandler(h)] = t.handlers.as_slice() else {
+            return self.err(stmt, WHY);
+        };
+        let is_value_error = |x: &ast::Expr| {
+            matches!(x, ast::Expr::Name(n)
+                if matches!(n.id.as_str(), "ValueError" | "Exception" | "BaseException"))
+        };
+        let catches = match h.type_.as_deref() {
+            None => true,
+            Some(ast::Expr::Tuple(tu)) => tu.elts.iter().any(is_value_error),
+            Some(x) => is_value_error(x),
+        };
+        if h.name.is_some() || !catches {
+            return self.err(stmt, WHY);
+        }
+        let Some((first, rest)) = t.body.split_first() else {
+            return self.err(stmt, WHY);
+        };
+        let (expr, name, returns) = match first {
+            ast::Stmt::Expr(e) => (e.value.as_ref(), None, false),
+            ast::Stmt::Assign(a) => match a.targets.as_slice() {
+                [ast::Expr::Name(n)] => (a.value.as_ref(), Some(n.id.to_string()), false),
+                _ => return self.err(stmt, WHY),
+            },
+            ast::Stmt::Return(r) => match &r.value {
+                Some(v) => (v.as_ref(), None, true),
+                None => return self.err(stmt, WHY),
+            },
+            _ => return self.err(stmt, WHY),
+        };
+        let before = self.ip_checks.len();
+        let v = self.expr(expr, env)?;
+        let checks: Vec<(Expr, Expr)> = self.ip_checks.drain(before..).collect();
+        // One call, whose argument cannot raise, and nothing else in the statement that can.
+        let [(arg_ok, call_ok)] = checks.as_slice() else {
+            return self.err(stmt, WHY);
+        };
+        if *arg_ok != Expr::Const(true) || v.ok != *call_ok {
+            return self.err(stmt, WHY);
+        }
+        let parsed = Value {
+            ok: Expr::Const(true),
+            ..v
+        };
+        let mut env_a = env.clone();
+        if let Some(n) = &name {
+            env_a.insert(n.clone(), parsed.clone());
+        }
+        for s in rest {
+            let fine = match s {
+                ast::Stmt::Pass(_) => true,
+                ast::Stmt::If(i) if i.orelse.is_empty() => match i.body.as_slice() {
+                    [ast::Stmt::Return(r)] => {
+                        let c = self.expr(&i.test, &env_a)?;
+                        let (_, ok) = self.truth(&c);
+                        let returned = match &r.value {
+                            Some(x) => self.expr(x, &env_a)?,
+                            None => Value::konst(Py::None),
+                        };
+                        super::simplify::simplify(&ok) == Expr::Const(true)
+                            && returned.as_const().is_some()
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            if !fine {
+                return self.err(s, WHY);
+            }
+        }
+        Ok((
+            TryIp {
+                valid: call_ok.clone(),
+                first: returns.then(|| parsed.clone()),
+                bind: name.map(|n| (n, parsed)),
+                rest,
+            },
+            &h.body,
+        ))
+    }
+
+    /// `ipaddress.ip_address(v)`: an address object when `v` is a string holding an IPv4 or IPv6
+    /// address; anything else raises `ValueError` (rulecast reads a number, which Python takes as
+    /// an integer address, as not an address).
+    fn ip_address(&mut self, v: &Value, node: &ast::Expr) -> R<Value> {
+        let mut alts = Vec::new();
+        let mut invalid = Vec::new();
+        for (g, a) in &v.alts {
+            match a {
+                Atom::Json(l) | Atom::Case(l, _) => {
+                    let ip = is_ip(&l.field(), true, true, self.span);
+                    alts.push((and(g.clone(), ip.clone()), Atom::Ip(l.clone())));
+                    invalid.push(and(g.clone(), not(ip)));
+                }
+                Atom::Const(Py::Str(s)) if s.parse::<std::net::IpAddr>().is_ok() => {
+                    return self.err(node, "ip_address() of a constant address")
+                }
+                // None, "", a default that is not an address: ValueError.
+                Atom::Const(_) => invalid.push(g.clone()),
+                _ => return self.err(node, "ip_address() of this value"),
+            }
+        }
+        let ok = and(v.ok.clone(), not(Expr::or(invalid)));
+        self.ip_checks.push((v.ok.clone(), ok.clone()));
+        Ok(Value { alts, ok })
+    }
+
+    /// An attribute of an `ip_address()` object: `is_global`, `is_private`.
+    fn ip_attribute(&self, v: &Value, attr: &str, node: &ast::Expr) -> R<Value> {
+        let mut alts = Vec::new();
+        for (g, a) in &v.alts {
+            let Atom::Ip(l) = a else {
+                return self.err(node, format!("the attribute '.{attr}' used as a value"));
+            };
+            let t = match attr {
+                "is_global" => is_global_ip(&l.field(), self.span),
+                "is_private" => and(
+                    is_ip(&l.field(), true, true, self.span),
+                    is_private_ip(&l.field(), self.span),
+                ),
+                other => {
+                    return self.err(node, format!("the address attribute '.{other}'"));
+                }
+            };
+            alts.push((g.clone(), Atom::Bool(t)));
+        }
+        Ok(Value {
+            alts,
+            ok: v.ok.clone(),
+        }
+        .tidy())
     }
 
     fn deep_get(&self, obj: &Value, keys: &[Value], default: Value, node: &ast::Expr) -> R<Value> {
@@ -1933,6 +2199,7 @@ impl<'m> Translator<'m> {
                     }
                 }
                 ("fnmatch", "fnmatch" | "fnmatchcase") => self.helper("fnmatch", c, env, node),
+                ("ipaddress", "ip_address") => self.helper("ip_address", c, env, node),
                 (m, f) => self.err(node, format!("{m}.{f}()")),
             };
         }
@@ -2045,6 +2312,23 @@ impl<'m> Translator<'m> {
                     ok: and(recv.ok.clone(), not(Expr::or(bad))),
                 })
             }
+            "keys" | "values" | "items" if c.args.is_empty() => match recv.as_const() {
+                // A keys or items view hashes what `in` looks for, like a set; values compare.
+                Some(Py::Dict(entries)) => Ok(Value::konst(match name {
+                    "keys" => Py::Set(entries.iter().map(|(k, _)| k.clone()).collect()),
+                    "values" => Py::Seq(entries.iter().map(|(_, v)| v.clone()).collect()),
+                    _ => Py::Set(
+                        entries
+                            .iter()
+                            .map(|(k, v)| Py::Seq(vec![k.clone(), v.clone()]))
+                            .collect(),
+                    ),
+                })),
+                _ => self.err(
+                    node,
+                    format!("the method .{name}() of something other than a constant dict"),
+                ),
+            },
             other => self.err(node, format!("the method .{other}()")),
         }
     }
@@ -2345,10 +2629,26 @@ enum Read {
 }
 
 /// What `from module import name` binds.
+/// Bind a loop variable, or unpack a constant tuple into several names.
+fn bind(env: &mut Env, names: &[String], item: &Value) {
+    match (names, item.as_const()) {
+        ([one], _) => {
+            env.insert(one.clone(), item.clone());
+        }
+        (many, Some(Py::Seq(parts))) => {
+            for (n, p) in many.iter().zip(parts) {
+                env.insert(n.clone(), Value::konst(p.clone()));
+            }
+        }
+        _ => {}
+    }
+}
+
 fn imported(module: &str, name: &str) -> Callable {
     let helper = |n: &str| Callable::Helper(n.to_owned());
     match (module, name) {
         ("fnmatch", "fnmatch" | "fnmatchcase") => helper("fnmatch"),
+        ("ipaddress", "ip_address") => helper("ip_address"),
         (
             _,
             "deep_get"
@@ -2523,38 +2823,91 @@ fn check_no_element_refs(e: &Expr, node: &impl Ranged) -> R<()> {
     Ok(())
 }
 
-fn isinstance_types(e: &ast::Expr) -> Option<Vec<JsonType>> {
-    let names: Vec<&str> = match e {
-        ast::Expr::Name(n) => vec![n.id.as_str()],
-        ast::Expr::Tuple(t) => t
-            .elts
-            .iter()
-            .map(|x| match x {
-                ast::Expr::Name(n) => Some(n.id.as_str()),
-                _ => None,
-            })
-            .collect::<Option<_>>()?,
-        _ => return None,
-    };
-    let mut out = Vec::new();
-    let has = |n: &str| names.contains(&n);
-    for n in &names {
-        match *n {
-            "str" => out.push(JsonType::String),
-            "bool" => out.push(JsonType::Boolean),
-            "int" | "float" => {}
+/// The classes `isinstance()`'s second argument names (`Mapping`, `collections.abc.Mapping`,
+/// `(str, bool)`), when rulecast knows them all.
+fn isinstance_classes(e: &ast::Expr) -> Option<Vec<&'static str>> {
+    const KNOWN: &[&str] = &[
+        "str",
+        "bool",
+        "int",
+        "float",
+        "dict",
+        "list",
+        "tuple",
+        "Mapping",
+        "MutableMapping",
+        "Sequence",
+        "MagicMock",
+    ];
+    let one = |x: &ast::Expr| -> Option<&'static str> {
+        let name = match x {
+            ast::Expr::Name(n) => n.id.as_str(),
+            ast::Expr::Attribute(a) => a.attr.as_str(),
             _ => return None,
+        };
+        KNOWN.iter().find(|k| **k == name).copied()
+    };
+    match e {
+        ast::Expr::Tuple(t) => t.elts.iter().map(one).collect(),
+        x => one(x).map(|c| vec![c]),
+    }
+}
+
+/// The JSON types of an event value that is an instance of one of the classes. Panther hands
+/// `rule()` objects as a read-only `Mapping` and arrays as a read-only `Sequence`: never a
+/// `dict`, `list`, `tuple` or mock. None when the classes split JSON numbers (`int` without
+/// `float`, or the reverse).
+fn isinstance_json_types(classes: &[&str]) -> Option<Vec<JsonType>> {
+    let has = |n: &str| classes.contains(&n);
+    let mut out = Vec::new();
+    let mut add = |t: JsonType| {
+        if !out.contains(&t) {
+            out.push(t);
         }
+    };
+    if has("str") || has("Sequence") {
+        add(JsonType::String);
+    }
+    if has("bool") {
+        add(JsonType::Boolean);
     }
     match (has("int"), has("float")) {
         (true, true) => {
-            out.push(JsonType::Number);
-            out.push(JsonType::Boolean);
+            add(JsonType::Number);
+            add(JsonType::Boolean);
         }
         (false, false) => {}
         _ => return None,
     }
+    if has("Mapping") {
+        add(JsonType::Object);
+    }
+    if has("Sequence") {
+        add(JsonType::Array);
+    }
     Some(out)
+}
+
+/// Is a Python constant an instance of one of the classes? None when rulecast cannot tell (a
+/// list or a tuple, an int or a float).
+fn isinstance_const(classes: &[&str], p: &Py) -> Option<bool> {
+    let has = |n: &str| classes.contains(&n);
+    Some(match p {
+        Py::Str(_) => has("str") || has("Sequence"),
+        Py::Bool(_) => has("bool") || has("int"),
+        Py::Num(_) => match (has("int"), has("float")) {
+            (true, true) => true,
+            (false, false) => false,
+            _ => return None,
+        },
+        Py::Dict(_) => has("dict") || has("Mapping") || has("MutableMapping"),
+        Py::Seq(_) => match (has("list"), has("tuple")) {
+            (true, true) => true,
+            (false, false) => has("Sequence"),
+            _ => return None,
+        },
+        Py::Set(_) | Py::None | Py::Match => false,
+    })
 }
 
 fn regex_flags(v: &Value) -> Option<RegexFlags> {

@@ -115,6 +115,35 @@ fn actions(e: &Explanation) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// A rule that filters on an eventName without naming its eventSource (`*:name`, as Panther rules
+/// usually do) detects that call from whichever service makes it: it joins every group of the
+/// same eventName with a known source. `*:name` stays a group of its own only when no rule names
+/// a source for that call.
+fn merge_any_source(actions: &mut BTreeMap<String, Vec<String>>) {
+    let wildcard: Vec<(String, Vec<String>)> = actions
+        .iter()
+        .filter(|(k, _)| k.starts_with("*:"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, rules) in wildcard {
+        let name = &key[2..];
+        let concrete: Vec<String> = actions
+            .keys()
+            .filter(|k| !k.starts_with("*:") && k.split_once(':').is_some_and(|(_, n)| n == name))
+            .cloned()
+            .collect();
+        if concrete.is_empty() {
+            continue;
+        }
+        for k in concrete {
+            if let Some(v) = actions.get_mut(&k) {
+                v.extend(rules.iter().cloned());
+            }
+        }
+        actions.remove(&key);
+    }
+}
+
 /// Build the catalog from (path, rule) pairs.
 pub fn build(rules: &[(String, &Rule)]) -> Catalog {
     let views: Vec<Explanation> = rules.iter().map(|(p, r)| explain(r, p)).collect();
@@ -181,8 +210,10 @@ pub fn build(rules: &[(String, &Rule)]) -> Catalog {
             indicators,
         });
     }
+    merge_any_source(&mut actions_map);
     for v in actions_map.values_mut() {
         v.sort();
+        v.dedup();
     }
     without_action.sort();
     Catalog {

@@ -210,3 +210,57 @@ fn markdown_report_has_every_built_target() {
     let o = rulecast(&["convert", "-f", "markdown", "-o", "/tmp/x", "rules"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// A small tree with both formats: a Sigma and a Panther rule detect the same call (the Panther
+/// one without naming its eventSource), a rule with no action filter, and a Panther rule alone on
+/// its call.
+#[test]
+fn catalog_of_a_mixed_tree_joins_formats_on_the_same_action() {
+    let o = rulecast(&["catalog", "tests/fixtures/catalog-mixed", "-f", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let both = c["actions"]["iam.amazonaws.com:createaccesskey"]
+        .as_array()
+        .expect("the call has a group");
+    assert_eq!(both.len(), 2, "{c}");
+    assert!(both[0].as_str().is_some_and(|s| s.contains("sigma/")));
+    assert!(both[1].as_str().is_some_and(|s| s.contains("panther/")));
+    assert!(
+        c["actions"].get("*:createaccesskey").is_none(),
+        "the source-less Panther rule joins the Sigma rule's group: {c}"
+    );
+    assert!(
+        c["actions"].get("*:consolelogin").is_some(),
+        "a call no rule names a source for keeps its own group"
+    );
+    assert_eq!(c["without_action"].as_array().map(Vec::len), Some(1));
+    let formats: Vec<&str> = c["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["format"].as_str())
+        .collect();
+    assert_eq!(formats, ["panther", "panther", "sigma", "sigma"]);
+    let shared = c["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .flat_map(|r| r["indicators"].as_array().cloned().unwrap_or_default())
+        .filter(|i| i["value"] == "CreateAccessKey")
+        .map(|i| i["corpus"].as_u64())
+        .collect::<Vec<_>>();
+    assert_eq!(shared, [Some(2), Some(2)], "counted across formats");
+    assert_eq!(c["by_tactic"]["Persistence"], 2);
+    let o = rulecast(&["catalog", "tests/fixtures/catalog-mixed"]);
+    assert_eq!(o.status.code(), Some(0));
+    snap(
+        "catalog",
+        "mixed",
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    );
+}

@@ -515,11 +515,29 @@ fn fields_the_table_cannot_hold_are_errors() {
         assert!(e.contains("error[E401]") && e.contains(want), "{item}: {e}");
         assert!(e.starts_with("test.yml:5:9:"), "{item}: {e}");
     }
-    let e = error(
+    // An output field without a column changes what is shown, not what matches: the rule
+    // converts, the field is left out of the SELECT with a warning that cannot leave its comment.
+    let q = one_with(
+        &rule("    sel:\n        eventName: x\n    condition: sel\nfields:\n    - \"nope\\nDROP TABLE t\"\n    - eventName"),
+        &o,
+    );
+    assert!(
+        q.contains(
+            "-- warning: output field 'nope DROP TABLE t' has no column in the cloudtrail table"
+        ),
+        "{q}"
+    );
+    let select = &q[q.find("\nSELECT").expect("a SELECT")..];
+    assert!(!select.contains("nope") && !select.contains("DROP"), "{q}");
+    assert!(select.contains("SELECT\n  eventname\nFROM"), "{q}");
+    well_formed(&q).expect("well formed");
+    // None of them has one: the default columns stand in.
+    let q = one_with(
         &rule("    sel:\n        eventName: x\n    condition: sel\nfields:\n    - nope"),
         &o,
     );
-    assert!(e.contains("in 'fields': field 'nope'"), "{e}");
+    assert!(q.contains("SELECT\n  eventtime,"), "{q}");
+    well_formed(&q).expect("well formed");
     let sl = RenderOptions {
         schema: Some("security-lake".into()),
         ..opts()

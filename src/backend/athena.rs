@@ -1117,19 +1117,38 @@ impl Backend for AthenaBackend {
             names.extend(cx.needs.fields.iter().cloned());
         }
         let mut columns = Vec::new();
+        let mut warnings = Vec::new();
         let mut seen = Vec::new();
-        for name in names {
+        let defaults = def
+            .default_columns
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(cx.needs.fields.iter().cloned())
+            .collect::<Vec<_>>();
+        let mut fallback = false;
+        for (n, name) in names.iter().chain(&defaults).enumerate() {
+            // The defaults only stand in when none of the rule's output fields has a column.
+            if n == names.len() {
+                fallback = from_rule && columns.is_empty();
+            }
+            if n >= names.len() && !fallback {
+                break;
+            }
+            let name = name.clone();
             if seen.contains(&name) {
                 continue;
             }
             seen.push(name.clone());
             let acc = match resolve(schema, &FieldPath::parse(&name), &mut Scope::default()) {
                 Ok(a) => a,
-                Err(d) if from_rule => {
-                    return Err(Diagnostic::new(
-                        d.code,
-                        format!("in 'fields': {}", d.message),
-                    ))
+                // An output field the table lacks changes what is shown, not what matches: it is
+                // left out of the SELECT, with a warning in the header.
+                Err(_) if from_rule && n < names.len() => {
+                    warnings.push(format!(
+                        "output field '{name}' has no column in the {} table; left out of the SELECT",
+                        def.name
+                    ));
+                    continue;
                 }
                 Err(_) => continue,
             };
@@ -1153,7 +1172,6 @@ impl Backend for AthenaBackend {
             }
         };
         let mut window = Vec::new();
-        let mut warnings = Vec::new();
         match &s.window {
             Some(w) => {
                 if let Some(p) = window::partition_predicate(s.layout, w, def.partition_lag_days)

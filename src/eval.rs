@@ -153,6 +153,8 @@ impl<'a> Evaluator<'a> {
                 other,
                 anchor,
                 cased,
+                before,
+                after,
             } => {
                 let others: Vec<&Value> = if q == Quantifier::Any {
                     resolve(event, other)
@@ -164,6 +166,11 @@ impl<'a> Evaluator<'a> {
                 };
                 others.into_iter().any(|o| {
                     text(o).is_some_and(|b| {
+                        let b: Cow<str> = if before.is_empty() && after.is_empty() {
+                            b
+                        } else {
+                            Cow::Owned(format!("{before}{b}{after}"))
+                        };
                         let (a, b) = if *cased {
                             (mine.clone(), b)
                         } else {

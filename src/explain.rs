@@ -235,14 +235,25 @@ pub fn indicator(p: &Predicate, negated: bool) -> Indicator {
         ),
         Test::Null => ("is_null", vec![]),
         Test::Exists => ("is_not_null", vec![]),
-        Test::FieldRef { other, anchor, .. } => (
+        Test::FieldRef {
+            other,
+            anchor,
+            before,
+            after,
+            ..
+        } => (
             match anchor {
                 Anchor::Whole => "fieldref",
                 Anchor::Prefix => "fieldref_startswith",
                 Anchor::Suffix => "fieldref_endswith",
                 Anchor::Substring => "fieldref_contains",
             },
-            vec![other.to_string()],
+            // Literal text around the other field reads `user/{userName}`.
+            vec![if before.is_empty() && after.is_empty() {
+                other.to_string()
+            } else {
+                format!("{before}{{{other}}}{after}")
+            }],
         ),
         Test::Is(v) => (
             "eq",

@@ -214,10 +214,17 @@ pub enum Test {
     Exists,
     /// Compares with another field's text (`field|fieldref: other`, with contains/startswith/endswith).
     /// The other field is read with the predicate's quantifier (`Exact` stays exact).
+    ///
+    /// `before` and `after` are literal text around the other field's text: the value is compared
+    /// with `before + other + after` (Panther `arn.endswith(f"/{userName}")`; empty for Sigma).
     FieldRef {
         other: FieldPath,
         anchor: Anchor,
         cased: bool,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        before: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        after: String,
     },
     /// Python `==` with a literal (Panther `x == "v"`, `Equals`): strings compare exactly, numbers
     /// and booleans by numeric value (`True == 1`), a string never equals a number.

@@ -240,10 +240,14 @@ impl Mapping {
                         other,
                         anchor,
                         cased,
+                        before,
+                        after,
                     } => Test::FieldRef {
                         other: self.rename(other, target),
                         anchor: *anchor,
                         cased: *cased,
+                        before: before.clone(),
+                        after: after.clone(),
                     },
                     t => t.clone(),
                 };

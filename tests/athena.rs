@@ -891,6 +891,15 @@ fn py_tests() -> Vec<Test> {
         other: FieldPath::parse("requestParameters.w"),
         anchor: Anchor::Whole,
         cased: false,
+        before: String::new(),
+        after: String::new(),
+    });
+    out.push(Test::FieldRef {
+        other: FieldPath::parse("requestParameters.w"),
+        anchor: Anchor::Suffix,
+        cased: true,
+        before: "it's/".into(),
+        after: "\\'".into(),
     });
     out
 }
@@ -1008,6 +1017,21 @@ fn element_cases() -> Vec<(String, Expr)> {
                     other: FieldPath::parse("ARN"),
                     anchor: Anchor::Whole,
                     cased: true,
+                    before: String::new(),
+                    after: String::new(),
+                },
+            ),
+        ),
+        (
+            "k ends with 'arn/' + ARN",
+            exact(
+                "k",
+                Test::FieldRef {
+                    other: FieldPath::parse("ARN"),
+                    anchor: Anchor::Suffix,
+                    cased: true,
+                    before: "arn/".into(),
+                    after: String::new(),
                 },
             ),
         ),

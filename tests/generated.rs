@@ -282,11 +282,24 @@ fn python_test() -> impl Strategy<Value = Test> {
                 text: n.to_string()
             }
         }),
-        Just(Test::FieldRef {
-            other: FieldPath::parse("g"),
-            anchor: rulecast::ir::Anchor::Prefix,
-            cased: false
-        }),
+        (
+            prop_oneof![
+                Just(rulecast::ir::Anchor::Whole),
+                Just(rulecast::ir::Anchor::Prefix),
+                Just(rulecast::ir::Anchor::Suffix),
+                Just(rulecast::ir::Anchor::Substring),
+            ],
+            any::<bool>(),
+            "[aA/\"]{0,2}",
+            "[aA/\"]{0,2}",
+        )
+            .prop_map(|(anchor, cased, before, after)| Test::FieldRef {
+                other: FieldPath::parse("g"),
+                anchor,
+                cased,
+                before,
+                after,
+            }),
     ]
 }
 

@@ -761,10 +761,14 @@ impl Render<'_> {
                 other,
                 anchor,
                 cased,
+                before,
+                after,
             } => {
                 let theirs = self.resolve(other)?;
                 let (anchor, cased) = (*anchor, *cased);
-                self.any_text(&theirs, &mut |_, b| Ok(fieldref_test(t, b, anchor, cased)))
+                self.any_text(&theirs, &mut |_, b| {
+                    Ok(fieldref_test(t, &affixed(b, before, after), anchor, cased))
+                })
             }
             // Python-style tests come with Python-style quantifiers; under Sigma's any-value
             // reading the table's texts have lost the JSON types they need.
@@ -882,6 +886,22 @@ fn compare_test(t: &str, op: CompareOp, n: &Number) -> String {
         "(regexp_like({t}, '\\A-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?\\z') AND TRY_CAST({t} AS DOUBLE) {} {num})",
         op.symbol()
     )
+}
+
+/// `b` with literal text before and after it (`concat('/', b)`), or `b` itself.
+fn affixed(b: &str, before: &str, after: &str) -> String {
+    if before.is_empty() && after.is_empty() {
+        return b.to_owned();
+    }
+    let mut parts = Vec::new();
+    if !before.is_empty() {
+        parts.push(lit(before));
+    }
+    parts.push(b.to_owned());
+    if !after.is_empty() {
+        parts.push(lit(after));
+    }
+    format!("concat({})", parts.join(", "))
 }
 
 fn fieldref_test(a: &str, b: &str, anchor: Anchor, cased: bool) -> String {

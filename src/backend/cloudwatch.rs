@@ -806,7 +806,9 @@ impl<'a> Renderer<'a> {
                 other,
                 anchor,
                 cased,
-            } => self.field_ref(path, other, *anchor, *cased),
+                before,
+                after,
+            } => self.field_ref(path, other, *anchor, *cased, (before, after)),
         }
     }
 
@@ -1294,6 +1296,7 @@ impl<'a> Renderer<'a> {
         other: &FieldPath,
         anchor: Anchor,
         cased: bool,
+        (before, after): (&str, &str),
     ) -> Result<String, Diagnostic> {
         for p in [path, other] {
             match self.container(p) {
@@ -1327,15 +1330,49 @@ impl<'a> Renderer<'a> {
                 format!("tolower({f})")
             }
         };
+        // Literal text around theirs: `concat()`, only where their field is present.
+        let affix = |s: &str| {
+            quote(s).ok_or_else(|| {
+                Diagnostic::unsupported(
+                    "cloudwatch",
+                    format!(
+                        "the text {s:?} around a field reference (a Logs Insights string cannot \
+                         hold both quotes, a backslash or a control character)"
+                    ),
+                )
+            })
+        };
+        let around = if before.is_empty() && after.is_empty() {
+            None
+        } else {
+            Some((affix(before)?, affix(after)?))
+        };
         let mut atoms = Vec::new();
         for a in &mine {
             for b in &theirs {
-                let (a, b) = (wrap(a), wrap(b));
-                atoms.push(match anchor {
+                let (a, b, guard) = match &around {
+                    None => (wrap(a), wrap(b), None),
+                    Some((pre, post)) => {
+                        let parts: Vec<&str> = [pre.as_str(), b.as_str(), post.as_str()]
+                            .into_iter()
+                            .filter(|x| *x != "\"\"")
+                            .collect();
+                        (
+                            wrap(a),
+                            wrap(&format!("concat({})", parts.join(", "))),
+                            Some(format!("ispresent({b})")),
+                        )
+                    }
+                };
+                let atom = match anchor {
                     Anchor::Whole => format!("{a} = {b}"),
                     Anchor::Prefix => format!("startsWith({a}, {b}) = 1"),
                     Anchor::Suffix => format!("endsWith({a}, {b}) = 1"),
                     Anchor::Substring => format!("strcontains({a}, {b}) = 1"),
+                };
+                atoms.push(match guard {
+                    None => atom,
+                    Some(g) => format!("({g} and {atom})"),
                 });
             }
         }

@@ -287,8 +287,23 @@ impl Backend for JqBackend {
                 other,
                 anchor,
                 cased,
+                before,
+                after,
             } => {
                 let t = text_of(!cased, needs);
+                // Literal text around theirs, folded as their text is.
+                let affix = |s: &str| {
+                    lit(&if *cased {
+                        s.to_owned()
+                    } else {
+                        s.to_ascii_lowercase()
+                    })
+                };
+                let bind = if before.is_empty() && after.is_empty() {
+                    ". as $b".to_owned()
+                } else {
+                    format!("({} + . + {}) as $b", affix(before), affix(after))
+                };
                 let their_q = if q == Quantifier::Any {
                     q
                 } else {
@@ -302,7 +317,7 @@ impl Backend for JqBackend {
                     Anchor::Substring => "($b == \"\" or ($a | index($b) != null))",
                 };
                 let cond = format!(
-                    ". as $a | any($e | {theirs} | select(. != null) | {t}; . as $b | {cmp})"
+                    ". as $a | any($e | {theirs} | select(. != null) | {t}; {bind} | {cmp})"
                 );
                 format!(
                     "(. as $e | {})",

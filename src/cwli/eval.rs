@@ -176,6 +176,13 @@ impl Record {
                 let (a, b) = (self.operand(a)?, self.operand(b)?);
                 Val::num(a.text().starts_with(b.text()))
             }
+            Operand::Concat(parts) => {
+                let mut out = String::new();
+                for p in parts {
+                    out.push_str(self.operand(p)?.text());
+                }
+                Val::Str(out)
+            }
             Operand::EndsWith(a, b) => {
                 let (a, b) = (self.operand(a)?, self.operand(b)?);
                 Val::num(a.text().ends_with(b.text()))

@@ -21,7 +21,9 @@
 //! - `like "s"` is a case-sensitive substring test; `like /re/` and `=~ /re/` are unanchored regex
 //!   searches of the value's text, run as RE2 would (see [`regex`]).
 //! - `isIpInSubnet(f, "cidr")` holds for a string that is an IPv4/IPv6 address in the network.
-//! - `tolower(x)` lowercases Unicode letters; `strcontains`, `startsWith`, `endsWith` return 1 or 0.
+//! - `tolower(x)` lowercases Unicode letters; `strcontains`, `startsWith`, `endsWith` return 1 or 0;
+//!   `concat(a, b, ...)` joins texts and has no value when one of its fields is missing (the
+//!   queries guard it with `ispresent()`, so this reading is never relied on).
 //!
 //! The parser also rejects queries over [`MAX_QUERY_CHARS`] characters (the API limit), `limit`
 //! outside 1..=10000, CIDR literals that are not networks, and regexes outside the portable subset.
@@ -108,11 +110,16 @@ pub enum CmpOp {
 pub enum Operand {
     Field(String),
     Str(String),
-    Num { value: f64, text: String },
+    Num {
+        value: f64,
+        text: String,
+    },
     Lower(Box<Operand>),
     StrContains(Box<Operand>, Box<Operand>),
     StartsWith(Box<Operand>, Box<Operand>),
     EndsWith(Box<Operand>, Box<Operand>),
+    /// `concat(a, b, ...)`: the texts joined (no value when a field is missing).
+    Concat(Vec<Operand>),
 }
 
 /// Why a query was rejected, with its 1-based position when the parser knows it.

@@ -361,6 +361,14 @@ fn operand(text: &str, p: Pair<Rule>) -> Result<Operand, Error> {
                 .next()
                 .ok_or_else(|| at(text, 0, "empty function call"))?;
             let rule = call.as_rule();
+            if rule == Rule::concat {
+                let parts = call
+                    .into_inner()
+                    .filter(|x| x.as_rule() == Rule::operand)
+                    .map(|x| operand(text, x))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok(Operand::Concat(parts));
+            }
             let mut args = call
                 .into_inner()
                 .filter(|x| x.as_rule() == Rule::operand)

@@ -353,6 +353,8 @@ impl Cx<'_> {
                         other: b.clone(),
                         anchor,
                         cased,
+                        before: String::new(),
+                        after: String::new(),
                     },
                     span,
                 ),

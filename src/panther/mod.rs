@@ -484,6 +484,8 @@ pub(crate) fn fields_equal(a: &FieldPath, b: &FieldPath, span: Span) -> (Expr, E
                     other: b.clone(),
                     anchor: Anchor::Whole,
                     cased: true,
+                    before: String::new(),
+                    after: String::new(),
                 },
                 span,
             ),

@@ -127,6 +127,17 @@ enum Py {
 }
 
 impl Py {
+    /// `str()` of the constant, where rulecast knows it exactly (not for numbers, whose text
+    /// depends on int or float, nor containers).
+    fn str_text(&self) -> Option<String> {
+        match self {
+            Py::Str(s) => Some(s.clone()),
+            Py::None => Some("None".to_owned()),
+            Py::Bool(b) => Some(if *b { "True" } else { "False" }.to_owned()),
+            _ => None,
+        }
+    }
+
     fn truthy(&self) -> bool {
         match self {
             Py::None => false,
@@ -260,6 +271,12 @@ enum Atom {
     Regex(String, RegexFlags),
     /// `ipaddress.ip_address(s)` of the string at the location, a valid address.
     Ip(Loc),
+    /// The JSON string at the location with literal text around it (an f-string or `+`).
+    Concat {
+        before: String,
+        loc: Loc,
+        after: String,
+    },
     Call(Callable),
 }
 
@@ -967,10 +984,66 @@ impl<'m> Translator<'m> {
                     (Some(Py::Set(a)), Some(Py::Set(c)), ast::Operator::BitOr) => {
                         Ok(Value::konst(Py::Set(a.iter().chain(c).cloned().collect())))
                     }
+                    (Some(Py::Str(a)), None, ast::Operator::Add) => {
+                        let a = a.clone();
+                        self.concat(&a, &r, "", false, e)
+                    }
+                    (None, Some(Py::Str(c)), ast::Operator::Add) => {
+                        let c = c.clone();
+                        self.concat("", &l, &c, false, e)
+                    }
                     _ => self.err(e, "arithmetic or concatenation with event data"),
                 }
             }
-            ast::Expr::JoinedStr(_) => self.err(e, "an f-string"),
+            ast::Expr::JoinedStr(j) => {
+                // Literal parts around at most one value.
+                let mut before = String::new();
+                let mut after = String::new();
+                let mut value: Option<Value> = None;
+                for part in &j.values {
+                    let text = match part {
+                        ast::Expr::Constant(c) => match &c.value {
+                            ast::Constant::Str(t) => t.clone(),
+                            _ => return self.err(part, "this f-string part"),
+                        },
+                        ast::Expr::FormattedValue(f) => {
+                            if f.format_spec.is_some()
+                                || !matches!(
+                                    f.conversion,
+                                    ast::ConversionFlag::None | ast::ConversionFlag::Str
+                                )
+                            {
+                                return self.err(part, "an f-string field with a format or !r/!a");
+                            }
+                            let v = self.expr(&f.value, env)?;
+                            match v.as_const() {
+                                Some(p) => match p.str_text() {
+                                    Some(t) => t,
+                                    None => return self.err(part, "an f-string of this constant"),
+                                },
+                                None if value.is_none() => {
+                                    value = Some(v);
+                                    continue;
+                                }
+                                None => {
+                                    return self
+                                        .err(part, "an f-string of more than one event value")
+                                }
+                            }
+                        }
+                        _ => return self.err(part, "this f-string part"),
+                    };
+                    if value.is_some() {
+                        after.push_str(&text);
+                    } else {
+                        before.push_str(&text);
+                    }
+                }
+                match value {
+                    None => Ok(Value::konst(Py::Str(before))),
+                    Some(v) => self.concat(&before, &v, &after, true, e),
+                }
+            }
             ast::Expr::ListComp(_) | ast::Expr::SetComp(_) | ast::Expr::DictComp(_) => {
                 self.err(e, "a comprehension outside any()/all()")
             }
@@ -1003,6 +1076,13 @@ impl<'m> Translator<'m> {
                 Atom::Bool(e) => e.clone(),
                 Atom::Walk(p) => quantified(p, crate::ir::Quantifier::Any, Test::Truthy, self.span),
                 Atom::Regex(..) | Atom::Call(_) | Atom::Ip(_) => Expr::Const(true),
+                Atom::Concat { before, loc, after } => {
+                    if before.is_empty() && after.is_empty() {
+                        self.pred(loc, Test::Truthy)
+                    } else {
+                        Expr::Const(true)
+                    }
+                }
             };
             alts.push(and(g.clone(), t));
         }
@@ -1106,6 +1186,8 @@ impl<'m> Translator<'m> {
                             other: y.field(),
                             anchor: Anchor::Whole,
                             cased: false,
+                            before: String::new(),
+                            after: String::new(),
                         },
                     ),
                     yes,
@@ -1151,6 +1233,44 @@ impl<'m> Translator<'m> {
             (Atom::Case(..), Atom::Json(_)) | (Atom::Json(_), Atom::Case(..)) => {
                 return Err("== between a lowercased field and another field".into())
             }
+            // A built string (its field a string, by the alternative's guard).
+            (Atom::Json(l), Atom::Concat { before, loc, after })
+            | (Atom::Concat { before, loc, after }, Atom::Json(l)) => {
+                same_base(l, loc)?;
+                (
+                    and(
+                        self.is_type(l, JsonType::String),
+                        self.pred(
+                            l,
+                            Test::FieldRef {
+                                other: loc.field(),
+                                anchor: Anchor::Whole,
+                                cased: true,
+                                before: before.clone(),
+                                after: after.clone(),
+                            },
+                        ),
+                    ),
+                    yes,
+                )
+            }
+            (Atom::Const(c), Atom::Concat { before, loc, after })
+            | (Atom::Concat { before, loc, after }, Atom::Const(c)) => match c {
+                Py::Str(t)
+                    if t.len() >= before.len() + after.len()
+                        && t.starts_with(before.as_str())
+                        && t.ends_with(after.as_str())
+                        && t.is_char_boundary(before.len())
+                        && t.is_char_boundary(t.len() - after.len()) =>
+                {
+                    let middle = &t[before.len()..t.len() - after.len()];
+                    (
+                        self.pred(loc, Test::Is(serde_json::Value::String(middle.to_owned()))),
+                        yes,
+                    )
+                }
+                _ => (Expr::Const(false), yes),
+            },
             _ => return Err("== between these values".into()),
         })
     }
@@ -1241,6 +1361,9 @@ impl<'m> Translator<'m> {
     }
 
     fn order(&self, op: CompareOp, a: &Atom, b: &Atom) -> Result<(Expr, Expr), String> {
+        if matches!(a, Atom::Concat { .. }) || matches!(b, Atom::Concat { .. }) {
+            return Err("ordering a built string (f-string or +)".into());
+        }
         let flip = |op: CompareOp| match op {
             CompareOp::Lt => CompareOp::Gt,
             CompareOp::Gt => CompareOp::Lt,
@@ -1321,6 +1444,9 @@ impl<'m> Translator<'m> {
 
     fn contains(&self, c: &Atom, i: &Atom) -> Result<(Expr, Expr), String> {
         let yes = Expr::Const(true);
+        if matches!(c, Atom::Concat { .. }) || matches!(i, Atom::Concat { .. }) {
+            return Err("'in' with a built string (f-string or +)".into());
+        }
         Ok(match (c, i) {
             (Atom::Const(Py::Str(s)), Atom::Const(Py::Str(t))) => {
                 (Expr::Const(s.contains(t.as_str())), yes)
@@ -1403,6 +1529,8 @@ impl<'m> Translator<'m> {
                                 other: i.field(),
                                 anchor: Anchor::Substring,
                                 cased: true,
+                                before: String::new(),
+                                after: String::new(),
                             },
                         ),
                     ),
@@ -2039,6 +2167,7 @@ impl<'m> Translator<'m> {
     }
 
     fn fnmatch(&self, name: &Value, pat: &Value, node: &ast::Expr) -> R<Value> {
+        self.reject_concat(name, node, "fnmatch()")?;
         let Some(Py::Str(p)) = pat.as_const() else {
             return self.err(
                 node,
@@ -2093,6 +2222,7 @@ impl<'m> Translator<'m> {
         subject: &Value,
         node: &ast::Expr,
     ) -> R<Value> {
+        self.reject_concat(subject, node, "a regex match")?;
         let body = python_regex(re, flags).map_err(|m| PyErr {
             code: Code::BadRegex,
             msg: m,
@@ -2284,6 +2414,7 @@ impl<'m> Translator<'m> {
                     return self.err(node, format!(".{name}() with arguments"));
                 }
                 let upper = name == "upper";
+                self.reject_concat(recv, node, &format!(".{name}()"))?;
                 let mut alts = Vec::new();
                 let mut bad = Vec::new();
                 for (g, a) in &recv.alts {
@@ -2333,6 +2464,94 @@ impl<'m> Translator<'m> {
         }
     }
 
+    /// A built string (f-string or `+`) where only literals and fields are read: refused, so it
+    /// is never taken for a value that raises.
+    fn reject_concat(&self, v: &Value, node: &ast::Expr, what: &str) -> R<()> {
+        if v.alts.iter().any(|(_, a)| matches!(a, Atom::Concat { .. })) {
+            return self.err(node, format!("{what} of a built string (f-string or +)"));
+        }
+        Ok(())
+    }
+
+    /// `before + v + after`: an f-string (`str()` of the value: a string as itself, `None`,
+    /// `True`, `False`) or `+` (strings only: anything else raises `TypeError`). A number, object
+    /// or list in an f-string, whose Python text rulecast does not reproduce, reads as an error
+    /// (no match).
+    fn concat(
+        &self,
+        before: &str,
+        v: &Value,
+        after: &str,
+        fstring: bool,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let mut alts = Vec::new();
+        let mut bad = Vec::new();
+        let around = |t: &str| Atom::Const(Py::Str(format!("{before}{t}{after}")));
+        for (g, a) in &v.alts {
+            match a {
+                Atom::Const(Py::Str(t)) => alts.push((g.clone(), around(t))),
+                Atom::Const(p) if fstring => match p.str_text() {
+                    Some(t) => alts.push((g.clone(), around(&t))),
+                    None => return self.err(node, "an f-string of this constant"),
+                },
+                Atom::Const(_) => bad.push(g.clone()),
+                Atom::Json(l) => {
+                    alts.push((
+                        and(g.clone(), self.is_type(l, JsonType::String)),
+                        Atom::Concat {
+                            before: before.to_owned(),
+                            loc: l.clone(),
+                            after: after.to_owned(),
+                        },
+                    ));
+                    let mut fine = vec![self.is_type(l, JsonType::String)];
+                    if fstring {
+                        for b in [true, false] {
+                            let t = and(
+                                self.is_type(l, JsonType::Boolean),
+                                self.pred(l, Test::Is(serde_json::Value::Bool(b))),
+                            );
+                            alts.push((
+                                and(g.clone(), t.clone()),
+                                around(if b { "True" } else { "False" }),
+                            ));
+                            fine.push(t);
+                        }
+                    }
+                    bad.push(and(g.clone(), not(Expr::or(fine))));
+                }
+                Atom::Concat {
+                    before: b0,
+                    loc,
+                    after: a0,
+                } => alts.push((
+                    g.clone(),
+                    Atom::Concat {
+                        before: format!("{before}{b0}"),
+                        loc: loc.clone(),
+                        after: format!("{a0}{after}"),
+                    },
+                )),
+                _ => {
+                    return self.err(
+                        node,
+                        if fstring {
+                            "an f-string of this value"
+                        } else {
+                            "concatenation with this value"
+                        },
+                    )
+                }
+            }
+        }
+        Ok(Value {
+            alts,
+            ok: and(v.ok.clone(), not(Expr::or(bad))),
+        }
+        .tidy())
+    }
+
     /// `s.startswith(arg)` / `s.endswith(arg)`, `arg` a string, a tuple of strings, or a field.
     fn anchored(&self, recv: &Value, arg: &Value, start: bool, node: &ast::Expr) -> R<Value> {
         let make = |s: &str| {
@@ -2352,63 +2571,130 @@ impl<'m> Translator<'m> {
             recv,
             arg,
             |r, a| {
-                let lits: Vec<String> =
-                    match a {
-                        Atom::Const(Py::Str(s)) => vec![s.clone()],
-                        Atom::Const(Py::Seq(v)) if v.iter().all(|x| matches!(x, Py::Str(_))) => v
-                            .iter()
-                            .filter_map(|x| {
-                                if let Py::Str(s) = x {
-                                    Some(s.clone())
-                                } else {
-                                    None
-                                }
-                            })
-                            .collect(),
-                        Atom::Json(f) => {
-                            return match r {
-                                Atom::Json(l) => {
-                                    same_base(l, f)?;
-                                    let both = and(
-                                        self.is_type(l, JsonType::String),
-                                        self.is_type(f, JsonType::String),
-                                    );
-                                    Ok((
-                                        and(
-                                            both.clone(),
-                                            self.pred(
-                                                l,
-                                                Test::FieldRef {
-                                                    other: f.field(),
-                                                    anchor,
-                                                    cased: true,
-                                                },
-                                            ),
+                let lits: Vec<String> = match a {
+                    Atom::Const(Py::Str(s)) => vec![s.clone()],
+                    Atom::Const(Py::Seq(v)) if v.iter().all(|x| matches!(x, Py::Str(_))) => v
+                        .iter()
+                        .filter_map(|x| {
+                            if let Py::Str(s) = x {
+                                Some(s.clone())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect(),
+                    Atom::Json(f) => {
+                        return match r {
+                            Atom::Json(l) => {
+                                same_base(l, f)?;
+                                let both = and(
+                                    self.is_type(l, JsonType::String),
+                                    self.is_type(f, JsonType::String),
+                                );
+                                Ok((
+                                    and(
+                                        both.clone(),
+                                        self.pred(
+                                            l,
+                                            Test::FieldRef {
+                                                other: f.field(),
+                                                anchor,
+                                                cased: true,
+                                                before: String::new(),
+                                                after: String::new(),
+                                            },
                                         ),
-                                        both,
-                                    ))
+                                    ),
+                                    both,
+                                ))
+                            }
+                            // A constant string starts (ends) with exactly its prefixes (suffixes).
+                            Atom::Const(Py::Str(s)) => {
+                                let cuts: Vec<Expr> = (0..=s.len())
+                                    .filter(|i| s.is_char_boundary(*i))
+                                    .map(|i| if start { &s[..i] } else { &s[i..] })
+                                    .map(|p| {
+                                        self.pred(
+                                            f,
+                                            Test::Is(serde_json::Value::String(p.to_owned())),
+                                        )
+                                    })
+                                    .collect();
+                                Ok((Expr::or(cuts), self.is_type(f, JsonType::String)))
+                            }
+                            Atom::Const(_) => Ok((Expr::Const(false), Expr::Const(false))),
+                            _ => {
+                                Err("startswith/endswith with a field argument on this value"
+                                    .into())
+                            }
+                        };
+                    }
+                    // Theirs is a string (the alternative's guard says so).
+                    Atom::Concat { before, loc, after } => {
+                        return match r {
+                            Atom::Json(l) => {
+                                same_base(l, loc)?;
+                                let mine = self.is_type(l, JsonType::String);
+                                Ok((
+                                    and(
+                                        mine.clone(),
+                                        self.pred(
+                                            l,
+                                            Test::FieldRef {
+                                                other: loc.field(),
+                                                anchor,
+                                                cased: true,
+                                                before: before.clone(),
+                                                after: after.clone(),
+                                            },
+                                        ),
+                                    ),
+                                    mine,
+                                ))
+                            }
+                            // A constant ends with before + x + after for exactly the x
+                            // that fill one of its tails (heads for startswith).
+                            Atom::Const(Py::Str(s)) => {
+                                let mut xs = Vec::new();
+                                let n = s.len();
+                                for i in 0..=n {
+                                    for j in i..=n {
+                                        if !s.is_char_boundary(i) || !s.is_char_boundary(j) {
+                                            continue;
+                                        }
+                                        // The built string is s[k..] (or s[..k]).
+                                        let (head, x, tail) = (&s[..i], &s[i..j], &s[j..]);
+                                        let fits = if start {
+                                            head == before.as_str()
+                                                && tail.starts_with(after.as_str())
+                                        } else {
+                                            head.ends_with(before.as_str())
+                                                && tail == after.as_str()
+                                        };
+                                        if fits && !xs.contains(&x) {
+                                            xs.push(x);
+                                        }
+                                    }
                                 }
-                                // A constant string starts (ends) with exactly its prefixes (suffixes).
-                                Atom::Const(Py::Str(s)) => {
-                                    let cuts: Vec<Expr> = (0..=s.len())
-                                        .filter(|i| s.is_char_boundary(*i))
-                                        .map(|i| if start { &s[..i] } else { &s[i..] })
-                                        .map(|p| {
-                                            self.pred(
-                                                f,
-                                                Test::Is(serde_json::Value::String(p.to_owned())),
-                                            )
-                                        })
-                                        .collect();
-                                    Ok((Expr::or(cuts), self.is_type(f, JsonType::String)))
-                                }
-                                Atom::Const(_) => Ok((Expr::Const(false), Expr::Const(false))),
-                                _ => Err("startswith/endswith with a field argument on this value"
-                                    .into()),
-                            };
-                        }
-                        _ => return Ok((Expr::Const(false), Expr::Const(false))),
-                    };
+                                let eqs = xs
+                                    .into_iter()
+                                    .map(|x| {
+                                        self.pred(
+                                            loc,
+                                            Test::Is(serde_json::Value::String(x.to_owned())),
+                                        )
+                                    })
+                                    .collect();
+                                Ok((Expr::or(eqs), Expr::Const(true)))
+                            }
+                            Atom::Const(_) => Ok((Expr::Const(false), Expr::Const(false))),
+                            _ => {
+                                Err("startswith/endswith with a built string on this value".into())
+                            }
+                        };
+                    }
+                    _ => return Ok((Expr::Const(false), Expr::Const(false))),
+                };
                 Ok(match r {
                     Atom::Json(l) => (
                         Expr::or(
@@ -2444,6 +2730,9 @@ impl<'m> Translator<'m> {
                         })),
                         Expr::Const(true),
                     ),
+                    Atom::Concat { .. } => {
+                        return Err("startswith/endswith of a built string (f-string or +)".into())
+                    }
                     _ => (Expr::Const(false), Expr::Const(false)),
                 })
             },
@@ -2773,17 +3062,8 @@ fn relative(e: &Expr, id: usize) -> Result<Expr, String> {
             if let crate::ir::Subject::Field(f) = &p.subject {
                 p.subject = crate::ir::Subject::Field(strip(f)?);
             }
-            if let Test::FieldRef {
-                other,
-                anchor,
-                cased,
-            } = &p.test
-            {
-                p.test = Test::FieldRef {
-                    other: strip(other)?,
-                    anchor: *anchor,
-                    cased: *cased,
-                };
+            if let Test::FieldRef { other, .. } = &mut p.test {
+                *other = strip(other)?;
             }
             Expr::Pred(p)
         }

@@ -299,6 +299,8 @@ fn lower_value(
                     other: FieldPath::parse(other),
                     anchor: m.anchor,
                     cased: m.cased,
+                    before: String::new(),
+                    after: String::new(),
                 },
                 span,
             ))

@@ -507,6 +507,8 @@ impl Render<'_> {
                 other,
                 anchor,
                 cased,
+                before,
+                after,
             } => {
                 let mine = self.text(val, test)?;
                 let theirs = self.exact_value(other)?;
@@ -514,7 +516,12 @@ impl Render<'_> {
                     return Ok("FALSE".to_owned());
                 }
                 let theirs = self.text(&theirs, test)?;
-                Ok(fieldref(&mine, &theirs, *anchor, *cased))
+                Ok(fieldref(
+                    &mine,
+                    &super::affixed(&theirs, before, after),
+                    *anchor,
+                    *cased,
+                ))
             }
         }
     }

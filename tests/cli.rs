@@ -262,6 +262,22 @@ fn test_subcommand_runs_sidecars() {
         "{out}"
     );
     assert!(out.contains("0 passed, 1 failed"), "{out}");
+    // A rule that does not convert: its tests are not run, apart from wrong answers, and the
+    // run fails with the rule's error on stderr.
+    write(&d, "r.yml", "title: t\nlogsource: {product: aws}\ndetection:\n  sel:\n    eventName: x\n  condition: nope\n");
+    write(&d, "r.tests.yml", "Tests:\n  - Name: a\n    ExpectedResult: true\n    Log: {}\n  - Name: b\n    ExpectedResult: false\n    Log: {}\n");
+    let o = rulecast(&["test", s(&d)]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("0 passed, 0 failed, 0 skipped, 2 not run (1 rule files did not convert)"),
+        "{out}"
+    );
+    assert!(
+        text(&o.stderr).contains("error[E301]"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

@@ -12,6 +12,13 @@ const EXPECTED: &[(&str, &str, &str, usize, usize)] = &[
     ("cache.yml", "E310", "cache.py", 7, 48),
     ("enrichment.yml", "E310", "enrichment.py", 2, 12),
     ("log_type.yml", "E401", "log_type.yml", 5, 1),
+    (
+        "loop_mixed_returns.yml",
+        "E310",
+        "loop_mixed_returns.py",
+        6,
+        13,
+    ),
     ("missing_py.yml", "E001", "missing_py.yml", 2, 1),
     ("policy.yml", "E310", "policy.py", 8, 12),
     ("regex.yml", "E306", "regex.py", 5, 12),

@@ -700,37 +700,86 @@ impl<'m> Translator<'m> {
                         );
                     };
                     let var = var.clone();
-                    // `for x in <event array>: if P(x): return R` is `if any(P(x) ...): return R`.
-                    let [ast::Stmt::If(inner)] = f.body.as_slice() else {
-                        return self.err(
-                            stmt,
-                            "a for loop over event data whose body is not one 'if ...: return ...'",
-                        );
-                    };
-                    let ([ast::Stmt::Return(ret)], true) =
-                        (inner.body.as_slice(), inner.orelse.is_empty())
-                    else {
-                        return self.err(
-                            stmt,
-                            "a for loop over event data whose body is not one 'if ...: return ...'",
-                        );
-                    };
-                    let r = match &ret.value {
-                        Some(e) => self.expr(e, &env)?,
-                        None => Value::konst(Py::None),
-                    };
-                    if r.as_const().is_none() {
-                        return self.err(
-                            ret,
-                            "a return inside a loop over event data that is not a constant",
-                        );
+                    // `for x in <event array>:` whose body is `if C: continue` and `if B: return R`
+                    // statements, every R the same constant, returns R exactly when some element
+                    // reaches a return: `if any((not C1 and B1) or (not C1 and not C2 and B2) ...):
+                    // return R` (each return after the continues before it; an earlier return
+                    // that fires returns the same R).
+                    const WHY: &str = "a for loop over event data whose body is other than \
+                                       'if ...: continue' and 'if ...: return <one constant>'";
+                    let mut skips: Vec<ast::Expr> = Vec::new();
+                    let mut fires: Vec<ast::Expr> = Vec::new();
+                    let mut r: Option<Value> = None;
+                    for s in &f.body {
+                        let ast::Stmt::If(i) = s else {
+                            return self.err(s, WHY);
+                        };
+                        if !i.orelse.is_empty() {
+                            return self.err(s, WHY);
+                        }
+                        match i.body.as_slice() {
+                            [ast::Stmt::Continue(_)] => {
+                                skips.push(ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                                    range: i.test.range(),
+                                    op: ast::UnaryOp::Not,
+                                    operand: i.test.clone(),
+                                }))
+                            }
+                            [ast::Stmt::Return(ret)] => {
+                                let v = match &ret.value {
+                                    Some(e) => self.expr(e, &env)?,
+                                    None => Value::konst(Py::None),
+                                };
+                                let Some(k) = v.as_const() else {
+                                    return self.err(
+                                        ret,
+                                        "a return inside a loop over event data that is not a \
+                                         constant",
+                                    );
+                                };
+                                if let Some(prev) = r.as_ref().and_then(Value::as_const) {
+                                    if prev != k {
+                                        return self.err(
+                                            ret,
+                                            "returns of different values inside a loop over \
+                                             event data",
+                                        );
+                                    }
+                                }
+                                r = Some(v.clone());
+                                let mut parts = skips.clone();
+                                parts.push((*i.test).clone());
+                                fires.push(if parts.len() == 1 {
+                                    (*i.test).clone()
+                                } else {
+                                    ast::Expr::BoolOp(ast::ExprBoolOp {
+                                        range: i.test.range(),
+                                        op: ast::BoolOp::And,
+                                        values: parts,
+                                    })
+                                });
+                            }
+                            _ => return self.err(s, WHY),
+                        }
                     }
+                    let Some(r) = r else {
+                        return self.err(stmt, WHY);
+                    };
+                    let test = if fires.len() == 1 {
+                        fires.remove(0)
+                    } else {
+                        ast::Expr::BoolOp(ast::ExprBoolOp {
+                            range: f.iter.range(),
+                            op: ast::BoolOp::Or,
+                            values: fires,
+                        })
+                    };
                     let found = self.quantify(
                         true,
                         var.as_str(),
                         &iter,
                         &[],
-                        &inner.test,
+                        &test,
                         &env,
                         f.iter.as_ref(),
                     )?;

@@ -460,6 +460,25 @@ fn text_anchors_become_line_anchors_when_not_multi_line() {
     ] {
         assert_eq!(parsed.matches(&json!({ "a": a })), want, "{a:?}");
     }
+    // A non-capturing group is no flag group, whatever letters the pattern holds.
+    let r = rule_with(
+        field("arn"),
+        Test::Regex {
+            regex: r":assumed-role/.+/i-[0-9a-f]+(?:\n?\z)".into(),
+            flags: RegexFlags::default(),
+        },
+        "t",
+    );
+    let q = query_for(&r);
+    let parsed = cwli::parse(&q).expect("parses");
+    assert!(
+        parsed.matches(&json!({"arn": "arn:aws:sts::1:assumed-role/r/i-0abc"})),
+        "{q}"
+    );
+    assert!(
+        !parsed.matches(&json!({"arn": "arn:aws:sts::1:assumed-role/r/i-0abc/x"})),
+        "{q}"
+    );
 }
 
 #[test]
@@ -475,6 +494,8 @@ fn lookaround_and_other_non_portable_regexes_are_errors() {
         (r"[[:alpha:]]", RegexFlags::default()),
         // Under `m`, `\z` is not `$`.
         (r"a\z", multi_line),
+        (r"(?m)a\z", RegexFlags::default()),
+        (r"(?im:a)\z", RegexFlags::default()),
     ] {
         let r = rule_with(
             field("a"),

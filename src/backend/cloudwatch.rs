@@ -1449,7 +1449,14 @@ impl<'a> Renderer<'a> {
 /// `\A` and `\z` (start and end of the text, which Python-style matches use) as `^` and `$`,
 /// which mean the same when the regex is not multi-line.
 fn text_anchors(re: &str, flags: RegexFlags) -> std::borrow::Cow<'_, str> {
-    let inline_m = re.contains("(?") && re.contains('m');
+    // An inline flag group (`(?m)`, `(?im:...)`) that turns multi-line on; `(?:` is no flag.
+    let inline_m = re.match_indices("(?").any(|(i, _)| {
+        let flags: String = re[i + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+            .collect();
+        flags.split('-').next().is_some_and(|on| on.contains('m'))
+    });
     if flags.multi_line || inline_m || !re.contains('\\') {
         return std::borrow::Cow::Borrowed(re);
     }

@@ -1646,12 +1646,6 @@ impl CloudwatchBackend {
                 ),
             ));
         }
-        if el.count == Count::One {
-            return Err(Diagnostic::unsupported(
-                "cloudwatch",
-                "exactly one passing element (Logs Insights cannot count list elements)",
-            ));
-        }
         let mut full = base_path.clone();
         for (i, seg) in rel.iter().enumerate() {
             full.push(seg.clone());
@@ -1762,7 +1756,33 @@ impl CloudwatchBackend {
         }
         match el.count {
             Count::Some => Ok(join_group(&SYNTAX, false, copies, indent)),
-            _ => {
+            // Exactly one: one copy passes (guarded as for "some") and every other fails.
+            Count::One => {
+                let negate = |c: &String| {
+                    if c == SYNTAX.true_ {
+                        SYNTAX.false_.to_owned()
+                    } else if c == SYNTAX.false_ {
+                        SYNTAX.true_.to_owned()
+                    } else {
+                        SYNTAX.not.replace("{}", c)
+                    }
+                };
+                let alts = (0..copies.len())
+                    .map(|i| {
+                        let mut parts = vec![copies[i].clone()];
+                        parts.extend(
+                            copies
+                                .iter()
+                                .enumerate()
+                                .filter(|(j, _)| *j != i)
+                                .map(|(_, c)| negate(c)),
+                        );
+                        join_group(&SYNTAX, true, parts, indent + 1)
+                    })
+                    .collect();
+                Ok(join_group(&SYNTAX, false, alts, indent))
+            }
+            Count::Every => {
                 let mut r = Renderer::new(cx, true)?;
                 let is_list = r.after_key(&FieldPath(rel.to_vec()), r"\[");
                 let mut parts = vec![is_list];

@@ -144,16 +144,10 @@ fn rand_suffix() -> u64 {
 /// The shipped rules Logs Insights cannot take, each for its stated reason: exactly one passing
 /// list element (no way to count elements), and a list inside a list (5 x 5 copies of the body
 /// pass the 10,000-character limit at the default --array-max).
-pub const CLOUDWATCH_UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "rules/panther/sd_snapshot_shared_elements.yml",
-        "exactly one passing element",
-    ),
-    (
-        "rules/panther/aws_ec2_security_group_open_ingress.yml",
-        "over the 10000-character limit",
-    ),
-];
+pub const CLOUDWATCH_UNSUPPORTED: &[(&str, &str)] = &[(
+    "rules/panther/aws_ec2_security_group_open_ingress.yml",
+    "over the 10000-character limit",
+)];
 
 #[allow(dead_code)]
 pub fn known_unsupported(path: &std::path::Path, err: &str) -> bool {

@@ -32,19 +32,28 @@ fn corpus_files() -> Option<Vec<std::path::PathBuf>> {
     Some(files)
 }
 
+/// A list inside a list is over the size limit at the default --array-max (5): left at its
+/// default, --array-max is lowered until the query fits, and the query says how many elements it
+/// checks; set by the user, it is kept and the size is an error.
 #[test]
 fn the_nested_list_rule_fits_with_a_smaller_array_max() {
     let path = root().join("rules/panther/aws_ec2_security_group_open_ingress.yml");
-    let o = rulecast_cli(&[
-        "convert",
-        "-t",
-        "cloudwatch",
-        "--array-max",
-        "3",
-        path.to_str().expect("utf-8 path"),
-    ]);
+    let path_s = path.to_str().expect("utf-8 path");
+    let o = rulecast_cli(&["convert", "-t", "cloudwatch", "--array-max", "5", path_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("over the 10000-character limit"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = rulecast_cli(&["convert", "-t", "cloudwatch", path_s]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let q = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        q.contains("# note: requestParameters.ipPermissions.items is a list: only its elements 0 to 3 are checked (--array-max 4)"),
+        "{q}"
+    );
+    assert!(q.chars().count() <= 10_000);
     let query = cwli::parse(&q).expect("parses");
     let open = json!({
         "eventName": "AuthorizeSecurityGroupIngress",

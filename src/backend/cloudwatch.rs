@@ -1534,6 +1534,9 @@ pub fn query_definition(title: &str, query: &str, log_groups: &[String]) -> serd
     def
 }
 
+/// The hint of a too-long query that fewer list elements would shorten.
+const SHRINKS_WITH_ARRAY_MAX: &str = "a smaller --array-max shortens list expansions";
+
 /// `--array-max`, checked.
 fn array_max(opts: &RenderOptions) -> Result<usize, Diagnostic> {
     match opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX) {
@@ -1941,12 +1944,30 @@ impl Backend for CloudwatchBackend {
         ])
     }
 
+    /// A query too long because of list expansions, with `--array-max` left at its default:
+    /// one element fewer, down to 2 (the query's notes say which elements were checked).
+    fn shrink(
+        &self,
+        original: &RenderOptions,
+        tried: &RenderOptions,
+        err: &Diagnostic,
+    ) -> Option<RenderOptions> {
+        let n = tried.array_max.unwrap_or(DEFAULT_ARRAY_MAX);
+        if original.array_max.is_some() || n <= 2 || !err.message.contains(SHRINKS_WITH_ARRAY_MAX) {
+            return None;
+        }
+        Some(RenderOptions {
+            array_max: Some(n - 1),
+            ..tried.clone()
+        })
+    }
+
     fn finish(&self, query: String, cx: &RenderCx) -> Result<String, Diagnostic> {
         let chars = query.chars().count();
         let max = crate::cwli::MAX_QUERY_CHARS;
         if chars > max {
             let hint = if cx.needs.helpers.contains("lists") {
-                "a smaller --array-max shortens list expansions"
+                SHRINKS_WITH_ARRAY_MAX
             } else {
                 "split the rule's value lists over several rules"
             };

@@ -167,6 +167,17 @@ pub trait Backend: Sync {
     ) -> Option<Result<String, Diagnostic>> {
         None
     }
+    /// Options to render again with after `err`, when the query came out too long and a setting
+    /// the user left at its default can shorten it (CloudWatch: fewer list elements). `original`
+    /// is what the user asked for, `tried` what the last attempt used. None gives `err`.
+    fn shrink(
+        &self,
+        _original: &RenderOptions,
+        _tried: &RenderOptions,
+        _err: &Diagnostic,
+    ) -> Option<RenderOptions> {
+        None
+    }
     /// The text around a rendered [`Expr::Elements`] body: `(before, after)`, where the body is
     /// rendered as a condition on one element. Targets without per-element conditions keep this
     /// default and report them unsupported.
@@ -227,8 +238,26 @@ pub struct RenderOptions {
     pub templates_dir: Option<PathBuf>,
 }
 
-/// Render a rule's whole query for `backend`.
+/// Render a rule's whole query for `backend` (again with the backend's smaller settings while
+/// it says a too-long query can shrink).
 pub fn render(
+    backend: &dyn Backend,
+    rule: &Rule,
+    opts: &RenderOptions,
+) -> Result<String, Diagnostic> {
+    let mut result = render_with(backend, rule, opts);
+    let mut tried = opts.clone();
+    while let Err(err) = &result {
+        let Some(next) = backend.shrink(opts, &tried, err) else {
+            break;
+        };
+        result = render_with(backend, rule, &next);
+        tried = next;
+    }
+    result
+}
+
+fn render_with(
     backend: &dyn Backend,
     rule: &Rule,
     opts: &RenderOptions,

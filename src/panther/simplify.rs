@@ -317,7 +317,7 @@ fn dedup(e: Expr) -> Expr {
 pub fn simplify(e: &Expr) -> Expr {
     let mut cur = e.clone();
     for _ in 0..4 {
-        let next = normalise(&rebuild(&cur, &Facts::default()));
+        let next = factor(&normalise(&rebuild(&cur, &Facts::default())));
         if next == cur {
             break;
         }
@@ -356,4 +356,80 @@ fn normalise(e: &Expr) -> Expr {
         }
         other => other.clone(),
     }
+}
+
+/// `not (c and a) and not (c and b)` is `not (c and (a or b))`: the "raises" conditions Python's
+/// value semantics attach to each alternative share their conjuncts, written once instead.
+fn factor(e: &Expr) -> Expr {
+    match e {
+        Expr::And(xs) => {
+            let mut xs: Vec<Expr> = xs.iter().map(factor).collect();
+            while let Some(next) = factor_once(&xs) {
+                xs = next;
+            }
+            Expr::and(xs)
+        }
+        Expr::Or(xs) => Expr::or(xs.iter().map(factor).collect()),
+        Expr::Not(x) => Expr::not(factor(x)),
+        Expr::Elements(el) => {
+            let mut el = el.clone();
+            el.body = Box::new(factor(&el.body));
+            Expr::Elements(el)
+        }
+        other => other.clone(),
+    }
+}
+
+/// One factoring step over the conjuncts of an And, if two negated conjunctions share a conjunct.
+fn factor_once(xs: &[Expr]) -> Option<Vec<Expr>> {
+    let negated: Vec<(usize, &Vec<Expr>)> = xs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| match x {
+            Expr::Not(inner) => match inner.as_ref() {
+                Expr::And(ys) => Some((i, ys)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    // The conjunct shared by the most negated conjunctions (the first such, for determinism).
+    let mut best: Option<(&Expr, Vec<usize>)> = None;
+    for (_, ys) in &negated {
+        for c in ys.iter() {
+            let group: Vec<usize> = negated
+                .iter()
+                .filter(|(_, zs)| zs.contains(c))
+                .map(|(i, _)| *i)
+                .collect();
+            if group.len() >= 2 && best.as_ref().is_none_or(|(_, g)| group.len() > g.len()) {
+                best = Some((c, group));
+            }
+        }
+    }
+    let (_, group) = best?;
+    let parts: Vec<&Vec<Expr>> = group
+        .iter()
+        .filter_map(|i| negated.iter().find(|(j, _)| j == i).map(|(_, ys)| *ys))
+        .collect();
+    let common: Vec<Expr> = parts[0]
+        .iter()
+        .filter(|c| parts.iter().all(|ys| ys.contains(c)))
+        .cloned()
+        .collect();
+    let rests: Vec<Expr> = parts
+        .iter()
+        .map(|ys| Expr::and(ys.iter().filter(|y| !common.contains(y)).cloned().collect()))
+        .collect();
+    let mut merged = common;
+    merged.push(Expr::or(rests));
+    let mut out = Vec::with_capacity(xs.len());
+    for (i, x) in xs.iter().enumerate() {
+        if i == group[0] {
+            out.push(Expr::not(Expr::and(merged.clone())));
+        } else if !group.contains(&i) {
+            out.push(x.clone());
+        }
+    }
+    Some(out)
 }

@@ -712,18 +712,18 @@ fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::R
     for d in &io_errors {
         writeln!(err, "{}", shown(d))?;
     }
-    let unconverted = if unconverted > 0 {
+    let not_run_note = if unconverted > 0 {
         format!(", {not_run} not run ({unconverted} rule files did not convert)")
     } else {
         String::new()
     };
     writeln!(
         out,
-        "{passed} passed, {failed} failed, {skipped} skipped{unconverted} ({untested} rule files without tests)"
+        "{passed} passed, {failed} failed, {skipped} skipped{not_run_note} ({untested} rule files without tests)"
     )?;
     Ok(if !io_errors.is_empty() {
         Status::Error
-    } else if failed > 0 || !unconverted.is_empty() {
+    } else if failed > 0 || unconverted > 0 {
         Status::Failure
     } else {
         Status::Success

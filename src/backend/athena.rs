@@ -918,6 +918,29 @@ fn fieldref_test(a: &str, b: &str, anchor: Anchor, cased: bool) -> String {
     }
 }
 
+/// The SELECT item showing a field (`useridentity.arn AS "userIdentity.arn"`), or None when the
+/// table has no column for it.
+fn select_item(schema: &Schema, name: &str) -> Option<Value> {
+    let acc = resolve(schema, &FieldPath::parse(name), &mut Scope::default()).ok()?;
+    let e = display(&acc);
+    Some(Value::from_safe_string(if e == ident(name) {
+        e
+    } else {
+        format!("{e} AS {}", quoted_ident(name))
+    }))
+}
+
+/// The names in order, each once.
+fn unique(names: &[String]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for n in names {
+        if !out.contains(&n.as_str()) {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// What a selected field shows.
 fn display(acc: &Access) -> String {
     match acc {
@@ -1127,57 +1150,31 @@ impl Backend for AthenaBackend {
             )));
         }
 
-        // Selected columns: the rule's `fields`, else a default set plus what the rule tests.
-        let mut names: Vec<String> = Vec::new();
-        let from_rule = !rule.meta.fields.is_empty();
-        if from_rule {
-            names.extend(rule.meta.fields.iter().cloned());
-        } else {
-            names.extend(def.default_columns.iter().map(|s| (*s).to_owned()));
-            names.extend(cx.needs.fields.iter().cloned());
-        }
+        // Selected columns: the rule's `fields`; one the table has no column for changes what is
+        // shown, not what matches, so it is left out with a warning in the header. Without
+        // `fields` (or when none of them has a column): a default set plus what the rule tests.
         let mut columns = Vec::new();
         let mut warnings = Vec::new();
-        let mut seen = Vec::new();
-        let defaults = def
-            .default_columns
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain(cx.needs.fields.iter().cloned())
-            .collect::<Vec<_>>();
-        let mut fallback = false;
-        for (n, name) in names.iter().chain(&defaults).enumerate() {
-            // The defaults only stand in when none of the rule's output fields has a column.
-            if n == names.len() {
-                fallback = from_rule && columns.is_empty();
+        for name in unique(&rule.meta.fields) {
+            match select_item(schema, name) {
+                Some(c) => columns.push(c),
+                None => warnings.push(format!(
+                    "output field '{name}' has no column in the {} table; left out of the SELECT",
+                    def.name
+                )),
             }
-            if n >= names.len() && !fallback {
-                break;
-            }
-            let name = name.clone();
-            if seen.contains(&name) {
-                continue;
-            }
-            seen.push(name.clone());
-            let acc = match resolve(schema, &FieldPath::parse(&name), &mut Scope::default()) {
-                Ok(a) => a,
-                // An output field the table lacks changes what is shown, not what matches: it is
-                // left out of the SELECT, with a warning in the header.
-                Err(_) if from_rule && n < names.len() => {
-                    warnings.push(format!(
-                        "output field '{name}' has no column in the {} table; left out of the SELECT",
-                        def.name
-                    ));
-                    continue;
-                }
-                Err(_) => continue,
-            };
-            let e = display(&acc);
-            columns.push(Value::from_safe_string(if e == ident(&name) {
-                e
-            } else {
-                format!("{e} AS {}", quoted_ident(&name))
-            }));
+        }
+        if columns.is_empty() {
+            let defaults: Vec<String> = def
+                .default_columns
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(cx.needs.fields.iter().cloned())
+                .collect();
+            columns = unique(&defaults)
+                .into_iter()
+                .filter_map(|name| select_item(schema, name))
+                .collect();
         }
 
         // Time: the partition predicate first (it prunes), then the precise bound.

@@ -35,8 +35,8 @@ use crate::ir::{
 use crate::rule::Rule;
 
 use super::{
-    join_group, render_operand, Backend, ElementScope, Needs, RenderCx, RenderOptions, Syntax,
-    Target,
+    join_group, negate, render_operand, Backend, ElementScope, Needs, RenderCx, RenderOptions,
+    Syntax, Target,
 };
 
 pub struct CloudwatchBackend;
@@ -1342,10 +1342,18 @@ impl<'a> Renderer<'a> {
                 )
             })
         };
+        // The literal parts, empty ones left out (None: no text around theirs).
         let around = if before.is_empty() && after.is_empty() {
             None
         } else {
-            Some((affix(before)?, affix(after)?))
+            let lit = |t: &str| {
+                if t.is_empty() {
+                    Ok(None)
+                } else {
+                    affix(t).map(Some)
+                }
+            };
+            Some((lit(before)?, lit(after)?))
         };
         let mut atoms = Vec::new();
         for a in &mine {
@@ -1353,9 +1361,9 @@ impl<'a> Renderer<'a> {
                 let (a, b, guard) = match &around {
                     None => (wrap(a), wrap(b), None),
                     Some((pre, post)) => {
-                        let parts: Vec<&str> = [pre.as_str(), b.as_str(), post.as_str()]
+                        let parts: Vec<&str> = [pre.as_deref(), Some(b.as_str()), post.as_deref()]
                             .into_iter()
-                            .filter(|x| *x != "\"\"")
+                            .flatten()
                             .collect();
                         (
                             wrap(a),
@@ -1761,15 +1769,6 @@ impl CloudwatchBackend {
             Count::Some => Ok(join_group(&SYNTAX, false, copies, indent)),
             // Exactly one: one copy passes (guarded as for "some") and every other fails.
             Count::One => {
-                let negate = |c: &String| {
-                    if c == SYNTAX.true_ {
-                        SYNTAX.false_.to_owned()
-                    } else if c == SYNTAX.false_ {
-                        SYNTAX.true_.to_owned()
-                    } else {
-                        SYNTAX.not.replace("{}", c)
-                    }
-                };
                 let alts = (0..copies.len())
                     .map(|i| {
                         let mut parts = vec![copies[i].clone()];
@@ -1778,7 +1777,7 @@ impl CloudwatchBackend {
                                 .iter()
                                 .enumerate()
                                 .filter(|(j, _)| *j != i)
-                                .map(|(_, c)| negate(c)),
+                                .map(|(_, c)| negate(&SYNTAX, c)),
                         );
                         join_group(&SYNTAX, true, parts, indent + 1)
                     })

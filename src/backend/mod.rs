@@ -354,16 +354,7 @@ fn render_expr(
         Expr::Const(true) => s.true_.to_owned(),
         Expr::Const(false) => s.false_.to_owned(),
         Expr::Pred(p) => backend.predicate(p, cx).map_err(|d| d.or_span(p.span))?,
-        Expr::Not(inner) => {
-            let inner = render_expr(backend, inner, cx, indent, false)?;
-            if inner == s.true_ {
-                s.false_.to_owned()
-            } else if inner == s.false_ {
-                s.true_.to_owned()
-            } else {
-                s.not.replace("{}", &inner)
-            }
-        }
+        Expr::Not(inner) => negate(s, &render_expr(backend, inner, cx, indent, false)?),
         Expr::Elements(el) => {
             if let Some(r) = backend.expand_elements(el, cx, indent) {
                 return r.map_err(|d| d.or_span(el.span));
@@ -409,6 +400,17 @@ fn render_expr(
             group(s, matches!(e, Expr::And(_)), parts, indent, top)
         }
     })
+}
+
+/// NOT of a rendered operand, a constant folded.
+pub fn negate(s: &Syntax, inner: &str) -> String {
+    if inner == s.true_ {
+        s.false_.to_owned()
+    } else if inner == s.false_ {
+        s.true_.to_owned()
+    } else {
+        s.not.replace("{}", inner)
+    }
 }
 
 /// An AND (`and`) or OR of rendered operands at `indent`, grouped and laid out like any compound;

@@ -749,15 +749,7 @@ impl<'m> Translator<'m> {
                                 r = Some(v.clone());
                                 let mut parts = skips.clone();
                                 parts.push((*i.test).clone());
-                                fires.push(if parts.len() == 1 {
-                                    (*i.test).clone()
-                                } else {
-                                    ast::Expr::BoolOp(ast::ExprBoolOp {
-                                        range: i.test.range(),
-                                        op: ast::BoolOp::And,
-                                        values: parts,
-                                    })
-                                });
+                                fires.push(bool_op(ast::BoolOp::And, parts, i.test.range()));
                             }
                             _ => return self.err(s, WHY),
                         }
@@ -765,15 +757,7 @@ impl<'m> Translator<'m> {
                     let Some(r) = r else {
                         return self.err(stmt, WHY);
                     };
-                    let test = if fires.len() == 1 {
-                        fires.remove(0)
-                    } else {
-                        ast::Expr::BoolOp(ast::ExprBoolOp {
-                            range: f.iter.range(),
-                            op: ast::BoolOp::Or,
-                            values: fires,
-                        })
-                    };
+                    let test = bool_op(ast::BoolOp::Or, fires, f.iter.range());
                     let found = self.quantify(
                         true,
                         var.as_str(),
@@ -2966,7 +2950,18 @@ enum Read {
     Deep,
 }
 
-/// What `from module import name` binds.
+/// `a and b and ...` (`or`) as Python syntax, or the one operand itself.
+fn bool_op(
+    op: ast::BoolOp,
+    mut values: Vec<ast::Expr>,
+    range: rustpython_parser::text_size::TextRange,
+) -> ast::Expr {
+    if values.len() == 1 {
+        return values.remove(0);
+    }
+    ast::Expr::BoolOp(ast::ExprBoolOp { range, op, values })
+}
+
 /// Bind a loop variable, or unpack a constant tuple into several names.
 fn bind(env: &mut Env, names: &[String], item: &Value) {
     match (names, item.as_const()) {
@@ -2982,6 +2977,7 @@ fn bind(env: &mut Env, names: &[String], item: &Value) {
     }
 }
 
+/// What `from module import name` binds.
 fn imported(module: &str, name: &str) -> Callable {
     let helper = |n: &str| Callable::Helper(n.to_owned());
     match (module, name) {

@@ -394,40 +394,37 @@ fn factor_once(xs: &[Expr]) -> Option<Vec<Expr>> {
         })
         .collect();
     // The conjunct shared by the most negated conjunctions (the first such, for determinism).
-    let mut best: Option<(&Expr, Vec<usize>)> = None;
+    let mut best: Vec<(usize, &Vec<Expr>)> = Vec::new();
     for (_, ys) in &negated {
         for c in ys.iter() {
-            let group: Vec<usize> = negated
+            let group: Vec<(usize, &Vec<Expr>)> = negated
                 .iter()
                 .filter(|(_, zs)| zs.contains(c))
-                .map(|(i, _)| *i)
+                .copied()
                 .collect();
-            if group.len() >= 2 && best.as_ref().is_none_or(|(_, g)| group.len() > g.len()) {
-                best = Some((c, group));
+            if group.len() >= 2 && group.len() > best.len() {
+                best = group;
             }
         }
     }
-    let (_, group) = best?;
-    let parts: Vec<&Vec<Expr>> = group
+    let (first, _) = *best.first()?;
+    let common: Vec<Expr> = best[0]
+        .1
         .iter()
-        .filter_map(|i| negated.iter().find(|(j, _)| j == i).map(|(_, ys)| *ys))
-        .collect();
-    let common: Vec<Expr> = parts[0]
-        .iter()
-        .filter(|c| parts.iter().all(|ys| ys.contains(c)))
+        .filter(|c| best.iter().all(|(_, ys)| ys.contains(c)))
         .cloned()
         .collect();
-    let rests: Vec<Expr> = parts
+    let rests: Vec<Expr> = best
         .iter()
-        .map(|ys| Expr::and(ys.iter().filter(|y| !common.contains(y)).cloned().collect()))
+        .map(|(_, ys)| Expr::and(ys.iter().filter(|y| !common.contains(y)).cloned().collect()))
         .collect();
     let mut merged = common;
     merged.push(Expr::or(rests));
     let mut out = Vec::with_capacity(xs.len());
     for (i, x) in xs.iter().enumerate() {
-        if i == group[0] {
-            out.push(Expr::not(Expr::and(merged.clone())));
-        } else if !group.contains(&i) {
+        if i == first {
+            out.push(Expr::not(Expr::and(std::mem::take(&mut merged))));
+        } else if !best.iter().any(|(j, _)| *j == i) {
             out.push(x.clone());
         }
     }

@@ -15,8 +15,8 @@
 //! - `NOT` is null-safe: `NOT COALESCE(x, FALSE)`. Every rule value stays inside a string literal
 //!   whose quotes are doubled.
 
-mod python;
 mod schema;
+mod typed;
 mod window;
 
 pub use schema::{parse_ddl, Column, Schema, SchemaDef, TimeKind, Ty, SCHEMAS};
@@ -692,9 +692,9 @@ impl Render<'_> {
             return self.python_predicate(p);
         }
         if self.depth > 0 {
-            return Err(python::sigma_in_element());
+            return Err(typed::sigma_in_element());
         }
-        if python::is_typed(&p.test) {
+        if typed::is_typed(&p.test) {
             return self.typed_any(p);
         }
         let acc = self.subject(&p.subject)?;
@@ -1053,7 +1053,7 @@ impl Backend for AthenaBackend {
         tests: &[&Test],
         cx: &mut RenderCx,
     ) -> Option<Result<String, Diagnostic>> {
-        if tests.iter().any(|t| python::is_typed(t)) {
+        if tests.iter().any(|t| typed::is_typed(t)) {
             // Typed tests read JSON values, not the texts an IN list compares: one each.
             return None;
         }
@@ -1061,7 +1061,7 @@ impl Backend for AthenaBackend {
         let render = |cx: &mut RenderCx| -> Result<String, Diagnostic> {
             let settings = Settings::from(cx.opts)?;
             if cx.depth > 0 {
-                return Err(python::sigma_in_element());
+                return Err(typed::sigma_in_element());
             }
             let mut r = Render {
                 schema: settings.schema,
@@ -1102,7 +1102,7 @@ impl Backend for AthenaBackend {
         let mut keywords = false;
         for p in rule.condition.predicates() {
             // Python-style and typed tests read their values inline.
-            if p.quantifier != Quantifier::Any || python::is_typed(&p.test) {
+            if p.quantifier != Quantifier::Any || typed::is_typed(&p.test) {
                 continue;
             }
             let mut fields = Vec::new();

@@ -25,9 +25,10 @@ use std::cell::RefCell;
 
 use serde_json::Value as J;
 
-use super::schema::Ty;
-use super::Render;
-use super::{ascii_fold, json_path, json_text, json_values, like_pattern, lit, member, Access};
+use super::access::{index_like, json_path, json_text, json_values, member, walk, Access};
+use super::predicate::{affixed, cidr_test, compare_test, Render};
+use super::schema::{self, Schema, Ty, SCHEMAS};
+use super::sql::{ascii_fold, ident, like_pattern, lit};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Anchor, CompareOp, Count, Elements, FieldPath, JsonType, Number, Pattern};
 use crate::ir::{Predicate, Quantifier, Shape, Subject, Test};
@@ -337,7 +338,7 @@ impl Render<'_> {
             },
             ElemCx::Typed(var, ty) => {
                 let shown = format!("(element).{path}");
-                let acc = super::walk(
+                let acc = walk(
                     self.schema,
                     &shown,
                     var.clone(),
@@ -482,12 +483,12 @@ impl Render<'_> {
                 // Only a string is an address.
                 Val::Json { expr, .. } => and(
                     json_is(expr, JsonType::String),
-                    super::cidr_test(&format!("json_extract_scalar({expr}, '$')"), c),
+                    cidr_test(&format!("json_extract_scalar({expr}, '$')"), c),
                 ),
                 Val::Typed {
                     expr,
                     kind: Kind::Str,
-                } => super::cidr_test(expr, c),
+                } => cidr_test(expr, c),
                 Val::Typed {
                     kind: Kind::Opaque(why),
                     ..
@@ -518,7 +519,7 @@ impl Render<'_> {
                 let theirs = self.text(&theirs, test)?;
                 Ok(fieldref(
                     &mine,
-                    &super::affixed(&theirs, before, after),
+                    &affixed(&theirs, before, after),
                     *anchor,
                     *cased,
                 ))
@@ -533,7 +534,7 @@ impl Render<'_> {
             Test::HasKey(k) if self.schema.def.fields.is_some() => {
                 // Through the field map: the column the key maps to is not NULL, unless CloudTrail
                 // may write the key as null.
-                let record = super::Schema::builtin(super::SCHEMAS[0].name).map_err(unsupported)?;
+                let record = Schema::builtin(SCHEMAS[0].name).map_err(unsupported)?;
                 let root = Ty::Struct(record.columns.clone());
                 self.has_column(Some("record"), &root, k)?;
                 match self.resolve(&FieldPath(vec![k.clone()]))? {
@@ -571,8 +572,8 @@ impl Render<'_> {
     /// null for it (`nullable`), where the table cannot tell them apart.
     fn has_column(&mut self, expr: Option<&str>, ty: &Ty, k: &str) -> Result<String, Diagnostic> {
         let field = |name: &str| match expr {
-            Some(e) => format!("{e}.{}", super::ident(name)),
-            None => super::ident(name),
+            Some(e) => format!("{e}.{}", ident(name)),
+            None => ident(name),
         };
         match ty {
             Ty::Map(_) => Ok(format!(
@@ -580,22 +581,18 @@ impl Render<'_> {
                 expr.unwrap_or_default(),
                 lit(k)
             )),
-            Ty::Struct(fields) => {
-                match super::schema::lookup(fields, k, self.schema.def.exact_case) {
-                    super::schema::Lookup::Found(c) if c.nullable => Err(unsupported(format!(
-                        "'{k}' in an object whose '{k}' the record may hold as null (the DDL \
+            Ty::Struct(fields) => match schema::lookup(fields, k, self.schema.def.exact_case) {
+                schema::Lookup::Found(c) if c.nullable => Err(unsupported(format!(
+                    "'{k}' in an object whose '{k}' the record may hold as null (the DDL \
                          marks it nullable; the table stores a null and a missing key alike)"
-                    ))),
-                    super::schema::Lookup::Found(c) => {
-                        Ok(format!("{} IS NOT NULL", field(&c.name)))
-                    }
-                    _ => Err(unsupported(format!(
-                        "'{k}' in an object whose DDL type has no field '{k}' (the table cannot \
+                ))),
+                schema::Lookup::Found(c) => Ok(format!("{} IS NOT NULL", field(&c.name))),
+                _ => Err(unsupported(format!(
+                    "'{k}' in an object whose DDL type has no field '{k}' (the table cannot \
                          hold it; columns from {})",
-                        self.schema.def.ddl_path
-                    ))),
-                }
-            }
+                    self.schema.def.ddl_path
+                ))),
+            },
             _ => Ok("FALSE".to_owned()),
         }
     }
@@ -747,7 +744,7 @@ fn opaque(test: &Test, why: &str) -> Diagnostic {
 fn json_exact(doc: &str, keys: &[String]) -> String {
     let plain = keys
         .iter()
-        .position(|k| super::index_like(k))
+        .position(|k| index_like(k))
         .unwrap_or(keys.len());
     let (head, rest) = keys.split_at(plain);
     let mut cur = format!("json_extract({doc}, {})", lit(&json_path(head)));
@@ -789,9 +786,9 @@ fn truthy(val: &Val) -> Result<String, Diagnostic> {
 fn compare(val: &Val, op: CompareOp, n: &Number, test: &Test) -> Result<String, Diagnostic> {
     Ok(match val {
         Val::Absent | Val::Root => "FALSE".to_owned(),
-        Val::Json { expr, .. } => super::compare_test(&json_text(expr), op, n),
+        Val::Json { expr, .. } => compare_test(&json_text(expr), op, n),
         Val::Typed { expr, kind } => match kind {
-            Kind::Str | Kind::NumText => super::compare_test(expr, op, n),
+            Kind::Str | Kind::NumText => compare_test(expr, op, n),
             Kind::Int | Kind::Float => {
                 format!("CAST({expr} AS DOUBLE) {} {}", op.symbol(), double(n.value))
             }

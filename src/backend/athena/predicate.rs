@@ -1,0 +1,317 @@
+//! Sigma-style predicates (the `Any` quantifier): "some value the path reaches passes the test",
+//! rendered for each [`Test`] over the texts an [`Access`] yields. Equality tests on one subject
+//! become an `IN` list; case-insensitive text folds the literal at compile time and the column
+//! with `lower()` (or `translate()` for non-ASCII letters).
+
+use super::access::{
+    derived_name, json_any_texts, resolve, whole_texts, Access, Scope, ALL_VALUES,
+};
+use super::schema::Schema;
+use super::sql::{ascii_fold, like_pattern, lit};
+use super::typed;
+use crate::backend::Needs;
+use crate::diagnostic::Diagnostic;
+use crate::ir::{
+    Anchor, Cidr, CompareOp, FieldPath, Number, Part, Pattern, Predicate, Quantifier, Shape,
+    Subject, Test,
+};
+
+pub(super) type TextTest<'t> = dyn FnMut(&mut Render, &str) -> Result<String, Diagnostic> + 't;
+
+/// Renders one predicate.
+pub(super) struct Render<'n> {
+    pub(super) schema: &'static Schema,
+    pub(super) scope: Scope,
+    pub(super) needs: &'n mut Needs,
+    /// How many per-element conditions enclose the predicate (its paths are relative to the
+    /// innermost element when not 0).
+    pub(super) depth: usize,
+}
+
+impl Render<'_> {
+    pub(super) fn resolve(&mut self, field: &FieldPath) -> Result<Access, Diagnostic> {
+        self.needs.field(field.to_string());
+        resolve(self.schema, field, &mut self.scope)
+    }
+
+    pub(super) fn subject(&mut self, s: &Subject) -> Result<Access, Diagnostic> {
+        match s {
+            Subject::Field(p) => self.resolve(p),
+            Subject::Anywhere => Ok(Access::Json {
+                doc: String::new(),
+                keys: Vec::new(),
+                field: ALL_VALUES.to_owned(),
+                top: true,
+            }),
+        }
+    }
+
+    /// "Some value's text passes `test`" (a value that is an array also counts as its elements).
+    pub(super) fn any_text(
+        &mut self,
+        acc: &Access,
+        test: &mut TextTest,
+    ) -> Result<String, Diagnostic> {
+        match acc {
+            Access::Scalar { text, .. } => test(self, text),
+            Access::Whole { expr, ty } => {
+                let (texts, list) = whole_texts(expr, ty, &mut self.scope, self.needs);
+                if list {
+                    let v = self.scope.var("v");
+                    Ok(format!("any_match({texts}, {v} -> {})", test(self, &v)?))
+                } else {
+                    test(self, &texts)
+                }
+            }
+            Access::Each { array, var, inner } => Ok(format!(
+                "any_match({array}, {var} -> {})",
+                self.any_text(inner, test)?
+            )),
+            Access::Json {
+                doc,
+                keys,
+                field,
+                top,
+            } => {
+                let list = if *top {
+                    derived_name(field)
+                } else {
+                    json_any_texts(doc, keys)
+                };
+                let v = self.scope.var("v");
+                Ok(format!("any_match({list}, {v} -> {})", test(self, &v)?))
+            }
+        }
+    }
+
+    /// "Some value is present and not null".
+    fn exists(&mut self, acc: &Access) -> String {
+        match acc {
+            Access::Scalar { expr, .. } | Access::Whole { expr, .. } => {
+                format!("{expr} IS NOT NULL")
+            }
+            Access::Each { array, var, inner } => {
+                format!("any_match({array}, {var} -> {})", self.exists(inner))
+            }
+            Access::Json {
+                doc,
+                keys,
+                field,
+                top,
+            } => {
+                let list = if *top {
+                    derived_name(field)
+                } else {
+                    json_any_texts(doc, keys)
+                };
+                let v = self.scope.var("v");
+                format!("any_match({list}, {v} -> {v} IS NOT NULL)")
+            }
+        }
+    }
+
+    pub(super) fn predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
+        if p.quantifier != Quantifier::Any {
+            return self.python_predicate(p);
+        }
+        if self.depth > 0 {
+            return Err(typed::sigma_in_element());
+        }
+        if typed::is_typed(&p.test) {
+            return self.typed_any(p);
+        }
+        let acc = self.subject(&p.subject)?;
+        match &p.test {
+            Test::Exists => Ok(self.exists(&acc)),
+            Test::Null => Ok(match &acc {
+                Access::Scalar { expr, .. } | Access::Whole { expr, .. } => {
+                    format!("{expr} IS NULL")
+                }
+                _ => format!("NOT COALESCE({}, FALSE)", self.exists(&acc)),
+            }),
+            _ => {
+                let test = p.test.clone();
+                self.any_text(&acc, &mut |r, t| {
+                    r.value_tests(t, std::slice::from_ref(&test))
+                })
+            }
+        }
+    }
+
+    /// "The text `t` passes one of `tests`": equality tests with the same folding become one
+    /// `IN` list.
+    pub(super) fn value_tests(&mut self, t: &str, tests: &[Test]) -> Result<String, Diagnostic> {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        let mut others: Vec<String> = Vec::new();
+        for test in tests {
+            if let Test::Text { pattern, cased } = test {
+                let (lhs, pattern) = folded(t, pattern, *cased);
+                if let Shape::Exact(s) = pattern.shape() {
+                    match groups.iter_mut().find(|(l, _)| *l == lhs) {
+                        Some((_, lits)) => lits.push(lit(s)),
+                        None => groups.push((lhs, vec![lit(s)])),
+                    }
+                    continue;
+                }
+            }
+            others.push(self.value_test(t, test)?);
+        }
+        let mut parts: Vec<String> = groups
+            .into_iter()
+            .map(|(lhs, lits)| match lits.as_slice() {
+                [one] => format!("{lhs} = {one}"),
+                _ => format!("{lhs} IN ({})", lits.join(", ")),
+            })
+            .collect();
+        parts.extend(others);
+        Ok(match parts.len() {
+            1 => parts.remove(0),
+            _ => format!("({})", parts.join(" OR ")),
+        })
+    }
+
+    /// "The text `t` passes `test`".
+    pub(super) fn value_test(&mut self, t: &str, test: &Test) -> Result<String, Diagnostic> {
+        match test {
+            Test::Text { pattern, cased } => Ok(text_test(t, pattern, *cased)),
+            Test::Regex { regex, flags } => Ok(format!(
+                "regexp_like({t}, {})",
+                lit(&format!("{}{regex}", flags.inline_prefix()))
+            )),
+            Test::Cidr(c) => Ok(cidr_test(t, c)),
+            Test::Compare { op, value } => Ok(compare_test(t, *op, value)),
+            Test::FieldRef {
+                other,
+                anchor,
+                cased,
+                before,
+                after,
+            } => {
+                let theirs = self.resolve(other)?;
+                let (anchor, cased) = (*anchor, *cased);
+                self.any_text(&theirs, &mut |_, b| {
+                    Ok(fieldref_test(t, &affixed(b, before, after), anchor, cased))
+                })
+            }
+            // Python-style tests come with Python-style quantifiers; under Sigma's any-value
+            // reading the table's texts have lost the JSON types they need.
+            other => Err(Diagnostic::unsupported(
+                "athena",
+                format!(
+                    "the '{}' test on every value a Sigma-style path reaches",
+                    test_name(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// A test's name as the IR spells it (for messages).
+fn test_name(t: &Test) -> String {
+    match serde_json::to_value(t) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+        _ => "unknown".to_owned(),
+    }
+}
+
+/// Whether a literal needs case folding (it has a character with case), and whether ASCII
+/// folding is all it needs.
+fn folding(pattern: &Pattern) -> (bool, bool) {
+    let mut any = false;
+    let mut ascii = true;
+    for p in &pattern.0 {
+        if let Part::Lit(s) = p {
+            for c in s.chars() {
+                let cased = c.is_alphabetic()
+                    || c.to_lowercase().ne(std::iter::once(c))
+                    || c.to_uppercase().ne(std::iter::once(c));
+                if cased {
+                    any = true;
+                    ascii &= c.is_ascii();
+                }
+            }
+        }
+    }
+    (any, ascii)
+}
+
+/// The text `t` and the pattern, both folded as the match needs: not at all when cased or the
+/// literal has no letter, `lower()` when its letters are ASCII, ASCII-only `translate()` else.
+fn folded(t: &str, pattern: &Pattern, cased: bool) -> (String, Pattern) {
+    let (needs_fold, ascii) = folding(pattern);
+    if cased || !needs_fold {
+        (t.to_owned(), pattern.clone())
+    } else if ascii {
+        (format!("lower({t})"), pattern.ascii_lowercase())
+    } else {
+        (ascii_fold(t), pattern.ascii_lowercase())
+    }
+}
+
+/// Whole-text wildcard match of the SQL text `t`.
+fn text_test(t: &str, pattern: &Pattern, cased: bool) -> String {
+    let (t, pattern) = folded(t, pattern, cased);
+    match pattern.shape() {
+        Shape::Exact(s) => format!("{t} = {}", lit(s)),
+        Shape::Anything => format!("{t} IS NOT NULL"),
+        _ => format!("{t} LIKE {} ESCAPE '\\'", lit(&like_pattern(&pattern))),
+    }
+}
+
+/// The text is an IP address inside the network. Trino stores IPv4 as IPv4-mapped IPv6, so the
+/// family is checked from the text (the evaluator never mixes families).
+pub(super) fn cidr_test(t: &str, c: &Cidr) -> String {
+    let family = if c.addr.is_ipv4() {
+        format!("strpos({t}, ':') = 0")
+    } else {
+        format!("strpos({t}, ':') > 0")
+    };
+    format!(
+        "({family} AND contains({}, TRY_CAST({t} AS IPADDRESS)))",
+        lit(&c.to_string())
+    )
+}
+
+/// The text is a JSON number literal, compared as a double.
+pub(super) fn compare_test(t: &str, op: CompareOp, n: &Number) -> String {
+    let num = if n.text.len() <= 18 && !n.text.contains(['e', 'E']) {
+        n.text.clone()
+    } else {
+        format!("{:e}", n.value)
+    };
+    format!(
+        "(regexp_like({t}, '\\A-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?\\z') AND TRY_CAST({t} AS DOUBLE) {} {num})",
+        op.symbol()
+    )
+}
+
+/// `b` with literal text before and after it (`concat('/', b)`), or `b` itself.
+pub(super) fn affixed(b: &str, before: &str, after: &str) -> String {
+    if before.is_empty() && after.is_empty() {
+        return b.to_owned();
+    }
+    let mut parts = Vec::new();
+    if !before.is_empty() {
+        parts.push(lit(before));
+    }
+    parts.push(b.to_owned());
+    if !after.is_empty() {
+        parts.push(lit(after));
+    }
+    format!("concat({})", parts.join(", "))
+}
+
+fn fieldref_test(a: &str, b: &str, anchor: Anchor, cased: bool) -> String {
+    let (a, b) = if cased {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (format!("lower({a})"), format!("lower({b})"))
+    };
+    match anchor {
+        Anchor::Whole => format!("{a} = {b}"),
+        Anchor::Prefix => format!("starts_with({a}, {b})"),
+        Anchor::Suffix => format!("starts_with(reverse({a}), reverse({b}))"),
+        Anchor::Substring => format!("strpos({a}, {b}) > 0"),
+    }
+}

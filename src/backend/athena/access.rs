@@ -43,7 +43,7 @@ pub(super) fn index_like(key: &str) -> bool {
 
 /// `json_extract(doc, '$.key')`. A key that reads as an index would index into an array, so on a
 /// value that may be an array it is guarded.
-pub(super) fn member(doc: &str, key: &str, maybe_array: bool) -> String {
+pub(super) fn json_member(doc: &str, key: &str, maybe_array: bool) -> String {
     let get = format!(
         "json_extract({doc}, {})",
         lit(&json_path(&[key.to_owned()]))
@@ -62,6 +62,7 @@ pub(super) enum JsonList {
 }
 
 impl JsonList {
+    /// The values as one `ARRAY<JSON>` expression.
     pub(super) fn array(&self) -> String {
         match self {
             JsonList::One(x) => format!("ARRAY[{x}]"),
@@ -100,12 +101,12 @@ pub(super) fn json_values(doc: &str, keys: &[String]) -> JsonList {
     let Some((first, rest)) = keys.split_first() else {
         return JsonList::One(format!("json_parse({doc})"));
     };
-    let mut list = JsonList::One(member(doc, first, false));
+    let mut list = JsonList::One(json_member(doc, first, false));
     for k in rest {
         list = JsonList::Many(format!(
             "transform({}, e -> {})",
             list.cross(),
-            member("e", k, true)
+            json_member("e", k, true)
         ));
     }
     list
@@ -172,6 +173,7 @@ pub(super) enum Access {
     },
 }
 
+/// A field the table cannot hold: `msg` with the schema and where its columns come from.
 fn not_in_schema(schema: &Schema, msg: String) -> Diagnostic {
     Diagnostic::new(
         Code::Unsupported,
@@ -224,7 +226,7 @@ pub(super) fn resolve(
             ))
         }
     };
-    walk(
+    walk_path(
         schema,
         &shown,
         ident(&col.name),
@@ -236,8 +238,12 @@ pub(super) fn resolve(
     )
 }
 
+/// Resolve the rest of a field path (`rest`) from `expr`, a value of type `ty`: struct fields by
+/// dot access, map keys by `element_at`, every element of an array, or a key path inside a
+/// JSON-string column. `shown` is the rule field and `at` the path walked so far (for messages);
+/// `top` is false once an array was crossed.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn walk(
+pub(super) fn walk_path(
     schema: &Schema,
     shown: &str,
     expr: String,
@@ -285,7 +291,7 @@ pub(super) fn walk(
                     ))
                 }
             };
-            walk(
+            walk_path(
                 schema,
                 shown,
                 format!("{expr}.{}", ident(&f.name)),
@@ -298,14 +304,14 @@ pub(super) fn walk(
         }
         Ty::Array(elem) => {
             let var = scope.var(at.rsplit('.').next().unwrap_or(at));
-            let inner = walk(schema, shown, var.clone(), elem, rest, at, false, scope)?;
+            let inner = walk_path(schema, shown, var.clone(), elem, rest, at, false, scope)?;
             Ok(Access::Each {
                 array: expr,
                 var,
                 inner: Box::new(inner),
             })
         }
-        Ty::Map(v) => walk(
+        Ty::Map(v) => walk_path(
             schema,
             shown,
             format!("element_at({expr}, {})", lit(seg)),
@@ -366,7 +372,7 @@ pub(super) fn whole_texts(
 }
 
 /// The name of the `events` column holding a JSON field's texts.
-pub(super) fn derived_name(field: &str) -> String {
+pub(super) fn events_column(field: &str) -> String {
     quoted_ident(field)
 }
 

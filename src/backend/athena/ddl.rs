@@ -5,6 +5,8 @@
 use super::schema::{Column, Ty};
 use crate::ir::JsonType;
 
+/// A DDL token: a name (bare or quoted with backticks or double quotes), a string, a number
+/// or punctuation.
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Ident(String),
@@ -13,6 +15,7 @@ enum Tok {
     Punct(char),
 }
 
+/// Split DDL text into tokens with their line numbers; `--` comments are skipped.
 fn tokenize(text: &str) -> Result<Vec<(Tok, usize)>, String> {
     let chars: Vec<char> = text.chars().collect();
     let mut line = 1;
@@ -103,16 +106,19 @@ fn tokenize(text: &str) -> Result<Vec<(Tok, usize)>, String> {
     Ok(out)
 }
 
+/// A recursive-descent parser over the tokens.
 struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
 }
 
 impl Parser {
+    /// The next token, not consumed.
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos).map(|(t, _)| t)
     }
 
+    /// The line of the next token (or of the last one at the end), for messages.
     fn line(&self) -> usize {
         self.toks
             .get(self.pos)
@@ -120,12 +126,14 @@ impl Parser {
             .map_or(1, |(_, l)| *l)
     }
 
+    /// Consume and return the next token.
     fn next(&mut self) -> Option<Tok> {
         let t = self.toks.get(self.pos).map(|(t, _)| t.clone());
         self.pos += 1;
         t
     }
 
+    /// "expected `what`, found ..." at the next token.
     fn err<T>(&self, what: &str) -> Result<T, String> {
         let found = match self.peek() {
             Some(Tok::Ident(s)) => format!("'{s}'"),
@@ -140,6 +148,7 @@ impl Parser {
         ))
     }
 
+    /// Consume the punctuation `c`, or fail.
     fn punct(&mut self, c: char) -> Result<(), String> {
         if self.peek() == Some(&Tok::Punct(c)) {
             self.pos += 1;
@@ -149,6 +158,7 @@ impl Parser {
         }
     }
 
+    /// Consume a name (`what` says which, for the message).
     fn ident(&mut self, what: &str) -> Result<String, String> {
         match self.peek() {
             Some(Tok::Ident(s)) => {
@@ -160,6 +170,7 @@ impl Parser {
         }
     }
 
+    /// Consume the keyword `kw` (any case) if it is next.
     fn keyword(&mut self, kw: &str) -> bool {
         if matches!(self.peek(), Some(Tok::Ident(s)) if s.eq_ignore_ascii_case(kw)) {
             self.pos += 1;
@@ -172,13 +183,13 @@ impl Parser {
     /// `[COMMENT 'words']`: what the comment says a `STRING` holds (`json`, `boolean`, `number`),
     /// and whether the record may hold an explicit null there (`nullable`); other words say
     /// nothing.
-    fn comment(&mut self) -> Result<Said, String> {
+    fn comment(&mut self) -> Result<CommentSays, String> {
         if !self.keyword("COMMENT") {
-            return Ok(Said::default());
+            return Ok(CommentSays::default());
         }
         match self.next() {
             Some(Tok::Str(s)) => {
-                let mut said = Said::default();
+                let mut said = CommentSays::default();
                 for w in s.split_whitespace() {
                     match w.to_ascii_lowercase().as_str() {
                         "json" => said.ty = Some(Ty::Json),
@@ -197,7 +208,9 @@ impl Parser {
         }
     }
 
-    fn ty(&mut self, depth: usize) -> Result<Ty, String> {
+    /// A type: `ARRAY<T>`, `MAP<K, V>`, `STRUCT<name: T [COMMENT ...], ...>` or a scalar
+    /// (arguments like `DECIMAL(10, 2)` skipped); nested at most 32 deep.
+    fn column_type(&mut self, depth: usize) -> Result<Ty, String> {
         if depth > 32 {
             return self.err("a shallower type");
         }
@@ -205,15 +218,15 @@ impl Parser {
         Ok(match name.as_str() {
             "array" => {
                 self.punct('<')?;
-                let t = self.ty(depth + 1)?;
+                let t = self.column_type(depth + 1)?;
                 self.punct('>')?;
                 Ty::Array(Box::new(t))
             }
             "map" => {
                 self.punct('<')?;
-                let _key = self.ty(depth + 1)?;
+                let _key = self.column_type(depth + 1)?;
                 self.punct(',')?;
-                let t = self.ty(depth + 1)?;
+                let t = self.column_type(depth + 1)?;
                 self.punct('>')?;
                 Ty::Map(Box::new(t))
             }
@@ -223,7 +236,7 @@ impl Parser {
                 loop {
                     let fname = self.ident("a field name")?;
                     self.punct(':')?;
-                    let t = self.ty(depth + 1)?;
+                    let t = self.column_type(depth + 1)?;
                     let said = self.comment()?;
                     push_unique(&mut fields, fname, t, said, self.line())?;
                     if self.peek() == Some(&Tok::Punct(',')) {
@@ -251,17 +264,19 @@ impl Parser {
 
 /// What a column's comment says.
 #[derive(Default)]
-struct Said {
+struct CommentSays {
     /// The type a `STRING` holds.
     ty: Option<Ty>,
     nullable: bool,
 }
 
+/// Add a column or struct field, refusing a name declared before in any case; a comment's
+/// type applies to a `STRING` only.
 fn push_unique(
     cols: &mut Vec<Column>,
     name: String,
     ty: Ty,
-    said: Said,
+    said: CommentSays,
     line: usize,
 ) -> Result<(), String> {
     if cols.iter().any(|c| c.name.eq_ignore_ascii_case(&name)) {
@@ -293,7 +308,7 @@ pub fn parse_ddl(text: &str) -> Result<Vec<Column>, String> {
     let mut cols = Vec::new();
     while p.peek().is_some() {
         let name = p.ident("a column name")?;
-        let t = p.ty(0)?;
+        let t = p.column_type(0)?;
         let said = p.comment()?;
         push_unique(&mut cols, name, t, said, p.line())?;
         match p.peek() {

@@ -5,7 +5,7 @@
 use minijinja::Value;
 
 use super::access::{
-    derived_name, json_any_texts, json_path, json_values, resolve, Access, Scope, ALL_VALUES,
+    events_column, json_any_texts, json_path, json_values, resolve, Access, Scope, ALL_VALUES,
 };
 use super::schema::{Schema, TimeKind, Ty};
 use super::settings::{option_error, Settings};
@@ -19,7 +19,7 @@ use crate::rule::Rule;
 /// The template variables of the query frame: `table`, `schema`, `block` (the `events` block's
 /// columns), `block_name`, `columns`, `window`, `warnings`, `order_by` and `limit`.
 pub(super) fn frame(rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
-    let s = Settings::from(cx.opts)?;
+    let s = Settings::from_options(cx.opts)?;
     let schema = s.schema;
     let def = schema.def;
     let mut scope = Scope::default();
@@ -111,7 +111,7 @@ fn events_block(
     }
     let mut block: Vec<Value> = derived
         .iter()
-        .map(|(name, e)| Value::from_safe_string(format!("{e} AS {}", derived_name(name))))
+        .map(|(name, e)| Value::from_safe_string(format!("{e} AS {}", events_column(name))))
         .collect();
     if keywords {
         block.push(Value::from_safe_string(format!(
@@ -134,7 +134,7 @@ fn selected_columns(
 ) -> Vec<Value> {
     let def = schema.def;
     let mut columns = Vec::new();
-    for name in unique(&rule.meta.fields) {
+    for name in unique_names(&rule.meta.fields) {
         match select_item(schema, name) {
             Some(c) => columns.push(c),
             None => warnings.push(format!(
@@ -150,7 +150,7 @@ fn selected_columns(
             .map(|s| (*s).to_owned())
             .chain(tested.iter().cloned())
             .collect();
-        columns = unique(&defaults)
+        columns = unique_names(&defaults)
             .into_iter()
             .filter_map(|name| select_item(schema, name))
             .collect();
@@ -210,7 +210,7 @@ fn time_window(
 /// table has no column for it.
 fn select_item(schema: &Schema, name: &str) -> Option<Value> {
     let acc = resolve(schema, &FieldPath::parse(name), &mut Scope::default()).ok()?;
-    let e = display(&acc);
+    let e = shown_expr(&acc);
     Some(Value::from_safe_string(if e == ident(name) {
         e
     } else {
@@ -219,7 +219,7 @@ fn select_item(schema: &Schema, name: &str) -> Option<Value> {
 }
 
 /// The names in order, each once.
-fn unique(names: &[String]) -> Vec<&str> {
+fn unique_names(names: &[String]) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for n in names {
         if !out.contains(&n.as_str()) {
@@ -230,11 +230,11 @@ fn unique(names: &[String]) -> Vec<&str> {
 }
 
 /// What a selected field shows.
-fn display(acc: &Access) -> String {
+fn shown_expr(acc: &Access) -> String {
     match acc {
         Access::Scalar { expr, .. } | Access::Whole { expr, .. } => expr.clone(),
         Access::Each { array, var, inner } => {
-            format!("transform({array}, {var} -> {})", display(inner))
+            format!("transform({array}, {var} -> {})", shown_expr(inner))
         }
         Access::Json { doc, keys, .. } if keys.len() == 1 => {
             let p = lit(&json_path(keys));
@@ -252,6 +252,8 @@ fn display(acc: &Access) -> String {
 /// The row's every scalar as text, for keywords: each scalar column and struct field, each
 /// array element's, each map value, and every scalar inside the JSON documents.
 fn all_values(schema: &Schema) -> String {
+    /// Collect the scalar texts of a value of type `ty` into `out`, and the arrays of texts
+    /// (JSON documents, maps, arrays) into `lists`; `depth` numbers the array lambdas.
     fn leaves(expr: &str, ty: &Ty, out: &mut Vec<String>, lists: &mut Vec<String>, depth: usize) {
         match ty {
             Ty::Varchar | Ty::TextOf(_) => out.push(expr.to_owned()),

@@ -49,7 +49,7 @@ use crate::ir::{Predicate, Subject, Test};
 use crate::rule::Rule;
 
 use access::Scope;
-use predicate::Render;
+use predicate::PredicateRenderer;
 use settings::Settings;
 
 use super::{Backend, RenderCx, Syntax, Target};
@@ -57,6 +57,7 @@ use super::{Backend, RenderCx, Syntax, Target};
 /// The Athena backend (see the module documentation).
 pub struct AthenaBackend;
 
+/// Trino's boolean tokens; `NOT` is null-safe.
 static SYNTAX: Syntax = Syntax {
     and: "AND",
     or: "OR",
@@ -83,9 +84,10 @@ impl Backend for AthenaBackend {
         &SYNTAX
     }
 
+    /// One predicate, with the schema the options name.
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
-        let settings = Settings::from(cx.opts)?;
-        Render {
+        let settings = Settings::from_options(cx.opts)?;
+        PredicateRenderer {
             schema: settings.schema,
             scope: Scope::default(),
             needs: &mut cx.needs,
@@ -94,6 +96,7 @@ impl Backend for AthenaBackend {
         .predicate(p)
     }
 
+    /// Sigma-style tests on one subject as one `any_match` (equality tests as an `IN` list).
     fn any_of(
         &self,
         subject: &Subject,
@@ -106,29 +109,30 @@ impl Backend for AthenaBackend {
         }
         let tests: Vec<Test> = tests.iter().map(|t| (*t).clone()).collect();
         let render = |cx: &mut RenderCx| -> Result<String, Diagnostic> {
-            let settings = Settings::from(cx.opts)?;
+            let settings = Settings::from_options(cx.opts)?;
             if cx.depth > 0 {
-                return Err(typed::sigma_in_element());
+                return Err(typed::any_value_in_element_unsupported());
             }
-            let mut r = Render {
+            let mut r = PredicateRenderer {
                 schema: settings.schema,
                 scope: Scope::default(),
                 needs: &mut cx.needs,
                 depth: cx.depth,
             };
-            let acc = r.subject(subject)?;
+            let acc = r.subject_access(subject)?;
             r.any_text(&acc, &mut |r, t| r.value_tests(t, &tests))
         };
         Some(render(cx))
     }
 
+    /// The `any_match`/`all_match`/`cardinality(filter(...)) = 1` around a per-element body.
     fn elements(
         &self,
         el: &crate::ir::Elements,
         cx: &mut RenderCx,
     ) -> Result<(String, String), Diagnostic> {
-        let settings = Settings::from(cx.opts)?;
-        Render {
+        let settings = Settings::from_options(cx.opts)?;
+        PredicateRenderer {
             schema: settings.schema,
             scope: Scope::default(),
             needs: &mut cx.needs,
@@ -137,10 +141,12 @@ impl Backend for AthenaBackend {
         .elements_frame(el)
     }
 
+    /// The `events` block, SELECT list, time window and the other template variables.
     fn frame(&self, rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
         frame::frame(rule, cx)
     }
 
+    /// Text safe inside a `--` comment: every line break or control character becomes a space.
     fn comment(&self, text: &str) -> String {
         // A `--` comment ends at a line break; Trino's lexer knows only \r and \n, editors a few
         // more. Every control character becomes a space.

@@ -4,7 +4,7 @@
 //! with `lower()` (or `translate()` for non-ASCII letters).
 
 use super::access::{
-    derived_name, json_any_texts, resolve, whole_texts, Access, Scope, ALL_VALUES,
+    events_column, json_any_texts, resolve, whole_texts, Access, Scope, ALL_VALUES,
 };
 use super::schema::Schema;
 use super::sql::{ascii_fold, like_pattern, lit};
@@ -16,10 +16,12 @@ use crate::ir::{
     Subject, Test,
 };
 
-pub(super) type TextTest<'t> = dyn FnMut(&mut Render, &str) -> Result<String, Diagnostic> + 't;
+/// A condition on one SQL text expression, rendered with the renderer (for its lambda names).
+pub(super) type TextTest<'t> =
+    dyn FnMut(&mut PredicateRenderer, &str) -> Result<String, Diagnostic> + 't;
 
 /// Renders one predicate.
-pub(super) struct Render<'n> {
+pub(super) struct PredicateRenderer<'n> {
     pub(super) schema: &'static Schema,
     pub(super) scope: Scope,
     pub(super) needs: &'n mut Needs,
@@ -28,13 +30,15 @@ pub(super) struct Render<'n> {
     pub(super) depth: usize,
 }
 
-impl Render<'_> {
+impl PredicateRenderer<'_> {
+    /// Look a rule field up in the schema, recording it as a field the condition reads.
     pub(super) fn resolve(&mut self, field: &FieldPath) -> Result<Access, Diagnostic> {
         self.needs.field(field.to_string());
         resolve(self.schema, field, &mut self.scope)
     }
 
-    pub(super) fn subject(&mut self, s: &Subject) -> Result<Access, Diagnostic> {
+    /// Where a predicate's subject is: a field, or for a keyword every value of the row.
+    pub(super) fn subject_access(&mut self, s: &Subject) -> Result<Access, Diagnostic> {
         match s {
             Subject::Field(p) => self.resolve(p),
             Subject::Anywhere => Ok(Access::Json {
@@ -74,7 +78,7 @@ impl Render<'_> {
                 top,
             } => {
                 let list = if *top {
-                    derived_name(field)
+                    events_column(field)
                 } else {
                     json_any_texts(doc, keys)
                 };
@@ -100,7 +104,7 @@ impl Render<'_> {
                 top,
             } => {
                 let list = if *top {
-                    derived_name(field)
+                    events_column(field)
                 } else {
                     json_any_texts(doc, keys)
                 };
@@ -110,17 +114,19 @@ impl Render<'_> {
         }
     }
 
+    /// Render one predicate: Sigma-style tests here; other quantifiers and typed tests in
+    /// [`super::typed`].
     pub(super) fn predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
         if p.quantifier != Quantifier::Any {
-            return self.python_predicate(p);
+            return self.one_value_predicate(p);
         }
         if self.depth > 0 {
-            return Err(typed::sigma_in_element());
+            return Err(typed::any_value_in_element_unsupported());
         }
         if typed::is_typed(&p.test) {
             return self.typed_any(p);
         }
-        let acc = self.subject(&p.subject)?;
+        let acc = self.subject_access(&p.subject)?;
         match &p.test {
             Test::Exists => Ok(self.exists(&acc)),
             Test::Null => Ok(match &acc {
@@ -145,7 +151,7 @@ impl Render<'_> {
         let mut others: Vec<String> = Vec::new();
         for test in tests {
             if let Test::Text { pattern, cased } = test {
-                let (lhs, pattern) = folded(t, pattern, *cased);
+                let (lhs, pattern) = fold_for_match(t, pattern, *cased);
                 if let Shape::Exact(s) = pattern.shape() {
                     match groups.iter_mut().find(|(l, _)| *l == lhs) {
                         Some((_, lits)) => lits.push(lit(s)),
@@ -217,7 +223,7 @@ fn test_name(t: &Test) -> String {
 
 /// Whether a literal needs case folding (it has a character with case), and whether ASCII
 /// folding is all it needs.
-fn folding(pattern: &Pattern) -> (bool, bool) {
+fn case_folding(pattern: &Pattern) -> (bool, bool) {
     let mut any = false;
     let mut ascii = true;
     for p in &pattern.0 {
@@ -238,8 +244,8 @@ fn folding(pattern: &Pattern) -> (bool, bool) {
 
 /// The text `t` and the pattern, both folded as the match needs: not at all when cased or the
 /// literal has no letter, `lower()` when its letters are ASCII, ASCII-only `translate()` else.
-fn folded(t: &str, pattern: &Pattern, cased: bool) -> (String, Pattern) {
-    let (needs_fold, ascii) = folding(pattern);
+fn fold_for_match(t: &str, pattern: &Pattern, cased: bool) -> (String, Pattern) {
+    let (needs_fold, ascii) = case_folding(pattern);
     if cased || !needs_fold {
         (t.to_owned(), pattern.clone())
     } else if ascii {
@@ -251,7 +257,7 @@ fn folded(t: &str, pattern: &Pattern, cased: bool) -> (String, Pattern) {
 
 /// Whole-text wildcard match of the SQL text `t`.
 fn text_test(t: &str, pattern: &Pattern, cased: bool) -> String {
-    let (t, pattern) = folded(t, pattern, cased);
+    let (t, pattern) = fold_for_match(t, pattern, cased);
     match pattern.shape() {
         Shape::Exact(s) => format!("{t} = {}", lit(s)),
         Shape::Anything => format!("{t} IS NOT NULL"),
@@ -302,6 +308,8 @@ pub(super) fn affixed(b: &str, before: &str, after: &str) -> String {
     format!("concat({})", parts.join(", "))
 }
 
+/// Compare the text `a` with another field's text `b` at `anchor`, folded with `lower()` unless
+/// `cased`.
 fn fieldref_test(a: &str, b: &str, anchor: Anchor, cased: bool) -> String {
     let (a, b) = if cased {
         (a.to_owned(), b.to_owned())

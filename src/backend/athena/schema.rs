@@ -173,6 +173,7 @@ pub struct Schema {
 impl Schema {
     /// The built-in schema called `name`.
     pub fn builtin(name: &str) -> Result<&'static Schema, String> {
+        /// Each built-in schema, parsed once (one slot per entry of [`SCHEMAS`]).
         static PARSED: [OnceLock<Result<Schema, String>>; 2] = [OnceLock::new(), OnceLock::new()];
         let Some(i) = SCHEMAS.iter().position(|s| s.name == name) else {
             return Err(format!(
@@ -197,6 +198,7 @@ impl Schema {
     /// such DDLs are usually lowercase; CloudTrail's JSON-string columns are JSON even when the
     /// file says plain `STRING`. Parsed once per path.
     pub fn from_file(path: &Path) -> Result<&'static Schema, String> {
+        /// Schema files parsed so far, by path.
         static FILES: OnceLock<Mutex<HashMap<PathBuf, &'static Schema>>> = OnceLock::new();
         let cache = FILES.get_or_init(|| Mutex::new(HashMap::new()));
         if let Some(s) = cache.lock().ok().and_then(|m| m.get(path).copied()) {
@@ -221,6 +223,7 @@ impl Schema {
         Ok(schema)
     }
 
+    /// Parse a schema's DDL and field map, applying its JSON, text and nullable columns.
     fn parse(def: &'static SchemaDef) -> Result<Schema, String> {
         let mut columns = parse_ddl(def.ddl).map_err(|e| format!("{}: {e}", def.ddl_path))?;
         for c in &mut columns {

@@ -26,7 +26,9 @@ pub(super) fn option_error(msg: String) -> Diagnostic {
 }
 
 impl Settings {
-    pub(super) fn from(opts: &RenderOptions) -> Result<Settings, Diagnostic> {
+    /// Check the options that apply to Athena: the schema (built-in or a DDL file), the
+    /// partition layout, the table name and the time window.
+    pub(super) fn from_options(opts: &RenderOptions) -> Result<Settings, Diagnostic> {
         let name = opts.schema.as_deref().unwrap_or(SCHEMAS[0].name);
         let schema = if SCHEMAS.iter().any(|s| s.name == name) || !looks_like_path(name) {
             Schema::builtin(name)

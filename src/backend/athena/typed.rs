@@ -1,7 +1,9 @@
-//! Python-style predicates (Panther rules), with the reference evaluator's meaning: the `Exact`,
-//! `AnyElement` and `AllElements` quantifiers, conditions on each element of an array
-//! ([`Elements`]), and the typed tests `Is`, `Str`, `Truthy`, `Type`, `HasKey` (also under Sigma's
-//! any-value reading, which Panther's `deep_walk()` uses).
+//! Typed tests and one-value predicates, rendered from the JSON types the table can tell, with the
+//! reference evaluator's meaning. These come from Panther (Python) rules, but nothing here reads
+//! Python: it renders the IR's typed tests `Is`, `Str`, `Truthy`, `Type`, `HasKey` (also under
+//! Sigma's any-value reading, which Panther's `deep_walk()` uses), every test under the `Exact`,
+//! `AnyElement` and `AllElements` quantifiers (the one value a path reaches through objects), and
+//! conditions on each element of an array ([`Elements`]).
 //!
 //! These tests need a value's JSON type, so each value is read with what the table keeps of it:
 //! - inside a JSON-string column (`requestParameters.a.b`), the typed JSON value
@@ -25,8 +27,10 @@ use std::cell::RefCell;
 
 use serde_json::Value as J;
 
-use super::access::{index_like, json_path, json_text, json_values, member, walk, Access};
-use super::predicate::{affixed, cidr_test, compare_test, Render};
+use super::access::{
+    index_like, json_member, json_path, json_text, json_values, walk_path, Access,
+};
+use super::predicate::{affixed, cidr_test, compare_test, PredicateRenderer};
 use super::schema::{self, Schema, Ty, SCHEMAS};
 use super::sql::{ascii_fold, ident, like_pattern, lit};
 use crate::diagnostic::Diagnostic;
@@ -35,7 +39,7 @@ use crate::ir::{Predicate, Quantifier, Shape, Subject, Test};
 
 /// What the table knows about a column's JSON type.
 #[derive(Debug, Clone)]
-enum Kind {
+enum JsonKind {
     /// `STRING`: a JSON string.
     Str,
     /// `STRING COMMENT 'boolean'`: `'true'` or `'false'`.
@@ -57,22 +61,23 @@ enum Kind {
     Opaque(String),
 }
 
-impl Kind {
+impl JsonKind {
+    /// The JSON type of every non-NULL value of this kind, or None when the table lost it.
     fn json_type(&self) -> Option<JsonType> {
         Some(match self {
-            Kind::Str => JsonType::String,
-            Kind::BoolText | Kind::Bool => JsonType::Boolean,
-            Kind::NumText | Kind::Int | Kind::Float => JsonType::Number,
-            Kind::Object(_) => JsonType::Object,
-            Kind::Array(_) => JsonType::Array,
-            Kind::Opaque(_) => return None,
+            JsonKind::Str => JsonType::String,
+            JsonKind::BoolText | JsonKind::Bool => JsonType::Boolean,
+            JsonKind::NumText | JsonKind::Int | JsonKind::Float => JsonType::Number,
+            JsonKind::Object(_) => JsonType::Object,
+            JsonKind::Array(_) => JsonType::Array,
+            JsonKind::Opaque(_) => return None,
         })
     }
 }
 
 /// One value, as an SQL expression with what is known of its JSON type.
 #[derive(Debug, Clone)]
-enum Val {
+enum TypedValue {
     /// A path that cannot reach a value: it walks objects only and crosses an array column.
     Absent,
     /// The record itself (the empty path): an object whose keys are the columns.
@@ -81,12 +86,12 @@ enum Val {
     /// a JSON null too (Trino's `CAST(... AS ARRAY<JSON>)` keeps JSON nulls as SQL NULLs).
     Json { expr: String, element: bool },
     /// A column or struct field; SQL NULL when missing or null.
-    Typed { expr: String, kind: Kind },
+    Typed { expr: String, kind: JsonKind },
 }
 
 /// The element a per-element condition's body reads its paths from.
 #[derive(Debug, Clone)]
-enum ElemCx {
+enum ElementSource {
     /// A JSON array's element, the lambda variable `el<depth>` (SQL `JSON`).
     Json(String),
     /// An `ARRAY` column's element of this type.
@@ -99,7 +104,7 @@ thread_local! {
     /// The element of each enclosing per-element condition, by depth: the shared renderer
     /// renders a body right after asking for its frame, so slot `d` always belongs to the
     /// condition whose body is being rendered at depth `d + 1`.
-    static ELEMENTS: RefCell<Vec<ElemCx>> = const { RefCell::new(Vec::new()) };
+    static ELEMENTS: RefCell<Vec<ElementSource>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The typed tests, which need a value's JSON type.
@@ -111,17 +116,19 @@ pub(super) fn is_typed(t: &Test) -> bool {
 }
 
 /// A Sigma-style (any value) test inside a per-element condition.
-pub(super) fn sigma_in_element() -> Diagnostic {
+pub(super) fn any_value_in_element_unsupported() -> Diagnostic {
     unsupported(
         "a Sigma-style (any value) test inside a condition on each element of an array; \
          Python-style tests (exact, any_element, all_element) are supported there",
     )
 }
 
+/// A construct the Athena target refuses (`E401`).
 fn unsupported(what: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::unsupported("athena", what)
 }
 
+/// How a test is named in messages.
 fn test_label(t: &Test) -> &'static str {
     match t {
         Test::Is(_) => "'==' (is)",
@@ -140,7 +147,7 @@ fn test_label(t: &Test) -> &'static str {
 }
 
 /// The JSON type of a `JSON` expression, from its text's first character.
-fn json_is(j: &str, t: JsonType) -> String {
+fn json_type_is(j: &str, t: JsonType) -> String {
     let f = format!("json_format({j})");
     match t {
         JsonType::String => format!("starts_with({f}, '\"')"),
@@ -153,13 +160,13 @@ fn json_is(j: &str, t: JsonType) -> String {
 
 /// A DOUBLE literal with exactly the value `v` (Rust prints the shortest text that reads back
 /// as the same double).
-fn double(v: f64) -> String {
+fn double_literal(v: f64) -> String {
     format!("{v:e}")
 }
 
 /// Whole-text wildcard match of the SQL text `t`, ASCII letters folded when `fold` (with
 /// `translate`, which folds nothing else, as the evaluator does).
-fn wildcard(t: &str, pattern: &Pattern, fold: bool) -> String {
+fn wildcard_test(t: &str, pattern: &Pattern, fold: bool) -> String {
     let has_letter = pattern.0.iter().any(
         |p| matches!(p, crate::ir::Part::Lit(s) if s.chars().any(|c| c.is_ascii_alphabetic())),
     );
@@ -180,19 +187,19 @@ fn and(a: String, b: String) -> String {
     format!("({a} AND {b})")
 }
 
-impl Render<'_> {
+impl PredicateRenderer<'_> {
     /// A predicate under the `Exact`, `AnyElement` or `AllElements` quantifier.
-    pub(super) fn python_predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
+    pub(super) fn one_value_predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
         let val = match &p.subject {
-            Subject::Field(path) => self.exact_value(path)?,
+            Subject::Field(path) => self.one_value(path)?,
             // The evaluator reads no value for a Python-style test without a field.
-            Subject::Anywhere => Val::Absent,
+            Subject::Anywhere => TypedValue::Absent,
         };
         match p.quantifier {
             Quantifier::AnyElement | Quantifier::AllElements => {
-                self.elements(&val, &p.test, p.quantifier == Quantifier::AllElements)
+                self.each_element(&val, &p.test, p.quantifier == Quantifier::AllElements)
             }
-            _ => self.py_test(&val, &p.test),
+            _ => self.typed_test(&val, &p.test),
         }
     }
 
@@ -212,6 +219,9 @@ impl Render<'_> {
         self.typed_any_access(&acc, &p.test)
     }
 
+    /// A typed test on every value `acc` reaches: an array column also as its elements, and
+    /// inside a JSON document the values through the arrays met on the way, an array value also
+    /// as its elements.
     fn typed_any_access(&mut self, acc: &Access, test: &Test) -> Result<String, Diagnostic> {
         let renamed = self.schema.def.fields.is_some();
         match acc {
@@ -228,11 +238,11 @@ impl Render<'_> {
                 test,
             ),
             Access::Scalar { expr, ty, .. } | Access::Whole { expr, ty } => {
-                let own = self.py_test(&value_of(expr.clone(), ty, renamed), test);
+                let own = self.typed_test(&column_value(expr.clone(), ty, renamed), test);
                 let Ty::Array(elem) = ty else { return own };
                 let own = own?;
                 let x = self.scope.var("x");
-                let each = self.py_test(&value_of(x.clone(), elem, renamed), test)?;
+                let each = self.typed_test(&column_value(x.clone(), elem, renamed), test)?;
                 let each = format!("any_match({expr}, {x} -> {each})");
                 Ok(if own == "FALSE" {
                     each
@@ -247,8 +257,8 @@ impl Render<'_> {
             Access::Json { doc, keys, .. } => {
                 let list = json_values(doc, keys).with_elements();
                 let j = self.scope.var("j");
-                let body = self.py_test(
-                    &Val::Json {
+                let body = self.typed_test(
+                    &TypedValue::Json {
                         expr: j.clone(),
                         element: false,
                     },
@@ -263,21 +273,21 @@ impl Render<'_> {
     /// `all_match`, or `cardinality(filter(...)) = 1` for exactly one. The body's paths then read
     /// from the element.
     pub(super) fn elements_frame(&mut self, el: &Elements) -> Result<(String, String), Diagnostic> {
-        let val = self.exact_value(&el.path)?;
+        let val = self.one_value(&el.path)?;
         let var = format!("el{}", self.depth + 1);
         let (array, cx) = match val {
-            Val::Json { expr, .. } => (
+            TypedValue::Json { expr, .. } => (
                 format!("TRY_CAST({expr} AS ARRAY<JSON>)"),
-                ElemCx::Json(var.clone()),
+                ElementSource::Json(var.clone()),
             ),
-            Val::Typed {
+            TypedValue::Typed {
                 expr,
-                kind: Kind::Array(ty),
-            } => (expr, ElemCx::Typed(var.clone(), ty)),
+                kind: JsonKind::Array(ty),
+            } => (expr, ElementSource::Typed(var.clone(), ty)),
             // Not an array, or no value: no element passes, and "every" needs an array too.
-            _ => (String::new(), ElemCx::Never),
+            _ => (String::new(), ElementSource::Never),
         };
-        let never = matches!(cx, ElemCx::Never);
+        let never = matches!(cx, ElementSource::Never);
         let depth = self.depth;
         ELEMENTS.with(|s| {
             let mut s = s.borrow_mut();
@@ -299,7 +309,7 @@ impl Render<'_> {
 
     /// The one value a path reaches through objects only (Python's `deep_get`): from the row,
     /// or inside a per-element condition from the element.
-    fn exact_value(&mut self, path: &FieldPath) -> Result<Val, Diagnostic> {
+    fn one_value(&mut self, path: &FieldPath) -> Result<TypedValue, Diagnostic> {
         if self.depth > 0 {
             let depth = self.depth;
             let cx = ELEMENTS.with(|s| s.borrow().get(depth - 1).cloned());
@@ -309,36 +319,42 @@ impl Render<'_> {
             return self.element_value(&cx, path);
         }
         if path.segments().is_empty() {
-            return Ok(Val::Root);
+            return Ok(TypedValue::Root);
         }
         let acc = self.resolve(path)?;
         Ok(self.access_value(acc, path))
     }
 
     /// The value at a path relative to an element (an empty path is the element itself).
-    fn element_value(&mut self, cx: &ElemCx, path: &FieldPath) -> Result<Val, Diagnostic> {
+    fn element_value(
+        &mut self,
+        cx: &ElementSource,
+        path: &FieldPath,
+    ) -> Result<TypedValue, Diagnostic> {
         let keys = path.segments();
         let renamed = self.schema.def.fields.is_some();
         Ok(match cx {
-            ElemCx::Never => Val::Absent,
-            ElemCx::Json(var) if keys.is_empty() => Val::Json {
+            ElementSource::Never => TypedValue::Absent,
+            ElementSource::Json(var) if keys.is_empty() => TypedValue::Json {
                 expr: var.clone(),
                 element: true,
             },
-            ElemCx::Json(var) => Val::Json {
-                expr: json_exact(var, keys),
+            ElementSource::Json(var) => TypedValue::Json {
+                expr: json_one_value(var, keys),
                 element: false,
             },
-            ElemCx::Typed(var, ty) if keys.is_empty() => match value_of(var.clone(), ty, renamed) {
-                Val::Json { expr, .. } => Val::Json {
-                    expr,
-                    element: true,
-                },
-                other => other,
-            },
-            ElemCx::Typed(var, ty) => {
+            ElementSource::Typed(var, ty) if keys.is_empty() => {
+                match column_value(var.clone(), ty, renamed) {
+                    TypedValue::Json { expr, .. } => TypedValue::Json {
+                        expr,
+                        element: true,
+                    },
+                    other => other,
+                }
+            }
+            ElementSource::Typed(var, ty) => {
                 let shown = format!("(element).{path}");
-                let acc = walk(
+                let acc = walk_path(
                     self.schema,
                     &shown,
                     var.clone(),
@@ -354,42 +370,47 @@ impl Render<'_> {
     }
 
     /// A resolved field as one value.
-    fn access_value(&mut self, acc: Access, path: &FieldPath) -> Val {
+    fn access_value(&mut self, acc: Access, path: &FieldPath) -> TypedValue {
         let renamed = self.schema.def.fields.is_some();
         match acc {
-            Access::Scalar { expr, ty, .. } => value_of(expr, &ty, renamed),
-            Access::Whole { expr, ty } => value_of(expr, &ty, renamed),
+            Access::Scalar { expr, ty, .. } => column_value(expr, &ty, renamed),
+            Access::Whole { expr, ty } => column_value(expr, &ty, renamed),
             Access::Each { .. } => {
                 self.needs.note(format!(
                     "{path} crosses an array, which Python's object-only path reading never \
                      enters: it reaches no value"
                 ));
-                Val::Absent
+                TypedValue::Absent
             }
-            Access::Json { doc, keys, .. } => Val::Json {
-                expr: json_exact(&doc, &keys),
+            Access::Json { doc, keys, .. } => TypedValue::Json {
+                expr: json_one_value(&doc, &keys),
                 element: false,
             },
         }
     }
 
     /// "Some element passes" / "every element passes" (an empty array passes, a non-array fails).
-    fn elements(&mut self, val: &Val, test: &Test, every: bool) -> Result<String, Diagnostic> {
+    fn each_element(
+        &mut self,
+        val: &TypedValue,
+        test: &Test,
+        every: bool,
+    ) -> Result<String, Diagnostic> {
         let x = self.scope.var("x");
         let (array, elem) = match val {
-            Val::Json { expr, .. } => (
+            TypedValue::Json { expr, .. } => (
                 format!("TRY_CAST({expr} AS ARRAY<JSON>)"),
-                Val::Json {
+                TypedValue::Json {
                     expr: x.clone(),
                     element: true,
                 },
             ),
-            Val::Typed {
+            TypedValue::Typed {
                 expr,
-                kind: Kind::Array(ty),
+                kind: JsonKind::Array(ty),
             } => {
-                let elem = match value_of(x.clone(), ty, self.schema.def.fields.is_some()) {
-                    Val::Json { expr, .. } => Val::Json {
+                let elem = match column_value(x.clone(), ty, self.schema.def.fields.is_some()) {
+                    TypedValue::Json { expr, .. } => TypedValue::Json {
                         expr,
                         element: true,
                     },
@@ -400,14 +421,14 @@ impl Render<'_> {
             // Not an array (or no value): no element passes, and "all" needs an array too.
             _ => return Ok("FALSE".to_owned()),
         };
-        let body = self.py_test(&elem, test)?;
+        let body = self.typed_test(&elem, test)?;
         let f = if every { "all_match" } else { "any_match" };
         Ok(format!("{f}({array}, {x} -> {body})"))
     }
 
     /// One test on one value.
-    fn py_test(&mut self, val: &Val, test: &Test) -> Result<String, Diagnostic> {
-        if let Val::Absent = val {
+    fn typed_test(&mut self, val: &TypedValue, test: &Test) -> Result<String, Diagnostic> {
+        if let TypedValue::Absent = val {
             // No value: only "is missing or null" holds.
             return Ok(if matches!(test, Test::Null) {
                 "TRUE"
@@ -416,92 +437,92 @@ impl Render<'_> {
             }
             .to_owned());
         }
-        if let Val::Root = val {
+        if let TypedValue::Root = val {
             return self.root_test(test);
         }
         match test {
             Test::Null => Ok(match val {
-                Val::Json { expr, .. } => {
+                TypedValue::Json { expr, .. } => {
                     format!("({expr} IS NULL OR json_format({expr}) = 'null')")
                 }
-                Val::Typed { expr, .. } => format!("{expr} IS NULL"),
-                Val::Absent | Val::Root => "TRUE".to_owned(),
+                TypedValue::Typed { expr, .. } => format!("{expr} IS NULL"),
+                TypedValue::Absent | TypedValue::Root => "TRUE".to_owned(),
             }),
             Test::Exists => Ok(match val {
-                Val::Json { expr, .. } => format!("json_format({expr}) <> 'null'"),
-                Val::Typed { expr, .. } => format!("{expr} IS NOT NULL"),
-                Val::Absent | Val::Root => "FALSE".to_owned(),
+                TypedValue::Json { expr, .. } => format!("json_format({expr}) <> 'null'"),
+                TypedValue::Typed { expr, .. } => format!("{expr} IS NOT NULL"),
+                TypedValue::Absent | TypedValue::Root => "FALSE".to_owned(),
             }),
-            Test::Is(v) => self.is(val, v),
+            Test::Is(v) => self.equals(val, v),
             Test::Str { pattern, fold } => Ok(match val {
-                Val::Json { expr, .. } => and(
-                    json_is(expr, JsonType::String),
-                    wildcard(&format!("json_extract_scalar({expr}, '$')"), pattern, *fold),
+                TypedValue::Json { expr, .. } => and(
+                    json_type_is(expr, JsonType::String),
+                    wildcard_test(&format!("json_extract_scalar({expr}, '$')"), pattern, *fold),
                 ),
-                Val::Typed {
+                TypedValue::Typed {
                     expr,
-                    kind: Kind::Str,
-                } => wildcard(expr, pattern, *fold),
-                Val::Typed {
-                    kind: Kind::Opaque(why),
+                    kind: JsonKind::Str,
+                } => wildcard_test(expr, pattern, *fold),
+                TypedValue::Typed {
+                    kind: JsonKind::Opaque(why),
                     ..
-                } => return Err(opaque(test, why)),
+                } => return Err(opaque_error(test, why)),
                 _ => "FALSE".to_owned(),
             }),
             Test::Truthy => truthy(val),
             Test::Type(t) => Ok(match val {
-                Val::Json { expr, .. } => json_is(expr, *t),
-                Val::Typed {
-                    kind: Kind::Opaque(why),
+                TypedValue::Json { expr, .. } => json_type_is(expr, *t),
+                TypedValue::Typed {
+                    kind: JsonKind::Opaque(why),
                     ..
-                } => return Err(opaque(test, why)),
-                Val::Typed { expr, kind } => {
+                } => return Err(opaque_error(test, why)),
+                TypedValue::Typed { expr, kind } => {
                     if kind.json_type() == Some(*t) {
                         format!("{expr} IS NOT NULL")
                     } else {
                         "FALSE".to_owned()
                     }
                 }
-                Val::Absent | Val::Root => "FALSE".to_owned(),
+                TypedValue::Absent | TypedValue::Root => "FALSE".to_owned(),
             }),
             Test::HasKey(k) => Ok(match val {
-                Val::Json { expr, .. } => and(
-                    json_is(expr, JsonType::Object),
-                    format!("{} IS NOT NULL", member(expr, k, false)),
+                TypedValue::Json { expr, .. } => and(
+                    json_type_is(expr, JsonType::Object),
+                    format!("{} IS NOT NULL", json_member(expr, k, false)),
                 ),
-                Val::Typed {
+                TypedValue::Typed {
                     expr,
-                    kind: Kind::Object(ty),
+                    kind: JsonKind::Object(ty),
                 } => self.has_column(Some(expr), ty, k)?,
-                Val::Typed {
-                    kind: Kind::Opaque(why),
+                TypedValue::Typed {
+                    kind: JsonKind::Opaque(why),
                     ..
-                } => return Err(opaque(test, why)),
+                } => return Err(opaque_error(test, why)),
                 _ => "FALSE".to_owned(),
             }),
             Test::Cidr(c) => Ok(match val {
                 // Only a string is an address.
-                Val::Json { expr, .. } => and(
-                    json_is(expr, JsonType::String),
+                TypedValue::Json { expr, .. } => and(
+                    json_type_is(expr, JsonType::String),
                     cidr_test(&format!("json_extract_scalar({expr}, '$')"), c),
                 ),
-                Val::Typed {
+                TypedValue::Typed {
                     expr,
-                    kind: Kind::Str,
+                    kind: JsonKind::Str,
                 } => cidr_test(expr, c),
-                Val::Typed {
-                    kind: Kind::Opaque(why),
+                TypedValue::Typed {
+                    kind: JsonKind::Opaque(why),
                     ..
-                } => return Err(opaque(test, why)),
+                } => return Err(opaque_error(test, why)),
                 _ => "FALSE".to_owned(),
             }),
-            Test::Compare { op, value } => compare(val, *op, value, test),
+            Test::Compare { op, value } => compare_typed(val, *op, value, test),
             Test::Text { pattern, cased } => {
-                let t = self.text(val, test)?;
-                Ok(wildcard(&t, pattern, !cased))
+                let t = self.evaluator_text(val, test)?;
+                Ok(wildcard_test(&t, pattern, !cased))
             }
             Test::Regex { .. } => {
-                let t = self.text(val, test)?;
+                let t = self.evaluator_text(val, test)?;
                 self.value_test(&t, test)
             }
             Test::FieldRef {
@@ -511,13 +532,13 @@ impl Render<'_> {
                 before,
                 after,
             } => {
-                let mine = self.text(val, test)?;
-                let theirs = self.exact_value(other)?;
-                if let Val::Absent = theirs {
+                let mine = self.evaluator_text(val, test)?;
+                let theirs = self.one_value(other)?;
+                if let TypedValue::Absent = theirs {
                     return Ok("FALSE".to_owned());
                 }
-                let theirs = self.text(&theirs, test)?;
-                Ok(fieldref(
+                let theirs = self.evaluator_text(&theirs, test)?;
+                Ok(fieldref_ascii_folded(
                     &mine,
                     &affixed(&theirs, before, after),
                     *anchor,
@@ -598,28 +619,28 @@ impl Render<'_> {
     }
 
     /// Python `==` with a scalar literal.
-    fn is(&mut self, val: &Val, v: &J) -> Result<String, Diagnostic> {
+    fn equals(&mut self, val: &TypedValue, v: &J) -> Result<String, Diagnostic> {
         let num = match v {
             J::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
             J::Number(n) => n.as_f64(),
             _ => None,
         };
         let (expr, kind) = match val {
-            Val::Absent | Val::Root => return Ok("FALSE".to_owned()),
-            Val::Json { expr, element } => {
+            TypedValue::Absent | TypedValue::Root => return Ok("FALSE".to_owned()),
+            TypedValue::Json { expr, element } => {
                 return Ok(match (v, num) {
                     (J::Null, _) if *element => {
                         format!("COALESCE(json_format({expr}) = 'null', TRUE)")
                     }
                     (J::Null, _) => format!("json_format({expr}) = 'null'"),
                     (J::String(s), _) => and(
-                        json_is(expr, JsonType::String),
+                        json_type_is(expr, JsonType::String),
                         format!("json_extract_scalar({expr}, '$') = {}", lit(s)),
                     ),
                     (_, Some(n)) => {
                         let mut alts = vec![and(
-                            json_is(expr, JsonType::Number),
-                            format!("TRY_CAST({expr} AS DOUBLE) = {}", double(n)),
+                            json_type_is(expr, JsonType::Number),
+                            format!("TRY_CAST({expr} AS DOUBLE) = {}", double_literal(n)),
                         )];
                         if n == 1.0 {
                             alts.push(format!("json_format({expr}) = 'true'"));
@@ -631,7 +652,7 @@ impl Render<'_> {
                     _ => return Err(unsupported("'==' with an array or object literal")),
                 })
             }
-            Val::Typed { expr, kind } => (expr, kind),
+            TypedValue::Typed { expr, kind } => (expr, kind),
         };
         if v.is_null() {
             return Err(unsupported(
@@ -653,19 +674,21 @@ impl Render<'_> {
             }
         };
         Ok(match (kind, v, num) {
-            (Kind::Opaque(why), _, _) => return Err(opaque(&Test::Is(v.clone()), why)),
-            (Kind::Str, J::String(s), _) => format!("{expr} = {}", lit(s)),
-            (Kind::BoolText, _, Some(n)) => match as_bool(n) {
+            (JsonKind::Opaque(why), _, _) => return Err(opaque_error(&Test::Is(v.clone()), why)),
+            (JsonKind::Str, J::String(s), _) => format!("{expr} = {}", lit(s)),
+            (JsonKind::BoolText, _, Some(n)) => match as_bool(n) {
                 Some(b) => format!("{expr} = '{b}'"),
                 None => "FALSE".to_owned(),
             },
-            (Kind::NumText, _, Some(n)) => format!("TRY_CAST({expr} AS DOUBLE) = {}", double(n)),
-            (Kind::Bool, _, Some(n)) => match as_bool(n) {
+            (JsonKind::NumText, _, Some(n)) => {
+                format!("TRY_CAST({expr} AS DOUBLE) = {}", double_literal(n))
+            }
+            (JsonKind::Bool, _, Some(n)) => match as_bool(n) {
                 Some(b) => format!("{expr} = {}", if b { "TRUE" } else { "FALSE" }),
                 None => "FALSE".to_owned(),
             },
-            (Kind::Int | Kind::Float, _, Some(n)) => {
-                format!("CAST({expr} AS DOUBLE) = {}", double(n))
+            (JsonKind::Int | JsonKind::Float, _, Some(n)) => {
+                format!("CAST({expr} AS DOUBLE) = {}", double_literal(n))
             }
             // A string never equals a number or boolean; an object or array no scalar.
             _ => "FALSE".to_owned(),
@@ -673,27 +696,27 @@ impl Render<'_> {
     }
 
     /// The text the evaluator's text tests see (a string as is, another value as compact JSON).
-    fn text(&mut self, val: &Val, test: &Test) -> Result<String, Diagnostic> {
+    fn evaluator_text(&mut self, val: &TypedValue, test: &Test) -> Result<String, Diagnostic> {
         match val {
-            Val::Json { expr, .. } => Ok(json_text(expr)),
-            Val::Typed { expr, kind } => match kind {
-                Kind::Str | Kind::BoolText | Kind::NumText => Ok(expr.clone()),
-                Kind::Bool | Kind::Int => Ok(format!("CAST({expr} AS VARCHAR)")),
-                Kind::Float => Err(unsupported(format!(
+            TypedValue::Json { expr, .. } => Ok(json_text(expr)),
+            TypedValue::Typed { expr, kind } => match kind {
+                JsonKind::Str | JsonKind::BoolText | JsonKind::NumText => Ok(expr.clone()),
+                JsonKind::Bool | JsonKind::Int => Ok(format!("CAST({expr} AS VARCHAR)")),
+                JsonKind::Float => Err(unsupported(format!(
                     "{} on a floating-point column (Athena prints it as '1.5E0', not as the log \
                      wrote it)",
                     test_label(test)
                 ))),
-                Kind::Object(_) | Kind::Array(_) => Err(unsupported(format!(
+                JsonKind::Object(_) | JsonKind::Array(_) => Err(unsupported(format!(
                     "{} on a struct, array or map column under a Python-style reading (the \
                      table does not keep the record's JSON text)",
                     test_label(test)
                 ))),
-                Kind::Opaque(why) => Err(opaque(test, why)),
+                JsonKind::Opaque(why) => Err(opaque_error(test, why)),
             },
             // Callers answer for a missing value first.
-            Val::Absent => Ok("CAST(NULL AS VARCHAR)".to_owned()),
-            Val::Root => Err(unsupported(format!(
+            TypedValue::Absent => Ok("CAST(NULL AS VARCHAR)".to_owned()),
+            TypedValue::Root => Err(unsupported(format!(
                 "{} on the whole record (the table does not keep its JSON text)",
                 test_label(test)
             ))),
@@ -702,46 +725,47 @@ impl Render<'_> {
 }
 
 /// A column or struct field as a value.
-fn value_of(expr: String, ty: &Ty, renamed: bool) -> Val {
+fn column_value(expr: String, ty: &Ty, renamed: bool) -> TypedValue {
     let kind = match ty {
         Ty::Json => {
-            return Val::Json {
+            return TypedValue::Json {
                 expr: format!("json_extract({expr}, '$')"),
                 element: false,
             }
         }
-        Ty::Varchar => Kind::Str,
-        Ty::TextOf(JsonType::Boolean) => Kind::BoolText,
-        Ty::TextOf(JsonType::Number) => Kind::NumText,
-        Ty::TextOf(_) => Kind::Str,
-        Ty::Struct(_) | Ty::Map(_) => Kind::Object(ty.clone()),
-        Ty::Array(e) => Kind::Array((**e).clone()),
-        Ty::Scalar(name) if renamed => Kind::Opaque(format!(
+        Ty::Varchar => JsonKind::Str,
+        Ty::TextOf(JsonType::Boolean) => JsonKind::BoolText,
+        Ty::TextOf(JsonType::Number) => JsonKind::NumText,
+        Ty::TextOf(_) => JsonKind::Str,
+        Ty::Struct(_) | Ty::Map(_) => JsonKind::Object(ty.clone()),
+        Ty::Array(e) => JsonKind::Array((**e).clone()),
+        Ty::Scalar(name) if renamed => JsonKind::Opaque(format!(
             "the field map stores it in an OCSF {} column, which does not keep the record's \
              JSON value",
             name.to_ascii_uppercase()
         )),
         Ty::Scalar(name) => match name.as_str() {
-            "boolean" => Kind::Bool,
-            "tinyint" | "smallint" | "int" | "integer" | "bigint" => Kind::Int,
-            "float" | "double" | "real" | "decimal" => Kind::Float,
-            other => Kind::Opaque(format!(
+            "boolean" => JsonKind::Bool,
+            "tinyint" | "smallint" | "int" | "integer" | "bigint" => JsonKind::Int,
+            "float" | "double" | "real" | "decimal" => JsonKind::Float,
+            other => JsonKind::Opaque(format!(
                 "a {} column does not keep the record's JSON value",
                 other.to_ascii_uppercase()
             )),
         },
     };
-    Val::Typed { expr, kind }
+    TypedValue::Typed { expr, kind }
 }
 
-fn opaque(test: &Test, why: &str) -> Diagnostic {
+/// A typed test on a column whose JSON value the table does not keep (`why`).
+fn opaque_error(test: &Test, why: &str) -> Diagnostic {
     unsupported(format!("{} here ({why})", test_label(test)))
 }
 
 /// The one value at `keys` inside the JSON text `doc`, through objects only. Trino's
 /// `json_extract` reads a key on an array as an index when it parses as an integer, so such
 /// keys are read one step at a time, each guarded.
-fn json_exact(doc: &str, keys: &[String]) -> String {
+fn json_one_value(doc: &str, keys: &[String]) -> String {
     let plain = keys
         .iter()
         .position(|k| index_like(k))
@@ -749,57 +773,66 @@ fn json_exact(doc: &str, keys: &[String]) -> String {
     let (head, rest) = keys.split_at(plain);
     let mut cur = format!("json_extract({doc}, {})", lit(&json_path(head)));
     for k in rest {
-        cur = member(&cur, k, true);
+        cur = json_member(&cur, k, true);
     }
     cur
 }
 
 /// Python truthiness.
-fn truthy(val: &Val) -> Result<String, Diagnostic> {
+fn truthy(val: &TypedValue) -> Result<String, Diagnostic> {
     Ok(match val {
         // (The record itself is answered by `root_test`.)
-        Val::Absent | Val::Root => "FALSE".to_owned(),
+        TypedValue::Absent | TypedValue::Root => "FALSE".to_owned(),
         // Falsy: null, false, "", [], {} and numbers equal to zero.
-        Val::Json { expr, .. } => format!(
+        TypedValue::Json { expr, .. } => format!(
             "(json_format({expr}) NOT IN ('null', 'false', '\"\"', '[]', '{{}}') AND IF({}, TRY_CAST({expr} AS DOUBLE) <> 0e0, TRUE))",
-            json_is(expr, JsonType::Number)
+            json_type_is(expr, JsonType::Number)
         ),
-        Val::Typed { expr, kind } => match kind {
-            Kind::Str => format!("{expr} <> ''"),
-            Kind::BoolText => format!("{expr} = 'true'"),
-            Kind::NumText => format!("TRY_CAST({expr} AS DOUBLE) <> 0e0"),
-            Kind::Bool => format!("{expr} = TRUE"),
-            Kind::Int | Kind::Float => format!("{expr} <> 0"),
-            Kind::Array(_) => format!("cardinality({expr}) > 0"),
-            Kind::Object(_) => {
+        TypedValue::Typed { expr, kind } => match kind {
+            JsonKind::Str => format!("{expr} <> ''"),
+            JsonKind::BoolText => format!("{expr} = 'true'"),
+            JsonKind::NumText => format!("TRY_CAST({expr} AS DOUBLE) <> 0e0"),
+            JsonKind::Bool => format!("{expr} = TRUE"),
+            JsonKind::Int | JsonKind::Float => format!("{expr} <> 0"),
+            JsonKind::Array(_) => format!("cardinality({expr}) > 0"),
+            JsonKind::Object(_) => {
                 return Err(unsupported(
                     "truthiness of a struct or map column (an empty object and one whose keys \
                      the DDL lacks both read as all-NULL fields)",
                 ))
             }
-            Kind::Opaque(why) => return Err(opaque(&Test::Truthy, why)),
+            JsonKind::Opaque(why) => return Err(opaque_error(&Test::Truthy, why)),
         },
     })
 }
 
 /// A numeric comparison: a JSON number, or a string that is exactly one.
-fn compare(val: &Val, op: CompareOp, n: &Number, test: &Test) -> Result<String, Diagnostic> {
+fn compare_typed(
+    val: &TypedValue,
+    op: CompareOp,
+    n: &Number,
+    test: &Test,
+) -> Result<String, Diagnostic> {
     Ok(match val {
-        Val::Absent | Val::Root => "FALSE".to_owned(),
-        Val::Json { expr, .. } => compare_test(&json_text(expr), op, n),
-        Val::Typed { expr, kind } => match kind {
-            Kind::Str | Kind::NumText => compare_test(expr, op, n),
-            Kind::Int | Kind::Float => {
-                format!("CAST({expr} AS DOUBLE) {} {}", op.symbol(), double(n.value))
+        TypedValue::Absent | TypedValue::Root => "FALSE".to_owned(),
+        TypedValue::Json { expr, .. } => compare_test(&json_text(expr), op, n),
+        TypedValue::Typed { expr, kind } => match kind {
+            JsonKind::Str | JsonKind::NumText => compare_test(expr, op, n),
+            JsonKind::Int | JsonKind::Float => {
+                format!(
+                    "CAST({expr} AS DOUBLE) {} {}",
+                    op.symbol(),
+                    double_literal(n.value)
+                )
             }
-            Kind::Opaque(why) => return Err(opaque(test, why)),
+            JsonKind::Opaque(why) => return Err(opaque_error(test, why)),
             _ => "FALSE".to_owned(),
         },
     })
 }
 
 /// Compare with another field's text, ASCII letters folded unless `cased` (as the evaluator).
-fn fieldref(a: &str, b: &str, anchor: Anchor, cased: bool) -> String {
+fn fieldref_ascii_folded(a: &str, b: &str, anchor: Anchor, cased: bool) -> String {
     let (a, b) = if cased {
         (a.to_owned(), b.to_owned())
     } else {

@@ -57,6 +57,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Days in month `m` of year `y` (proleptic Gregorian).
 fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
@@ -78,7 +79,8 @@ pub fn iso(secs: i64) -> String {
     )
 }
 
-fn digits(s: &str, what: &str) -> Result<i64, String> {
+/// A run of ASCII digits as a number; `what` names it in messages.
+fn parse_digits(s: &str, what: &str) -> Result<i64, String> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("expected {what}, found '{s}'"));
     }
@@ -101,9 +103,9 @@ pub fn parse_rfc3339(s: &str) -> Result<Instant, String> {
     if y.len() != 4 || mo.len() != 2 || d.len() != 2 {
         return Err(format!("'{s}' is not a date (YYYY-MM-DD) or RFC 3339 time"));
     }
-    let y = digits(y, "a year")?;
-    let mo = u32::try_from(digits(mo, "a month")?).unwrap_or(0);
-    let d = u32::try_from(digits(d, "a day")?).unwrap_or(0);
+    let y = parse_digits(y, "a year")?;
+    let mo = u32::try_from(parse_digits(mo, "a month")?).unwrap_or(0);
+    let d = u32::try_from(parse_digits(d, "a day")?).unwrap_or(0);
     if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) {
         return Err(format!("'{s}' is not a valid date"));
     }
@@ -124,16 +126,16 @@ pub fn parse_rfc3339(s: &str) -> Result<Instant, String> {
             return Err(format!("'{s}' has no HH:MM:SS time"));
         };
         let (h, mi, sec) = (
-            digits(h, "an hour")?,
-            digits(mi, "minutes")?,
-            digits(sec, "seconds")?,
+            parse_digits(h, "an hour")?,
+            parse_digits(mi, "minutes")?,
+            parse_digits(sec, "seconds")?,
         );
         if h > 23 || mi > 59 || sec > 60 {
             return Err(format!("'{s}' is not a valid time of day"));
         }
         secs += h * 3600 + mi * 60 + sec.min(59);
         if let Some(f) = frac {
-            digits(f, "a fraction of a second")?;
+            parse_digits(f, "a fraction of a second")?;
             let padded: String = f.chars().chain(std::iter::repeat('0')).take(9).collect();
             nanos = padded.parse().unwrap_or(0);
         }
@@ -142,7 +144,10 @@ pub fn parse_rfc3339(s: &str) -> Result<Instant, String> {
             let Some((oh, om)) = offset[1..].split_once(':') else {
                 return Err(format!("'{s}' has a malformed offset (expected +HH:MM)"));
             };
-            let (oh, om) = (digits(oh, "offset hours")?, digits(om, "offset minutes")?);
+            let (oh, om) = (
+                parse_digits(oh, "offset hours")?,
+                parse_digits(om, "offset minutes")?,
+            );
             if oh > 23 || om > 59 {
                 return Err(format!("'{s}' has an invalid offset"));
             }
@@ -245,6 +250,7 @@ impl Window {
     }
 }
 
+/// A partition value (a date: digits, maybe with slashes; never a quote) as an SQL string literal.
 fn quote(s: &str) -> String {
     format!("'{s}'")
 }

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::backend::jq::exec::JqProgram;
 use crate::backend::{self, RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::eval::Evaluator;
-use crate::jq_exec::JqProgram;
 use crate::{
     load_placeholders, load_source, source_from_bytes, testcase, walk, LoadOptions, LoadedFile,
 };

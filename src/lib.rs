@@ -18,7 +18,6 @@ pub mod diagnostic;
 pub mod eval;
 pub mod explain;
 pub mod ir;
-pub mod jq_exec;
 pub mod mapping;
 pub mod panther;
 pub mod rule;

@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
+use rulecast::backend::jq::exec::JqProgram;
 use rulecast::backend::Target;
 use rulecast::eval::Evaluator;
-use rulecast::jq_exec::JqProgram;
 
 #[test]
 fn evaluator_and_jq_agree_on_every_test_event() {

@@ -126,7 +126,7 @@ fn sigmahq_corpus_converts_to_jq() {
         for r in render_file(&lf, rulecast::backend::Target::Jq) {
             match r {
                 Ok(q) => {
-                    if let Err(e) = rulecast::jq_exec::JqProgram::compile(&q) {
+                    if let Err(e) = rulecast::backend::jq::exec::JqProgram::compile(&q) {
                         failures.push(format!("{}: {e}", f.display()));
                     }
                 }

@@ -95,7 +95,8 @@ fn template_metadata_is_escaped_for_the_target() {
         header.starts_with("# evil .Records[] | halt_error\\\\"),
         "{header}"
     );
-    let program = rulecast::jq_exec::JqProgram::compile(&q).expect("still a valid program");
+    let program =
+        rulecast::backend::jq::exec::JqProgram::compile(&q).expect("still a valid program");
     assert_eq!(
         program
             .run(&serde_json::json!({"eventName": "x"}))
@@ -118,7 +119,7 @@ fn a_mapping_renames_fields_adds_a_condition_and_picks_the_table() {
     let q = text(&o.stdout);
     assert!(q.contains("rc_vals([\"detail\",\"eventName\"])"), "{q}");
     assert!(q.contains("rc_vals([\"awsRegion\"])"), "{q}");
-    let program = rulecast::jq_exec::JqProgram::compile(&q).expect("compiles");
+    let program = rulecast::backend::jq::exec::JqProgram::compile(&q).expect("compiles");
     let hit = serde_json::json!({"eventSource": "iam.amazonaws.com", "detail": {"eventName": "CreateAccessKey"}, "awsRegion": "eu-west-1"});
     assert_eq!(program.run(&hit).expect("runs").len(), 1);
     let other_region = serde_json::json!({"eventSource": "iam.amazonaws.com", "detail": {"eventName": "CreateAccessKey"}, "awsRegion": "us-east-1"});

@@ -4,13 +4,13 @@
 mod common;
 
 use proptest::prelude::*;
+use rulecast::backend::jq::exec::JqProgram;
 use rulecast::backend::{self, RenderOptions, Target};
 use rulecast::eval::Evaluator;
 use rulecast::ir::{
     Cidr, CompareOp, Count, Elements, Expr, FieldPath, JsonType, Number, Part, Pattern, Predicate,
     Quantifier, Subject, Test,
 };
-use rulecast::jq_exec::JqProgram;
 use rulecast::rule::{Format, Meta, Rule};
 use rulecast::source::Span;
 use serde_json::{json, Value};

@@ -174,7 +174,7 @@ fn translated_constructs_pass_their_tests() {
             [Ok(q)] => q.clone(),
             other => panic!("{name}: {other:?}"),
         };
-        let program = rulecast::jq_exec::JqProgram::compile(&jq).expect("jq compiles");
+        let program = rulecast::backend::jq::exec::JqProgram::compile(&jq).expect("jq compiles");
         for c in &cases {
             let by_eval = evaluator.matches(&c.log);
             let by_jq = !program.run(&c.log).expect("jq runs").is_empty();

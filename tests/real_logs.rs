@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
+use rulecast::backend::jq::exec::JqProgram;
 use rulecast::backend::Target;
 use rulecast::eval::Evaluator;
-use rulecast::jq_exec::JqProgram;
 
 fn records() -> Option<Vec<serde_json::Value>> {
     let dir = root().join("../shared/corpus/stratus-detonation-logs");

@@ -3529,7 +3529,7 @@ mod tests {
             &Default::default(),
         )
         .expect("renders");
-        let program = crate::jq_exec::JqProgram::compile(&jq).expect("compiles");
+        let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
         for (e, want) in cases {
             let got = crate::eval::matches(&cond, e).expect("evaluates");
             assert_eq!(got, *want, "evaluator on {e}\n{body}\n{cond:?}");

@@ -1,0 +1,130 @@
+//! The jq target: a filter over CloudTrail files (`{"Records":[...]}`), arrays of events, or JSON
+//! Lines, that outputs the matching events.
+//!
+//! It stays inside what jq 1.6, jq 1.7+ and jaq all run the same way: every `if` has an `else`,
+//! string operations only see strings, regex flags are inline `(?i)`-style, `contains` is never
+//! used (it is polymorphic). Every rule value enters the program as a JSON string literal, which
+//! is always a valid jq literal and cannot start an interpolation.
+//!
+//! `values.rs` says which values a predicate reads (calls to the template's `rc_` helpers),
+//! `predicate.rs` renders each test over them, and `exec.rs` runs a rendered filter in-process.
+
+pub mod exec;
+mod predicate;
+mod values;
+
+use crate::diagnostic::Diagnostic;
+use crate::ir::{Count, Elements, Predicate, Quantifier, Subject, Test};
+
+use super::{Backend, RenderCx, Syntax, Target};
+use predicate::{quantified, text_test};
+use values::{object_value, text_filter};
+
+/// The jq backend (see the module documentation).
+pub struct JqBackend;
+
+/// jq's boolean tokens; `not` is a filter, so an operand is piped into it.
+static SYNTAX: Syntax = Syntax {
+    and: "and",
+    or: "or",
+    not: "({} | not)",
+    true_: "true",
+    false_: "false",
+    max_width: 100,
+};
+
+/// A jq string literal for `s`.
+fn lit(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+impl Backend for JqBackend {
+    fn target(&self) -> Target {
+        Target::Jq
+    }
+
+    fn template(&self) -> &'static str {
+        "jq/filter.jq.j2"
+    }
+
+    fn extension(&self) -> &'static str {
+        "jq"
+    }
+
+    fn syntax(&self) -> &'static Syntax {
+        &SYNTAX
+    }
+
+    /// One predicate (see `predicate::render`).
+    fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
+        Ok(predicate::render(p, &mut cx.needs))
+    }
+
+    /// `any(...)`/`all(...)`/a count of one over the array the one value at the path holds.
+    fn elements(&self, el: &Elements, cx: &mut RenderCx) -> Result<(String, String), Diagnostic> {
+        let src = object_value(&el.path, &mut cx.needs);
+        Ok(match el.count {
+            Count::Some => (
+                format!("any({src} | select(type == \"array\") | .[]; "),
+                ")".to_owned(),
+            ),
+            Count::Every => (
+                format!("any({src}; type == \"array\" and all(.[]; "),
+                "))".to_owned(),
+            ),
+            Count::One => (
+                format!("any({src}; type == \"array\" and ([.[] | select("),
+                ")] | length == 1))".to_owned(),
+            ),
+        })
+    }
+
+    /// Text tests of one case mode on one subject as one pass over its values.
+    fn any_of(
+        &self,
+        subject: &Subject,
+        tests: &[&Test],
+        cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        // One pass over the values for a list of string tests of the same case mode.
+        let mut cased = None;
+        let mut conds = Vec::with_capacity(tests.len());
+        for t in tests {
+            match t {
+                Test::Text { pattern, cased: c } if cased.is_none_or(|x| x == *c) => {
+                    cased = Some(*c);
+                    conds.push(text_test(pattern, !c));
+                }
+                _ => return None,
+            }
+        }
+        let fold = !cased?;
+        let needs = &mut cx.needs;
+        let t = text_filter(fold, needs);
+        let cond = conds
+            .iter()
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        Some(Ok(quantified(
+            Quantifier::Any,
+            subject,
+            Some(t),
+            &cond,
+            needs,
+        )))
+    }
+
+    /// Text safe inside a `#` comment: backslashes doubled, line breaks and controls as spaces.
+    fn comment(&self, text: &str) -> String {
+        // jq 1.7.1+ continues a comment past a line break preceded by a backslash; doubling
+        // backslashes and replacing line breaks keeps every comment on its one line in all versions.
+        text.chars()
+            .map(|c| match c {
+                '\\' => "\\\\".to_owned(),
+                c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => " ".to_owned(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+}

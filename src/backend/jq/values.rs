@@ -1,0 +1,80 @@
+//! The values a predicate reads, as calls to the filter's `rc_` helper definitions (which the
+//! template prints for the helpers a condition needs): a path's values with arrays crossed
+//! (Sigma), the one value through objects only (Python's `deep_get`), every scalar (keywords),
+//! and the text a string test sees.
+
+use super::lit;
+use crate::backend::Needs;
+use crate::ir::{FieldPath, Quantifier, Subject};
+
+/// A path as a jq array literal: `["requestParameters","userName"]`.
+fn path_literal(p: &FieldPath) -> String {
+    format!(
+        "[{}]",
+        p.segments()
+            .iter()
+            .map(|s| lit(s))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+/// The values a path reaches, arrays crossed element-wise (Sigma): `rc_at([...])`.
+fn crossed_values(p: &FieldPath, needs: &mut Needs) -> String {
+    needs.helpers.insert("get");
+    needs.helpers.insert("at");
+    format!("rc_at({})", path_literal(p))
+}
+
+/// The one value a path reaches through objects only (Python `deep_get`): `rc_one([...])`.
+pub(super) fn object_value(p: &FieldPath, needs: &mut Needs) -> String {
+    if p.segments().is_empty() {
+        // An element itself (inside a per-element condition).
+        return ".".to_owned();
+    }
+    needs.helpers.insert("key");
+    needs.helpers.insert("one");
+    format!("rc_one({})", path_literal(p))
+}
+
+/// The non-null values a subject reaches: for [`Quantifier::Any`] a path's values (arrays also as
+/// their elements, `rc_vals`), for the Python-style quantifiers the one value through objects
+/// only; every scalar for a keyword.
+pub(super) fn tested_values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
+    match subject {
+        Subject::Field(p) if q == Quantifier::Any => {
+            for h in ["get", "at", "leaves", "vals"] {
+                needs.helpers.insert(h);
+            }
+            format!("rc_vals({})", path_literal(p))
+        }
+        Subject::Field(p) => object_value(p, needs),
+        Subject::Anywhere => {
+            needs.helpers.insert("scalars");
+            "rc_scalars".to_owned()
+        }
+    }
+}
+
+/// The raw values a path reaches (for null and presence tests).
+pub(super) fn raw_values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
+    match subject {
+        Subject::Field(p) if q == Quantifier::Any => crossed_values(p, needs),
+        Subject::Field(p) => object_value(p, needs),
+        Subject::Anywhere => {
+            needs.helpers.insert("scalars");
+            "rc_scalars".to_owned()
+        }
+    }
+}
+
+/// The text transform a string test sees: `rc_text`, ASCII-folded unless cased.
+pub(super) fn text_filter(fold: bool, needs: &mut Needs) -> &'static str {
+    needs.helpers.insert("text");
+    if fold {
+        needs.helpers.insert("lower");
+        "rc_lower"
+    } else {
+        "rc_text"
+    }
+}

@@ -56,6 +56,8 @@ pub enum Code {
     Unsupported,
     /// E501: a template failed to render.
     Template,
+    /// E901: rulecast broke one of its own invariants (a bug to report, never the rule's fault).
+    Internal,
 }
 
 impl Code {
@@ -83,11 +85,12 @@ impl Code {
             Code::NotTranslatable => "E310",
             Code::Unsupported => "E401",
             Code::Template => "E501",
+            Code::Internal => "E901",
         }
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::Io,
         Code::NotText,
         Code::Yaml,
@@ -110,6 +113,7 @@ impl Code {
         Code::NotTranslatable,
         Code::Unsupported,
         Code::Template,
+        Code::Internal,
     ];
 }
 

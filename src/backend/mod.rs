@@ -9,6 +9,7 @@ pub mod athena;
 pub mod cloudwatch;
 pub mod jq;
 
+use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -120,6 +121,8 @@ impl Needs {
 /// Everything a backend sees while rendering one rule.
 pub struct RenderCx<'a> {
     pub opts: &'a RenderOptions,
+    /// What [`Backend::prepare`] made of `opts`: read it back with [`RenderCx::settings`].
+    pub settings: &'a (dyn Any + Send + Sync),
     pub needs: Needs,
     /// How many per-element conditions ([`Expr::Elements`]) enclose what is being rendered; when
     /// not 0, a predicate's paths are relative to the innermost one's element.
@@ -128,6 +131,21 @@ pub struct RenderCx<'a> {
     /// [`Expr::Elements`] body once per element (see [`Backend::expand_elements`]).
     pub elements: Vec<ElementScope>,
 }
+
+impl RenderCx<'_> {
+    /// The backend's own settings, as its [`Backend::prepare`] made them.
+    pub fn settings<T: Any>(&self) -> Result<&T, Diagnostic> {
+        self.settings.downcast_ref::<T>().ok_or_else(|| {
+            Diagnostic::new(
+                Code::Internal,
+                "internal: a backend was handed settings another backend prepared",
+            )
+        })
+    }
+}
+
+/// A backend's checked options ([`Backend::prepare`]), shared by every rule of a run.
+pub type Settings = Arc<dyn Any + Send + Sync>;
 
 /// One array element an [`Expr::Elements`] body is being rendered for.
 #[derive(Debug, Clone)]
@@ -209,6 +227,13 @@ pub trait Backend: Sync {
     /// Make `text` safe inside a line comment of the target (no line breaks, no escapes that
     /// continue the comment).
     fn comment(&self, text: &str) -> String;
+    /// Check the options that apply to this target and turn them into the backend's own
+    /// settings, once per run; the renderer reads them back with [`RenderCx::settings`]. A bad
+    /// option is the error of every rule rendered with it. Targets without options keep the
+    /// default (no settings).
+    fn prepare(&self, _opts: &RenderOptions) -> Result<Settings, Diagnostic> {
+        Ok(Arc::new(()))
+    }
 }
 
 /// Options for rendering. Each target reads the ones that apply to it.
@@ -238,32 +263,64 @@ pub struct RenderOptions {
     pub templates_dir: Option<PathBuf>,
 }
 
-/// Render a rule's whole query for `backend` (again with the backend's smaller settings while
-/// it says a too-long query can shrink).
+/// Render a rule's whole query for `backend`, checking `opts` first (see [`Prepared`] to check
+/// them once for many rules).
 pub fn render(
     backend: &dyn Backend,
     rule: &Rule,
     opts: &RenderOptions,
 ) -> Result<String, Diagnostic> {
-    let mut result = render_with(backend, rule, opts);
-    let mut tried = opts.clone();
-    while let Err(err) = &result {
-        let Some(next) = backend.shrink(opts, &tried, err) else {
-            break;
-        };
-        result = render_with(backend, rule, &next);
-        tried = next;
+    Prepared::new(backend, opts).render(rule, opts)
+}
+
+/// A backend with the run's options checked once by [`Backend::prepare`], ready to render every
+/// rule of the run.
+pub struct Prepared<'b> {
+    backend: &'b dyn Backend,
+    settings: Result<Settings, Diagnostic>,
+}
+
+impl<'b> Prepared<'b> {
+    /// Check `opts` for `backend`. A bad option is reported by every [`Prepared::render`].
+    pub fn new(backend: &'b dyn Backend, opts: &RenderOptions) -> Prepared<'b> {
+        Prepared {
+            backend,
+            settings: backend.prepare(opts),
+        }
     }
-    result
+
+    pub fn backend(&self) -> &'b dyn Backend {
+        self.backend
+    }
+
+    /// Render `rule` with `opts`: the options [`Prepared::new`] checked, with this rule's
+    /// `source_path`. When the query comes out too long and the backend says a setting left at
+    /// its default can shorten it ([`Backend::shrink`]), it is rendered again with that setting.
+    pub fn render(&self, rule: &Rule, opts: &RenderOptions) -> Result<String, Diagnostic> {
+        let settings = self.settings.as_ref().map_err(Clone::clone)?;
+        let mut result = render_with(self.backend, rule, opts, settings.as_ref());
+        let mut tried = opts.clone();
+        while let Err(err) = &result {
+            let Some(next) = self.backend.shrink(opts, &tried, err) else {
+                break;
+            };
+            let settings = self.backend.prepare(&next)?;
+            result = render_with(self.backend, rule, &next, settings.as_ref());
+            tried = next;
+        }
+        result
+    }
 }
 
 fn render_with(
     backend: &dyn Backend,
     rule: &Rule,
     opts: &RenderOptions,
+    settings: &(dyn Any + Send + Sync),
 ) -> Result<String, Diagnostic> {
     let mut cx = RenderCx {
         opts,
+        settings,
         needs: Needs::default(),
         depth: 0,
         elements: Vec::new(),

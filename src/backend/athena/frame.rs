@@ -19,7 +19,7 @@ use crate::rule::Rule;
 /// The template variables of the query frame: `table`, `schema`, `block` (the `events` block's
 /// columns), `block_name`, `columns`, `window`, `warnings`, `order_by` and `limit`.
 pub(super) fn frame(rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
-    let s = Settings::from_options(cx.opts)?;
+    let s = cx.settings::<Settings>()?;
     let schema = s.schema;
     let def = schema.def;
     let mut scope = Scope::default();

@@ -52,7 +52,7 @@ use access::Scope;
 use predicate::PredicateRenderer;
 use settings::Settings;
 
-use super::{Backend, RenderCx, Syntax, Target};
+use super::{Backend, RenderCx, RenderOptions, Syntax, Target};
 
 /// The Athena backend (see the module documentation).
 pub struct AthenaBackend;
@@ -86,7 +86,7 @@ impl Backend for AthenaBackend {
 
     /// One predicate, with the schema the options name.
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
-        let settings = Settings::from_options(cx.opts)?;
+        let settings = cx.settings::<Settings>()?;
         PredicateRenderer {
             schema: settings.schema,
             scope: Scope::default(),
@@ -109,7 +109,7 @@ impl Backend for AthenaBackend {
         }
         let tests: Vec<Test> = tests.iter().map(|t| (*t).clone()).collect();
         let render = |cx: &mut RenderCx| -> Result<String, Diagnostic> {
-            let settings = Settings::from_options(cx.opts)?;
+            let settings = cx.settings::<Settings>()?;
             if cx.depth > 0 {
                 return Err(typed::any_value_in_element_unsupported());
             }
@@ -131,7 +131,7 @@ impl Backend for AthenaBackend {
         el: &crate::ir::Elements,
         cx: &mut RenderCx,
     ) -> Result<(String, String), Diagnostic> {
-        let settings = Settings::from_options(cx.opts)?;
+        let settings = cx.settings::<Settings>()?;
         PredicateRenderer {
             schema: settings.schema,
             scope: Scope::default(),
@@ -144,6 +144,11 @@ impl Backend for AthenaBackend {
     /// The `events` block, SELECT list, time window and the other template variables.
     fn frame(&self, rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
         frame::frame(rule, cx)
+    }
+
+    /// The schema (built-in or a DDL file), partition layout, table name and time window.
+    fn prepare(&self, opts: &RenderOptions) -> Result<super::Settings, Diagnostic> {
+        Ok(std::sync::Arc::new(Settings::from_options(opts)?))
     }
 
     /// Text safe inside a `--` comment: every line break or control character becomes a space.

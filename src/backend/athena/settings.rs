@@ -1,5 +1,5 @@
 //! The options that shape an Athena query (`--schema`, `--table`, `--partitions`,
-//! `--since`/`--until`), checked once per rendering step; a bad one is reported against the
+//! `--since`/`--until`), checked once per run ([`crate::backend::Backend::prepare`]); a bad one is reported against the
 //! rule's first line.
 
 use super::schema::{Schema, SCHEMAS};

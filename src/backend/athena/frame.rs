@@ -26,7 +26,7 @@ pub(super) fn frame(rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Val
     let block = events_block(rule, schema, &mut scope)?;
     let mut warnings = Vec::new();
     let columns = selected_columns(rule, schema, &cx.needs.fields, &mut warnings);
-    let (time_expr, window) = time_window(&s, &mut scope, &mut warnings)?;
+    let (time_expr, window) = time_window(s, &mut scope, &mut warnings)?;
     if cx.opts.table.is_none() {
         warnings.extend(def.default_table_warning.map(str::to_owned));
     }

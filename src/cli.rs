@@ -12,7 +12,7 @@ use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::eval::Evaluator;
 use crate::jq_exec::JqProgram;
 use crate::{
-    load_placeholders, load_source, source_from_bytes, testcase, walk, LoadOptions, LoadedFile,
+    discover, load_placeholders, load_source, source_from_bytes, testcase, LoadOptions, LoadedFile,
 };
 
 #[derive(Parser, Debug)]
@@ -320,7 +320,7 @@ fn load_inputs(
     let (stdin, rest): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.as_os_str() == "-");
     let rest: Vec<PathBuf> = rest.into_iter().cloned().collect();
-    let (files, errors) = walk::rule_files(&rest);
+    let (files, errors) = discover::rule_files(&rest);
     io_errors.extend(errors);
     if !stdin.is_empty() {
         let mut bytes = Vec::new();
@@ -775,7 +775,7 @@ fn explain_cmd(
     for lf in &loaded {
         let path = lf.file.path.display().to_string();
         for rule in lf.rules.iter().flatten() {
-            let e = crate::explain::explain(rule, &path);
+            let e = crate::report::explain::explain(rule, &path);
             match args.format {
                 ReportFormat::Json => {
                     writeln!(out, "{}", serde_json::to_string(&e).unwrap_or_default())?
@@ -784,13 +784,13 @@ fn explain_cmd(
                     if !first {
                         writeln!(out)?;
                     }
-                    write!(out, "{}", crate::explain::render_text(&e))?;
+                    write!(out, "{}", crate::report::explain::render_text(&e))?;
                 }
                 ReportFormat::Markdown => {
                     if !first {
                         writeln!(out)?;
                     }
-                    write!(out, "{}", crate::explain::render_markdown(&e))?;
+                    write!(out, "{}", crate::report::explain::render_markdown(&e))?;
                 }
             }
             first = false;
@@ -814,9 +814,9 @@ fn catalog_cmd(
             lf.rules.iter().flatten().map(move |r| (path.clone(), r))
         })
         .collect();
-    let catalog = crate::catalog::build(&rules);
+    let catalog = crate::report::catalog::build(&rules);
     let text = match args.format {
-        CatalogFormat::Markdown => crate::catalog::render_markdown(&catalog),
+        CatalogFormat::Markdown => crate::report::catalog::render_markdown(&catalog),
         CatalogFormat::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&catalog).unwrap_or_default()
@@ -847,7 +847,7 @@ fn markdown_report(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    use crate::explain::md_cell;
+    use crate::report::md_cell;
     let mut failures = Vec::new();
     let mut first = true;
     for lf in loaded {

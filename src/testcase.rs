@@ -91,7 +91,7 @@ pub fn load(path: &Path) -> Result<Vec<TestCase>, FileDiagnostic> {
 pub fn for_rule(
     file: &crate::source::SourceFile,
 ) -> Option<(std::path::PathBuf, Result<Vec<TestCase>, FileDiagnostic>)> {
-    if let Some(sidecar) = crate::walk::tests_sidecar(&file.path) {
+    if let Some(sidecar) = crate::discover::tests_sidecar(&file.path) {
         let cases = load(&sidecar);
         return Some((sidecar, cases));
     }

@@ -13,7 +13,7 @@ pub fn root() -> PathBuf {
 
 /// Every rule file under `rules/`, sorted.
 pub fn rule_files() -> Vec<PathBuf> {
-    let (files, errors) = rulecast::walk::rule_files(&[root().join("rules")]);
+    let (files, errors) = rulecast::discover::rule_files(&[root().join("rules")]);
     assert!(errors.is_empty(), "{errors:?}");
     files
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::explain::{explain, md_cell, Explanation, Indicator};
+use super::explain::{explain, Explanation, Indicator};
+use super::md_cell;
 use crate::rule::{Format, Rule};
 
 /// The MITRE ATT&CK enterprise tactics: (id, Sigma tag name, display name).

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use crate::condition::{self, Cond};
+use super::md_cell;
 use crate::ir::{Anchor, Expr, Predicate, Quantifier, Shape, Subject, Test};
 use crate::rule::{Format, Rule};
+use crate::sigma::condition::{self, Cond};
 
 /// One field, the kind of test on it, and the values it looks for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -350,14 +351,6 @@ pub fn render_text(e: &Explanation) -> String {
     s.push_str("\nOutput fields\n");
     s.push_str(&format!("  {}\n", list_or_none(&e.output_fields)));
     s
-}
-
-/// Escape a table cell for Markdown.
-pub fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('`', "\\`")
-        .replace(['\n', '\r'], " ")
 }
 
 /// Markdown, for a catalog page.

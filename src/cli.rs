@@ -9,11 +9,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::backend::{self, RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
-use crate::eval::Evaluator;
-use crate::jq_exec::JqProgram;
-use crate::{
-    discover, load_placeholders, load_source, source_from_bytes, testcase, LoadOptions, LoadedFile,
+use crate::ruletest::{
+    self,
+    run::{CaseResult, FileOutcome, SetupError},
 };
+use crate::{discover, load_placeholders, load_source, source_from_bytes, LoadOptions, LoadedFile};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -607,105 +607,62 @@ fn check_dir(
     Ok(differs)
 }
 
+/// `rulecast test`: run every rule file's tests (see [`crate::ruletest::run`]); a `FAIL` line on
+/// stdout for each test that does not pass, then a summary line.
 fn test(args: &TestArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
     let Some(opts) = placeholders(&args.placeholders, err)? else {
         return Ok(Status::Error);
     };
     let mut io_errors = Vec::new();
     let loaded = load_inputs(&args.paths, "<stdin>", &opts, &mut io_errors);
-    let jq = Target::Jq.backend();
     let (mut passed, mut failed, mut skipped, mut untested) = (0usize, 0usize, 0usize, 0usize);
     // Tests of rules that did not convert (the error is on stderr): not run, apart from the
     // tests that ran and disagreed.
     let (mut not_run, mut unconverted) = (0usize, 0usize);
     for lf in &loaded {
-        let Some((sidecar, cases)) = testcase::for_rule(&lf.file) else {
-            untested += 1;
-            continue;
-        };
-        let cases = match cases {
-            Ok(c) => c,
-            Err(d) => {
+        match ruletest::run::test_file(lf) {
+            FileOutcome::Untested => untested += 1,
+            FileOutcome::Unreadable(d) => {
                 writeln!(err, "{}", shown(&d))?;
                 failed += 1;
-                continue;
             }
-        };
-        let mut evaluators = Vec::new();
-        let mut programs = Vec::new();
-        let mut broken = false;
-        for r in &lf.rules {
-            let rule = match r {
-                Ok(rule) => rule,
-                Err(d) => {
-                    writeln!(err, "{}", shown(&d.clone().in_file(&lf.file)))?;
-                    broken = true;
-                    continue;
-                }
-            };
-            match Evaluator::new(&rule.condition) {
-                Ok(e) => evaluators.push(e),
-                Err(e) => {
-                    writeln!(err, "{}: evaluator: {e}", lf.file.path.display())?;
-                    broken = true;
-                }
-            }
-            if let Some(b) = jq {
-                let program = backend::render(
-                    b,
-                    rule,
-                    &RenderOptions {
-                        source_path: lf.file.path.display().to_string(),
-                        ..Default::default()
-                    },
-                )
-                .map_err(|d| d.in_file(&lf.file).to_string())
-                .and_then(|q| JqProgram::compile(&q));
-                match program {
-                    Ok(p) => programs.push(p),
-                    Err(e) => {
-                        writeln!(err, "{}: jq: {e}", lf.file.path.display())?;
-                        broken = true;
+            FileOutcome::NotConverted { problems, cases } => {
+                for problem in &problems {
+                    match problem {
+                        SetupError::Rule(d) => writeln!(err, "{}", shown(d))?,
+                        other => writeln!(err, "{}: {other}", lf.file.path.display())?,
                     }
                 }
+                unconverted += 1;
+                not_run += cases;
             }
-        }
-        if broken {
-            unconverted += 1;
-            not_run += cases.len();
-            continue;
-        }
-        for case in &cases {
-            if case.mocked {
-                skipped += 1;
-                continue;
-            }
-            let by_eval = evaluators.iter().any(|e| e.matches(&case.log));
-            let mut by_jq = Ok(false);
-            for p in &programs {
-                match p.run(&case.log) {
-                    Ok(v) if !v.is_empty() => by_jq = by_jq.map(|_| true),
-                    Ok(_) => {}
-                    Err(e) => by_jq = Err(e),
-                }
-            }
-            let ok = by_eval == case.expected && by_jq.as_ref().is_ok_and(|j| *j == case.expected);
-            if ok {
-                passed += 1;
-            } else {
-                failed += 1;
-                writeln!(
-                    out,
-                    "FAIL {} :: {}: expected {}, evaluator {}, jq {}",
-                    sidecar.display(),
-                    case.name,
-                    case.expected,
-                    by_eval,
-                    match &by_jq {
-                        Ok(b) => b.to_string(),
-                        Err(e) => format!("error ({e})"),
+            FileOutcome::Ran {
+                tests_path,
+                results,
+            } => {
+                for CaseResult { case, verdicts } in &results {
+                    let Some(v) = verdicts else {
+                        skipped += 1;
+                        continue;
+                    };
+                    if v.agree_with(case.expected) {
+                        passed += 1;
+                        continue;
                     }
-                )?;
+                    failed += 1;
+                    writeln!(
+                        out,
+                        "FAIL {} :: {}: expected {}, evaluator {}, jq {}",
+                        tests_path.display(),
+                        case.name,
+                        case.expected,
+                        v.evaluator,
+                        match v.jq() {
+                            Ok(b) => b.to_string(),
+                            Err(e) => format!("error ({e})"),
+                        }
+                    )?;
+                }
             }
         }
     }

@@ -21,9 +21,9 @@ pub mod mapping;
 pub mod panther;
 pub mod report;
 pub mod rule;
+pub mod ruletest;
 pub mod sigma;
 pub mod source;
-pub mod testcase;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

@@ -8,6 +8,10 @@
 //! | back end | [`backend`] | IR → query text through a minijinja template per target |
 //!
 //! Every stage reports through [`diagnostic::Diagnostic`], which carries a span from the start.
+//!
+//! Around the pipeline: [`discover`] finds rule files, [`mapping`] renames fields per target,
+//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`report`]
+//! builds the explain, catalog and Markdown reports, and [`cli`] is the command line.
 
 pub mod backend;
 pub mod cli;

@@ -86,6 +86,7 @@ fn key(i: &Indicator, v: &str) -> (String, String, String) {
     (i.field.clone(), i.kind.clone(), v.to_ascii_lowercase())
 }
 
+/// How the catalog lists a rule: its title and file.
 fn rule_label(e: &Explanation) -> String {
     format!("{} ({})", e.title, e.path)
 }

@@ -3,28 +3,30 @@
 //! | stage | module | in → out |
 //! |---|---|---|
 //! | read | [`source`], [`yaml`] | bytes → [`source::SourceFile`] → YAML documents with key positions |
-//! | front end | [`sigma`] (with [`condition`]) | documents → [`rule::Rule`] (metadata + IR) |
+//! | front end | [`sigma`] (with [`sigma::condition`]), [`panther`] | documents → [`rule::Rule`] (metadata + IR) |
 //! | meaning | [`ir`], [`eval`] | the IR and its reference evaluator over JSON events |
 //! | back end | [`backend`] | IR → query text through a minijinja template per target |
 //!
 //! Every stage reports through [`diagnostic::Diagnostic`], which carries a span from the start.
+//!
+//! Around the pipeline: [`discover`] finds rule files, [`mapping`] renames fields per target,
+//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`report`]
+//! builds the explain, catalog and Markdown reports, and [`cli`] is the command line.
 
 pub mod backend;
-pub mod catalog;
 pub mod cli;
-pub mod condition;
 pub mod cwli;
 pub mod diagnostic;
+pub mod discover;
 pub mod eval;
-pub mod explain;
 pub mod ir;
 pub mod mapping;
 pub mod panther;
+pub mod report;
 pub mod rule;
+pub mod ruletest;
 pub mod sigma;
 pub mod source;
-pub mod testcase;
-pub mod walk;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};

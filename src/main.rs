@@ -1,3 +1,6 @@
+//! The `rulecast` binary: parses the command line and hands it to [`rulecast::cli::run`] with
+//! the process's standard output and error.
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -7,6 +10,7 @@ use clap::Parser;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Exit 2 for a command line clap rejects (0 for `--help` and `--version`), else the run's status.
 fn main() -> ExitCode {
     let cli = match rulecast::cli::Cli::try_parse() {
         Ok(c) => c,

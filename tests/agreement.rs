@@ -1,13 +1,15 @@
 //! Every shipped rule's test events: the reference evaluator gives the expected result, and the
 //! jq filter agrees with it when executed by jaq (in-process) and by the system `jq` binary
-//! (when one is on PATH; CI installs Debian's jq 1.6).
+//! (when one is on PATH; CI installs Debian's jq 1.6). Finding the tests and running them through
+//! the evaluator and jaq is the library's test runner ([`rulecast::ruletest::run`]), the one
+//! `rulecast test` uses.
 
 mod common;
 
 use common::*;
 use rulecast::backend::jq::exec::JqProgram;
 use rulecast::backend::Target;
-use rulecast::eval::Evaluator;
+use rulecast::ruletest::run::Runner;
 
 #[test]
 fn evaluator_and_jq_agree_on_every_test_event() {
@@ -22,31 +24,20 @@ fn evaluator_and_jq_agree_on_every_test_event() {
         let Some(cases) = cases(&path) else { continue };
         files_with_tests += 1;
         let lf = load(&path);
-        let rules: Vec<_> = lf.rules.iter().filter_map(|r| r.as_ref().ok()).collect();
-        assert_eq!(
-            rules.len(),
-            lf.rules.len(),
-            "{}: a rule failed to load",
-            path.display()
-        );
-        let evaluators: Vec<Evaluator> = rules
-            .iter()
-            .map(|r| Evaluator::new(&r.condition).expect("regexes compile"))
-            .collect();
-        let filters: Vec<String> = render_file(&lf, Target::Jq)
-            .into_iter()
-            .map(|q| q.expect("renders"))
-            .collect();
-        let programs: Vec<JqProgram> = filters
-            .iter()
-            .map(|f| {
-                JqProgram::compile(f).unwrap_or_else(|e| panic!("{}: {e}\n{f}", path.display()))
-            })
-            .collect();
+        let runner = Runner::new(&lf).unwrap_or_else(|problems| {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            panic!(
+                "{}: a rule did not convert:\n{}",
+                path.display(),
+                problems.join("\n")
+            )
+        });
         assert!(!cases.is_empty(), "{}: empty tests file", path.display());
+        // Every case, mocked or not: the evaluator and jq must agree even where Panther mocks.
         for case in &cases {
             checked += 1;
-            let by_eval = evaluators.iter().any(|e| e.matches(&case.log));
+            let verdicts = runner.run(&case.log);
+            let by_eval = verdicts.evaluator;
             if by_eval != case.expected {
                 failures.push(format!(
                     "{} :: {}: evaluator says {by_eval}",
@@ -55,11 +46,11 @@ fn evaluator_and_jq_agree_on_every_test_event() {
                 ));
             }
             let mut by_jaq = false;
-            for p in &programs {
-                match p.run(&case.log) {
+            for run in &verdicts.jq_runs {
+                match run {
                     Ok(out) => {
                         if !out.is_empty() {
-                            assert_eq!(out, vec![case.log.clone()], "jq outputs the event itself");
+                            assert_eq!(out, &vec![case.log.clone()], "jq outputs the event itself");
                             by_jaq = true;
                         }
                     }
@@ -77,7 +68,7 @@ fn evaluator_and_jq_agree_on_every_test_event() {
             }
             if use_jq {
                 let mut by_jq = false;
-                for f in &filters {
+                for f in runner.filters() {
                     match run_system_jq(f, &case.log) {
                         Ok(out) => by_jq |= !out.is_empty(),
                         Err(e) => {

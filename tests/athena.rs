@@ -261,7 +261,7 @@ fn sigmahq_corpus_converts_without_dots_into_json_columns() {
         eprintln!("skipped: {} not present", dir.display());
         return;
     }
-    let (files, errors) = rulecast::walk::rule_files(&[dir]);
+    let (files, errors) = rulecast::discover::rule_files(&[dir]);
     assert!(errors.is_empty());
     assert_eq!(files.len(), 57);
     let mut failures = Vec::new();

@@ -27,7 +27,7 @@ fn corpus_files() -> Option<Vec<std::path::PathBuf>> {
         eprintln!("skipped: {} not present", dir.display());
         return None;
     }
-    let (files, errors) = rulecast::walk::rule_files(&[dir]);
+    let (files, errors) = rulecast::discover::rule_files(&[dir]);
     assert!(errors.is_empty(), "{errors:?}");
     Some(files)
 }

@@ -23,7 +23,7 @@ fn settings(dir: &str, input: &std::path::Path) -> insta::Settings {
 #[test]
 fn snapshots_of_every_rule() {
     insta::glob!("../rules", "**/*.y*ml", |path| {
-        if !rulecast::walk::is_rule_file(path) {
+        if !rulecast::discover::is_rule_file(path) {
             return;
         }
         let lf = load(path);
@@ -117,7 +117,7 @@ fn sigmahq_corpus_converts_to_jq() {
         eprintln!("skipped: {} not present", dir.display());
         return;
     }
-    let (files, errors) = rulecast::walk::rule_files(&[dir]);
+    let (files, errors) = rulecast::discover::rule_files(&[dir]);
     assert!(errors.is_empty());
     assert_eq!(files.len(), 57);
     let mut failures = Vec::new();

@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use rulecast::explain::{explain, Indicator};
+use rulecast::report::explain::{explain, Indicator};
 
 fn ind(field: &str, kind: &str, values: &[&str]) -> Indicator {
     Indicator {

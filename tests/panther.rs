@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use rulecast::explain::{explain, Indicator};
+use rulecast::report::explain::{explain, Indicator};
 
 /// (fixture, code, file the diagnostic points into, line, column)
 const EXPECTED: &[(&str, &str, &str, usize, usize)] = &[

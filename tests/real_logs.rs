@@ -38,7 +38,7 @@ fn jq_agrees_with_the_evaluator_on_real_records() {
     let mut files = rule_files();
     let corpus = root().join("../shared/corpus/sigmahq-cloudtrail");
     if corpus.is_dir() {
-        files.extend(rulecast::walk::rule_files(&[corpus]).0);
+        files.extend(rulecast::discover::rule_files(&[corpus]).0);
     }
     let use_jq = system_jq();
     let mut failures = Vec::new();

@@ -16,7 +16,6 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Count, Elements, Expr, FieldPath, Predicate, Quantifier, Subject, Test};
 use crate::rule::{Detection, Format, Meta, Rule};
 use crate::source::{SourceFile, Span};
-use crate::testcase::TestCase;
 use crate::yaml::{Document, Node};
 
 /// The top-level keys of a CloudTrail record, as CloudTrail spells them.
@@ -330,28 +329,6 @@ fn string_list(node: &Node) -> Option<Vec<String>> {
         Node::Null => Some(vec![]),
         scalar => scalar.scalar_text().map(|s| vec![s]),
     }
-}
-
-/// The `Tests:` of a Panther rule file, when the file is one: each `Log`'s top-level keys in
-/// CloudTrail's spelling (Panther matches them case-insensitively). None for other files.
-pub fn inline_tests(file: &SourceFile) -> Option<Result<Vec<TestCase>, Diagnostic>> {
-    let docs = crate::yaml::parse_documents(&file.text).ok()?;
-    let doc = docs.iter().find(|d| is_panther(d))?;
-    Some(crate::testcase::from_node(&doc.node).map(|cases| {
-        cases
-            .into_iter()
-            .map(|mut c| {
-                if let serde_json::Value::Object(m) = &c.log {
-                    c.log = serde_json::Value::Object(
-                        m.iter()
-                            .map(|(k, v)| (canonical_key(k), v.clone()))
-                            .collect(),
-                    );
-                }
-                c
-            })
-            .collect()
-    }))
 }
 
 // ---- IR helpers shared by both Panther front ends ----

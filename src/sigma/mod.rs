@@ -1,14 +1,15 @@
 //! The Sigma front end: rule documents (spec v2.1, plus legacy `action:` collections) to [`Rule`]s.
 
+pub mod condition;
 pub mod detection;
 pub mod modifier;
 
-use crate::condition::{self, Cond, Quantifier};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Expr;
 use crate::rule::{Detection, Format, Meta, Rule};
 use crate::source::{SourceFile, Span};
 use crate::yaml::{Document, Node};
+use condition::{Cond, Quantifier};
 
 use detection::{lower_detection, Context};
 

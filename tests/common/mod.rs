@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use rulecast::backend::{self, RenderOptions, Target};
-use rulecast::testcase::TestCase;
+use rulecast::ruletest::TestCase;
 use rulecast::{LoadOptions, LoadedFile};
 
 pub fn root() -> PathBuf {
@@ -13,7 +13,7 @@ pub fn root() -> PathBuf {
 
 /// Every rule file under `rules/`, sorted.
 pub fn rule_files() -> Vec<PathBuf> {
-    let (files, errors) = rulecast::walk::rule_files(&[root().join("rules")]);
+    let (files, errors) = rulecast::discover::rule_files(&[root().join("rules")]);
     assert!(errors.is_empty(), "{errors:?}");
     files
 }
@@ -86,8 +86,8 @@ pub fn render_file(lf: &LoadedFile, target: Target) -> Vec<Result<String, String
 pub fn cases(path: &Path) -> Option<Vec<TestCase>> {
     let bytes = std::fs::read(path).expect("rule file reads");
     let file = rulecast::source_from_bytes(path, bytes).expect("text");
-    let (_, cases) = rulecast::testcase::for_rule(&file)?;
-    Some(cases.unwrap_or_else(|d| panic!("{d}")))
+    let found = rulecast::ruletest::run::find_tests(&file)?;
+    Some(found.cases.unwrap_or_else(|d| panic!("{d}")))
 }
 
 /// Is the system `jq` binary on PATH?

@@ -28,7 +28,7 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileDiagnostic>) {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
                 let before = files.len();
-                if let Err(e) = walk_dir(p, &mut files) {
+                if let Err(e) = collect_rule_files(p, &mut files) {
                     errors.push(
                         Diagnostic::new(Code::Io, format!("cannot read directory: {e}")).at_path(p),
                     );
@@ -52,7 +52,8 @@ pub fn rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<FileDiagnostic>) {
     (files, errors)
 }
 
-fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Add the rule files under `dir` to `out`, depth first in name order, skipping hidden entries.
+fn collect_rule_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -67,7 +68,7 @@ fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
             continue;
         }
         if p.is_dir() {
-            walk_dir(&p, out)?;
+            collect_rule_files(&p, out)?;
         } else if is_rule_file(&p) {
             out.push(p);
         }

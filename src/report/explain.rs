@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use crate::condition::{self, Cond};
+use super::md_cell;
 use crate::ir::{Anchor, Expr, Predicate, Quantifier, Shape, Subject, Test};
 use crate::rule::{Format, Rule};
+use crate::sigma::condition::{self, Cond};
 
 /// One field, the kind of test on it, and the values it looks for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -63,7 +64,7 @@ pub fn explain(rule: &Rule, path: &str) -> Explanation {
     for d in &rule.detections {
         let neg = negated.contains(&d.name);
         let mut preds = Vec::new();
-        collect(&d.expr, false, &mut preds);
+        collect_indicators(&d.expr, false, &mut preds);
         stages.push(Stage {
             name: if neg {
                 format!("not {}", d.name)
@@ -78,7 +79,7 @@ pub fn explain(rule: &Rule, path: &str) -> Explanation {
     if rule.detections.is_empty() {
         // A rule without named detections (Panther): one stage with the whole condition.
         let mut preds = Vec::new();
-        collect(&rule.condition, false, &mut preds);
+        collect_indicators(&rule.condition, false, &mut preds);
         stages.push(Stage {
             name: "rule".into(),
             negated: false,
@@ -94,8 +95,8 @@ pub fn explain(rule: &Rule, path: &str) -> Explanation {
     let mut indicators = Vec::new();
     for c in conjuncts {
         match c {
-            Expr::Not(inner) => collect(inner, false, &mut exclusions),
-            other => collect(other, false, &mut indicators),
+            Expr::Not(inner) => collect_indicators(inner, false, &mut exclusions),
+            other => collect_indicators(other, false, &mut indicators),
         }
     }
     Explanation {
@@ -123,16 +124,18 @@ fn negated_detections(rule: &Rule) -> Vec<String> {
     let mut out = Vec::new();
     for text in &rule.condition_text {
         if let Ok(c) = condition::parse(text) {
-            walk_cond(&c, false, rule, &mut out);
+            collect_negated(&c, false, rule, &mut out);
         }
     }
     out
 }
 
-fn walk_cond(c: &Cond, neg: bool, rule: &Rule, out: &mut Vec<String>) {
+/// Add to `out` the detections `c` uses under NOT (`neg`: `c` itself is under an odd number of
+/// NOTs); a selector (`1 of filter_*`) stands for every detection its pattern names.
+fn collect_negated(c: &Cond, neg: bool, rule: &Rule, out: &mut Vec<String>) {
     match c {
-        Cond::Or(xs) | Cond::And(xs) => xs.iter().for_each(|x| walk_cond(x, neg, rule, out)),
-        Cond::Not(x) => walk_cond(x, !neg, rule, out),
+        Cond::Or(xs) | Cond::And(xs) => xs.iter().for_each(|x| collect_negated(x, neg, rule, out)),
+        Cond::Not(x) => collect_negated(x, !neg, rule, out),
         Cond::Ident(name, _) => {
             if neg && !out.contains(name) {
                 out.push(name.clone());
@@ -152,10 +155,12 @@ fn walk_cond(c: &Cond, neg: bool, rule: &Rule, out: &mut Vec<String>) {
     }
 }
 
-fn collect(e: &Expr, neg: bool, out: &mut Vec<Indicator>) {
+/// Add to `out` an indicator for every predicate in `e` (`neg`: `e` is under an odd number of
+/// NOTs, and so are its indicators).
+fn collect_indicators(e: &Expr, neg: bool, out: &mut Vec<Indicator>) {
     match e {
-        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| collect(x, neg, out)),
-        Expr::Not(x) => collect(x, !neg, out),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| collect_indicators(x, neg, out)),
+        Expr::Not(x) => collect_indicators(x, !neg, out),
         Expr::Const(_) => {}
         Expr::Pred(p) => out.push(indicator(p, neg)),
         Expr::Elements(el) => {
@@ -166,7 +171,7 @@ fn collect(e: &Expr, neg: bool, out: &mut Vec<Indicator>) {
                 crate::ir::Count::One => "one_element",
             };
             let mut inner = Vec::new();
-            collect(&el.body, neg, &mut inner);
+            collect_indicators(&el.body, neg, &mut inner);
             for mut i in inner {
                 i.field = if i.field.is_empty() {
                     format!("{}[]", el.path)
@@ -276,6 +281,7 @@ pub fn indicator(p: &Predicate, negated: bool) -> Indicator {
     }
 }
 
+/// An indicator's values as one line, `NOT ` first when it is negated.
 fn values_text(i: &Indicator) -> String {
     let v = i.values.join(", ");
     if i.negated {
@@ -350,14 +356,6 @@ pub fn render_text(e: &Explanation) -> String {
     s.push_str("\nOutput fields\n");
     s.push_str(&format!("  {}\n", list_or_none(&e.output_fields)));
     s
-}
-
-/// Escape a table cell for Markdown.
-pub fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('`', "\\`")
-        .replace(['\n', '\r'], " ")
 }
 
 /// Markdown, for a catalog page.

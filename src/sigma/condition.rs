@@ -71,6 +71,7 @@ pub fn parse(text: &str) -> Result<Cond, Diagnostic> {
     result
 }
 
+/// Parse a condition: the depth check, then the grammar, then the AST.
 fn parse_uncached(text: &str) -> Result<Cond, Diagnostic> {
     check_depth(text)?;
     let mut pairs = ConditionParser::parse(Rule::condition, text).map_err(|e| syntax_error(&e))?;
@@ -95,6 +96,7 @@ fn parse_uncached(text: &str) -> Result<Cond, Diagnostic> {
     expr.ok_or_else(|| Diagnostic::new(Code::ConditionSyntax, "empty condition"))
 }
 
+/// Reject parentheses nested deeper than [`MAX_DEPTH`] before the (recursive) grammar sees them.
 fn check_depth(text: &str) -> Result<(), Diagnostic> {
     let mut depth = 0usize;
     for (i, c) in text.char_indices() {
@@ -116,6 +118,8 @@ fn check_depth(text: &str) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// A pest error as a diagnostic: what was expected (in grammar terms a rule author knows) and
+/// what was found, with a hint for uppercase operators.
 fn syntax_error(e: &pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = match e.location {
@@ -131,7 +135,7 @@ fn syntax_error(e: &pest::error::Error<Rule>) -> Diagnostic {
     };
     let expected = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
+            let mut names: Vec<&str> = positives.iter().filter_map(|r| expected_name(*r)).collect();
             names.sort_unstable();
             names.dedup();
             match names.len() {
@@ -159,7 +163,8 @@ fn syntax_error(e: &pest::error::Error<Rule>) -> Diagnostic {
     .with_span(Span::at(pos))
 }
 
-fn rule_name(r: Rule) -> Option<&'static str> {
+/// How an error message names what a grammar rule expects; None for rules it does not name.
+fn expected_name(r: Rule) -> Option<&'static str> {
     Some(match r {
         Rule::expr | Rule::term | Rule::factor | Rule::primary => {
             "a detection name, `not`, `(`, or `1 of`/`all of`"
@@ -177,10 +182,13 @@ fn rule_name(r: Rule) -> Option<&'static str> {
     })
 }
 
+/// The byte span of a parsed pair in the condition string.
 fn span_of(p: &Pair<Rule>) -> Span {
     Span::new(p.as_span().start(), p.as_span().end())
 }
 
+/// The AST of a parsed pair: `or` over `and` over (possibly negated) factors; one-item lists
+/// collapse to their item.
 fn build(p: Pair<Rule>) -> Cond {
     match p.as_rule() {
         Rule::expr => {

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::explain::{explain, md_cell, Explanation, Indicator};
+use super::explain::{explain, Explanation, Indicator};
+use super::md_cell;
 use crate::rule::{Format, Rule};
 
 /// The MITRE ATT&CK enterprise tactics: (id, Sigma tag name, display name).
@@ -85,6 +86,7 @@ fn key(i: &Indicator, v: &str) -> (String, String, String) {
     (i.field.clone(), i.kind.clone(), v.to_ascii_lowercase())
 }
 
+/// How the catalog lists a rule: its title and file.
 fn rule_label(e: &Explanation) -> String {
     format!("{} ({})", e.title, e.path)
 }

@@ -1,5 +1,10 @@
 //! Tests that ship with rules, in Panther's `Tests:` shape: `Name`, `ExpectedResult`, `Log`
 //! (and `Mocks`, which mark a test that needs Python mocking and is skipped).
+//!
+//! This module reads test cases and knows nothing of rule formats; [`run`] finds a rule file's
+//! tests (a sidecar `x.tests.yml`, or a Panther rule's inline `Tests:`) and runs them.
+
+pub mod run;
 
 use std::path::Path;
 
@@ -17,7 +22,7 @@ pub struct TestCase {
 }
 
 /// Read test cases from a YAML node: a list of tests, or a mapping with a `Tests` list.
-pub fn from_node(node: &Node) -> Result<Vec<TestCase>, Diagnostic> {
+pub fn cases_from_node(node: &Node) -> Result<Vec<TestCase>, Diagnostic> {
     let list = match node {
         Node::Seq(items) => items,
         Node::Map(_) => match node.get("Tests") {
@@ -77,24 +82,11 @@ pub fn from_node(node: &Node) -> Result<Vec<TestCase>, Diagnostic> {
     Ok(out)
 }
 
-/// Read a sidecar tests file.
-pub fn load(path: &Path) -> Result<Vec<TestCase>, FileDiagnostic> {
+/// Read a sidecar tests file (`x.tests.yml`).
+pub fn load_sidecar(path: &Path) -> Result<Vec<TestCase>, FileDiagnostic> {
     let bytes = std::fs::read(path)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read tests: {e}")).at_path(path))?;
     let file = crate::source_from_bytes(path, bytes)?;
     let node = crate::yaml::parse_one(&file.text).map_err(|d| d.in_file(&file))?;
-    from_node(&node).map_err(|d| d.in_file(&file))
-}
-
-/// The tests of a rule file, and the file they are in: its sidecar (`x.tests.yml`) if there is
-/// one, else a Panther rule's own `Tests:`. None when the rule has no tests.
-pub fn for_rule(
-    file: &crate::source::SourceFile,
-) -> Option<(std::path::PathBuf, Result<Vec<TestCase>, FileDiagnostic>)> {
-    if let Some(sidecar) = crate::walk::tests_sidecar(&file.path) {
-        let cases = load(&sidecar);
-        return Some((sidecar, cases));
-    }
-    let cases = crate::panther::inline_tests(file)?;
-    Some((file.path.clone(), cases.map_err(|d| d.in_file(file))))
+    cases_from_node(&node).map_err(|d| d.in_file(&file))
 }

@@ -13,7 +13,6 @@ pub mod backend;
 pub mod catalog;
 pub mod cli;
 pub mod condition;
-pub mod cwli;
 pub mod diagnostic;
 pub mod eval;
 pub mod explain;

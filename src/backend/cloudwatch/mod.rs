@@ -39,6 +39,8 @@ use super::{
     Syntax, Target,
 };
 
+pub mod referee;
+
 pub struct CloudwatchBackend;
 
 /// How many list elements an any-element test checks when `--array-max` is not given.
@@ -1181,7 +1183,7 @@ impl<'a> Renderer<'a> {
 
     /// A rule regex checked against the portable subset, as a regex literal body.
     fn checked_body(&mut self, regex: &str) -> Result<String, Diagnostic> {
-        let portable = crate::cwli::regex::check(regex).map_err(|e| {
+        let portable = referee::regex::check(regex).map_err(|e| {
             Diagnostic::new(
                 Code::Unsupported,
                 format!("the regular expression '{regex}' is unsupported by cloudwatch: {e}"),
@@ -1903,12 +1905,12 @@ impl Backend for CloudwatchBackend {
         cx: &RenderCx,
     ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
         let limit = cx.opts.limit.unwrap_or(DEFAULT_LIMIT);
-        if limit == 0 || limit > crate::cwli::MAX_LIMIT {
+        if limit == 0 || limit > referee::MAX_LIMIT {
             return Err(Diagnostic::new(
                 Code::Unsupported,
                 format!(
                     "--limit {limit}: Logs Insights' limit command takes 1 to {}",
-                    crate::cwli::MAX_LIMIT
+                    referee::MAX_LIMIT
                 ),
             ));
         }
@@ -1963,7 +1965,7 @@ impl Backend for CloudwatchBackend {
 
     fn finish(&self, query: String, cx: &RenderCx) -> Result<String, Diagnostic> {
         let chars = query.chars().count();
-        let max = crate::cwli::MAX_QUERY_CHARS;
+        let max = referee::MAX_QUERY_CHARS;
         if chars > max {
             let hint = if cx.needs.helpers.contains("lists") {
                 SHRINKS_WITH_ARRAY_MAX

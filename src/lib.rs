@@ -15,7 +15,6 @@
 
 pub mod backend;
 pub mod cli;
-pub mod cwli;
 pub mod diagnostic;
 pub mod discover;
 pub mod eval;

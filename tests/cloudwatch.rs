@@ -1,13 +1,14 @@
-//! The CloudWatch Logs Insights target against its offline referee (`rulecast::cwli`): every
-//! emitted query parses, selects exactly the events the reference evaluator selects, and the
-//! referee keeps rejecting what Logs Insights rejects.
+//! The CloudWatch Logs Insights target against its offline referee
+//! (`rulecast::backend::cloudwatch::referee`): every emitted query parses, selects exactly the
+//! events the reference evaluator selects, and the referee keeps rejecting what Logs Insights
+//! rejects.
 
 mod common;
 
 use common::*;
 use proptest::prelude::*;
+use rulecast::backend::cloudwatch::referee;
 use rulecast::backend::{self, RenderOptions, Target};
-use rulecast::cwli;
 use rulecast::eval::{wildcard_match, Evaluator};
 use rulecast::ir::{
     Anchor, Expr, FieldPath, Part, Pattern, Predicate, Quantifier, RegexFlags, Subject, Test,
@@ -54,7 +55,7 @@ fn the_nested_list_rule_fits_with_a_smaller_array_max() {
         "{q}"
     );
     assert!(q.chars().count() <= 10_000);
-    let query = cwli::parse(&q).expect("parses");
+    let query = referee::parse(&q).expect("parses");
     let open = json!({
         "eventName": "AuthorizeSecurityGroupIngress",
         "requestParameters": {"groupId": "sg-1", "ipPermissions": {"items": [
@@ -86,7 +87,7 @@ fn every_shipped_rule_renders_a_query_the_referee_parses() {
             match q {
                 Ok(q) => {
                     queries += 1;
-                    if let Err(e) = cwli::parse(&q) {
+                    if let Err(e) = referee::parse(&q) {
                         failures.push(format!("{}: {e}\n{q}", rel(&path)));
                     }
                 }
@@ -109,7 +110,7 @@ fn all_sigmahq_corpus_rules_convert_and_parse() {
         for q in render_file(&lf, Target::Cloudwatch) {
             match q {
                 Ok(q) => {
-                    if let Err(e) = cwli::parse(&q) {
+                    if let Err(e) = referee::parse(&q) {
                         failures.push(format!("{}: {e}\n{q}", f.display()));
                     }
                 }
@@ -136,11 +137,11 @@ fn referee_agrees_with_the_evaluator_on_every_test_event() {
             continue;
         }
         let rule_list: Vec<&Rule> = lf.rules.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let queries: Vec<cwli::Query> = render_file(&lf, Target::Cloudwatch)
+        let queries: Vec<referee::Query> = render_file(&lf, Target::Cloudwatch)
             .into_iter()
             .map(|q| {
                 let q = q.unwrap_or_else(|e| panic!("{e}"));
-                cwli::parse(&q).unwrap_or_else(|e| panic!("{}: {e}\n{q}", rel(&path)))
+                referee::parse(&q).unwrap_or_else(|e| panic!("{}: {e}\n{q}", rel(&path)))
             })
             .collect();
         let evaluators: Vec<Evaluator> = rule_list
@@ -180,7 +181,7 @@ fn referee_agrees_with_the_evaluator_on_every_test_event() {
 fn referee_rejects_what_logs_insights_rejects() {
     let long = format!(
         "filter eventName = \"{}\"",
-        "x".repeat(cwli::MAX_QUERY_CHARS)
+        "x".repeat(referee::MAX_QUERY_CHARS)
     );
     let bad: &[(&str, &str)] = &[
         (
@@ -257,7 +258,7 @@ fn referee_rejects_what_logs_insights_rejects() {
     ];
     let accepted: Vec<String> = bad
         .iter()
-        .filter(|(_, q)| cwli::parse(q).is_ok())
+        .filter(|(_, q)| referee::parse(q).is_ok())
         .map(|(what, q)| format!("{what}: {q}"))
         .collect();
     assert!(
@@ -311,7 +312,7 @@ fn referee_reads_the_subset_as_documented() {
     ];
     let mut wrong = Vec::new();
     for (q, want) in cases {
-        match cwli::parse(q) {
+        match referee::parse(q) {
             Ok(query) => {
                 if query.matches(&event) != *want {
                     wrong.push(format!("{q}: expected {want}"));
@@ -332,7 +333,7 @@ fn referee_sees_only_the_first_200_fields() {
     }
     m.insert("requestParameters".into(), json!({"a": "1", "b": "2"}));
     let event = Value::Object(m);
-    let q = |s: &str| cwli::parse(s).expect("parses").matches(&event);
+    let q = |s: &str| referee::parse(s).expect("parses").matches(&event);
     assert!(q("filter requestParameters.a = \"1\""));
     assert!(!q("filter ispresent(requestParameters.b)"));
     assert!(q("filter @message like '\"b\":\"2\"'"));
@@ -410,7 +411,7 @@ fn renders_the_forms_the_issue_asks_for() {
     let mut wrong = Vec::new();
     for (subject, test, want) in cases {
         let q = query_for(&rule_with(subject, test, "t"));
-        cwli::parse(&q).unwrap_or_else(|e| panic!("{e}\n{q}"));
+        referee::parse(&q).unwrap_or_else(|e| panic!("{e}\n{q}"));
         let got = filter_of(&q);
         if got != want {
             wrong.push(format!("want {want}\n got {got}"));
@@ -460,7 +461,7 @@ fn text_anchors_become_line_anchors_when_not_multi_line() {
         filter_of(&q).contains(r"a =~ /^(?:Create(?:User|Role)\n?$)/"),
         "{q}"
     );
-    let parsed = cwli::parse(&q).expect("parses");
+    let parsed = referee::parse(&q).expect("parses");
     for (a, want) in [
         ("CreateUser", true),
         ("CreateUser\n", true),
@@ -479,7 +480,7 @@ fn text_anchors_become_line_anchors_when_not_multi_line() {
         "t",
     );
     let q = query_for(&r);
-    let parsed = cwli::parse(&q).expect("parses");
+    let parsed = referee::parse(&q).expect("parses");
     assert!(
         parsed.matches(&json!({"arn": "arn:aws:sts::1:assumed-role/r/i-0abc"})),
         "{q}"
@@ -575,7 +576,7 @@ fn array_max_bounds_list_expansion_and_says_so() {
     assert!(q.contains("resources.0.ARN") && q.contains("resources.1.ARN"));
     assert!(!q.contains("resources.2.ARN"));
     assert!(q.contains("# note: resources is a list: only its elements 0 to 1 are checked"));
-    let query = cwli::parse(&q).expect("parses");
+    let query = referee::parse(&q).expect("parses");
     let ev = |i: usize| {
         let mut res = vec![json!({"ARN": "other"}); i];
         res.push(json!({"ARN": "ARN:AWS:S3:::CANARY"}));
@@ -643,7 +644,7 @@ fn no_unicode_folds_onto_ascii(s: &str) -> bool {
 
 fn agree(rule: &Rule, events: &[Value]) -> Result<(), TestCaseError> {
     let q = query_for(rule);
-    let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+    let query = referee::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
     let eval = Evaluator::new(&rule.condition).map_err(TestCaseError::fail)?;
     for e in events {
         prop_assert_eq!(
@@ -669,7 +670,7 @@ proptest! {
             &s,
         );
         let q = query_for(&rule);
-        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        let query = referee::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
         let ev = |v: &str| json!({"requestParameters": {"userName": v}});
         prop_assert!(query.matches(&ev(&s)), "no match for its own value\n{}", q);
         let swapped: String = s.chars().map(|c| if c.is_ascii_lowercase() { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() }).collect();
@@ -683,7 +684,7 @@ proptest! {
         let w = witness(&p, &fill);
         let ev = |v: &str| json!({"a": {"b": v}});
         let q = query_for(&rule);
-        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        let query = referee::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
         prop_assert!(query.matches(&ev(&w)), "no match for {:?}\n{}", w, q);
         let mut events = vec![ev(&w), json!({"a": {"b": 22}}), json!({"a": null})];
         // Booleans are 1/0 in Logs Insights: a pattern that matches "1" or "0" also matches
@@ -713,7 +714,7 @@ proptest! {
             "t",
         );
         let q = query_for(&rule);
-        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        let query = referee::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
         prop_assert!(query.matches(&json!({"a": s})), "{}", q);
         agree(&rule, &[json!({"a": t}), json!({"a": format!("{s}\n")})])?;
     }
@@ -727,7 +728,7 @@ proptest! {
             "t",
         );
         let q = query_for(&rule);
-        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        let query = referee::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
         let hit = json!({"a": {"b": [t.clone(), format!("{t}{s}{t}")]}});
         prop_assert!(query.matches(&hit), "{}", q);
         let mut key_only = serde_json::Map::new();
@@ -789,7 +790,7 @@ proptest! {
             event = json!({ s.clone(): event });
         }
         let q = query_for(&rule);
-        let query = cwli::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
+        let query = referee::parse(&q).map_err(|e| TestCaseError::fail(format!("{e}\n{q}")))?;
         prop_assert!(query.matches(&event), "{}", q);
         prop_assert!(!query.matches(&json!({})), "{}", q);
     }
@@ -839,8 +840,8 @@ fn query_definition_is_the_json_put_query_definition_takes() {
         json!(["aws-cloudtrail-logs", "org/trail"])
     );
     let q = def["queryString"].as_str().expect("string");
-    assert!(q.chars().count() <= cwli::MAX_QUERY_CHARS);
-    cwli::parse(q).expect("the saved query parses");
+    assert!(q.chars().count() <= referee::MAX_QUERY_CHARS);
+    referee::parse(q).expect("the saved query parses");
     let text = rulecast_cli(&[
         "convert",
         "-t",
@@ -914,7 +915,7 @@ fn referee_agrees_with_the_evaluator_on_recorded_events() {
         let queries = render_file(&lf, Target::Cloudwatch);
         for (r, q) in lf.rules.iter().zip(queries) {
             let (Ok(rule), Ok(q)) = (r, q) else { continue };
-            let query = cwli::parse(&q).expect("parses");
+            let query = referee::parse(&q).expect("parses");
             let eval = Evaluator::new(&rule.condition).expect("compiles");
             for e in &events {
                 checks += 1;
@@ -1075,7 +1076,7 @@ fn python_style_tests_agree_with_the_evaluator_on_typed_values() {
                 }
                 let rule = rule_of(e);
                 let q = query_for(&rule);
-                let query = cwli::parse(&q).unwrap_or_else(|e| panic!("{e}\n{q}"));
+                let query = referee::parse(&q).unwrap_or_else(|e| panic!("{e}\n{q}"));
                 let eval = Evaluator::new(&rule.condition).expect("compiles");
                 for v in values.iter().filter(fits).map(Some).chain([None]) {
                     let truthy_zero = *test == Test::Truthy && v == Some(&json!("0"));
@@ -1165,7 +1166,7 @@ fn per_element_conditions_agree_with_the_evaluator() {
                     span: Span::default(),
                 }));
                 let q = query_for(&rule);
-                let query = cwli::parse(&q).unwrap_or_else(|e| panic!("{e}\n{q}"));
+                let query = referee::parse(&q).unwrap_or_else(|e| panic!("{e}\n{q}"));
                 let eval = Evaluator::new(&rule.condition).expect("compiles");
                 let fails_on_empty = !rulecast::eval::matches(body, &json!({})).expect("compiles");
                 for v in values.iter().map(Some).chain([None]) {

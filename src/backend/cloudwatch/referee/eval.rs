@@ -17,6 +17,7 @@ pub enum Val {
 }
 
 impl Val {
+    /// The value's text: a string itself, a number's JSON text.
     pub fn text(&self) -> &str {
         match self {
             Val::Str(s) => s,
@@ -24,7 +25,8 @@ impl Val {
         }
     }
 
-    fn number(&self) -> Option<f64> {
+    /// The value as a number: a number, or a string that is exactly a JSON number literal.
+    fn as_number(&self) -> Option<f64> {
         match self {
             Val::Num { value, .. } => Some(*value),
             Val::Str(s) if crate::eval::is_json_number(s) => s.parse().ok(),
@@ -32,7 +34,8 @@ impl Val {
         }
     }
 
-    fn num(b: bool) -> Val {
+    /// A Boolean as Logs Insights holds it: the number 1 or 0.
+    fn from_bool(b: bool) -> Val {
         Val::Num {
             value: if b { 1.0 } else { 0.0 },
             text: if b { "1" } else { "0" }.to_owned(),
@@ -58,7 +61,7 @@ pub fn flatten(event: &Value) -> Record {
             } else {
                 k.clone()
             };
-            leaves(v, name, &mut fields);
+            flatten_into(v, name, &mut fields);
         }
     }
     Record {
@@ -67,13 +70,15 @@ pub fn flatten(event: &Value) -> Record {
     }
 }
 
-fn leaves(v: &Value, name: String, out: &mut IndexMap<String, Val>) {
+/// Add the scalar leaves of `v`, named `name` and its dotted extensions, to `out` (up to
+/// [`MAX_FIELDS`]; the first value of a name wins).
+fn flatten_into(v: &Value, name: String, out: &mut IndexMap<String, Val>) {
     if out.len() >= MAX_FIELDS {
         return;
     }
     let val = match v {
         Value::Null => return,
-        Value::Bool(b) => Val::num(*b),
+        Value::Bool(b) => Val::from_bool(*b),
         Value::Number(n) => Val::Num {
             value: n.as_f64().unwrap_or(f64::NAN),
             text: n.to_string(),
@@ -81,13 +86,13 @@ fn leaves(v: &Value, name: String, out: &mut IndexMap<String, Val>) {
         Value::String(s) => Val::Str(s.clone()),
         Value::Object(m) => {
             for (k, x) in m {
-                leaves(x, format!("{name}.{k}"), out);
+                flatten_into(x, format!("{name}.{k}"), out);
             }
             return;
         }
         Value::Array(items) => {
             for (i, x) in items.iter().enumerate() {
-                leaves(x, format!("{name}.{i}"), out);
+                flatten_into(x, format!("{name}.{i}"), out);
             }
             return;
         }
@@ -104,6 +109,7 @@ impl Record {
         self.fields.get(name).cloned()
     }
 
+    /// Does the filter condition `e` hold for this event?
     pub fn eval(&self, e: &Expr) -> bool {
         match e {
             Expr::And(xs) => xs.iter().all(|x| self.eval(x)),
@@ -116,7 +122,7 @@ impl Record {
                 match op {
                     CmpOp::Eq => equal(&a, &b),
                     CmpOp::Ne => !equal(&a, &b),
-                    _ => match (a.number(), b.number()) {
+                    _ => match (a.as_number(), b.as_number()) {
                         (Some(x), Some(y)) => match op {
                             CmpOp::Lt => x < y,
                             CmpOp::Le => x <= y,
@@ -159,6 +165,7 @@ impl Record {
         }
     }
 
+    /// The value of an operand; None when a field it reads is missing.
     fn operand(&self, o: &Operand) -> Option<Val> {
         Some(match o {
             Operand::Field(name) => return self.get(name),
@@ -170,11 +177,11 @@ impl Record {
             Operand::Lower(x) => Val::Str(self.operand(x)?.text().to_lowercase()),
             Operand::StrContains(a, b) => {
                 let (a, b) = (self.operand(a)?, self.operand(b)?);
-                Val::num(a.text().contains(b.text()))
+                Val::from_bool(a.text().contains(b.text()))
             }
             Operand::StartsWith(a, b) => {
                 let (a, b) = (self.operand(a)?, self.operand(b)?);
-                Val::num(a.text().starts_with(b.text()))
+                Val::from_bool(a.text().starts_with(b.text()))
             }
             Operand::Concat(parts) => {
                 let mut out = String::new();
@@ -185,7 +192,7 @@ impl Record {
             }
             Operand::EndsWith(a, b) => {
                 let (a, b) = (self.operand(a)?, self.operand(b)?);
-                Val::num(a.text().ends_with(b.text()))
+                Val::from_bool(a.text().ends_with(b.text()))
             }
         })
     }

@@ -50,6 +50,7 @@ pub struct Query {
     pub commands: Vec<Command>,
 }
 
+/// One command of a query; only `filter` decides which events match.
 #[derive(Debug, Clone)]
 pub enum Command {
     Fields(Vec<String>),
@@ -95,6 +96,7 @@ pub enum Expr {
     },
 }
 
+/// A comparison operator: `=`, `!=`, `<`, `<=`, `>`, `>=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
     Eq,

@@ -27,7 +27,9 @@ pub fn parse(text: &str) -> Result<Query, Error> {
     }
     check_depth(text)?;
     let mut pairs = CwliParser::parse(Rule::query, text).map_err(|e| syntax_error(&e))?;
-    let top = pairs.next().ok_or_else(|| at(text, 0, "empty query"))?;
+    let top = pairs
+        .next()
+        .ok_or_else(|| error_at(text, 0, "empty query"))?;
     let mut commands = Vec::new();
     for p in top.into_inner() {
         let cmd = match p.as_rule() {
@@ -41,7 +43,7 @@ pub fn parse(text: &str) -> Result<Query, Error> {
                 let e = p
                     .into_inner()
                     .find(|x| x.as_rule() == Rule::bool_expr)
-                    .ok_or_else(|| at(text, 0, "filter without a condition"))?;
+                    .ok_or_else(|| error_at(text, 0, "filter without a condition"))?;
                 Command::Filter(bool_expr(text, e)?)
             }
             Rule::sort_cmd => {
@@ -60,11 +62,15 @@ pub fn parse(text: &str) -> Result<Query, Error> {
                 let n = p
                     .into_inner()
                     .find(|x| x.as_rule() == Rule::integer)
-                    .ok_or_else(|| at(text, 0, "limit without a number"))?;
+                    .ok_or_else(|| error_at(text, 0, "limit without a number"))?;
                 let start = n.as_span().start();
                 let v: u64 = n.as_str().parse().unwrap_or(0);
                 if v == 0 || v > MAX_LIMIT {
-                    return Err(at(text, start, &format!("limit must be 1..={MAX_LIMIT}")));
+                    return Err(error_at(
+                        text,
+                        start,
+                        &format!("limit must be 1..={MAX_LIMIT}"),
+                    ));
                 }
                 Command::Limit(v)
             }
@@ -83,7 +89,7 @@ fn check_depth(text: &str) -> Result<(), Error> {
             '(' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Err(at(text, i, "parentheses nest too deeply"));
+                    return Err(error_at(text, i, "parentheses nest too deeply"));
                 }
             }
             ')' => depth = depth.saturating_sub(1),
@@ -93,7 +99,8 @@ fn check_depth(text: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn at(text: &str, offset: usize, message: &str) -> Error {
+/// An error at byte `offset` of the query `text`, with its 1-based line and column.
+fn error_at(text: &str, offset: usize, message: &str) -> Error {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -104,6 +111,7 @@ fn at(text: &str, offset: usize, message: &str) -> Error {
     }
 }
 
+/// A pest error as an [`Error`]: its position, and the rules it expected named for people.
 fn syntax_error(e: &pest::error::Error<Rule>) -> Error {
     let (line, column) = match e.line_col {
         pest::error::LineColLocation::Pos((l, c))
@@ -129,6 +137,7 @@ fn syntax_error(e: &pest::error::Error<Rule>) -> Error {
     }
 }
 
+/// A grammar rule as syntax errors name it.
 fn rule_name(r: Rule) -> String {
     match r {
         Rule::EOI => "end of query".into(),
@@ -147,6 +156,7 @@ fn rule_name(r: Rule) -> String {
     }
 }
 
+/// A field's name, without the backticks of a backticked one.
 fn field_name(p: &Pair<Rule>) -> String {
     let s = p.as_str();
     s.strip_prefix('`')
@@ -155,13 +165,14 @@ fn field_name(p: &Pair<Rule>) -> String {
         .to_owned()
 }
 
+/// A condition (any rule of the condition grammar) as an [`Expr`].
 fn bool_expr(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
     match p.as_rule() {
         Rule::bool_expr => {
             let inner = p
                 .into_inner()
                 .next()
-                .ok_or_else(|| at(text, 0, "empty condition"))?;
+                .ok_or_else(|| error_at(text, 0, "empty condition"))?;
             bool_expr(text, inner)
         }
         Rule::and_chain | Rule::or_chain => {
@@ -181,142 +192,35 @@ fn bool_expr(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
             let inner = p
                 .into_inner()
                 .find(|x| x.as_rule() != Rule::kw_not)
-                .ok_or_else(|| at(text, 0, "`not` without an operand"))?;
+                .ok_or_else(|| error_at(text, 0, "`not` without an operand"))?;
             Ok(Expr::Not(Box::new(bool_expr(text, inner)?)))
         }
         Rule::group => {
             let inner = p
                 .into_inner()
                 .next()
-                .ok_or_else(|| at(text, 0, "empty parentheses"))?;
+                .ok_or_else(|| error_at(text, 0, "empty parentheses"))?;
             bool_expr(text, inner)
         }
-        Rule::match_test | Rule::like_test => {
-            let mut lhs = None;
-            let mut negated = false;
-            let mut out = None;
-            for x in p.into_inner() {
-                match x.as_rule() {
-                    Rule::operand => lhs = Some(operand(text, x)?),
-                    Rule::negation => negated = true,
-                    Rule::regex => {
-                        let start = x.as_span().start();
-                        let source = x
-                            .into_inner()
-                            .next()
-                            .map(|b| b.as_str().to_owned())
-                            .unwrap_or_default();
-                        let regex = super::regex::compile(&source).map_err(|e| {
-                            at(
-                                text,
-                                start,
-                                &format!("regex /{source}/ is not accepted: {e}"),
-                            )
-                        })?;
-                        out = Some((Some((source, regex)), None));
-                    }
-                    Rule::string => out = Some((None, Some(string(&x)))),
-                    _ => {}
-                }
-            }
-            let lhs = lhs.ok_or_else(|| at(text, 0, "a match without a value"))?;
-            match out {
-                Some((Some((source, regex)), _)) => Ok(Expr::Regex {
-                    lhs,
-                    source,
-                    regex,
-                    negated,
-                }),
-                Some((None, Some(needle))) => Ok(Expr::Like {
-                    lhs,
-                    needle,
-                    negated,
-                }),
-                _ => Err(at(text, 0, "a match without a pattern")),
-            }
-        }
-        Rule::in_test => {
-            let mut lhs = None;
-            let mut negated = false;
-            let mut list = Vec::new();
-            for x in p.into_inner() {
-                match x.as_rule() {
-                    Rule::operand => lhs = Some(operand(text, x)?),
-                    Rule::negation => negated = true,
-                    Rule::list => {
-                        for item in x.into_inner() {
-                            list.push(literal(&item));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let lhs = lhs.ok_or_else(|| at(text, 0, "`in` without a value"))?;
-            Ok(Expr::In { lhs, list, negated })
-        }
-        Rule::comparison => {
-            let mut ops = Vec::new();
-            let mut op = CmpOp::Eq;
-            for x in p.into_inner() {
-                match x.as_rule() {
-                    Rule::operand => ops.push(operand(text, x)?),
-                    Rule::cmp_op => {
-                        op = match x.as_str() {
-                            "!=" => CmpOp::Ne,
-                            "<=" => CmpOp::Le,
-                            ">=" => CmpOp::Ge,
-                            "<" => CmpOp::Lt,
-                            ">" => CmpOp::Gt,
-                            _ => CmpOp::Eq,
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let rhs = ops.pop();
-            let lhs = ops.pop();
-            match (lhs, rhs) {
-                (Some(lhs), Some(rhs)) => Ok(Expr::Compare { lhs, op, rhs }),
-                _ => Err(at(text, 0, "a comparison needs two values")),
-            }
-        }
+        Rule::match_test | Rule::like_test => match_test(text, p),
+        Rule::in_test => in_test(text, p),
+        Rule::comparison => comparison(text, p),
         Rule::bool_call => {
             let inner = p
                 .into_inner()
                 .next()
-                .ok_or_else(|| at(text, 0, "empty function call"))?;
+                .ok_or_else(|| error_at(text, 0, "empty function call"))?;
             bool_expr(text, inner)
         }
         Rule::ispresent => {
             let f = p
                 .into_inner()
                 .find(|x| x.as_rule() == Rule::field)
-                .ok_or_else(|| at(text, 0, "ispresent() needs a field"))?;
+                .ok_or_else(|| error_at(text, 0, "ispresent() needs a field"))?;
             Ok(Expr::IsPresent(field_name(&f)))
         }
-        Rule::ip_in_subnet => {
-            let mut value = None;
-            let mut network = None;
-            for x in p.into_inner() {
-                match x.as_rule() {
-                    Rule::operand => value = Some(operand(text, x)?),
-                    Rule::string => {
-                        let start = x.as_span().start();
-                        let s = string(&x);
-                        network = Some(
-                            crate::ir::Cidr::parse(&s)
-                                .map_err(|e| at(text, start, &format!("isIpInSubnet: {e}")))?,
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            match (value, network) {
-                (Some(operand), Some(network)) => Ok(Expr::IpInSubnet { operand, network }),
-                _ => Err(at(text, 0, "isIpInSubnet() needs a value and a network")),
-            }
-        }
-        other => Err(at(
+        Rule::ip_in_subnet => ip_in_subnet(text, p),
+        other => Err(error_at(
             text,
             p.as_span().start(),
             &format!("unexpected {other:?} in a condition"),
@@ -324,7 +228,131 @@ fn bool_expr(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
     }
 }
 
-fn string(p: &Pair<Rule>) -> String {
+/// A regex or substring match: `x =~ /re/`, `x like /re/`, `x like "s"`, `x not like ...`.
+fn match_test(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
+    let mut lhs = None;
+    let mut negated = false;
+    let mut out = None;
+    for x in p.into_inner() {
+        match x.as_rule() {
+            Rule::operand => lhs = Some(operand(text, x)?),
+            Rule::negation => negated = true,
+            Rule::regex => {
+                let start = x.as_span().start();
+                let source = x
+                    .into_inner()
+                    .next()
+                    .map(|b| b.as_str().to_owned())
+                    .unwrap_or_default();
+                let regex = super::regex::compile(&source).map_err(|e| {
+                    error_at(
+                        text,
+                        start,
+                        &format!("regex /{source}/ is not accepted: {e}"),
+                    )
+                })?;
+                out = Some((Some((source, regex)), None));
+            }
+            Rule::string => out = Some((None, Some(string_body(&x)))),
+            _ => {}
+        }
+    }
+    let lhs = lhs.ok_or_else(|| error_at(text, 0, "a match without a value"))?;
+    match out {
+        Some((Some((source, regex)), _)) => Ok(Expr::Regex {
+            lhs,
+            source,
+            regex,
+            negated,
+        }),
+        Some((None, Some(needle))) => Ok(Expr::Like {
+            lhs,
+            needle,
+            negated,
+        }),
+        _ => Err(error_at(text, 0, "a match without a pattern")),
+    }
+}
+
+/// A list membership test: `x in [...]`, `x not in [...]`.
+fn in_test(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
+    let mut lhs = None;
+    let mut negated = false;
+    let mut list = Vec::new();
+    for x in p.into_inner() {
+        match x.as_rule() {
+            Rule::operand => lhs = Some(operand(text, x)?),
+            Rule::negation => negated = true,
+            Rule::list => {
+                for item in x.into_inner() {
+                    list.push(list_item(&item));
+                }
+            }
+            _ => {}
+        }
+    }
+    let lhs = lhs.ok_or_else(|| error_at(text, 0, "`in` without a value"))?;
+    Ok(Expr::In { lhs, list, negated })
+}
+
+/// A comparison of two values: `=`, `!=`, `<`, `<=`, `>`, `>=`.
+fn comparison(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
+    let mut ops = Vec::new();
+    let mut op = CmpOp::Eq;
+    for x in p.into_inner() {
+        match x.as_rule() {
+            Rule::operand => ops.push(operand(text, x)?),
+            Rule::cmp_op => {
+                op = match x.as_str() {
+                    "!=" => CmpOp::Ne,
+                    "<=" => CmpOp::Le,
+                    ">=" => CmpOp::Ge,
+                    "<" => CmpOp::Lt,
+                    ">" => CmpOp::Gt,
+                    _ => CmpOp::Eq,
+                }
+            }
+            _ => {}
+        }
+    }
+    let rhs = ops.pop();
+    let lhs = ops.pop();
+    match (lhs, rhs) {
+        (Some(lhs), Some(rhs)) => Ok(Expr::Compare { lhs, op, rhs }),
+        _ => Err(error_at(text, 0, "a comparison needs two values")),
+    }
+}
+
+/// `isIpInSubnet(x, "cidr")`, the network checked.
+fn ip_in_subnet(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
+    let mut value = None;
+    let mut network = None;
+    for x in p.into_inner() {
+        match x.as_rule() {
+            Rule::operand => value = Some(operand(text, x)?),
+            Rule::string => {
+                let start = x.as_span().start();
+                let s = string_body(&x);
+                network = Some(
+                    crate::ir::Cidr::parse(&s)
+                        .map_err(|e| error_at(text, start, &format!("isIpInSubnet: {e}")))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    match (value, network) {
+        (Some(operand), Some(network)) => Ok(Expr::IpInSubnet { operand, network }),
+        _ => Err(error_at(
+            text,
+            0,
+            "isIpInSubnet() needs a value and a network",
+        )),
+    }
+}
+
+/// The text between a string literal's quotes (strings have no escapes).
+fn string_body(p: &Pair<Rule>) -> String {
     p.clone()
         .into_inner()
         .next()
@@ -332,34 +360,38 @@ fn string(p: &Pair<Rule>) -> String {
         .unwrap_or_default()
 }
 
-fn literal(p: &Pair<Rule>) -> Operand {
+/// A literal of an `in` list: a string or a number.
+fn list_item(p: &Pair<Rule>) -> Operand {
     match p.as_rule() {
-        Rule::string => Operand::Str(string(p)),
-        _ => number(p.as_str()),
+        Rule::string => Operand::Str(string_body(p)),
+        _ => number_operand(p.as_str()),
     }
 }
 
-fn number(s: &str) -> Operand {
+/// A number literal, its text kept.
+fn number_operand(s: &str) -> Operand {
     Operand::Num {
         value: s.parse().unwrap_or(f64::NAN),
         text: s.to_owned(),
     }
 }
 
+/// A value: a field, a literal, or a value function (`tolower`, `strcontains`, `startsWith`,
+/// `endsWith`, `concat`).
 fn operand(text: &str, p: Pair<Rule>) -> Result<Operand, Error> {
     let inner = p
         .into_inner()
         .next()
-        .ok_or_else(|| at(text, 0, "empty value"))?;
+        .ok_or_else(|| error_at(text, 0, "empty value"))?;
     Ok(match inner.as_rule() {
         Rule::field => Operand::Field(field_name(&inner)),
-        Rule::string => Operand::Str(string(&inner)),
-        Rule::number => number(inner.as_str()),
+        Rule::string => Operand::Str(string_body(&inner)),
+        Rule::number => number_operand(inner.as_str()),
         Rule::value_call => {
             let call = inner
                 .into_inner()
                 .next()
-                .ok_or_else(|| at(text, 0, "empty function call"))?;
+                .ok_or_else(|| error_at(text, 0, "empty function call"))?;
             let rule = call.as_rule();
             if rule == Rule::concat {
                 let parts = call
@@ -385,9 +417,15 @@ fn operand(text: &str, p: Pair<Rule>) -> Result<Operand, Error> {
                     Operand::StartsWith(Box::new(a), Box::new(b))
                 }
                 (Rule::ends_with, Some(a), Some(b)) => Operand::EndsWith(Box::new(a), Box::new(b)),
-                _ => return Err(at(text, 0, "wrong number of function arguments")),
+                _ => return Err(error_at(text, 0, "wrong number of function arguments")),
             }
         }
-        other => return Err(at(text, 0, &format!("unexpected {other:?} as a value"))),
+        other => {
+            return Err(error_at(
+                text,
+                0,
+                &format!("unexpected {other:?} as a value"),
+            ))
+        }
     })
 }

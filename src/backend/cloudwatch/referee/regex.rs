@@ -36,7 +36,7 @@ pub fn check(re: &str) -> Result<Portable, String> {
         .parse(re)
         .map_err(|e| format!("not a regular expression: {}", e.kind()))?;
     let mut out = Portable::default();
-    walk(&ast, &mut out, &mut Vec::new())?;
+    check_ast(&ast, &mut out, &mut Vec::new())?;
     Ok(out)
 }
 
@@ -48,7 +48,7 @@ pub fn compile(re: &str) -> Result<regex::Regex, String> {
         .parse(re)
         .map_err(|e| format!("not a regular expression: {}", e.kind()))?;
     let mut edits = Vec::new();
-    walk(&ast, &mut Portable::default(), &mut edits)?;
+    check_ast(&ast, &mut Portable::default(), &mut edits)?;
     let mut text = String::with_capacity(re.len() + 16);
     let mut at = 0;
     for (start, end, with) in edits {
@@ -75,13 +75,16 @@ fn perl_ascii(kind: &ClassPerlKind, negated: bool, in_brackets: bool) -> &'stati
     }
 }
 
+/// Spans of the regex text to replace (start, end, replacement): the ASCII spellings of `\d \w \s`.
 type Edits = Vec<(usize, usize, &'static str)>;
 
-fn walk(ast: &Ast, out: &mut Portable, edits: &mut Edits) -> Result<(), String> {
+/// Check that a parsed regex is in the portable subset, noting what it uses in `out` and the
+/// ASCII rewrites of its Perl classes in `edits`.
+fn check_ast(ast: &Ast, out: &mut Portable, edits: &mut Edits) -> Result<(), String> {
     match ast {
         Ast::Empty(_) | Ast::Dot(_) => Ok(()),
-        Ast::Flags(f) => flags(&f.flags),
-        Ast::Literal(l) => literal(l),
+        Ast::Flags(f) => check_flags(&f.flags),
+        Ast::Literal(l) => check_literal(l),
         Ast::Assertion(a) => match a.kind {
             AssertionKind::StartLine | AssertionKind::EndLine => Ok(()),
             AssertionKind::StartText | AssertionKind::EndText => {
@@ -99,7 +102,7 @@ fn walk(ast: &Ast, out: &mut Portable, edits: &mut Edits) -> Result<(), String> 
             ));
             Ok(())
         }
-        Ast::ClassBracketed(c) => class_set(&c.kind, out, edits),
+        Ast::ClassBracketed(c) => check_class_set(&c.kind, out, edits),
         Ast::Repetition(r) => {
             if let RepetitionKind::Range(range) = &r.op.kind {
                 let (RepetitionRange::Exactly(n)
@@ -111,7 +114,7 @@ fn walk(ast: &Ast, out: &mut Portable, edits: &mut Edits) -> Result<(), String> 
                     ));
                 }
             }
-            walk(&r.ast, out, edits)
+            check_ast(&r.ast, out, edits)
         }
         Ast::Group(g) => {
             match &g.kind {
@@ -119,16 +122,17 @@ fn walk(ast: &Ast, out: &mut Portable, edits: &mut Edits) -> Result<(), String> 
                 GroupKind::CaptureName { .. } => {
                     return Err("named groups are not portable; use (...)".into())
                 }
-                GroupKind::NonCapturing(f) => flags(f)?,
+                GroupKind::NonCapturing(f) => check_flags(f)?,
             }
-            walk(&g.ast, out, edits)
+            check_ast(&g.ast, out, edits)
         }
-        Ast::Alternation(a) => a.asts.iter().try_for_each(|x| walk(x, out, edits)),
-        Ast::Concat(c) => c.asts.iter().try_for_each(|x| walk(x, out, edits)),
+        Ast::Alternation(a) => a.asts.iter().try_for_each(|x| check_ast(x, out, edits)),
+        Ast::Concat(c) => c.asts.iter().try_for_each(|x| check_ast(x, out, edits)),
     }
 }
 
-fn flags(f: &ast::Flags) -> Result<(), String> {
+/// Only the flags `i`, `m` and `s`, never negated.
+fn check_flags(f: &ast::Flags) -> Result<(), String> {
     for item in &f.items {
         match item.kind {
             FlagsItemKind::Flag(
@@ -141,7 +145,8 @@ fn flags(f: &ast::Flags) -> Result<(), String> {
     Ok(())
 }
 
-fn literal(l: &ast::Literal) -> Result<(), String> {
+/// Literals: verbatim or escaped characters, `\xHH`, `\x{H..}` and `\t \n \r \f \v`.
+fn check_literal(l: &ast::Literal) -> Result<(), String> {
     match &l.kind {
         LiteralKind::Verbatim | LiteralKind::Meta | LiteralKind::Superfluous => Ok(()),
         LiteralKind::HexFixed(HexLiteralKind::X) | LiteralKind::HexBrace(HexLiteralKind::X) => {
@@ -162,20 +167,26 @@ fn literal(l: &ast::Literal) -> Result<(), String> {
     }
 }
 
-fn class_set(set: &ClassSet, out: &mut Portable, edits: &mut Edits) -> Result<(), String> {
+/// A bracketed class: no set operations.
+fn check_class_set(set: &ClassSet, out: &mut Portable, edits: &mut Edits) -> Result<(), String> {
     match set {
         ClassSet::BinaryOp(_) => Err("class set operations (&&, --, ~~) are not portable".into()),
-        ClassSet::Item(item) => class_item(item, out, edits),
+        ClassSet::Item(item) => check_class_item(item, out, edits),
     }
 }
 
-fn class_item(item: &ClassSetItem, out: &mut Portable, edits: &mut Edits) -> Result<(), String> {
+/// One item of a bracketed class: literals, ranges and the non-negated Perl classes.
+fn check_class_item(
+    item: &ClassSetItem,
+    out: &mut Portable,
+    edits: &mut Edits,
+) -> Result<(), String> {
     match item {
         ClassSetItem::Empty(_) => Ok(()),
-        ClassSetItem::Literal(l) => literal(l),
+        ClassSetItem::Literal(l) => check_literal(l),
         ClassSetItem::Range(r) => {
-            literal(&r.start)?;
-            literal(&r.end)
+            check_literal(&r.start)?;
+            check_literal(&r.end)
         }
         ClassSetItem::Ascii(_) => Err("POSIX classes ([:alpha:]) are not portable".into()),
         ClassSetItem::Unicode(_) => Err("Unicode classes (\\p{..}) are not portable".into()),
@@ -194,7 +205,10 @@ fn class_item(item: &ClassSetItem, out: &mut Portable, edits: &mut Edits) -> Res
             Ok(())
         }
         ClassSetItem::Bracketed(_) => Err("nested classes are not portable".into()),
-        ClassSetItem::Union(u) => u.items.iter().try_for_each(|i| class_item(i, out, edits)),
+        ClassSetItem::Union(u) => u
+            .items
+            .iter()
+            .try_for_each(|i| check_class_item(i, out, edits)),
     }
 }
 

@@ -1,0 +1,308 @@
+//! The CloudWatch Logs Insights target: a CWLI QL query over CloudTrail delivered to CloudWatch
+//! Logs (`fields … | filter … | sort @timestamp desc | limit …`).
+//!
+//! Logs Insights sees an event as its scalar leaves, flattened by dotted path with array indices
+//! (`resources.0.ARN`); objects and arrays are not fields, booleans are 1/0, and `=`, `like "…"`
+//! and `in` are case-sensitive. The renderer keeps the IR's meaning where the language can say it:
+//!
+//! - Case-insensitive text tests become anchored `(?i)` regexes (`=~ /^(?i)…$/`); `=`/`in` and
+//!   `like "…"` are used only when `cased` or when the value has no ASCII letter. A value with a
+//!   non-ASCII letter that has case variants is matched without `(?i)`, ASCII letters written
+//!   `[aA]`, because `(?i)` would fold that letter too (the IR folds ASCII only).
+//! - Strings have no escapes in CWLI, so a value is quoted with `"` or `'` (whichever it lacks);
+//!   one with both quotes, a backslash or a control character is matched by a regex instead, with
+//!   `\x22`, `\x27` and `\xHH` escapes. Regexes escape every metacharacter and `/`.
+//! - A path crossing a list is expanded over indices `0..N` (`--array-max`, default
+//!   [`DEFAULT_ARRAY_MAX`]) where CloudTrail is known to hold lists (see [`SHAPES`]); the query
+//!   says so in a `# note:`. Elsewhere a path is taken to reach a scalar.
+//! - A field that can hold an object or a list (which is not a Logs Insights field) is looked for in
+//!   `@message` after its key; keywords (field-less values) are matched against the string and
+//!   scalar tokens of `@message`. Both are stated in notes.
+//! - NOT is `not (…)`, which keeps events without the field; every compound is parenthesised.
+//! - What cannot be said is an error (`Diagnostic::unsupported`), never a silently different query.
+//!
+//! Known approximations, stated in each query that has them: list elements past `N`; JSON
+//! booleans being the numbers 1/0; `tolower()` folding non-ASCII letters; `\d \w \s` being ASCII;
+//! `@message` matches of objects. One is not stated per query: a `(?i)` regex also folds the Kelvin
+//! sign and the long s onto `k` and `s` in event values.
+//!
+//! The code is split by concern: `fields.rs` (the CloudTrail shape table and the field names a
+//! path reaches), `quote.rs` (names, strings, regexes and numbers as CWLI text), `message.rs`
+//! (regexes over the raw `@message` JSON), `predicate.rs` (the renderer of one predicate),
+//! `text.rs` (text pattern tests), `typed.rs` (Python-style tests), `elements.rs` (per-element
+//! conditions over list indices), `saved_query.rs` (put-query-definition JSON) and [`referee`]
+//! (the offline model of Logs Insights the tests check every query against).
+
+mod elements;
+mod fields;
+mod message;
+mod predicate;
+mod quote;
+pub mod referee;
+mod saved_query;
+mod text;
+mod typed;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{Count, Elements, Expr, FieldPath, Predicate, Quantifier, Subject, Test};
+use crate::rule::Rule;
+
+use super::{Backend, RenderCx, RenderOptions, Syntax, Target};
+use predicate::Renderer;
+use quote::{field_name, unsafe_char};
+
+pub use fields::{kind, Elem, Kind, SHAPES};
+pub use saved_query::query_definition;
+
+/// The CloudWatch Logs Insights target.
+pub struct CloudwatchBackend;
+
+/// How many list elements an any-element test checks when `--array-max` is not given.
+pub const DEFAULT_ARRAY_MAX: usize = 5;
+
+/// `limit` when none is given: the most rows a query returns.
+const DEFAULT_LIMIT: u64 = 10_000;
+
+/// Fields shown when the rule names none.
+const DEFAULT_FIELDS: &[&str] = &[
+    "@timestamp",
+    "eventSource",
+    "eventName",
+    "userIdentity.arn",
+    "sourceIPAddress",
+    "awsRegion",
+    "errorCode",
+];
+
+/// How CWLI spells the Boolean operators and constants.
+static SYNTAX: Syntax = Syntax {
+    and: "and",
+    or: "or",
+    not: "not {}",
+    true_: "(1 = 1)",
+    false_: "(1 = 0)",
+    max_width: 100,
+};
+
+/// The hint of a too-long query that fewer list elements would shorten.
+const SHRINKS_WITH_ARRAY_MAX: &str = "a smaller --array-max shortens list expansions";
+
+/// `--array-max`, checked.
+fn array_max(opts: &RenderOptions) -> Result<usize, Diagnostic> {
+    match opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX) {
+        0 => Err(Diagnostic::new(
+            Code::Unsupported,
+            "--array-max must be at least 1",
+        )),
+        n => Ok(n),
+    }
+}
+
+impl Backend for CloudwatchBackend {
+    fn target(&self) -> Target {
+        Target::Cloudwatch
+    }
+
+    fn template(&self) -> &'static str {
+        "cloudwatch/query.cwl.j2"
+    }
+
+    fn extension(&self) -> &'static str {
+        "cwl"
+    }
+
+    fn syntax(&self) -> &'static Syntax {
+        &SYNTAX
+    }
+
+    /// A predicate on the values of a field (Sigma's reading, lists expanded) or on the one value
+    /// Python's reading reaches; a per-element quantifier becomes a per-element condition.
+    fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
+        let count = match p.quantifier {
+            Quantifier::Any => return Renderer::new(cx, false)?.predicate(p),
+            Quantifier::Exact => return Renderer::new(cx, true)?.predicate(p),
+            Quantifier::AnyElement => Count::Some,
+            Quantifier::AllElements => Count::Every,
+        };
+        let Subject::Field(path) = &p.subject else {
+            return Err(Diagnostic::unsupported(
+                "cloudwatch",
+                "a field-less per-element test",
+            ));
+        };
+        // The test on each element: a Python-style test of the element itself.
+        let el = Elements {
+            path: path.clone(),
+            count,
+            body: Box::new(Expr::Pred(Predicate {
+                subject: Subject::Field(FieldPath(Vec::new())),
+                quantifier: Quantifier::Exact,
+                ..p.clone()
+            })),
+            span: p.span,
+        };
+        self.expand_list(&el, cx, 1)
+    }
+
+    /// Every per-element condition is repeated over list indices (see `elements.rs`).
+    fn expand_elements(
+        &self,
+        el: &Elements,
+        cx: &mut RenderCx,
+        indent: usize,
+    ) -> Option<Result<String, Diagnostic>> {
+        Some(self.expand_list(el, cx, indent))
+    }
+
+    /// Several text tests or several regexes on one field as few atoms as possible; keywords as
+    /// one `@message` search.
+    fn any_of(
+        &self,
+        subject: &Subject,
+        tests: &[&Test],
+        cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        let mut r = match Renderer::new(cx, false) {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        let Subject::Field(path) = subject else {
+            // Keywords: one @message search for the list.
+            let Test::Text { cased, .. } = tests.first()? else {
+                return None;
+            };
+            let patterns = tests
+                .iter()
+                .map(|t| match t {
+                    Test::Text { pattern, cased: c } if c == cased => Some(pattern),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()?;
+            return Some(Ok(r.keywords(&patterns, *cased)));
+        };
+        match tests.first()? {
+            Test::Text { cased, .. } => {
+                let patterns = tests
+                    .iter()
+                    .map(|t| match t {
+                        Test::Text { pattern, cased: c } if c == cased => Some(pattern),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                r.any_text(path, &patterns, *cased)
+            }
+            Test::Regex { flags, .. } => {
+                let regexes = tests
+                    .iter()
+                    .map(|t| match t {
+                        Test::Regex { regex, flags: f } if f == flags => Some(regex.as_str()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                r.any_regex(path, &regexes, *flags)
+            }
+            _ => None,
+        }
+    }
+
+    /// The `fields` shown (`@timestamp` and the rule's fields, else `DEFAULT_FIELDS`), the
+    /// checked `limit` and the log groups.
+    fn frame(
+        &self,
+        rule: &Rule,
+        cx: &RenderCx,
+    ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
+        let limit = cx.opts.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > referee::MAX_LIMIT {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                    "--limit {limit}: Logs Insights' limit command takes 1 to {}",
+                    referee::MAX_LIMIT
+                ),
+            ));
+        }
+        let mut fields: Vec<String> = Vec::new();
+        let wanted: Vec<&str> = if rule.meta.fields.is_empty() {
+            DEFAULT_FIELDS.to_vec()
+        } else {
+            std::iter::once("@timestamp")
+                .chain(rule.meta.fields.iter().map(String::as_str))
+                .collect()
+        };
+        for f in wanted {
+            let name = if f.starts_with('@') {
+                f.to_owned()
+            } else {
+                field_name(f)?
+            };
+            if !fields.contains(&name) {
+                fields.push(name);
+            }
+        }
+        Ok(vec![
+            (
+                "fields",
+                minijinja::Value::from_safe_string(fields.join(", ")),
+            ),
+            ("limit", minijinja::Value::from(limit)),
+            (
+                "log_groups",
+                minijinja::Value::from(cx.opts.log_groups.clone()),
+            ),
+        ])
+    }
+
+    /// A query too long because of list expansions, with `--array-max` left at its default:
+    /// one element fewer, down to 2 (the query's notes say which elements were checked).
+    fn shrink(
+        &self,
+        original: &RenderOptions,
+        tried: &RenderOptions,
+        err: &Diagnostic,
+    ) -> Option<RenderOptions> {
+        let n = tried.array_max.unwrap_or(DEFAULT_ARRAY_MAX);
+        if original.array_max.is_some() || n <= 2 || !err.message.contains(SHRINKS_WITH_ARRAY_MAX) {
+            return None;
+        }
+        Some(RenderOptions {
+            array_max: Some(n - 1),
+            ..tried.clone()
+        })
+    }
+
+    /// Refuse a query over the Logs Insights length limit, saying what would shorten it.
+    fn finish(&self, query: String, cx: &RenderCx) -> Result<String, Diagnostic> {
+        let chars = query.chars().count();
+        let max = referee::MAX_QUERY_CHARS;
+        if chars > max {
+            let hint = if cx.needs.helpers.contains("lists") {
+                SHRINKS_WITH_ARRAY_MAX
+            } else {
+                "split the rule's value lists over several rules"
+            };
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                format!(
+                    "the query is {chars} characters, {} over the {max}-character limit of Logs \
+                     Insights; {hint}",
+                    chars - max
+                ),
+            ));
+        }
+        Ok(query)
+    }
+
+    /// Control characters, line and paragraph separators and NEL become spaces.
+    fn comment(&self, text: &str) -> String {
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) || c == '\u{85}' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect()
+    }
+}

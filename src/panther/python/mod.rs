@@ -33,7 +33,7 @@ pub struct Translation {
     pub fields: Vec<String>,
 }
 
-const PRELUDE: &str = include_str!("prelude.py");
+const PRELUDE: &str = include_str!("../prelude.py");
 const MAX_INLINE_DEPTH: usize = 16;
 /// Prefix of a path segment naming the element an element-relative path starts from.
 const ELEM: char = '\u{0}';

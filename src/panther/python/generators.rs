@@ -1,0 +1,259 @@
+use rustpython_parser::ast::{self, Ranged};
+
+use crate::ir::{Count, Expr, FieldPath, JsonType, Test};
+use crate::panther::elements;
+
+use super::value::{Atom, Loc, Py, Value};
+use super::{and, not, nt, or, Env, Translator, ELEM, R};
+
+impl<'m> Translator<'m> {
+    /// `any(...)` / `all(...)` of a generator or a list.
+    pub(super) fn any_all(&mut self, is_any: bool, arg: &ast::Expr, env: &Env) -> R<Value> {
+        let (elt, generators) = match arg {
+            ast::Expr::GeneratorExp(g) => (&g.elt, &g.generators),
+            ast::Expr::ListComp(g) => (&g.elt, &g.generators),
+            ast::Expr::List(_) | ast::Expr::Tuple(_) | ast::Expr::Set(_) => {
+                let elts = match arg {
+                    ast::Expr::List(l) => &l.elts,
+                    ast::Expr::Tuple(l) => &l.elts,
+                    ast::Expr::Set(l) => &l.elts,
+                    _ => unreachable!(),
+                };
+                // A list is built whole first: every item is evaluated.
+                let mut vals = Vec::new();
+                let mut oks = Vec::new();
+                for x in elts {
+                    let v = self.expr(x, env)?;
+                    let (t, ok) = self.truth(&v);
+                    vals.push(t);
+                    oks.push(ok);
+                }
+                let v = if is_any {
+                    Expr::or(vals)
+                } else {
+                    Expr::and(vals)
+                };
+                return Ok(Value::boolean(v, Expr::and(oks)));
+            }
+            other => {
+                let v = self.expr(other, env)?;
+                return match v.as_const().and_then(Py::elements) {
+                    Some(items) => {
+                        let t: Vec<bool> = items.iter().map(Py::truthy).collect();
+                        Ok(Value::konst(Py::Bool(if is_any {
+                            t.iter().any(|x| *x)
+                        } else {
+                            t.iter().all(|x| *x)
+                        })))
+                    }
+                    None => self.err(
+                        other,
+                        format!(
+                            "{}() of event data other than a generator",
+                            if is_any { "any" } else { "all" }
+                        ),
+                    ),
+                };
+            }
+        };
+        let [gen] = generators.as_slice() else {
+            return self.err(arg, "a generator with several 'for' clauses");
+        };
+        let ast::Expr::Name(var) = &gen.target else {
+            return self.err(&gen.target, "a generator target other than a name");
+        };
+        let iter = self.expr(&gen.iter, env)?;
+        self.quantify(
+            is_any,
+            var.id.as_str(),
+            &iter,
+            &gen.ifs,
+            elt,
+            env,
+            &gen.iter,
+        )
+    }
+
+    /// any/all over `iter` of `elt` with `var` bound to each item, filtered by `ifs`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn quantify(
+        &mut self,
+        is_any: bool,
+        var: &str,
+        iter: &Value,
+        ifs: &[ast::Expr],
+        elt: &ast::Expr,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let mut vals = Vec::new();
+        let mut oks = vec![iter.ok.clone()];
+        for (g, a) in &iter.alts {
+            let (v, ok) = match a {
+                Atom::Const(p) => {
+                    let Some(items) = p.elements() else {
+                        oks.push(not(g.clone()));
+                        continue;
+                    };
+                    // Python's order: stop at the first decisive item.
+                    let (mut acc, mut ok) = (Expr::Const(!is_any), Expr::Const(true));
+                    for item in items {
+                        let mut e2 = env.clone();
+                        e2.insert(var.to_owned(), Value::konst(item));
+                        let (t, tok) = self.filtered(is_any, ifs, elt, &e2)?;
+                        if is_any {
+                            ok = and(ok, or(acc.clone(), tok));
+                            acc = or(acc, t);
+                        } else {
+                            ok = and(ok, or(not(acc.clone()), tok));
+                            acc = and(acc, t);
+                        }
+                    }
+                    (acc, ok)
+                }
+                Atom::Json(l) => {
+                    self.next_elem += 1;
+                    let id = self.next_elem + 1000 * (l.elem + 1);
+                    let me = Loc {
+                        elem: id,
+                        path: vec![],
+                    };
+                    let item = Value {
+                        alts: vec![
+                            (self.pred(&me, Test::Exists), Atom::Json(me.clone())),
+                            (self.pred(&me, Test::Null), Atom::Const(Py::None)),
+                        ],
+                        ok: Expr::Const(true),
+                    };
+                    let mut e2 = env.clone();
+                    e2.insert(var.to_owned(), item);
+                    let (t, tok) = self.filtered(is_any, ifs, elt, &e2)?;
+                    let body_v = relative(&t, id).map_err(|w| self.error(node, w))?;
+                    let body_ok = relative(&tok, id).map_err(|w| self.error(node, w))?;
+                    let path = l.field();
+                    let count = if is_any { Count::Some } else { Count::Every };
+                    let v = elements(&path, count, body_v, self.span);
+                    let ok = and(
+                        self.is_type(l, JsonType::Array),
+                        elements(&path, Count::Every, body_ok, self.span),
+                    );
+                    (v, ok)
+                }
+                _ => return self.err(node, "iterating over this value"),
+            };
+            vals.push(and(g.clone(), v));
+            oks.push(or(not(g.clone()), ok));
+        }
+        Ok(Value::boolean(Expr::or(vals), Expr::and(oks)))
+    }
+
+    /// One item's (truth, ok): with `if` filters, any() needs filter ∧ elt, all() ¬filter ∨ elt.
+    pub(super) fn filtered(
+        &mut self,
+        is_any: bool,
+        ifs: &[ast::Expr],
+        elt: &ast::Expr,
+        env: &Env,
+    ) -> R<(Expr, Expr)> {
+        let mut cond = Expr::Const(true);
+        let mut ok = Expr::Const(true);
+        for f in ifs {
+            let v = self.expr(f, env)?;
+            let (t, tok) = self.truth(&v);
+            ok = and(ok, or(not(cond.clone()), tok));
+            cond = and(cond, t);
+        }
+        let v = self.expr(elt, env)?;
+        let (t, tok) = self.truth(&v);
+        let ok = and(ok, or(not(cond.clone()), tok));
+        Ok(if is_any {
+            (and(cond, t), ok)
+        } else {
+            (or(not(cond), t), ok)
+        })
+    }
+}
+
+/// `a and b and ...` (`or`) as Python syntax, or the one operand itself.
+pub(super) fn bool_op(
+    op: ast::BoolOp,
+    mut values: Vec<ast::Expr>,
+    range: rustpython_parser::text_size::TextRange,
+) -> ast::Expr {
+    if values.len() == 1 {
+        return values.remove(0);
+    }
+    ast::Expr::BoolOp(ast::ExprBoolOp { range, op, values })
+}
+
+/// The element-relative form of a generator body: paths of element `id` lose their marker; any
+/// other path (the event, an outer element) cannot be read per element.
+pub(super) fn relative(e: &Expr, id: usize) -> Result<Expr, String> {
+    let marker = format!("{ELEM}{id}");
+    let strip = |f: &FieldPath| -> Result<FieldPath, String> {
+        match f.segments().split_first() {
+            Some((first, rest)) if *first == marker => Ok(FieldPath(rest.to_vec())),
+            _ => Err(
+                "a condition on each array element that also reads the event or an outer element"
+                    .into(),
+            ),
+        }
+    };
+    Ok(match e {
+        Expr::And(xs) => Expr::and(
+            xs.iter()
+                .map(|x| relative(x, id))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Or(xs) => Expr::or(
+            xs.iter()
+                .map(|x| relative(x, id))
+                .collect::<Result<_, _>>()?,
+        ),
+        Expr::Not(x) => Expr::not(relative(x, id)?),
+        Expr::Const(b) => Expr::Const(*b),
+        Expr::Pred(p) => {
+            let mut p = p.clone();
+            if let crate::ir::Subject::Field(f) = &p.subject {
+                p.subject = crate::ir::Subject::Field(strip(f)?);
+            }
+            if let Test::FieldRef { other, .. } = &mut p.test {
+                *other = strip(other)?;
+            }
+            Expr::Pred(p)
+        }
+        Expr::Elements(el) => {
+            let mut el = el.clone();
+            el.path = strip(&el.path)?;
+            Expr::Elements(el)
+        }
+    })
+}
+
+/// No element marker may survive to the rule's condition.
+pub(super) fn check_no_element_refs(e: &Expr, node: &impl Ranged) -> R<()> {
+    let mut bad = false;
+    let mut visit = |f: &FieldPath| {
+        if f.segments().first().is_some_and(|s| s.starts_with(ELEM)) {
+            bad = true;
+        }
+    };
+    fn walk(e: &Expr, v: &mut dyn FnMut(&FieldPath)) {
+        match e {
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| walk(x, v)),
+            Expr::Not(x) => walk(x, v),
+            Expr::Const(_) => {}
+            Expr::Pred(p) => {
+                if let crate::ir::Subject::Field(f) = &p.subject {
+                    v(f);
+                }
+            }
+            Expr::Elements(el) => v(&el.path),
+        }
+    }
+    walk(e, &mut visit);
+    if bad {
+        return nt(node, "a loop variable used outside its loop");
+    }
+    Ok(())
+}

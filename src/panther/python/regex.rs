@@ -1,0 +1,138 @@
+use rustpython_parser::ast;
+
+use crate::diagnostic::Code;
+use crate::ir::{Expr, JsonType, RegexFlags, Test};
+
+use super::value::{Atom, Py, Value};
+use super::{and, not, off, PyErr, Translator, R};
+
+impl<'m> Translator<'m> {
+    pub(super) fn regex_call(
+        &self,
+        kind: &str,
+        re: &str,
+        flags: RegexFlags,
+        subject: &Value,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        self.reject_concat(subject, node, "a regex match")?;
+        let body = python_regex(re, flags).map_err(|m| PyErr {
+            code: Code::BadRegex,
+            msg: m,
+            at: self.site.unwrap_or_else(|| off(node)),
+        })?;
+        let full = match kind {
+            "match" => format!(r"\A(?:{body})"),
+            "fullmatch" => format!(r"\A(?:{body})\z"),
+            _ => body,
+        };
+        crate::sigma::detection::check_regex(&full, flags).map_err(|d| PyErr {
+            code: Code::BadRegex,
+            msg: format!("{} (from the Python pattern '{re}')", d.message),
+            at: self.site.unwrap_or_else(|| off(node)),
+        })?;
+        let mut found = Vec::new();
+        let mut bad = Vec::new();
+        let mut absent = Vec::new();
+        for (g, a) in &subject.alts {
+            match a {
+                Atom::Json(l) => {
+                    let m = and(
+                        self.is_type(l, JsonType::String),
+                        self.pred(
+                            l,
+                            Test::Regex {
+                                regex: full.clone(),
+                                flags,
+                            },
+                        ),
+                    );
+                    found.push(and(g.clone(), m.clone()));
+                    absent.push(and(g.clone(), not(m)));
+                    bad.push(and(g.clone(), not(self.is_type(l, JsonType::String))));
+                }
+                Atom::Const(Py::Str(s)) => {
+                    let hit = regex::RegexBuilder::new(&full)
+                        .case_insensitive(flags.ignore_case)
+                        .multi_line(flags.multi_line)
+                        .dot_matches_new_line(flags.dot_all)
+                        .build()
+                        .map(|r| r.is_match(s))
+                        .unwrap_or(false);
+                    found.push(and(g.clone(), Expr::Const(hit)));
+                    absent.push(and(g.clone(), Expr::Const(!hit)));
+                }
+                _ => bad.push(g.clone()),
+            }
+        }
+        Ok(Value {
+            alts: vec![
+                (Expr::or(found), Atom::Const(Py::Match)),
+                (Expr::or(absent), Atom::Const(Py::None)),
+            ],
+            ok: and(subject.ok.clone(), not(Expr::or(bad))),
+        })
+    }
+}
+
+pub(super) fn regex_flags(v: &Value) -> Option<RegexFlags> {
+    let Some(Py::Str(s)) = v.as_const() else {
+        return None;
+    };
+    let mut f = RegexFlags::default();
+    for part in s.split('|') {
+        match part.trim_start_matches("re.") {
+            "I" | "IGNORECASE" => f.ignore_case = true,
+            "M" | "MULTILINE" => f.multi_line = true,
+            "S" | "DOTALL" => f.dot_all = true,
+            _ => return None,
+        }
+    }
+    Some(f)
+}
+
+/// A Python `re` pattern in the portable subset: named groups become plain groups, `\Z` is `\z`,
+/// and `$` outside MULTILINE (end, or before a final newline) is `\n?\z`.
+pub(super) fn python_regex(re: &str, flags: RegexFlags) -> Result<String, String> {
+    let re = crate::sigma::detection::unname_groups(re);
+    if re.contains("(?P=") {
+        return Err(format!(
+            "not translatable: the back-reference in the regular expression '{re}'"
+        ));
+    }
+    let mut out = String::with_capacity(re.len());
+    let mut chars = re.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let n = chars.next().unwrap_or('\\');
+                if n == 'Z' && !in_class {
+                    out.push_str(r"\z");
+                } else {
+                    out.push('\\');
+                    out.push(n);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                if chars.peek() == Some(&']') {
+                    out.push_str(r"\]");
+                    chars.next();
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '$' if !in_class && !flags.multi_line => out.push_str(r"(?:\n?\z)"),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,291 @@
+use rustpython_parser::ast;
+
+use crate::ir::{Anchor, Expr, JsonType, Pattern, Test};
+
+use super::ops::same_base;
+use super::value::{Atom, Py, Value};
+use super::{and, not, Translator, R};
+
+impl<'m> Translator<'m> {
+    /// A built string (f-string or `+`) where only literals and fields are read: refused, so it
+    /// is never taken for a value that raises.
+    pub(super) fn reject_concat(&self, v: &Value, node: &ast::Expr, what: &str) -> R<()> {
+        if v.alts.iter().any(|(_, a)| matches!(a, Atom::Concat { .. })) {
+            return self.err(node, format!("{what} of a built string (f-string or +)"));
+        }
+        Ok(())
+    }
+
+    /// `before + v + after`: an f-string (`str()` of the value: a string as itself, `None`,
+    /// `True`, `False`) or `+` (strings only: anything else raises `TypeError`). A number, object
+    /// or list in an f-string, whose Python text rulecast does not reproduce, reads as an error
+    /// (no match).
+    pub(super) fn concat(
+        &self,
+        before: &str,
+        v: &Value,
+        after: &str,
+        fstring: bool,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let mut alts = Vec::new();
+        let mut bad = Vec::new();
+        let around = |t: &str| Atom::Const(Py::Str(format!("{before}{t}{after}")));
+        for (g, a) in &v.alts {
+            match a {
+                Atom::Const(Py::Str(t)) => alts.push((g.clone(), around(t))),
+                Atom::Const(p) if fstring => match p.str_text() {
+                    Some(t) => alts.push((g.clone(), around(&t))),
+                    None => return self.err(node, "an f-string of this constant"),
+                },
+                Atom::Const(_) => bad.push(g.clone()),
+                Atom::Json(l) => {
+                    alts.push((
+                        and(g.clone(), self.is_type(l, JsonType::String)),
+                        Atom::Concat {
+                            before: before.to_owned(),
+                            loc: l.clone(),
+                            after: after.to_owned(),
+                        },
+                    ));
+                    let mut fine = vec![self.is_type(l, JsonType::String)];
+                    if fstring {
+                        for b in [true, false] {
+                            let t = and(
+                                self.is_type(l, JsonType::Boolean),
+                                self.pred(l, Test::Is(serde_json::Value::Bool(b))),
+                            );
+                            alts.push((
+                                and(g.clone(), t.clone()),
+                                around(if b { "True" } else { "False" }),
+                            ));
+                            fine.push(t);
+                        }
+                    }
+                    bad.push(and(g.clone(), not(Expr::or(fine))));
+                }
+                Atom::Concat {
+                    before: b0,
+                    loc,
+                    after: a0,
+                } => alts.push((
+                    g.clone(),
+                    Atom::Concat {
+                        before: format!("{before}{b0}"),
+                        loc: loc.clone(),
+                        after: format!("{a0}{after}"),
+                    },
+                )),
+                _ => {
+                    return self.err(
+                        node,
+                        if fstring {
+                            "an f-string of this value"
+                        } else {
+                            "concatenation with this value"
+                        },
+                    )
+                }
+            }
+        }
+        Ok(Value {
+            alts,
+            ok: and(v.ok.clone(), not(Expr::or(bad))),
+        }
+        .tidy())
+    }
+
+    /// `s.startswith(arg)` / `s.endswith(arg)`, `arg` a string, a tuple of strings, or a field.
+    pub(super) fn anchored(
+        &self,
+        recv: &Value,
+        arg: &Value,
+        start: bool,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let make = |s: &str| {
+            let p = Pattern::literal(s.to_owned());
+            if start {
+                p.any_suffix()
+            } else {
+                p.any_prefix()
+            }
+        };
+        let anchor = if start {
+            Anchor::Prefix
+        } else {
+            Anchor::Suffix
+        };
+        self.pairwise(
+            recv,
+            arg,
+            |r, a| {
+                let lits: Vec<String> = match a {
+                    Atom::Const(Py::Str(s)) => vec![s.clone()],
+                    Atom::Const(Py::Seq(v)) if v.iter().all(|x| matches!(x, Py::Str(_))) => v
+                        .iter()
+                        .filter_map(|x| {
+                            if let Py::Str(s) = x {
+                                Some(s.clone())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect(),
+                    Atom::Json(f) => {
+                        return match r {
+                            Atom::Json(l) => {
+                                same_base(l, f)?;
+                                let both = and(
+                                    self.is_type(l, JsonType::String),
+                                    self.is_type(f, JsonType::String),
+                                );
+                                Ok((
+                                    and(
+                                        both.clone(),
+                                        self.pred(
+                                            l,
+                                            Test::FieldRef {
+                                                other: f.field(),
+                                                anchor,
+                                                cased: true,
+                                                before: String::new(),
+                                                after: String::new(),
+                                            },
+                                        ),
+                                    ),
+                                    both,
+                                ))
+                            }
+                            // A constant string starts (ends) with exactly its prefixes (suffixes).
+                            Atom::Const(Py::Str(s)) => {
+                                let cuts: Vec<Expr> = (0..=s.len())
+                                    .filter(|i| s.is_char_boundary(*i))
+                                    .map(|i| if start { &s[..i] } else { &s[i..] })
+                                    .map(|p| {
+                                        self.pred(
+                                            f,
+                                            Test::Is(serde_json::Value::String(p.to_owned())),
+                                        )
+                                    })
+                                    .collect();
+                                Ok((Expr::or(cuts), self.is_type(f, JsonType::String)))
+                            }
+                            Atom::Const(_) => Ok((Expr::Const(false), Expr::Const(false))),
+                            _ => {
+                                Err("startswith/endswith with a field argument on this value"
+                                    .into())
+                            }
+                        };
+                    }
+                    // Theirs is a string (the alternative's guard says so).
+                    Atom::Concat { before, loc, after } => {
+                        return match r {
+                            Atom::Json(l) => {
+                                same_base(l, loc)?;
+                                let mine = self.is_type(l, JsonType::String);
+                                Ok((
+                                    and(
+                                        mine.clone(),
+                                        self.pred(
+                                            l,
+                                            Test::FieldRef {
+                                                other: loc.field(),
+                                                anchor,
+                                                cased: true,
+                                                before: before.clone(),
+                                                after: after.clone(),
+                                            },
+                                        ),
+                                    ),
+                                    mine,
+                                ))
+                            }
+                            // A constant ends with before + x + after for exactly the x
+                            // that fill one of its tails (heads for startswith).
+                            Atom::Const(Py::Str(s)) => {
+                                let mut xs = Vec::new();
+                                let n = s.len();
+                                for i in 0..=n {
+                                    for j in i..=n {
+                                        if !s.is_char_boundary(i) || !s.is_char_boundary(j) {
+                                            continue;
+                                        }
+                                        // The built string is s[k..] (or s[..k]).
+                                        let (head, x, tail) = (&s[..i], &s[i..j], &s[j..]);
+                                        let fits = if start {
+                                            head == before.as_str()
+                                                && tail.starts_with(after.as_str())
+                                        } else {
+                                            head.ends_with(before.as_str())
+                                                && tail == after.as_str()
+                                        };
+                                        if fits && !xs.contains(&x) {
+                                            xs.push(x);
+                                        }
+                                    }
+                                }
+                                let eqs = xs
+                                    .into_iter()
+                                    .map(|x| {
+                                        self.pred(
+                                            loc,
+                                            Test::Is(serde_json::Value::String(x.to_owned())),
+                                        )
+                                    })
+                                    .collect();
+                                Ok((Expr::or(eqs), Expr::Const(true)))
+                            }
+                            Atom::Const(_) => Ok((Expr::Const(false), Expr::Const(false))),
+                            _ => {
+                                Err("startswith/endswith with a built string on this value".into())
+                            }
+                        };
+                    }
+                    _ => return Ok((Expr::Const(false), Expr::Const(false))),
+                };
+                Ok(match r {
+                    Atom::Json(l) => (
+                        Expr::or(
+                            lits.iter()
+                                .map(|s| {
+                                    self.pred(
+                                        l,
+                                        Test::Str {
+                                            pattern: make(s),
+                                            fold: false,
+                                        },
+                                    )
+                                })
+                                .collect(),
+                        ),
+                        self.is_type(l, JsonType::String),
+                    ),
+                    Atom::Case(l, upper) => (
+                        Expr::or(
+                            lits.iter()
+                                .map(|s| self.case_match(l, *upper, make(s), s))
+                                .collect(),
+                        ),
+                        Expr::Const(true),
+                    ),
+                    Atom::Const(Py::Str(s)) => (
+                        Expr::Const(lits.iter().any(|x| {
+                            if start {
+                                s.starts_with(x.as_str())
+                            } else {
+                                s.ends_with(x.as_str())
+                            }
+                        })),
+                        Expr::Const(true),
+                    ),
+                    Atom::Concat { .. } => {
+                        return Err("startswith/endswith of a built string (f-string or +)".into())
+                    }
+                    _ => (Expr::Const(false), Expr::Const(false)),
+                })
+            },
+            node,
+        )
+    }
+}

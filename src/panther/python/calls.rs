@@ -1,13 +1,7 @@
 use rustpython_parser::ast;
 
-use crate::ir::{Expr, JsonType, RegexFlags};
-use crate::panther::is_ip;
-
-use super::isinstance::{isinstance_classes, isinstance_const, isinstance_json_types};
-use super::keys::Read;
-use super::regex::regex_flags;
-use super::value::{Atom, Callable, Loc, Py, Value};
-use super::{and, not, Env, Translator, R};
+use super::value::{Atom, Callable, Py, Value};
+use super::{Env, Translator, R};
 
 impl<'m> Translator<'m> {
     pub(super) fn call(&mut self, c: &ast::ExprCall, env: &Env) -> R<Value> {
@@ -103,39 +97,7 @@ impl<'m> Translator<'m> {
                     _ => self.err(node, format!("{h}() with several arguments")),
                 }
             }
-            "isinstance" => {
-                let [first, _] = c.args.as_slice() else {
-                    return self.err(node, "isinstance() with other than two arguments");
-                };
-                let v = &self.expr(first, env)?;
-                let unknown = "isinstance() against types other than str, bool, (int, float), \
-                               Mapping, Sequence, dict, list, tuple";
-                let classes = isinstance_classes(&c.args[1])
-                    .ok_or(())
-                    .or_else(|_| self.err(node, unknown))?;
-                let types = isinstance_json_types(&classes)
-                    .ok_or(())
-                    .or_else(|_| self.err(node, unknown))?;
-                let mut alts = Vec::new();
-                for (g, a) in &v.alts {
-                    let t = match a {
-                        Atom::Json(l) => {
-                            Expr::or(types.iter().map(|t| self.is_type(l, *t)).collect())
-                        }
-                        Atom::Case(..) => Expr::Const(types.contains(&JsonType::String)),
-                        Atom::Const(p) => match isinstance_const(&classes, p) {
-                            Some(b) => Expr::Const(b),
-                            None => {
-                                return self.err(node, "isinstance() of a constant list or tuple")
-                            }
-                        },
-                        Atom::Bool(_) => Expr::Const(types.contains(&JsonType::Boolean)),
-                        _ => return self.err(node, "isinstance() of this value"),
-                    };
-                    alts.push(and(g.clone(), t));
-                }
-                Ok(Value::boolean(Expr::or(alts), v.ok.clone()))
-            }
+            "isinstance" => self.isinstance(c, env, node),
             "len" => self.err(node, "len() (no target measures lengths the same way)"),
             "str" => self.err(node, "str() of event data"),
             "deep_get" => {
@@ -183,6 +145,8 @@ impl<'m> Translator<'m> {
         }
     }
 
+    /// `recv.name(...)`: a function of an imported module, a method of a compiled regex, or a
+    /// method of a value (`dict.get`, `event.deep_get`, `str.startswith`, `str.lower`, ...).
     pub(super) fn method(
         &mut self,
         recv: &Value,
@@ -194,78 +158,15 @@ impl<'m> Translator<'m> {
         // Modules.
         if let [(_, Atom::Call(Callable::Module(m)))] = recv.alts.as_slice() {
             let m = m.clone();
-            return match (m.as_str(), name) {
-                ("re", "match" | "search" | "fullmatch") => {
-                    let args = self.args(c, env)?;
-                    let (pat, subject, flags) = match args.as_slice() {
-                        [p, s] => (p, s, None),
-                        [p, s, f] => (p, s, Some(f)),
-                        _ => return self.err(node, format!("re.{name}() with these arguments")),
-                    };
-                    let flags = match flags.or(self.keyword(c, "flags", env)?.as_ref()) {
-                        Some(f) => regex_flags(f).ok_or(()).or_else(|_| {
-                            self.err(node, "re flags other than IGNORECASE, MULTILINE, DOTALL")
-                        })?,
-                        None => RegexFlags::default(),
-                    };
-                    let Some(Py::Str(p)) = pat.as_const() else {
-                        return self
-                            .err(node, "a regular expression that is not a constant string");
-                    };
-                    self.regex_call(name, p, flags, subject, node)
-                }
-                ("re", "compile") => {
-                    let args = self.args(c, env)?;
-                    let flags = match args.get(1) {
-                        Some(f) => regex_flags(f).ok_or(()).or_else(|_| {
-                            self.err(node, "re flags other than IGNORECASE, MULTILINE, DOTALL")
-                        })?,
-                        None => RegexFlags::default(),
-                    };
-                    match args.first().and_then(Value::as_const) {
-                        Some(Py::Str(p)) => Ok(Value::of(Atom::Regex(p.clone(), flags))),
-                        _ => self.err(
-                            node,
-                            "re.compile() of something other than a constant string",
-                        ),
-                    }
-                }
-                ("fnmatch", "fnmatch" | "fnmatchcase") => self.helper("fnmatch", c, env, node),
-                ("ipaddress", "ip_address") => self.helper("ip_address", c, env, node),
-                (m, f) => self.err(node, format!("{m}.{f}()")),
-            };
+            return self.module_function(&m, name, c, env, node);
         }
         if let [(_, Atom::Regex(p, flags))] = recv.alts.as_slice() {
             let (p, flags) = (p.clone(), *flags);
-            if !matches!(name, "match" | "search" | "fullmatch") {
-                return self.err(node, format!("the compiled-pattern method .{name}()"));
-            }
-            let args = self.args(c, env)?;
-            let [subject] = args.as_slice() else {
-                return self.err(node, "a pattern method with other than one argument");
-            };
-            return self.regex_call(name, &p, flags, subject, node);
+            return self.pattern_method(&p, flags, name, c, env, node);
         }
         let is_event = matches!(recv.alts.as_slice(), [(_, Atom::Json(l))] if l.is_event());
         match name {
-            "get" => {
-                let args = self.args(c, env)?;
-                let (k, d) = match args.as_slice() {
-                    [k] => (k, Value::konst(Py::None)),
-                    [k, d] => (k, d.clone()),
-                    _ => return self.err(node, ".get() with these arguments"),
-                };
-                match k.as_const() {
-                    Some(Py::Str(key)) => {
-                        let key = key.clone();
-                        let mut v = self.get_key_default(recv, &key, Read::Get, d, node)?;
-                        v.ok = and(k.ok.clone(), v.ok);
-                        Ok(v)
-                    }
-                    Some(_) => self.err(node, ".get() with a key that is not a string"),
-                    None => self.table_lookup(recv, k, Some(d), node),
-                }
-            }
+            "get" => self.get_method(recv, c, env, node),
             "deep_get" if is_event => {
                 let args = self.args(c, env)?;
                 self.no_other_keywords(c, &["default"], node)?;
@@ -279,27 +180,7 @@ impl<'m> Translator<'m> {
                 self.no_other_keywords(c, &[], node)?;
                 self.deep_walk(recv, &args, node)
             }
-            "udm" if is_event => {
-                let args = self.args(c, env)?;
-                let [n] = args.as_slice() else {
-                    return self.err(node, "udm() with other than one argument");
-                };
-                let Some(Py::Str(n)) = n.as_const() else {
-                    return self.err(node, "udm() of a name that is not a constant");
-                };
-                match n.as_str() {
-                    "source_ip" => {
-                        let l = Loc { elem: 0, path: vec!["sourceIPAddress".into()] };
-                        let ip = is_ip(&l.field(), true, true, self.span);
-                        Ok(Value { alts: vec![(ip.clone(), Atom::Json(l)), (not(ip), Atom::Const(Py::None))], ok: Expr::Const(true) })
-                    }
-                    "event_type" | "user_agent" | "user" | "user_account_id" => {
-                        let f = format!("udm_{n}");
-                        self.inline_prelude(&f, vec![recv.clone()], node)
-                    }
-                    other => self.err(node, format!("event.udm(\"{other}\") (a data-model field rulecast does not reproduce)")),
-                }
-            }
+            "udm" if is_event => self.udm(recv, c, env, node),
             "lookup" | "udm" | "deep_get" | "deep_walk" => self.err(
                 node,
                 format!(".{name}() (enrichment or a Panther event method on a non-event)"),
@@ -311,58 +192,49 @@ impl<'m> Translator<'m> {
                 };
                 self.anchored(recv, arg, name == "startswith", node)
             }
-            "lower" | "upper" | "casefold" => {
-                if !c.args.is_empty() {
-                    return self.err(node, format!(".{name}() with arguments"));
-                }
-                let upper = name == "upper";
-                self.reject_concat(recv, node, &format!(".{name}()"))?;
-                let mut alts = Vec::new();
-                let mut bad = Vec::new();
-                for (g, a) in &recv.alts {
-                    match a {
-                        Atom::Json(l) => {
-                            alts.push((
-                                and(g.clone(), self.is_type(l, JsonType::String)),
-                                Atom::Case(l.clone(), upper),
-                            ));
-                            bad.push(and(g.clone(), not(self.is_type(l, JsonType::String))));
-                        }
-                        Atom::Case(l, _) => alts.push((g.clone(), Atom::Case(l.clone(), upper))),
-                        Atom::Const(Py::Str(s)) => alts.push((
-                            g.clone(),
-                            Atom::Const(Py::Str(if upper {
-                                s.to_uppercase()
-                            } else {
-                                s.to_lowercase()
-                            })),
-                        )),
-                        _ => bad.push(g.clone()),
-                    }
-                }
-                Ok(Value {
-                    alts,
-                    ok: and(recv.ok.clone(), not(Expr::or(bad))),
-                })
-            }
-            "keys" | "values" | "items" if c.args.is_empty() => match recv.as_const() {
-                // A keys or items view hashes what `in` looks for, like a set; values compare.
-                Some(Py::Dict(entries)) => Ok(Value::konst(match name {
-                    "keys" => Py::Set(entries.iter().map(|(k, _)| k.clone()).collect()),
-                    "values" => Py::Seq(entries.iter().map(|(_, v)| v.clone()).collect()),
-                    _ => Py::Set(
-                        entries
-                            .iter()
-                            .map(|(k, v)| Py::Seq(vec![k.clone(), v.clone()]))
-                            .collect(),
-                    ),
-                })),
-                _ => self.err(
-                    node,
-                    format!("the method .{name}() of something other than a constant dict"),
-                ),
-            },
+            "lower" | "upper" | "casefold" => self.change_case(recv, name, c, node),
+            "keys" | "values" | "items" if c.args.is_empty() => self.dict_view(recv, name, node),
             other => self.err(node, format!("the method .{other}()")),
+        }
+    }
+
+    /// `module.function(...)`: `re.match/search/fullmatch/compile`, `fnmatch.fnmatch`,
+    /// `ipaddress.ip_address`; any other module function is refused.
+    fn module_function(
+        &mut self,
+        m: &str,
+        name: &str,
+        c: &ast::ExprCall,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        match (m, name) {
+            ("re", "match" | "search" | "fullmatch") => self.re_match(name, c, env, node),
+            ("re", "compile") => self.re_compile(c, env, node),
+            ("fnmatch", "fnmatch" | "fnmatchcase") => self.helper("fnmatch", c, env, node),
+            ("ipaddress", "ip_address") => self.helper("ip_address", c, env, node),
+            (m, f) => self.err(node, format!("{m}.{f}()")),
+        }
+    }
+
+    /// `d.keys()`, `d.values()`, `d.items()` of a constant dict: constants. A keys or items view
+    /// hashes what `in` looks for, like a set; values compare.
+    fn dict_view(&self, recv: &Value, name: &str, node: &ast::Expr) -> R<Value> {
+        match recv.as_const() {
+            Some(Py::Dict(entries)) => Ok(Value::konst(match name {
+                "keys" => Py::Set(entries.iter().map(|(k, _)| k.clone()).collect()),
+                "values" => Py::Seq(entries.iter().map(|(_, v)| v.clone()).collect()),
+                _ => Py::Set(
+                    entries
+                        .iter()
+                        .map(|(k, v)| Py::Seq(vec![k.clone(), v.clone()]))
+                        .collect(),
+                ),
+            })),
+            _ => self.err(
+                node,
+                format!("the method .{name}() of something other than a constant dict"),
+            ),
         }
     }
 }

@@ -3,10 +3,93 @@ use rustpython_parser::ast::{self, Ranged};
 use crate::ir::{Count, Expr, FieldPath, JsonType, Test};
 use crate::panther::elements;
 
-use super::value::{Atom, Loc, Py, Value};
+use super::stmt::Frame;
+use super::value::{ite, Atom, Loc, Py, Value};
 use super::{and, not, nt, or, Env, Translator, ELEM, R};
 
 impl<'m> Translator<'m> {
+    /// `for var in <event array>:` followed by the rest of the stack. The body must be
+    /// `if C: continue` and `if B: return R` statements, every R the same constant: the loop
+    /// returns R exactly when some element reaches a return, so it reads as
+    /// `if any((not C1 and B1) or (not C1 and not C2 and B2) ...): return R` (each return after
+    /// the continues before it; an earlier return that fires returns the same R), an
+    /// [`Expr::Elements`] over the array. Returns the joined value and the condition the loop
+    /// raises no exception.
+    pub(super) fn for_over_event_array(
+        &mut self,
+        f: &ast::StmtFor,
+        stmt: &ast::Stmt,
+        var: &str,
+        iter: &Value,
+        stack: Vec<Frame<'m>>,
+        env: Env,
+    ) -> R<(Value, Expr)> {
+        let (test, r) = self.early_return(f, stmt, &env)?;
+        let found = self.quantify(true, var, iter, &[], &test, &env, f.iter.as_ref())?;
+        let (t, ok) = self.truth(&found);
+        let b = self.run(stack, env)?;
+        Ok((ite(t, r, b), ok))
+    }
+
+    /// The body of a loop over event data as Python syntax: the condition under which an element
+    /// reaches a `return`, and the constant returned (see [`Translator::for_over_event_array`]).
+    fn early_return(
+        &mut self,
+        f: &ast::StmtFor,
+        stmt: &ast::Stmt,
+        env: &Env,
+    ) -> R<(ast::Expr, Value)> {
+        const WHY: &str = "a for loop over event data whose body is other than \
+                           'if ...: continue' and 'if ...: return <one constant>'";
+        let mut skips: Vec<ast::Expr> = Vec::new();
+        let mut fires: Vec<ast::Expr> = Vec::new();
+        let mut r: Option<Value> = None;
+        for s in &f.body {
+            let ast::Stmt::If(i) = s else {
+                return self.err(s, WHY);
+            };
+            if !i.orelse.is_empty() {
+                return self.err(s, WHY);
+            }
+            match i.body.as_slice() {
+                [ast::Stmt::Continue(_)] => skips.push(ast::Expr::UnaryOp(ast::ExprUnaryOp {
+                    range: i.test.range(),
+                    op: ast::UnaryOp::Not,
+                    operand: i.test.clone(),
+                })),
+                [ast::Stmt::Return(ret)] => {
+                    let v = match &ret.value {
+                        Some(e) => self.expr(e, env)?,
+                        None => Value::konst(Py::None),
+                    };
+                    let Some(k) = v.as_const() else {
+                        return self.err(
+                            ret,
+                            "a return inside a loop over event data that is not a constant",
+                        );
+                    };
+                    if let Some(prev) = r.as_ref().and_then(Value::as_const) {
+                        if prev != k {
+                            return self.err(
+                                ret,
+                                "returns of different values inside a loop over event data",
+                            );
+                        }
+                    }
+                    r = Some(v.clone());
+                    let mut parts = skips.clone();
+                    parts.push((*i.test).clone());
+                    fires.push(bool_op(ast::BoolOp::And, parts, i.test.range()));
+                }
+                _ => return self.err(s, WHY),
+            }
+        }
+        let Some(r) = r else {
+            return self.err(stmt, WHY);
+        };
+        Ok((bool_op(ast::BoolOp::Or, fires, f.iter.range()), r))
+    }
+
     /// `any(...)` / `all(...)` of a generator or a list.
     pub(super) fn any_all(&mut self, is_any: bool, arg: &ast::Expr, env: &Env) -> R<Value> {
         let (elt, generators) = match arg {
@@ -175,7 +258,7 @@ impl<'m> Translator<'m> {
 }
 
 /// `a and b and ...` (`or`) as Python syntax, or the one operand itself.
-pub(super) fn bool_op(
+fn bool_op(
     op: ast::BoolOp,
     mut values: Vec<ast::Expr>,
     range: rustpython_parser::text_size::TextRange,

@@ -1,11 +1,12 @@
 use rustpython_parser::ast;
 
 use crate::ir::Expr;
+use crate::panther::is_ip;
 
 use super::module::positional_params;
 use super::stmt::Frame;
-use super::value::Value;
-use super::{off, Env, Translator, MAX_INLINE_DEPTH, R};
+use super::value::{Atom, Loc, Py, Value};
+use super::{not, off, Env, Translator, MAX_INLINE_DEPTH, R};
 
 impl<'m> Translator<'m> {
     pub(super) fn inline(
@@ -113,5 +114,48 @@ impl<'m> Translator<'m> {
         let r = self.inline(f, args, vec![], node);
         self.site = outer;
         r
+    }
+
+    /// `event.udm(name)`: Panther's CloudTrail data model. `source_ip` reads `sourceIPAddress`
+    /// when it holds an address (None otherwise); `event_type`, `user_agent`, `user` and
+    /// `user_account_id` inline the prelude's `udm_<name>` helper; other names are refused.
+    pub(super) fn udm(
+        &mut self,
+        recv: &Value,
+        c: &ast::ExprCall,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let args = self.args(c, env)?;
+        let [n] = args.as_slice() else {
+            return self.err(node, "udm() with other than one argument");
+        };
+        let Some(Py::Str(n)) = n.as_const() else {
+            return self.err(node, "udm() of a name that is not a constant");
+        };
+        match n.as_str() {
+            "source_ip" => {
+                let l = Loc {
+                    elem: 0,
+                    path: vec!["sourceIPAddress".into()],
+                };
+                let ip = is_ip(&l.field(), true, true, self.span);
+                Ok(Value {
+                    alts: vec![
+                        (ip.clone(), Atom::Json(l)),
+                        (not(ip), Atom::Const(Py::None)),
+                    ],
+                    ok: Expr::Const(true),
+                })
+            }
+            "event_type" | "user_agent" | "user" | "user_account_id" => {
+                let f = format!("udm_{n}");
+                self.inline_prelude(&f, vec![recv.clone()], node)
+            }
+            other => self.err(
+                node,
+                format!("event.udm(\"{other}\") (a data-model field rulecast does not reproduce)"),
+            ),
+        }
     }
 }

@@ -1,12 +1,52 @@
 use rustpython_parser::ast;
 
-use crate::ir::JsonType;
+use crate::ir::{Expr, JsonType};
 
-use super::value::Py;
+use super::value::{Atom, Py, Value};
+use super::{and, Env, Translator, R};
+
+impl Translator<'_> {
+    /// `isinstance(x, classes)`: a bool, true for the JSON types an event value of those classes
+    /// has ([`isinstance_json_types`]); a constant is checked directly.
+    pub(super) fn isinstance(
+        &mut self,
+        c: &ast::ExprCall,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let [first, _] = c.args.as_slice() else {
+            return self.err(node, "isinstance() with other than two arguments");
+        };
+        let v = &self.expr(first, env)?;
+        let unknown = "isinstance() against types other than str, bool, (int, float), \
+                       Mapping, Sequence, dict, list, tuple";
+        let classes = isinstance_classes(&c.args[1])
+            .ok_or(())
+            .or_else(|_| self.err(node, unknown))?;
+        let types = isinstance_json_types(&classes)
+            .ok_or(())
+            .or_else(|_| self.err(node, unknown))?;
+        let mut alts = Vec::new();
+        for (g, a) in &v.alts {
+            let t = match a {
+                Atom::Json(l) => Expr::or(types.iter().map(|t| self.is_type(l, *t)).collect()),
+                Atom::Case(..) => Expr::Const(types.contains(&JsonType::String)),
+                Atom::Const(p) => match isinstance_const(&classes, p) {
+                    Some(b) => Expr::Const(b),
+                    None => return self.err(node, "isinstance() of a constant list or tuple"),
+                },
+                Atom::Bool(_) => Expr::Const(types.contains(&JsonType::Boolean)),
+                _ => return self.err(node, "isinstance() of this value"),
+            };
+            alts.push(and(g.clone(), t));
+        }
+        Ok(Value::boolean(Expr::or(alts), v.ok.clone()))
+    }
+}
 
 /// The classes `isinstance()`'s second argument names (`Mapping`, `collections.abc.Mapping`,
 /// `(str, bool)`), when rulecast knows them all.
-pub(super) fn isinstance_classes(e: &ast::Expr) -> Option<Vec<&'static str>> {
+fn isinstance_classes(e: &ast::Expr) -> Option<Vec<&'static str>> {
     const KNOWN: &[&str] = &[
         "str",
         "bool",
@@ -38,7 +78,7 @@ pub(super) fn isinstance_classes(e: &ast::Expr) -> Option<Vec<&'static str>> {
 /// `rule()` objects as a read-only `Mapping` and arrays as a read-only `Sequence`: never a
 /// `dict`, `list`, `tuple` or mock. None when the classes split JSON numbers (`int` without
 /// `float`, or the reverse).
-pub(super) fn isinstance_json_types(classes: &[&str]) -> Option<Vec<JsonType>> {
+fn isinstance_json_types(classes: &[&str]) -> Option<Vec<JsonType>> {
     let has = |n: &str| classes.contains(&n);
     let mut out = Vec::new();
     let mut add = |t: JsonType| {
@@ -71,7 +111,7 @@ pub(super) fn isinstance_json_types(classes: &[&str]) -> Option<Vec<JsonType>> {
 
 /// Is a Python constant an instance of one of the classes? None when rulecast cannot tell (a
 /// list or a tuple, an int or a float).
-pub(super) fn isinstance_const(classes: &[&str], p: &Py) -> Option<bool> {
+fn isinstance_const(classes: &[&str], p: &Py) -> Option<bool> {
     let has = |n: &str| classes.contains(&n);
     Some(match p {
         Py::Str(_) => has("str") || has("Sequence"),

@@ -4,9 +4,57 @@ use crate::ir::{Expr, FieldPath, JsonType, Test};
 use crate::panther::canonical_key;
 
 use super::value::{Atom, Py, Value};
-use super::{and, not, or, Translator, R};
+use super::{and, not, or, Env, Translator, R};
 
 impl<'m> Translator<'m> {
+    /// `recv.get(key[, default])`: a constant string key reads a field or a constant dict's
+    /// entry; a key from the event looks a constant dict up ([`Translator::table_lookup`]).
+    pub(super) fn get_method(
+        &mut self,
+        recv: &Value,
+        c: &ast::ExprCall,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let args = self.args(c, env)?;
+        let (k, d) = match args.as_slice() {
+            [k] => (k, Value::konst(Py::None)),
+            [k, d] => (k, d.clone()),
+            _ => return self.err(node, ".get() with these arguments"),
+        };
+        match k.as_const() {
+            Some(Py::Str(key)) => {
+                let key = key.clone();
+                let mut v = self.get_key_default(recv, &key, Read::Get, d, node)?;
+                v.ok = and(k.ok.clone(), v.ok);
+                Ok(v)
+            }
+            Some(_) => self.err(node, ".get() with a key that is not a string"),
+            None => self.table_lookup(recv, k, Some(d), node),
+        }
+    }
+
+    /// `x[key]`: a constant string key reads a field (or a constant dict's entry); a key from the
+    /// event looks a constant dict up ([`Translator::table_lookup`]). Indexing lists is refused.
+    pub(super) fn subscript(
+        &mut self,
+        s: &ast::ExprSubscript,
+        e: &ast::Expr,
+        env: &Env,
+    ) -> R<Value> {
+        let recv = self.expr(&s.value, env)?;
+        let key = self.expr(&s.slice, env)?;
+        match key.as_const() {
+            Some(Py::Str(k)) => {
+                let k = k.clone();
+                self.get_key(&recv, &k, Read::Subscript, e)
+            }
+            Some(Py::Num(_)) => self.err(e, "indexing a list (positions in event arrays)"),
+            Some(_) => self.err(e, "this subscript"),
+            None => self.table_lookup(&recv, &key, None, e),
+        }
+    }
+
     pub(super) fn get_key(&self, recv: &Value, key: &str, how: Read, node: &ast::Expr) -> R<Value> {
         self.get_key_default(recv, key, how, Value::konst(Py::None), node)
     }

@@ -20,23 +20,8 @@ impl<'m> Translator<'m> {
                     self.functions.insert(f.name.to_string(), f);
                     self.globals.remove(f.name.as_str());
                 }
-                ast::Stmt::Import(i) => {
-                    for a in &i.names {
-                        let name = a.asname.as_ref().unwrap_or(&a.name).to_string();
-                        self.globals.insert(
-                            name,
-                            Value::of(Atom::Call(Callable::Module(a.name.to_string()))),
-                        );
-                    }
-                }
-                ast::Stmt::ImportFrom(i) => {
-                    let module = i.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
-                    for a in &i.names {
-                        let name = a.asname.as_ref().unwrap_or(&a.name).to_string();
-                        let c = imported(&module, a.name.as_str());
-                        self.globals.insert(name, Value::of(Atom::Call(c)));
-                    }
-                }
+                ast::Stmt::Import(i) => self.globals.extend(import_bindings(i)),
+                ast::Stmt::ImportFrom(i) => self.globals.extend(import_from_bindings(i)),
                 ast::Stmt::Assign(a) => {
                     let v = self.expr(&a.value, &Env::new());
                     for t in &a.targets {
@@ -108,8 +93,37 @@ impl<'m> Translator<'m> {
     }
 }
 
+/// The names `import a, b as c` binds, each to its module.
+pub(super) fn import_bindings(i: &ast::StmtImport) -> Vec<(String, Value)> {
+    i.names
+        .iter()
+        .map(|a| {
+            let name = a.asname.as_ref().unwrap_or(&a.name).to_string();
+            (
+                name,
+                Value::of(Atom::Call(Callable::Module(a.name.to_string()))),
+            )
+        })
+        .collect()
+}
+
+/// The names `from module import a, b as c` binds, each to what [`imported`] makes of it.
+pub(super) fn import_from_bindings(i: &ast::StmtImportFrom) -> Vec<(String, Value)> {
+    let module = i.module.as_ref().map(|m| m.to_string()).unwrap_or_default();
+    i.names
+        .iter()
+        .map(|a| {
+            let name = a.asname.as_ref().unwrap_or(&a.name).to_string();
+            (
+                name,
+                Value::of(Atom::Call(imported(&module, a.name.as_str()))),
+            )
+        })
+        .collect()
+}
+
 /// What `from module import name` binds.
-pub(super) fn imported(module: &str, name: &str) -> Callable {
+fn imported(module: &str, name: &str) -> Callable {
     let helper = |n: &str| Callable::Helper(n.to_owned());
     match (module, name) {
         ("fnmatch", "fnmatch" | "fnmatchcase") => helper("fnmatch"),

@@ -4,9 +4,76 @@ use crate::ir::{Anchor, CompareOp, Expr, JsonType, Number, Pattern, Test};
 use crate::panther::{fields_equal, quantified};
 
 use super::value::{Atom, Loc, Py, Value};
-use super::{and, not, or, Translator, R};
+use super::{and, not, or, Env, Translator, R};
 
 impl<'m> Translator<'m> {
+    /// `a and b and ...` / `a or b or ...`: evaluated left to right, each step returning one of
+    /// its operands as Python does ([`Translator::value_and`], [`Translator::value_or`]).
+    pub(super) fn bool_operation(
+        &mut self,
+        b: &ast::ExprBoolOp,
+        e: &ast::Expr,
+        env: &Env,
+    ) -> R<Value> {
+        let mut it = b.values.iter();
+        let Some(first) = it.next() else {
+            return self.err(e, "an empty boolean operation");
+        };
+        let mut acc = self.expr(first, env)?;
+        for x in it {
+            let v = self.expr(x, env)?;
+            acc = if b.op == ast::BoolOp::And {
+                self.value_and(acc, v)
+            } else {
+                self.value_or(acc, v)
+            };
+        }
+        Ok(acc)
+    }
+
+    /// `not x` (a bool: the negated truthiness) and `-<number constant>`.
+    pub(super) fn unary_operation(
+        &mut self,
+        u: &ast::ExprUnaryOp,
+        e: &ast::Expr,
+        env: &Env,
+    ) -> R<Value> {
+        let v = self.expr(&u.operand, env)?;
+        match u.op {
+            ast::UnaryOp::Not => {
+                let (t, ok) = self.truth(&v);
+                Ok(Value::boolean(not(t), ok))
+            }
+            ast::UnaryOp::USub => match v.as_const() {
+                Some(Py::Num(n)) => Ok(Value::konst(Py::Num(-n))),
+                _ => self.err(e, "unary minus on event data"),
+            },
+            _ => self.err(e, "this unary operator"),
+        }
+    }
+
+    /// A comparison chain `a < b == c`: each link by [`Translator::compare`], joined with Python's
+    /// `and` (a link is evaluated only when the links before it held).
+    pub(super) fn comparison(
+        &mut self,
+        c: &ast::ExprCompare,
+        e: &ast::Expr,
+        env: &Env,
+    ) -> R<Value> {
+        let mut left = self.expr(&c.left, env)?;
+        let mut result: Option<Value> = None;
+        for (op, right) in c.ops.iter().zip(&c.comparators) {
+            let r = self.expr(right, env)?;
+            let v = self.compare(*op, &left, &r, e)?;
+            result = Some(match result {
+                None => v,
+                Some(acc) => self.value_and(acc, v),
+            });
+            left = r;
+        }
+        result.map_or_else(|| self.err(e, "an empty comparison"), Ok)
+    }
+
     /// Truthiness: (true when, ok).
     pub(super) fn truth(&self, v: &Value) -> (Expr, Expr) {
         let mut alts = Vec::new();

@@ -4,9 +4,80 @@ use crate::diagnostic::Code;
 use crate::ir::{Expr, JsonType, RegexFlags, Test};
 
 use super::value::{Atom, Py, Value};
-use super::{and, not, off, PyErr, Translator, R};
+use super::{and, not, off, Env, PyErr, Translator, R};
 
 impl<'m> Translator<'m> {
+    /// `re.match/search/fullmatch(pattern, subject[, flags])` with a constant pattern: see
+    /// [`Translator::regex_call`].
+    pub(super) fn re_match(
+        &mut self,
+        name: &str,
+        c: &ast::ExprCall,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let args = self.args(c, env)?;
+        let (pat, subject, flags) = match args.as_slice() {
+            [p, s] => (p, s, None),
+            [p, s, f] => (p, s, Some(f)),
+            _ => return self.err(node, format!("re.{name}() with these arguments")),
+        };
+        let flags = match flags.or(self.keyword(c, "flags", env)?.as_ref()) {
+            Some(f) => regex_flags(f)
+                .ok_or(())
+                .or_else(|_| self.err(node, "re flags other than IGNORECASE, MULTILINE, DOTALL"))?,
+            None => RegexFlags::default(),
+        };
+        let Some(Py::Str(p)) = pat.as_const() else {
+            return self.err(node, "a regular expression that is not a constant string");
+        };
+        self.regex_call(name, p, flags, subject, node)
+    }
+
+    /// `re.compile(pattern[, flags])` of a constant pattern: an [`Atom::Regex`], whose methods
+    /// [`Translator::pattern_method`] translates.
+    pub(super) fn re_compile(
+        &mut self,
+        c: &ast::ExprCall,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        let args = self.args(c, env)?;
+        let flags = match args.get(1) {
+            Some(f) => regex_flags(f)
+                .ok_or(())
+                .or_else(|_| self.err(node, "re flags other than IGNORECASE, MULTILINE, DOTALL"))?,
+            None => RegexFlags::default(),
+        };
+        match args.first().and_then(Value::as_const) {
+            Some(Py::Str(p)) => Ok(Value::of(Atom::Regex(p.clone(), flags))),
+            _ => self.err(
+                node,
+                "re.compile() of something other than a constant string",
+            ),
+        }
+    }
+
+    /// `compiled.match/search/fullmatch(subject)` on a pattern from `re.compile()`.
+    pub(super) fn pattern_method(
+        &mut self,
+        p: &str,
+        flags: RegexFlags,
+        name: &str,
+        c: &ast::ExprCall,
+        env: &Env,
+        node: &ast::Expr,
+    ) -> R<Value> {
+        if !matches!(name, "match" | "search" | "fullmatch") {
+            return self.err(node, format!("the compiled-pattern method .{name}()"));
+        }
+        let args = self.args(c, env)?;
+        let [subject] = args.as_slice() else {
+            return self.err(node, "a pattern method with other than one argument");
+        };
+        self.regex_call(name, p, flags, subject, node)
+    }
+
     pub(super) fn regex_call(
         &self,
         kind: &str,

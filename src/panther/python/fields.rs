@@ -1,3 +1,5 @@
+//! The alert's output fields, read from `alert_context()`: best effort, never part of matching.
+
 use rustpython_parser::ast;
 
 use crate::panther::canonical_key;
@@ -26,7 +28,7 @@ pub(super) fn output_fields(module: &[ast::Stmt]) -> Vec<String> {
 
 /// The event fields an `alert_context` statement reads (`event` names the function's parameter:
 /// reads from other objects, such as a local alias, are not fields of the record's top level).
-pub(super) fn stmt_fields(s: &ast::Stmt, event: &str, out: &mut Vec<String>) {
+fn stmt_fields(s: &ast::Stmt, event: &str, out: &mut Vec<String>) {
     match s {
         ast::Stmt::Return(r) => {
             if let Some(v) = &r.value {
@@ -45,14 +47,15 @@ pub(super) fn stmt_fields(s: &ast::Stmt, event: &str, out: &mut Vec<String>) {
     }
 }
 
-pub(super) fn expr_fields(e: &ast::Expr, event: &str, out: &mut Vec<String>) {
+/// The event fields an expression of `alert_context` reads (see [`stmt_fields`]).
+fn expr_fields(e: &ast::Expr, event: &str, out: &mut Vec<String>) {
     let is_event = |x: &ast::Expr| matches!(x, ast::Expr::Name(n) if n.id.as_str() == event);
     let mut add = |f: String| {
         if !f.is_empty() && !f.starts_with("p_") && !out.contains(&f) {
             out.push(f);
         }
     };
-    let strs = |args: &[ast::Expr]| -> Vec<String> {
+    let string_args = |args: &[ast::Expr]| -> Vec<String> {
         args.iter()
             .filter_map(|a| match a {
                 ast::Expr::Constant(c) => match &c.value {
@@ -76,9 +79,9 @@ pub(super) fn expr_fields(e: &ast::Expr, event: &str, out: &mut Vec<String>) {
                 _ => String::new(),
             };
             match name.as_str() {
-                "aws_rule_context" => AWS_CONTEXT.iter().for_each(|f| add((*f).to_owned())),
+                "aws_rule_context" => AWS_CONTEXT_FIELDS.iter().for_each(|f| add((*f).to_owned())),
                 "get" | "deep_get" => {
-                    let mut keys = strs(&c.args);
+                    let mut keys = string_args(&c.args);
                     if let Some(first) = keys.first_mut() {
                         *first = canonical_key(first);
                     }
@@ -94,7 +97,6 @@ pub(super) fn expr_fields(e: &ast::Expr, event: &str, out: &mut Vec<String>) {
                 _ => {}
             }
             c.args.iter().for_each(|a| expr_fields(a, event, out));
-            let _ = &c.keywords;
         }
         ast::Expr::Dict(d) => d.values.iter().for_each(|v| expr_fields(v, event, out)),
         ast::Expr::BinOp(b) => {
@@ -106,4 +108,4 @@ pub(super) fn expr_fields(e: &ast::Expr, event: &str, out: &mut Vec<String>) {
     }
 }
 
-pub(super) const AWS_CONTEXT: &[&str] = crate::panther::AWS_RULE_CONTEXT_FIELDS;
+const AWS_CONTEXT_FIELDS: &[&str] = crate::panther::AWS_RULE_CONTEXT_FIELDS;

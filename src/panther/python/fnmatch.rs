@@ -1,15 +1,22 @@
+//! `fnmatch(name, pattern)`: shell-style globs (`*`, `?`, `[...]`) against a string.
+//!
+//! A glob without classes becomes an IR wildcard pattern (which also serves a lowercased
+//! field); one with `[...]` classes becomes an anchored regex.
+
 use rustpython_parser::ast;
 
 use crate::ir::{Expr, JsonType, Part, Pattern, RegexFlags, Test};
 
 use super::value::{Atom, Loc, Py, Value};
-use super::{and, not, Translator, R};
+use super::{and, not, Translated, Translator};
 
 impl<'m> Translator<'m> {
-    pub(super) fn fnmatch(&self, name: &Value, pat: &Value, node: &ast::Expr) -> R<Value> {
+    /// `fnmatch(name, pattern)` with a constant pattern: a bool, true when the string `name`
+    /// matches; `name` not a string raises `TypeError`.
+    pub(super) fn fnmatch(&self, name: &Value, pat: &Value, node: &ast::Expr) -> Translated<Value> {
         self.reject_concat(name, node, "fnmatch()")?;
         let Some(Py::Str(p)) = pat.as_const() else {
-            return self.err(
+            return self.refuse(
                 node,
                 "fnmatch() with a pattern that is not a constant string",
             );
@@ -39,7 +46,7 @@ impl<'m> Translator<'m> {
                             self.case_match(l, *upper, pt.clone(), &lit)
                         }
                         Glob::Regex(_) => {
-                            return self.err(node, "fnmatch() with [...] on a lowercased field")
+                            return self.refuse(node, "fnmatch() with [...] on a lowercased field")
                         }
                     };
                     vals.push(and(g.clone(), t));
@@ -56,12 +63,13 @@ impl<'m> Translator<'m> {
 }
 
 /// An `fnmatch` pattern: `*`, `?` and `[...]` classes.
-pub(super) enum Glob {
+enum Glob {
     Simple(Pattern),
     Regex(String),
 }
 
 impl Glob {
+    /// The glob as a wildcard pattern, or as a regex when it has `[...]` classes.
     fn parse(p: &str) -> Glob {
         if !p.contains('[') {
             let mut pat = Pattern::default();
@@ -125,6 +133,7 @@ impl Glob {
         Glob::Regex(re)
     }
 
+    /// The glob matching the string field at `l` (`fold`: case-insensitively).
     fn test(&self, t: &Translator, l: &Loc, fold: bool) -> Expr {
         match self {
             Glob::Simple(p) => t.pred(
@@ -147,6 +156,7 @@ impl Glob {
         }
     }
 
+    /// The glob matching a constant string.
     fn matches(&self, s: &str) -> bool {
         match self {
             Glob::Simple(p) => crate::eval::wildcard_match(&p.0, s, false),

@@ -1,11 +1,21 @@
+//! Quantifiers over event arrays: `any()`/`all()` of generators, and `for` loops over event
+//! data that return early.
+//!
+//! Iterating over a constant unrolls the iteration. Iterating over an event array binds the loop
+//! variable to a fresh element (a [`Loc`] numbered by `elements_bound`, whose field paths start
+//! with [`ELEMENT_MARKER`]), translates the body once for that element, and strips the marker
+//! ([`element_relative`]) to make the per-element condition of an [`Expr::Elements`]. A marker
+//! that survives to the rule's condition (a loop variable used outside its loop) is refused by
+//! [`check_no_element_refs`].
+
 use rustpython_parser::ast::{self, Ranged};
 
 use crate::ir::{Count, Expr, FieldPath, JsonType, Test};
 use crate::panther::elements;
 
 use super::stmt::Frame;
-use super::value::{ite, Atom, Loc, Py, Value};
-use super::{and, not, nt, or, Env, Translator, ELEM, R};
+use super::value::{Atom, Loc, Py, Value};
+use super::{and, not, not_translatable, or, Env, Translated, Translator, ELEMENT_MARKER};
 
 impl<'m> Translator<'m> {
     /// `for var in <event array>:` followed by the rest of the stack. The body must be
@@ -23,12 +33,12 @@ impl<'m> Translator<'m> {
         iter: &Value,
         stack: Vec<Frame<'m>>,
         env: Env,
-    ) -> R<(Value, Expr)> {
+    ) -> Translated<(Value, Expr)> {
         let (test, r) = self.early_return(f, stmt, &env)?;
         let found = self.quantify(true, var, iter, &[], &test, &env, f.iter.as_ref())?;
         let (t, ok) = self.truth(&found);
         let b = self.run(stack, env)?;
-        Ok((ite(t, r, b), ok))
+        Ok((Value::if_then_else(t, r, b), ok))
     }
 
     /// The body of a loop over event data as Python syntax: the condition under which an element
@@ -38,7 +48,7 @@ impl<'m> Translator<'m> {
         f: &ast::StmtFor,
         stmt: &ast::Stmt,
         env: &Env,
-    ) -> R<(ast::Expr, Value)> {
+    ) -> Translated<(ast::Expr, Value)> {
         const WHY: &str = "a for loop over event data whose body is other than \
                            'if ...: continue' and 'if ...: return <one constant>'";
         let mut skips: Vec<ast::Expr> = Vec::new();
@@ -46,10 +56,10 @@ impl<'m> Translator<'m> {
         let mut r: Option<Value> = None;
         for s in &f.body {
             let ast::Stmt::If(i) = s else {
-                return self.err(s, WHY);
+                return self.refuse(s, WHY);
             };
             if !i.orelse.is_empty() {
-                return self.err(s, WHY);
+                return self.refuse(s, WHY);
             }
             match i.body.as_slice() {
                 [ast::Stmt::Continue(_)] => skips.push(ast::Expr::UnaryOp(ast::ExprUnaryOp {
@@ -60,17 +70,17 @@ impl<'m> Translator<'m> {
                 [ast::Stmt::Return(ret)] => {
                     let v = match &ret.value {
                         Some(e) => self.expr(e, env)?,
-                        None => Value::konst(Py::None),
+                        None => Value::constant(Py::None),
                     };
                     let Some(k) = v.as_const() else {
-                        return self.err(
+                        return self.refuse(
                             ret,
                             "a return inside a loop over event data that is not a constant",
                         );
                     };
                     if let Some(prev) = r.as_ref().and_then(Value::as_const) {
                         if prev != k {
-                            return self.err(
+                            return self.refuse(
                                 ret,
                                 "returns of different values inside a loop over event data",
                             );
@@ -81,17 +91,25 @@ impl<'m> Translator<'m> {
                     parts.push((*i.test).clone());
                     fires.push(bool_op(ast::BoolOp::And, parts, i.test.range()));
                 }
-                _ => return self.err(s, WHY),
+                _ => return self.refuse(s, WHY),
             }
         }
         let Some(r) = r else {
-            return self.err(stmt, WHY);
+            return self.refuse(stmt, WHY);
         };
         Ok((bool_op(ast::BoolOp::Or, fires, f.iter.range()), r))
     }
 
     /// `any(...)` / `all(...)` of a generator or a list.
-    pub(super) fn any_all(&mut self, is_any: bool, arg: &ast::Expr, env: &Env) -> R<Value> {
+    ///
+    /// A generator or list comprehension is quantified over its iterable ([`Translator::quantify`]);
+    /// a list, tuple or set display evaluates every item; any other argument must be a constant.
+    pub(super) fn any_all(
+        &mut self,
+        is_any: bool,
+        arg: &ast::Expr,
+        env: &Env,
+    ) -> Translated<Value> {
         let (elt, generators) = match arg {
             ast::Expr::GeneratorExp(g) => (&g.elt, &g.generators),
             ast::Expr::ListComp(g) => (&g.elt, &g.generators),
@@ -123,13 +141,13 @@ impl<'m> Translator<'m> {
                 return match v.as_const().and_then(Py::elements) {
                     Some(items) => {
                         let t: Vec<bool> = items.iter().map(Py::truthy).collect();
-                        Ok(Value::konst(Py::Bool(if is_any {
+                        Ok(Value::constant(Py::Bool(if is_any {
                             t.iter().any(|x| *x)
                         } else {
                             t.iter().all(|x| *x)
                         })))
                     }
-                    None => self.err(
+                    None => self.refuse(
                         other,
                         format!(
                             "{}() of event data other than a generator",
@@ -140,10 +158,10 @@ impl<'m> Translator<'m> {
             }
         };
         let [gen] = generators.as_slice() else {
-            return self.err(arg, "a generator with several 'for' clauses");
+            return self.refuse(arg, "a generator with several 'for' clauses");
         };
         let ast::Expr::Name(var) = &gen.target else {
-            return self.err(&gen.target, "a generator target other than a name");
+            return self.refuse(&gen.target, "a generator target other than a name");
         };
         let iter = self.expr(&gen.iter, env)?;
         self.quantify(
@@ -157,9 +175,12 @@ impl<'m> Translator<'m> {
         )
     }
 
-    /// any/all over `iter` of `elt` with `var` bound to each item, filtered by `ifs`.
+    /// `any()`/`all()` over `iter` of `elt` with `var` bound to each item, filtered by `ifs`: a
+    /// constant iterable is unrolled (stopping at the first decisive item, as Python does); an event
+    /// array becomes an [`Expr::Elements`] with `Count::Some` (any) or `Count::Every` (all), ok only
+    /// when the field is an array and no item raises.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn quantify(
+    fn quantify(
         &mut self,
         is_any: bool,
         var: &str,
@@ -168,7 +189,7 @@ impl<'m> Translator<'m> {
         elt: &ast::Expr,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let mut vals = Vec::new();
         let mut oks = vec![iter.ok.clone()];
         for (g, a) in &iter.alts {
@@ -181,38 +202,42 @@ impl<'m> Translator<'m> {
                     // Python's order: stop at the first decisive item.
                     let (mut acc, mut ok) = (Expr::Const(!is_any), Expr::Const(true));
                     for item in items {
-                        let mut e2 = env.clone();
-                        e2.insert(var.to_owned(), Value::konst(item));
-                        let (t, tok) = self.filtered(is_any, ifs, elt, &e2)?;
+                        let mut item_env = env.clone();
+                        item_env.insert(var.to_owned(), Value::constant(item));
+                        let (t, item_ok) = self.generator_item(is_any, ifs, elt, &item_env)?;
                         if is_any {
-                            ok = and(ok, or(acc.clone(), tok));
+                            ok = and(ok, or(acc.clone(), item_ok));
                             acc = or(acc, t);
                         } else {
-                            ok = and(ok, or(not(acc.clone()), tok));
+                            ok = and(ok, or(not(acc.clone()), item_ok));
                             acc = and(acc, t);
                         }
                     }
                     (acc, ok)
                 }
                 Atom::Json(l) => {
-                    self.next_elem += 1;
-                    let id = self.next_elem + 1000 * (l.elem + 1);
-                    let me = Loc {
+                    self.elements_bound += 1;
+                    let id = self.elements_bound + 1000 * (l.elem + 1);
+                    let element = Loc {
                         elem: id,
                         path: vec![],
                     };
                     let item = Value {
                         alts: vec![
-                            (self.pred(&me, Test::Exists), Atom::Json(me.clone())),
-                            (self.pred(&me, Test::Null), Atom::Const(Py::None)),
+                            (
+                                self.pred(&element, Test::Exists),
+                                Atom::Json(element.clone()),
+                            ),
+                            (self.pred(&element, Test::Null), Atom::Const(Py::None)),
                         ],
                         ok: Expr::Const(true),
                     };
-                    let mut e2 = env.clone();
-                    e2.insert(var.to_owned(), item);
-                    let (t, tok) = self.filtered(is_any, ifs, elt, &e2)?;
-                    let body_v = relative(&t, id).map_err(|w| self.error(node, w))?;
-                    let body_ok = relative(&tok, id).map_err(|w| self.error(node, w))?;
+                    let mut item_env = env.clone();
+                    item_env.insert(var.to_owned(), item);
+                    let (t, item_ok) = self.generator_item(is_any, ifs, elt, &item_env)?;
+                    let body_v = element_relative(&t, id).map_err(|w| self.refusal(node, w))?;
+                    let body_ok =
+                        element_relative(&item_ok, id).map_err(|w| self.refusal(node, w))?;
                     let path = l.field();
                     let count = if is_any { Count::Some } else { Count::Every };
                     let v = elements(&path, count, body_v, self.span);
@@ -222,7 +247,7 @@ impl<'m> Translator<'m> {
                     );
                     (v, ok)
                 }
-                _ => return self.err(node, "iterating over this value"),
+                _ => return self.refuse(node, "iterating over this value"),
             };
             vals.push(and(g.clone(), v));
             oks.push(or(not(g.clone()), ok));
@@ -231,13 +256,13 @@ impl<'m> Translator<'m> {
     }
 
     /// One item's (truth, ok): with `if` filters, any() needs filter ∧ elt, all() ¬filter ∨ elt.
-    pub(super) fn filtered(
+    fn generator_item(
         &mut self,
         is_any: bool,
         ifs: &[ast::Expr],
         elt: &ast::Expr,
         env: &Env,
-    ) -> R<(Expr, Expr)> {
+    ) -> Translated<(Expr, Expr)> {
         let mut cond = Expr::Const(true);
         let mut ok = Expr::Const(true);
         for f in ifs {
@@ -271,8 +296,8 @@ fn bool_op(
 
 /// The element-relative form of a generator body: paths of element `id` lose their marker; any
 /// other path (the event, an outer element) cannot be read per element.
-pub(super) fn relative(e: &Expr, id: usize) -> Result<Expr, String> {
-    let marker = format!("{ELEM}{id}");
+fn element_relative(e: &Expr, id: usize) -> Result<Expr, String> {
+    let marker = format!("{ELEMENT_MARKER}{id}");
     let strip = |f: &FieldPath| -> Result<FieldPath, String> {
         match f.segments().split_first() {
             Some((first, rest)) if *first == marker => Ok(FieldPath(rest.to_vec())),
@@ -285,15 +310,15 @@ pub(super) fn relative(e: &Expr, id: usize) -> Result<Expr, String> {
     Ok(match e {
         Expr::And(xs) => Expr::and(
             xs.iter()
-                .map(|x| relative(x, id))
+                .map(|x| element_relative(x, id))
                 .collect::<Result<_, _>>()?,
         ),
         Expr::Or(xs) => Expr::or(
             xs.iter()
-                .map(|x| relative(x, id))
+                .map(|x| element_relative(x, id))
                 .collect::<Result<_, _>>()?,
         ),
-        Expr::Not(x) => Expr::not(relative(x, id)?),
+        Expr::Not(x) => Expr::not(element_relative(x, id)?),
         Expr::Const(b) => Expr::Const(*b),
         Expr::Pred(p) => {
             let mut p = p.clone();
@@ -314,13 +339,17 @@ pub(super) fn relative(e: &Expr, id: usize) -> Result<Expr, String> {
 }
 
 /// No element marker may survive to the rule's condition.
-pub(super) fn check_no_element_refs(e: &Expr, node: &impl Ranged) -> R<()> {
+pub(super) fn check_no_element_refs(e: &Expr, node: &impl Ranged) -> Translated<()> {
     let mut bad = false;
     let mut visit = |f: &FieldPath| {
-        if f.segments().first().is_some_and(|s| s.starts_with(ELEM)) {
+        if f.segments()
+            .first()
+            .is_some_and(|s| s.starts_with(ELEMENT_MARKER))
+        {
             bad = true;
         }
     };
+    /// Call `v` on every field path `e` reads.
     fn walk(e: &Expr, v: &mut dyn FnMut(&FieldPath)) {
         match e {
             Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| walk(x, v)),
@@ -336,7 +365,7 @@ pub(super) fn check_no_element_refs(e: &Expr, node: &impl Ranged) -> R<()> {
     }
     walk(e, &mut visit);
     if bad {
-        return nt(node, "a loop variable used outside its loop");
+        return not_translatable(node, "a loop variable used outside its loop");
     }
     Ok(())
 }

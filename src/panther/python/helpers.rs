@@ -1,3 +1,10 @@
+//! Inlining: calls of the rule module's own functions and of the prelude's Python versions
+//! of Panther helpers run the function's body with its parameters bound to the arguments.
+//!
+//! Inlined prelude helpers report errors at the rule's call site (`Translator::site`); nesting
+//! is limited to [`MAX_INLINE_DEPTH`]. `event.udm()` lives here too: it reads a field or
+//! inlines the prelude's `udm_<name>` helper.
+
 use rustpython_parser::ast;
 
 use crate::ir::Expr;
@@ -6,25 +13,27 @@ use crate::panther::is_ip;
 use super::module::positional_params;
 use super::stmt::Frame;
 use super::value::{Atom, Loc, Py, Value};
-use super::{not, off, Env, Translator, MAX_INLINE_DEPTH, R};
+use super::{not, start_offset, Env, Translated, Translator, MAX_INLINE_DEPTH};
 
 impl<'m> Translator<'m> {
-    pub(super) fn inline(
+    /// Run the function `f` with its parameters bound to `args`, then `kwargs`, then its
+    /// defaults: the value it returns, ok when every argument is ok and the body raises nothing.
+    fn inline(
         &mut self,
         f: &'m ast::StmtFunctionDef,
         args: Vec<Value>,
         kwargs: Vec<(String, Value)>,
         node: &ast::Expr,
-    ) -> R<Value> {
-        if self.depth >= MAX_INLINE_DEPTH {
-            return self.err(
+    ) -> Translated<Value> {
+        if self.inline_depth >= MAX_INLINE_DEPTH {
+            return self.refuse(
                 node,
                 format!("{}() nests helper calls too deeply (recursion?)", f.name),
             );
         }
         let params = positional_params(f);
         if f.args.vararg.is_some() || f.args.kwarg.is_some() {
-            return self.err(node, format!("{}() takes *args or **kwargs", f.name));
+            return self.refuse(node, format!("{}() takes *args or **kwargs", f.name));
         }
         let mut env = Env::new();
         let mut ok = Vec::new();
@@ -44,7 +53,8 @@ impl<'m> Translator<'m> {
                     None => match defaults.get(i).copied().flatten() {
                         Some(d) => self.expr(d, &Env::new())?,
                         None => {
-                            return self.err(node, format!("{}() is called without '{p}'", f.name))
+                            return self
+                                .refuse(node, format!("{}() is called without '{p}'", f.name))
                         }
                     },
                 },
@@ -59,58 +69,61 @@ impl<'m> Translator<'m> {
             );
         }
         if args.next().is_some() {
-            return self.err(
+            return self.refuse(
                 node,
                 format!("{}() is called with too many arguments", f.name),
             );
         }
-        self.depth += 1;
+        self.inline_depth += 1;
         let r = self.run(
             vec![Frame {
                 stmts: &f.body,
-                lp: None,
+                unrolled: None,
             }],
             env,
         );
-        self.depth -= 1;
+        self.inline_depth -= 1;
         let mut r = r?;
         ok.push(r.ok);
         r.ok = Expr::and(ok);
         Ok(r)
     }
 
+    /// A call of a function the rule module defines, inlined.
     pub(super) fn inline_local(
         &mut self,
         name: &str,
         c: &ast::ExprCall,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let Some(f) = self.functions.get(name).copied() else {
-            return self.err(node, format!("{name}()"));
+            return self.refuse(node, format!("{name}()"));
         };
-        let args = self.args(c, env)?;
+        let args = self.positional_args(c, env)?;
         let mut kwargs = Vec::new();
         for k in &c.keywords {
             let Some(a) = &k.arg else {
-                return self.err(node, "**kwargs in a call");
+                return self.refuse(node, "**kwargs in a call");
             };
             kwargs.push((a.to_string(), self.expr(&k.value, env)?));
         }
         self.inline(f, args, kwargs, node)
     }
 
+    /// A call of a prelude helper, inlined with errors pointing at the call site in the rule
+    /// (the prelude's own lines mean nothing to the rule's author).
     pub(super) fn inline_prelude(
         &mut self,
         name: &str,
         args: Vec<Value>,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let Some(f) = self.prelude.get(name).copied() else {
-            return self.err(node, format!("{name}()"));
+            return self.refuse(node, format!("{name}()"));
         };
         let outer = self.site;
-        self.site = Some(outer.unwrap_or_else(|| off(node)));
+        self.site = Some(outer.unwrap_or_else(|| start_offset(node)));
         let r = self.inline(f, args, vec![], node);
         self.site = outer;
         r
@@ -125,13 +138,13 @@ impl<'m> Translator<'m> {
         c: &ast::ExprCall,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
-        let args = self.args(c, env)?;
+    ) -> Translated<Value> {
+        let args = self.positional_args(c, env)?;
         let [n] = args.as_slice() else {
-            return self.err(node, "udm() with other than one argument");
+            return self.refuse(node, "udm() with other than one argument");
         };
         let Some(Py::Str(n)) = n.as_const() else {
-            return self.err(node, "udm() of a name that is not a constant");
+            return self.refuse(node, "udm() of a name that is not a constant");
         };
         match n.as_str() {
             "source_ip" => {
@@ -152,7 +165,7 @@ impl<'m> Translator<'m> {
                 let f = format!("udm_{n}");
                 self.inline_prelude(&f, vec![recv.clone()], node)
             }
-            other => self.err(
+            other => self.refuse(
                 node,
                 format!("event.udm(\"{other}\") (a data-model field rulecast does not reproduce)"),
             ),

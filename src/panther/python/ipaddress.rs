@@ -1,10 +1,13 @@
+//! `ipaddress.ip_address()`: address objects, their `is_global`/`is_private` attributes, and
+//! the one `try: ... except ValueError:` rulecast follows, around an `ip_address()` call.
+
 use rustpython_parser::ast;
 
 use crate::ir::Expr;
 use crate::panther::{is_global_ip, is_ip, is_private_ip};
 
 use super::value::{Atom, Py, Value};
-use super::{and, not, Env, Translator, R};
+use super::{and, not, Env, Translated, Translator};
 
 /// A `try:` block whose only possible exception is the `ValueError` of one
 /// `ipaddress.ip_address()` call in its first statement.
@@ -28,14 +31,14 @@ impl<'m> Translator<'m> {
         t: &'m ast::StmtTry,
         stmt: &ast::Stmt,
         env: &Env,
-    ) -> R<(TryIp<'m>, &'m [ast::Stmt])> {
+    ) -> Translated<(TryIp<'m>, &'m [ast::Stmt])> {
         const WHY: &str = "try/except other than around one ipaddress.ip_address() call \
                            catching ValueError (which exceptions are caught cannot be followed)";
         if !t.orelse.is_empty() || !t.finalbody.is_empty() {
-            return self.err(stmt, WHY);
+            return self.refuse(stmt, WHY);
         }
         let [ast::ExceptHandler::ExceptHandler(h)] = t.handlers.as_slice() else {
-            return self.err(stmt, WHY);
+            return self.refuse(stmt, WHY);
         };
         let is_value_error = |x: &ast::Expr| {
             matches!(x, ast::Expr::Name(n)
@@ -47,32 +50,32 @@ impl<'m> Translator<'m> {
             Some(x) => is_value_error(x),
         };
         if h.name.is_some() || !catches {
-            return self.err(stmt, WHY);
+            return self.refuse(stmt, WHY);
         }
         let Some((first, rest)) = t.body.split_first() else {
-            return self.err(stmt, WHY);
+            return self.refuse(stmt, WHY);
         };
         let (expr, name, returns) = match first {
             ast::Stmt::Expr(e) => (e.value.as_ref(), None, false),
             ast::Stmt::Assign(a) => match a.targets.as_slice() {
                 [ast::Expr::Name(n)] => (a.value.as_ref(), Some(n.id.to_string()), false),
-                _ => return self.err(stmt, WHY),
+                _ => return self.refuse(stmt, WHY),
             },
             ast::Stmt::Return(r) => match &r.value {
                 Some(v) => (v.as_ref(), None, true),
-                None => return self.err(stmt, WHY),
+                None => return self.refuse(stmt, WHY),
             },
-            _ => return self.err(stmt, WHY),
+            _ => return self.refuse(stmt, WHY),
         };
         let before = self.ip_checks.len();
         let v = self.expr(expr, env)?;
         let checks: Vec<(Expr, Expr)> = self.ip_checks.drain(before..).collect();
         // One call, whose argument cannot raise, and nothing else in the statement that can.
         let [(arg_ok, call_ok)] = checks.as_slice() else {
-            return self.err(stmt, WHY);
+            return self.refuse(stmt, WHY);
         };
         if *arg_ok != Expr::Const(true) || v.ok != *call_ok {
-            return self.err(stmt, WHY);
+            return self.refuse(stmt, WHY);
         }
         let parsed = Value {
             ok: Expr::Const(true),
@@ -91,7 +94,7 @@ impl<'m> Translator<'m> {
                         let (_, ok) = self.truth(&c);
                         let returned = match &r.value {
                             Some(x) => self.expr(x, &env_a)?,
-                            None => Value::konst(Py::None),
+                            None => Value::constant(Py::None),
                         };
                         crate::panther::simplify::simplify(&ok) == Expr::Const(true)
                             && returned.as_const().is_some()
@@ -101,7 +104,7 @@ impl<'m> Translator<'m> {
                 _ => false,
             };
             if !fine {
-                return self.err(s, WHY);
+                return self.refuse(s, WHY);
             }
         }
         Ok((
@@ -118,7 +121,7 @@ impl<'m> Translator<'m> {
     /// `ipaddress.ip_address(v)`: an address object when `v` is a string holding an IPv4 or IPv6
     /// address; anything else raises `ValueError` (rulecast reads a number, which Python takes as
     /// an integer address, as not an address).
-    pub(super) fn ip_address(&mut self, v: &Value, node: &ast::Expr) -> R<Value> {
+    pub(super) fn ip_address(&mut self, v: &Value, node: &ast::Expr) -> Translated<Value> {
         let mut alts = Vec::new();
         let mut invalid = Vec::new();
         for (g, a) in &v.alts {
@@ -129,11 +132,11 @@ impl<'m> Translator<'m> {
                     invalid.push(and(g.clone(), not(ip)));
                 }
                 Atom::Const(Py::Str(s)) if s.parse::<std::net::IpAddr>().is_ok() => {
-                    return self.err(node, "ip_address() of a constant address")
+                    return self.refuse(node, "ip_address() of a constant address")
                 }
                 // None, "", a default that is not an address: ValueError.
                 Atom::Const(_) => invalid.push(g.clone()),
-                _ => return self.err(node, "ip_address() of this value"),
+                _ => return self.refuse(node, "ip_address() of this value"),
             }
         }
         let ok = and(v.ok.clone(), not(Expr::or(invalid)));
@@ -142,11 +145,16 @@ impl<'m> Translator<'m> {
     }
 
     /// An attribute of an `ip_address()` object: `is_global`, `is_private`.
-    pub(super) fn ip_attribute(&self, v: &Value, attr: &str, node: &ast::Expr) -> R<Value> {
+    pub(super) fn ip_attribute(
+        &self,
+        v: &Value,
+        attr: &str,
+        node: &ast::Expr,
+    ) -> Translated<Value> {
         let mut alts = Vec::new();
         for (g, a) in &v.alts {
             let Atom::Ip(l) = a else {
-                return self.err(node, format!("the attribute '.{attr}' used as a value"));
+                return self.refuse(node, format!("the attribute '.{attr}' used as a value"));
             };
             let t = match attr {
                 "is_global" => is_global_ip(&l.field(), self.span),
@@ -155,7 +163,7 @@ impl<'m> Translator<'m> {
                     is_private_ip(&l.field(), self.span),
                 ),
                 other => {
-                    return self.err(node, format!("the address attribute '.{other}'"));
+                    return self.refuse(node, format!("the address attribute '.{other}'"));
                 }
             };
             alts.push((g.clone(), Atom::Bool(t)));

@@ -1,9 +1,12 @@
+//! `isinstance(x, classes)`: which JSON types an event value of those classes can have, and
+//! whether a constant is an instance.
+
 use rustpython_parser::ast;
 
 use crate::ir::{Expr, JsonType};
 
 use super::value::{Atom, Py, Value};
-use super::{and, Env, Translator, R};
+use super::{and, Env, Translated, Translator};
 
 impl Translator<'_> {
     /// `isinstance(x, classes)`: a bool, true for the JSON types an event value of those classes
@@ -13,19 +16,19 @@ impl Translator<'_> {
         c: &ast::ExprCall,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let [first, _] = c.args.as_slice() else {
-            return self.err(node, "isinstance() with other than two arguments");
+            return self.refuse(node, "isinstance() with other than two arguments");
         };
         let v = &self.expr(first, env)?;
         let unknown = "isinstance() against types other than str, bool, (int, float), \
                        Mapping, Sequence, dict, list, tuple";
         let classes = isinstance_classes(&c.args[1])
             .ok_or(())
-            .or_else(|_| self.err(node, unknown))?;
+            .or_else(|_| self.refuse(node, unknown))?;
         let types = isinstance_json_types(&classes)
             .ok_or(())
-            .or_else(|_| self.err(node, unknown))?;
+            .or_else(|_| self.refuse(node, unknown))?;
         let mut alts = Vec::new();
         for (g, a) in &v.alts {
             let t = match a {
@@ -33,10 +36,10 @@ impl Translator<'_> {
                 Atom::Case(..) => Expr::Const(types.contains(&JsonType::String)),
                 Atom::Const(p) => match isinstance_const(&classes, p) {
                     Some(b) => Expr::Const(b),
-                    None => return self.err(node, "isinstance() of a constant list or tuple"),
+                    None => return self.refuse(node, "isinstance() of a constant list or tuple"),
                 },
                 Atom::Bool(_) => Expr::Const(types.contains(&JsonType::Boolean)),
-                _ => return self.err(node, "isinstance() of this value"),
+                _ => return self.refuse(node, "isinstance() of this value"),
             };
             alts.push(and(g.clone(), t));
         }

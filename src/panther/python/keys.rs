@@ -1,10 +1,17 @@
+//! Reading keys: `event.get(k)`, `event[k]`, `deep_get(event, ...)`, `deep_walk` and lookups in
+//! constant dicts.
+//!
+//! Reading a key of a field gives the child field where it is present and not null, and None or
+//! the default elsewhere; how a missing key or a non-object is treated depends on the kind of
+//! read ([`KeyRead`]).
+
 use rustpython_parser::ast;
 
 use crate::ir::{Expr, FieldPath, JsonType, Test};
 use crate::panther::canonical_key;
 
 use super::value::{Atom, Py, Value};
-use super::{and, not, or, Env, Translator, R};
+use super::{and, not, or, Env, Translated, Translator};
 
 impl<'m> Translator<'m> {
     /// `recv.get(key[, default])`: a constant string key reads a field or a constant dict's
@@ -15,21 +22,21 @@ impl<'m> Translator<'m> {
         c: &ast::ExprCall,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
-        let args = self.args(c, env)?;
+    ) -> Translated<Value> {
+        let args = self.positional_args(c, env)?;
         let (k, d) = match args.as_slice() {
-            [k] => (k, Value::konst(Py::None)),
+            [k] => (k, Value::constant(Py::None)),
             [k, d] => (k, d.clone()),
-            _ => return self.err(node, ".get() with these arguments"),
+            _ => return self.refuse(node, ".get() with these arguments"),
         };
         match k.as_const() {
             Some(Py::Str(key)) => {
                 let key = key.clone();
-                let mut v = self.get_key_default(recv, &key, Read::Get, d, node)?;
+                let mut v = self.get_key_default(recv, &key, KeyRead::Get, d, node)?;
                 v.ok = and(k.ok.clone(), v.ok);
                 Ok(v)
             }
-            Some(_) => self.err(node, ".get() with a key that is not a string"),
+            Some(_) => self.refuse(node, ".get() with a key that is not a string"),
             None => self.table_lookup(recv, k, Some(d), node),
         }
     }
@@ -41,32 +48,43 @@ impl<'m> Translator<'m> {
         s: &ast::ExprSubscript,
         e: &ast::Expr,
         env: &Env,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let recv = self.expr(&s.value, env)?;
         let key = self.expr(&s.slice, env)?;
         match key.as_const() {
             Some(Py::Str(k)) => {
                 let k = k.clone();
-                self.get_key(&recv, &k, Read::Subscript, e)
+                self.get_key(&recv, &k, KeyRead::Subscript, e)
             }
-            Some(Py::Num(_)) => self.err(e, "indexing a list (positions in event arrays)"),
-            Some(_) => self.err(e, "this subscript"),
+            Some(Py::Num(_)) => self.refuse(e, "indexing a list (positions in event arrays)"),
+            Some(_) => self.refuse(e, "this subscript"),
             None => self.table_lookup(&recv, &key, None, e),
         }
     }
 
-    pub(super) fn get_key(&self, recv: &Value, key: &str, how: Read, node: &ast::Expr) -> R<Value> {
-        self.get_key_default(recv, key, how, Value::konst(Py::None), node)
-    }
-
-    pub(super) fn get_key_default(
+    /// `recv[key]` / `recv.get(key)` / one `deep_get` step with None as the default.
+    fn get_key(
         &self,
         recv: &Value,
         key: &str,
-        how: Read,
+        how: KeyRead,
+        node: &ast::Expr,
+    ) -> Translated<Value> {
+        self.get_key_default(recv, key, how, Value::constant(Py::None), node)
+    }
+
+    /// The value of `key` read from `recv` the way `how` says, `default` where the read gives the
+    /// default: for a field, the child field where present and not null, None or the default where
+    /// absent or null; reading a non-object raises (or, for `deep_get`, gives the default). A constant
+    /// dict is read directly.
+    fn get_key_default(
+        &self,
+        recv: &Value,
+        key: &str,
+        how: KeyRead,
         default: Value,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let mut alts = Vec::new();
         let mut oks = vec![recv.ok.clone(), default.ok.clone()];
         let with_default = |g: Expr, alts: &mut Vec<(Expr, Atom)>| {
@@ -78,7 +96,7 @@ impl<'m> Translator<'m> {
             match a {
                 Atom::Json(l) => {
                     if l.is_event() && key.starts_with("p_") {
-                        return self.err(
+                        return self.refuse(
                             node,
                             format!(
                                 "'{key}' (a field Panther adds; CloudTrail records do not have it)"
@@ -91,17 +109,17 @@ impl<'m> Translator<'m> {
                     } else {
                         self.is_type(l, JsonType::Object)
                     };
-                    let go = and(g.clone(), obj.clone());
+                    let readable = and(g.clone(), obj.clone());
                     alts.push((
-                        and(go.clone(), self.pred(&child, Test::Exists)),
+                        and(readable.clone(), self.pred(&child, Test::Exists)),
                         Atom::Json(child.clone()),
                     ));
-                    let absent_or_null = and(go.clone(), self.pred(&child, Test::Null));
+                    let absent_or_null = and(readable.clone(), self.pred(&child, Test::Null));
                     match how {
-                        Read::Get if default.as_const() == Some(&Py::None) => {
+                        KeyRead::Get if default.as_const() == Some(&Py::None) => {
                             alts.push((absent_or_null, Atom::Const(Py::None)))
                         }
-                        Read::Get => {
+                        KeyRead::Get => {
                             let has = self.pred(
                                 l,
                                 Test::HasKey(child.path.last().cloned().unwrap_or_default()),
@@ -112,35 +130,35 @@ impl<'m> Translator<'m> {
                             ));
                             with_default(and(absent_or_null, not(has)), &mut alts);
                         }
-                        Read::Subscript => {
+                        KeyRead::Subscript => {
                             let has = self.pred(
                                 l,
                                 Test::HasKey(child.path.last().cloned().unwrap_or_default()),
                             );
                             alts.push((absent_or_null, Atom::Const(Py::None)));
-                            oks.push(not(and(go.clone(), not(has))));
+                            oks.push(not(and(readable.clone(), not(has))));
                         }
-                        Read::Deep => with_default(absent_or_null, &mut alts),
+                        KeyRead::Deep => with_default(absent_or_null, &mut alts),
                     }
                     let not_obj = and(g.clone(), not(obj));
                     match how {
-                        Read::Deep => with_default(not_obj, &mut alts),
+                        KeyRead::Deep => with_default(not_obj, &mut alts),
                         _ => oks.push(not(not_obj)),
                     }
                 }
                 Atom::Const(Py::Dict(d)) => {
                     match d.iter().find(|(k, _)| *k == Py::Str(key.to_owned())) {
-                        Some((_, v)) if !(how == Read::Deep && *v == Py::None) => {
+                        Some((_, v)) if !(how == KeyRead::Deep && *v == Py::None) => {
                             alts.push((g.clone(), Atom::Const(v.clone())))
                         }
                         _ => match how {
-                            Read::Subscript => oks.push(not(g.clone())),
+                            KeyRead::Subscript => oks.push(not(g.clone())),
                             _ => with_default(g.clone(), &mut alts),
                         },
                     }
                 }
                 _ => match how {
-                    Read::Deep => with_default(g.clone(), &mut alts),
+                    KeyRead::Deep => with_default(g.clone(), &mut alts),
                     _ => oks.push(not(g.clone())),
                 },
             }
@@ -153,15 +171,15 @@ impl<'m> Translator<'m> {
     }
 
     /// `TABLE[key]` / `TABLE.get(key, default)` with a constant dict and a key from the event.
-    pub(super) fn table_lookup(
+    fn table_lookup(
         &self,
         table: &Value,
         key: &Value,
         default: Option<Value>,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let Some(Py::Dict(entries)) = table.as_const() else {
-            return self.err(
+            return self.refuse(
                 node,
                 "a subscript with a key from event data on something other than a constant dict",
             );
@@ -171,7 +189,7 @@ impl<'m> Translator<'m> {
         for (k, v) in entries {
             let hit = self.pairwise(
                 key,
-                &Value::konst(k.clone()),
+                &Value::constant(k.clone()),
                 |a, b| self.eq_atoms(a, b),
                 node,
             )?;
@@ -200,29 +218,31 @@ impl<'m> Translator<'m> {
         Ok(Value { alts, ok }.tidy())
     }
 
+    /// `deep_get(obj, k1, k2, ..., default=...)` with constant keys: each key read in turn, the
+    /// default wherever a key is missing, null, or its parent is not an object.
     pub(super) fn deep_get(
         &self,
         obj: &Value,
         keys: &[Value],
         default: Value,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         if keys.is_empty() {
             return Ok(obj.clone());
         }
         let mut cur = obj.clone();
         for (i, k) in keys.iter().enumerate() {
             let Some(Py::Str(k)) = k.as_const() else {
-                return self.err(node, "deep_get() with keys that are not constant strings");
+                return self.refuse(node, "deep_get() with keys that are not constant strings");
             };
             let last = i + 1 == keys.len();
             // Intermediate misses carry the default on; only the end substitutes it for None.
             let d = if last {
                 default.clone()
             } else {
-                Value::konst(Py::None)
+                Value::constant(Py::None)
             };
-            cur = self.get_key_default(&cur, k, Read::Deep, d, node)?;
+            cur = self.get_key_default(&cur, k, KeyRead::Deep, d, node)?;
         }
         // A miss in the middle gave None: the default, unless None was found at the end.
         let mut alts = Vec::new();
@@ -243,17 +263,24 @@ impl<'m> Translator<'m> {
         .tidy())
     }
 
-    pub(super) fn deep_walk(&self, obj: &Value, keys: &[Value], node: &ast::Expr) -> R<Value> {
+    /// `deep_walk(event, k1, k2, ...)` with constant keys: an [`Atom::Walk`], read as "some value
+    /// reached through the path's objects and arrays".
+    pub(super) fn deep_walk(
+        &self,
+        obj: &Value,
+        keys: &[Value],
+        node: &ast::Expr,
+    ) -> Translated<Value> {
         let [(_, Atom::Json(l))] = obj.alts.as_slice() else {
-            return self.err(node, "deep_walk() of something other than the event");
+            return self.refuse(node, "deep_walk() of something other than the event");
         };
         if !l.is_event() {
-            return self.err(node, "deep_walk() of something other than the event");
+            return self.refuse(node, "deep_walk() of something other than the event");
         }
         let mut path = Vec::new();
         for k in keys {
             let Some(Py::Str(k)) = k.as_const() else {
-                return self.err(node, "deep_walk() with keys that are not constant strings");
+                return self.refuse(node, "deep_walk() with keys that are not constant strings");
             };
             path.push(if path.is_empty() {
                 canonical_key(k)
@@ -266,7 +293,8 @@ impl<'m> Translator<'m> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Read {
+/// How a key is read, which decides what a missing key or a non-object gives.
+enum KeyRead {
     /// `d.get(k, default)`: default when the key is absent, None when it is null.
     Get,
     /// `d[k]`: KeyError when absent.

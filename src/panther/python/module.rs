@@ -1,3 +1,10 @@
+//! The module level: imports, constants and function definitions, then `rule(event)`.
+//!
+//! [`Translator::translate_module`] binds what the module defines (module-level values that
+//! cannot be computed are bound to a name that refuses when used), runs `rule()` with its
+//! parameter bound to the event, and reads the returned value as the rule's condition.
+//! [`imported`] says what each `from module import name` stands for.
+
 use rustpython_parser::ast;
 
 use crate::diagnostic::Code;
@@ -6,10 +13,14 @@ use crate::ir::{Expr, JsonType, Test};
 use super::generators::check_no_element_refs;
 use super::stmt::Frame;
 use super::value::{Atom, Callable, Loc, Py, Value};
-use super::{and, nt, Env, PyErr, Translator, R};
+use super::{and, not_translatable, Env, PyErr, Translated, Translator};
 
 impl<'m> Translator<'m> {
-    pub(super) fn module(&mut self, body: &'m [ast::Stmt]) -> R<Expr> {
+    /// The condition under which the module's `rule(event)` returns `True` without raising.
+    /// Module-level imports, constants and functions are bound first (an assignment that cannot be
+    /// computed binds a name that refuses when used); a module without `rule()` is `NotARule`, and
+    /// an element marker left in the result is refused.
+    pub(super) fn translate_module(&mut self, body: &'m [ast::Stmt]) -> Translated<Expr> {
         let mut rule = None;
         for s in body {
             match s {
@@ -56,7 +67,7 @@ impl<'m> Translator<'m> {
         };
         let params = positional_params(rule);
         if params.len() != 1 {
-            return nt(rule, "rule() must take exactly one parameter (the event)");
+            return not_translatable(rule, "rule() must take exactly one parameter (the event)");
         }
         let mut env = Env::new();
         env.insert(
@@ -69,7 +80,7 @@ impl<'m> Translator<'m> {
         let result = self.run(
             vec![Frame {
                 stmts: &rule.body,
-                lp: None,
+                unrolled: None,
             }],
             env,
         )?;
@@ -166,6 +177,7 @@ fn imported(module: &str, name: &str) -> Callable {
     }
 }
 
+/// The names of a function's positional parameters, in order.
 pub(super) fn positional_params(f: &ast::StmtFunctionDef) -> Vec<String> {
     f.args
         .posonlyargs

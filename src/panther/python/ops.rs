@@ -1,10 +1,18 @@
+//! Python's operators on symbolic values: truthiness, `and`/`or` (which return one of their
+//! operands), `not`, and comparisons (`==`, `!=`, `is`, `in`, `<`, ...).
+//!
+//! A comparison is computed pair by pair over the operands' alternatives
+//! ([`Translator::pairwise`]): each pair of atoms gives the bool it evaluates to and the
+//! condition it raises no exception (a `TypeError` for `<` between a string and a number, for
+//! instance). A pair rulecast cannot compare is refused.
+
 use rustpython_parser::ast::{self, Ranged};
 
 use crate::ir::{Anchor, CompareOp, Expr, JsonType, Number, Pattern, Test};
 use crate::panther::{fields_equal, quantified};
 
 use super::value::{Atom, Loc, Py, Value};
-use super::{and, not, or, Env, Translator, R};
+use super::{and, not, or, Env, Translated, Translator};
 
 impl<'m> Translator<'m> {
     /// `a and b and ...` / `a or b or ...`: evaluated left to right, each step returning one of
@@ -14,10 +22,10 @@ impl<'m> Translator<'m> {
         b: &ast::ExprBoolOp,
         e: &ast::Expr,
         env: &Env,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let mut it = b.values.iter();
         let Some(first) = it.next() else {
-            return self.err(e, "an empty boolean operation");
+            return self.refuse(e, "an empty boolean operation");
         };
         let mut acc = self.expr(first, env)?;
         for x in it {
@@ -37,7 +45,7 @@ impl<'m> Translator<'m> {
         u: &ast::ExprUnaryOp,
         e: &ast::Expr,
         env: &Env,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let v = self.expr(&u.operand, env)?;
         match u.op {
             ast::UnaryOp::Not => {
@@ -45,10 +53,10 @@ impl<'m> Translator<'m> {
                 Ok(Value::boolean(not(t), ok))
             }
             ast::UnaryOp::USub => match v.as_const() {
-                Some(Py::Num(n)) => Ok(Value::konst(Py::Num(-n))),
-                _ => self.err(e, "unary minus on event data"),
+                Some(Py::Num(n)) => Ok(Value::constant(Py::Num(-n))),
+                _ => self.refuse(e, "unary minus on event data"),
             },
-            _ => self.err(e, "this unary operator"),
+            _ => self.refuse(e, "this unary operator"),
         }
     }
 
@@ -59,7 +67,7 @@ impl<'m> Translator<'m> {
         c: &ast::ExprCompare,
         e: &ast::Expr,
         env: &Env,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let mut left = self.expr(&c.left, env)?;
         let mut result: Option<Value> = None;
         for (op, right) in c.ops.iter().zip(&c.comparators) {
@@ -71,7 +79,7 @@ impl<'m> Translator<'m> {
             });
             left = r;
         }
-        result.map_or_else(|| self.err(e, "an empty comparison"), Ok)
+        result.map_or_else(|| self.refuse(e, "an empty comparison"), Ok)
     }
 
     /// Truthiness: (true when, ok).
@@ -97,7 +105,9 @@ impl<'m> Translator<'m> {
         (Expr::or(alts), v.ok.clone())
     }
 
-    pub(super) fn value_or(&self, a: Value, b: Value) -> Value {
+    /// Python's `a or b`: `a` where `a` is truthy, else `b` (evaluated only then); ok when `a` is
+    /// ok and, where `a` is falsy, `b` is ok.
+    fn value_or(&self, a: Value, b: Value) -> Value {
         let (ta, _) = self.truth(&a);
         let mut alts = Vec::new();
         for (g, x) in &a.alts {
@@ -114,7 +124,9 @@ impl<'m> Translator<'m> {
         .tidy()
     }
 
-    pub(super) fn value_and(&self, a: Value, b: Value) -> Value {
+    /// Python's `a and b`: `a` where `a` is falsy, else `b` (evaluated only then); ok when `a` is
+    /// ok and, where `a` is truthy, `b` is ok.
+    fn value_and(&self, a: Value, b: Value) -> Value {
         let (ta, _) = self.truth(&a);
         let mut alts = Vec::new();
         for (g, x) in &a.alts {
@@ -138,7 +150,7 @@ impl<'m> Translator<'m> {
         b: &Value,
         mut f: impl FnMut(&Atom, &Atom) -> Result<(Expr, Expr), String>,
         node: &impl Ranged,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let mut vals = Vec::new();
         let mut bad = Vec::new();
         for (ga, xa) in &a.alts {
@@ -149,7 +161,7 @@ impl<'m> Translator<'m> {
                 }
                 let (v, ok) = match f(xa, xb) {
                     Ok(r) => r,
-                    Err(what) => return self.err(node, what),
+                    Err(what) => return self.refuse(node, what),
                 };
                 vals.push(and(g.clone(), v));
                 bad.push(and(g, not(ok)));
@@ -161,16 +173,22 @@ impl<'m> Translator<'m> {
         ))
     }
 
+    /// `a == b` for one pair of alternatives: (true when, ok). Constants compare directly; a field
+    /// against a constant is an IR equality test, two fields a field-to-field test (both in the same
+    /// element scope); a lowercased field only equals lowercase text.
     pub(super) fn eq_atoms(&self, a: &Atom, b: &Atom) -> Result<(Expr, Expr), String> {
         let yes = Expr::Const(true);
         Ok(match (a, b) {
-            (Atom::Const(x), Atom::Const(y)) => (Expr::Const(x.eq(y)), yes),
+            (Atom::Const(x), Atom::Const(y)) => (Expr::Const(x.python_eq(y)), yes),
             (Atom::Json(l), Atom::Const(c)) | (Atom::Const(c), Atom::Json(l)) => match c {
                 Py::None | Py::Match => (Expr::Const(false), yes),
                 Py::Seq(_) | Py::Set(_) | Py::Dict(_) => {
                     return Err("== between event data and a list, set or dict".into())
                 }
-                c => (self.pred(l, Test::Is(c.json().unwrap_or_default())), yes),
+                c => (
+                    self.pred(l, Test::Is(c.json_scalar().unwrap_or_default())),
+                    yes,
+                ),
             },
             (Atom::Case(l, upper), Atom::Const(c)) | (Atom::Const(c), Atom::Case(l, upper)) => {
                 match c {
@@ -202,7 +220,7 @@ impl<'m> Translator<'m> {
                 )
             }
             (Atom::Bool(e), Atom::Const(c)) | (Atom::Const(c), Atom::Bool(e)) => {
-                let n = c.num();
+                let n = c.as_number();
                 if n == Some(1.0) {
                     (e.clone(), yes)
                 } else if n == Some(0.0) {
@@ -231,13 +249,15 @@ impl<'m> Translator<'m> {
                 ),
                 yes,
             ),
-            (Atom::Walk(p), Atom::Const(c)) | (Atom::Const(c), Atom::Walk(p)) => match c.json() {
-                Some(j) if !j.is_null() => (
-                    quantified(p, crate::ir::Quantifier::Any, Test::Is(j), self.span),
-                    yes,
-                ),
-                _ => return Err("deep_walk() compared with None or a container".into()),
-            },
+            (Atom::Walk(p), Atom::Const(c)) | (Atom::Const(c), Atom::Walk(p)) => {
+                match c.json_scalar() {
+                    Some(j) if !j.is_null() => (
+                        quantified(p, crate::ir::Quantifier::Any, Test::Is(j), self.span),
+                        yes,
+                    ),
+                    _ => return Err("deep_walk() compared with None or a container".into()),
+                }
+            }
             (Atom::Case(..), Atom::Json(_)) | (Atom::Json(_), Atom::Case(..)) => {
                 return Err("== between a lowercased field and another field".into())
             }
@@ -303,13 +323,16 @@ impl<'m> Translator<'m> {
         )
     }
 
+    /// One link `l op r` of a comparison: `==`/`!=` ([`Translator::eq_atoms`]), `is`/`is not` with
+    /// None, True or False, `in`/`not in` ([`Translator::contains_atoms`]) and the orderings
+    /// ([`Translator::order_atoms`]); a bool.
     pub(super) fn compare(
         &mut self,
         op: ast::CmpOp,
         l: &Value,
         r: &Value,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         use ast::CmpOp as C;
         match op {
             C::Eq => self.pairwise(l, r, |a, b| self.eq_atoms(a, b), node),
@@ -320,7 +343,7 @@ impl<'m> Translator<'m> {
             }
             C::Is | C::IsNot => {
                 let Some(c) = r.as_const().cloned() else {
-                    return self.err(node, "'is' with something other than None, True or False");
+                    return self.refuse(node, "'is' with something other than None, True or False");
                 };
                 let v = self.pairwise(
                     l,
@@ -354,7 +377,7 @@ impl<'m> Translator<'m> {
                 }
             }
             C::In | C::NotIn => {
-                let v = self.pairwise(r, l, |c, i| self.contains(c, i), node)?;
+                let v = self.pairwise(r, l, |c, i| self.contains_atoms(c, i), node)?;
                 if op == C::NotIn {
                     let (t, ok) = self.truth(&v);
                     Ok(Value::boolean(not(t), ok))
@@ -369,12 +392,14 @@ impl<'m> Translator<'m> {
                     C::Gt => CompareOp::Gt,
                     _ => CompareOp::Gte,
                 };
-                self.pairwise(l, r, |a, b| self.order(op, a, b), node)
+                self.pairwise(l, r, |a, b| self.order_atoms(op, a, b), node)
             }
         }
     }
 
-    pub(super) fn order(&self, op: CompareOp, a: &Atom, b: &Atom) -> Result<(Expr, Expr), String> {
+    /// `a < b` (`op`) for one pair of alternatives: (true when, ok). Numbers (bools as 0 and 1) and
+    /// strings order among themselves; anything else raises `TypeError`.
+    fn order_atoms(&self, op: CompareOp, a: &Atom, b: &Atom) -> Result<(Expr, Expr), String> {
         if matches!(a, Atom::Concat { .. }) || matches!(b, Atom::Concat { .. }) {
             return Err("ordering a built string (f-string or +)".into());
         }
@@ -385,7 +410,7 @@ impl<'m> Translator<'m> {
             CompareOp::Gte => CompareOp::Lte,
         };
         Ok(match (a, b) {
-            (Atom::Const(x), Atom::Const(y)) => match (x.num(), y.num(), x, y) {
+            (Atom::Const(x), Atom::Const(y)) => match (x.as_number(), y.as_number(), x, y) {
                 (Some(p), Some(q), _, _) => (Expr::Const(op.holds(p, q)), Expr::Const(true)),
                 (_, _, Py::Str(p), Py::Str(q)) => {
                     let o = p.cmp(q);
@@ -407,7 +432,7 @@ impl<'m> Translator<'m> {
                 } else {
                     flip(op)
                 };
-                match c.num() {
+                match c.as_number() {
                     Some(n) => (
                         or(
                             and(e.clone(), Expr::Const(op.holds(1.0, n))),
@@ -422,13 +447,10 @@ impl<'m> Translator<'m> {
         })
     }
 
-    pub(super) fn order_field(
-        &self,
-        op: CompareOp,
-        l: &Loc,
-        c: &Py,
-    ) -> Result<(Expr, Expr), String> {
-        let Some(n) = c.num() else {
+    /// The field at `l` against a constant (`field op c`): the field must be a number or a bool, an
+    /// ordering against text is refused.
+    fn order_field(&self, op: CompareOp, l: &Loc, c: &Py) -> Result<(Expr, Expr), String> {
+        let Some(n) = c.as_number() else {
             return match c {
                 Py::Str(_) => Err("ordering a field against text".into()),
                 _ => Ok((Expr::Const(false), Expr::Const(false))),
@@ -437,7 +459,7 @@ impl<'m> Translator<'m> {
         let number = Number {
             value: n,
             text: c
-                .json()
+                .json_scalar()
                 .map(|j| j.to_string())
                 .unwrap_or_else(|| n.to_string()),
         };
@@ -449,7 +471,6 @@ impl<'m> Translator<'m> {
         Ok((value, ok))
     }
 
-    /// `item in container`.
     /// Python can hash the value (a set member or dict key): not a list or dict.
     pub(super) fn hashable(&self, a: &Atom) -> Expr {
         match a {
@@ -461,7 +482,10 @@ impl<'m> Translator<'m> {
         }
     }
 
-    pub(super) fn contains(&self, c: &Atom, i: &Atom) -> Result<(Expr, Expr), String> {
+    /// `i in c` for one pair of alternatives (`c` the container, `i` the item): (true when, ok).
+    /// A constant string holds substrings; a constant list, set or dict holds equal items; a field
+    /// holds the text (a string), the element (an array) or the key (an object).
+    fn contains_atoms(&self, c: &Atom, i: &Atom) -> Result<(Expr, Expr), String> {
         let yes = Expr::Const(true);
         if matches!(c, Atom::Concat { .. }) || matches!(i, Atom::Concat { .. }) {
             return Err("'in' with a built string (f-string or +)".into());
@@ -490,7 +514,7 @@ impl<'m> Translator<'m> {
             }
             (Atom::Const(_), _) => (Expr::Const(false), Expr::Const(false)),
             (Atom::Json(l), Atom::Const(item)) => {
-                let Some(j) = item.json() else {
+                let Some(j) = item.json_scalar() else {
                     return Err("'in' with a list or dict on the left".into());
                 };
                 let in_list = quantified(
@@ -556,7 +580,7 @@ impl<'m> Translator<'m> {
                     both,
                 )
             }
-            (Atom::Walk(p), Atom::Const(item)) => match item.json() {
+            (Atom::Walk(p), Atom::Const(item)) => match item.json_scalar() {
                 Some(j) if !j.is_null() => (
                     quantified(p, crate::ir::Quantifier::Any, Test::Is(j), self.span),
                     yes,
@@ -568,6 +592,8 @@ impl<'m> Translator<'m> {
     }
 }
 
+/// Two locations compared with each other must be read from the same scope (both the event,
+/// or both the same array element).
 pub(super) fn same_base(a: &Loc, b: &Loc) -> Result<(), String> {
     if a.elem == b.elem {
         Ok(())

@@ -1,10 +1,17 @@
+//! Regular expressions: `re.match/search/fullmatch`, `re.compile` and compiled patterns.
+//!
+//! A constant Python pattern is rewritten to the portable regex subset ([`python_regex`]),
+//! anchored for `match` (start) and `fullmatch` (both ends), checked like a Sigma regex, and
+//! applied to the subject as an IR regex test. The result is a match object where it matches,
+//! None elsewhere.
+
 use rustpython_parser::ast;
 
 use crate::diagnostic::Code;
 use crate::ir::{Expr, JsonType, RegexFlags, Test};
 
 use super::value::{Atom, Py, Value};
-use super::{and, not, off, Env, PyErr, Translator, R};
+use super::{and, not, start_offset, Env, PyErr, Translated, Translator};
 
 impl<'m> Translator<'m> {
     /// `re.match/search/fullmatch(pattern, subject[, flags])` with a constant pattern: see
@@ -15,21 +22,21 @@ impl<'m> Translator<'m> {
         c: &ast::ExprCall,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
-        let args = self.args(c, env)?;
+    ) -> Translated<Value> {
+        let args = self.positional_args(c, env)?;
         let (pat, subject, flags) = match args.as_slice() {
             [p, s] => (p, s, None),
             [p, s, f] => (p, s, Some(f)),
-            _ => return self.err(node, format!("re.{name}() with these arguments")),
+            _ => return self.refuse(node, format!("re.{name}() with these arguments")),
         };
-        let flags = match flags.or(self.keyword(c, "flags", env)?.as_ref()) {
-            Some(f) => regex_flags(f)
-                .ok_or(())
-                .or_else(|_| self.err(node, "re flags other than IGNORECASE, MULTILINE, DOTALL"))?,
+        let flags = match flags.or(self.keyword_arg(c, "flags", env)?.as_ref()) {
+            Some(f) => regex_flags(f).ok_or(()).or_else(|_| {
+                self.refuse(node, "re flags other than IGNORECASE, MULTILINE, DOTALL")
+            })?,
             None => RegexFlags::default(),
         };
         let Some(Py::Str(p)) = pat.as_const() else {
-            return self.err(node, "a regular expression that is not a constant string");
+            return self.refuse(node, "a regular expression that is not a constant string");
         };
         self.regex_call(name, p, flags, subject, node)
     }
@@ -41,17 +48,17 @@ impl<'m> Translator<'m> {
         c: &ast::ExprCall,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
-        let args = self.args(c, env)?;
+    ) -> Translated<Value> {
+        let args = self.positional_args(c, env)?;
         let flags = match args.get(1) {
-            Some(f) => regex_flags(f)
-                .ok_or(())
-                .or_else(|_| self.err(node, "re flags other than IGNORECASE, MULTILINE, DOTALL"))?,
+            Some(f) => regex_flags(f).ok_or(()).or_else(|_| {
+                self.refuse(node, "re flags other than IGNORECASE, MULTILINE, DOTALL")
+            })?,
             None => RegexFlags::default(),
         };
         match args.first().and_then(Value::as_const) {
             Some(Py::Str(p)) => Ok(Value::of(Atom::Regex(p.clone(), flags))),
-            _ => self.err(
+            _ => self.refuse(
                 node,
                 "re.compile() of something other than a constant string",
             ),
@@ -67,30 +74,33 @@ impl<'m> Translator<'m> {
         c: &ast::ExprCall,
         env: &Env,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         if !matches!(name, "match" | "search" | "fullmatch") {
-            return self.err(node, format!("the compiled-pattern method .{name}()"));
+            return self.refuse(node, format!("the compiled-pattern method .{name}()"));
         }
-        let args = self.args(c, env)?;
+        let args = self.positional_args(c, env)?;
         let [subject] = args.as_slice() else {
-            return self.err(node, "a pattern method with other than one argument");
+            return self.refuse(node, "a pattern method with other than one argument");
         };
         self.regex_call(name, p, flags, subject, node)
     }
 
-    pub(super) fn regex_call(
+    /// `re.<kind>(re, subject)` (`kind` one of `match`, `search`, `fullmatch`) with flags: a
+    /// match object ([`Py::Match`]) where the string subject matches, None elsewhere; a subject that is
+    /// not a string raises `TypeError`. A pattern rulecast cannot express is `BadRegex`.
+    fn regex_call(
         &self,
         kind: &str,
         re: &str,
         flags: RegexFlags,
         subject: &Value,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         self.reject_concat(subject, node, "a regex match")?;
         let body = python_regex(re, flags).map_err(|m| PyErr {
             code: Code::BadRegex,
             msg: m,
-            at: self.site.unwrap_or_else(|| off(node)),
+            at: self.site.unwrap_or_else(|| start_offset(node)),
         })?;
         let full = match kind {
             "match" => format!(r"\A(?:{body})"),
@@ -100,7 +110,7 @@ impl<'m> Translator<'m> {
         crate::sigma::detection::check_regex(&full, flags).map_err(|d| PyErr {
             code: Code::BadRegex,
             msg: format!("{} (from the Python pattern '{re}')", d.message),
-            at: self.site.unwrap_or_else(|| off(node)),
+            at: self.site.unwrap_or_else(|| start_offset(node)),
         })?;
         let mut found = Vec::new();
         let mut bad = Vec::new();
@@ -146,6 +156,8 @@ impl<'m> Translator<'m> {
     }
 }
 
+/// The flags of a `re` call from their text (`re.I | re.M` reads as `"re.I|re.M"`): None for
+/// flags other than IGNORECASE, MULTILINE and DOTALL.
 pub(super) fn regex_flags(v: &Value) -> Option<RegexFlags> {
     let Some(Py::Str(s)) = v.as_const() else {
         return None;
@@ -164,7 +176,7 @@ pub(super) fn regex_flags(v: &Value) -> Option<RegexFlags> {
 
 /// A Python `re` pattern in the portable subset: named groups become plain groups, `\Z` is `\z`,
 /// and `$` outside MULTILINE (end, or before a final newline) is `\n?\z`.
-pub(super) fn python_regex(re: &str, flags: RegexFlags) -> Result<String, String> {
+fn python_regex(re: &str, flags: RegexFlags) -> Result<String, String> {
     let re = crate::sigma::detection::unname_groups(re);
     if re.contains("(?P=") {
         return Err(format!(

@@ -1,26 +1,35 @@
+//! Statements: running a function body to its return value.
+//!
+//! [`Translator::run`] keeps a stack of [`Frame`]s (the blocks being run, innermost last) and an
+//! environment of local names. Assignments and imports bind names; `if`, `try` and loops over
+//! event data branch (each continuation runs to its `return`, and the values join on the
+//! condition); loops over constants are unrolled one item at a time; `raise` gives a value that
+//! never is ok. Anything else is refused.
+
 use rustpython_parser::ast;
 
 use crate::ir::Expr;
 
 use super::ipaddress::TryIp;
 use super::module::{import_bindings, import_from_bindings};
-use super::value::{ite, Py, Value};
-use super::{Env, Translator, R};
+use super::value::{Py, Value};
+use super::{Env, Translated, Translator};
 
 /// One block being run, and (for an unrolled loop) what comes next.
 #[derive(Clone)]
 pub(super) struct Frame<'a> {
     pub(super) stmts: &'a [ast::Stmt],
-    pub(super) lp: Option<Loop<'a>>,
+    pub(super) unrolled: Option<Loop<'a>>,
 }
 
 #[derive(Clone)]
+/// A loop over constants being unrolled: the items, and the next one to bind.
 pub(super) struct Loop<'a> {
     /// The loop variable, or the names a `for a, b in ...` target unpacks each item into.
-    pub(super) var: Vec<String>,
-    pub(super) items: Vec<Value>,
-    pub(super) next: usize,
-    pub(super) body: &'a [ast::Stmt],
+    names: Vec<String>,
+    items: Vec<Value>,
+    next: usize,
+    body: &'a [ast::Stmt],
 }
 
 impl<'m> Translator<'m> {
@@ -30,12 +39,12 @@ impl<'m> Translator<'m> {
     /// update `env` and go on; the `ok` of each value they compute is collected in `pre_ok`, since
     /// an exception there ends the function whatever comes next. A statement that branches (`if`,
     /// `try`, a loop over event data) runs each continuation to its return value and joins them
-    /// with [`ite`]; `return` ends the run.
-    pub(super) fn run(&mut self, mut stack: Vec<Frame<'m>>, mut env: Env) -> R<Value> {
+    /// with [`Value::if_then_else`]; `return` ends the run.
+    pub(super) fn run(&mut self, mut stack: Vec<Frame<'m>>, mut env: Env) -> Translated<Value> {
         let mut pre_ok: Vec<Expr> = Vec::new();
         loop {
             let Some(top) = stack.last_mut() else {
-                return Ok(finish(Value::konst(Py::None), pre_ok));
+                return Ok(finish(Value::constant(Py::None), pre_ok));
             };
             let Some((stmt, rest)) = top.stmts.split_first() else {
                 end_block(&mut stack, &mut env);
@@ -46,7 +55,7 @@ impl<'m> Translator<'m> {
                 ast::Stmt::Return(r) => {
                     let v = match &r.value {
                         Some(e) => self.expr(e, &env)?,
-                        None => Value::konst(Py::None),
+                        None => Value::constant(Py::None),
                     };
                     return Ok(finish(v, pre_ok));
                 }
@@ -58,20 +67,20 @@ impl<'m> Translator<'m> {
                 ast::Stmt::Assign(a) => {
                     let v = self.expr(&a.value, &env)?;
                     let [ast::Expr::Name(n)] = a.targets.as_slice() else {
-                        return self.err(stmt, "an assignment to something other than one name");
+                        return self.refuse(stmt, "an assignment to something other than one name");
                     };
                     assign(&mut env, &mut pre_ok, n.id.to_string(), v);
                 }
                 ast::Stmt::AnnAssign(a) => {
                     let (ast::Expr::Name(n), Some(value)) = (a.target.as_ref(), &a.value) else {
-                        return self.err(stmt, "an annotated assignment without a value");
+                        return self.refuse(stmt, "an annotated assignment without a value");
                     };
                     let v = self.expr(value, &env)?;
                     assign(&mut env, &mut pre_ok, n.id.to_string(), v);
                 }
                 ast::Stmt::For(f) => {
                     if !f.orelse.is_empty() {
-                        return self.err(stmt, "a for loop with an else block");
+                        return self.refuse(stmt, "a for loop with an else block");
                     }
                     let names = self.for_target_names(f)?;
                     let unpacks = matches!(f.target.as_ref(), ast::Expr::Tuple(_));
@@ -83,7 +92,7 @@ impl<'m> Translator<'m> {
                         continue;
                     }
                     let [var] = names.as_slice() else {
-                        return self.err(
+                        return self.refuse(
                             f.target.as_ref(),
                             "unpacking the elements of an event array",
                         );
@@ -104,23 +113,23 @@ impl<'m> Translator<'m> {
                 ast::Stmt::Import(i) => env.extend(import_bindings(i)),
                 ast::Stmt::ImportFrom(i) => env.extend(import_from_bindings(i)),
                 ast::Stmt::Expr(_) => {
-                    return self.err(stmt, "a statement with side effects");
+                    return self.refuse(stmt, "a statement with side effects");
                 }
                 ast::Stmt::Try(t) => {
                     let v = self.run_try(t, stmt, stack, env)?;
                     return Ok(finish(v, pre_ok));
                 }
                 ast::Stmt::TryStar(_) => {
-                    return self.err(
+                    return self.refuse(
                         stmt,
                         "try/except (which exceptions are caught cannot be followed)",
                     )
                 }
-                ast::Stmt::While(_) => return self.err(stmt, "a while loop"),
+                ast::Stmt::While(_) => return self.refuse(stmt, "a while loop"),
                 ast::Stmt::FunctionDef(_) => {
-                    return self.err(stmt, "a function defined inside a function")
+                    return self.refuse(stmt, "a function defined inside a function")
                 }
-                _ => return self.err(stmt, "this kind of statement"),
+                _ => return self.refuse(stmt, "this kind of statement"),
             }
         }
     }
@@ -128,18 +137,23 @@ impl<'m> Translator<'m> {
     /// `if test: body else: orelse` followed by the rest of the stack: both branches run to their
     /// return values (a branch the test can never take is not run), joined on the test's truth.
     /// Returns the joined value and the condition the test raises no exception.
-    fn run_if(&mut self, i: &'m ast::StmtIf, stack: Vec<Frame<'m>>, env: Env) -> R<(Value, Expr)> {
+    fn run_if(
+        &mut self,
+        i: &'m ast::StmtIf,
+        stack: Vec<Frame<'m>>,
+        env: Env,
+    ) -> Translated<(Value, Expr)> {
         let c = self.expr(&i.test, &env)?;
         let (t, ok) = self.truth(&c);
         let mut a_stack = stack.clone();
         a_stack.push(Frame {
             stmts: &i.body,
-            lp: None,
+            unrolled: None,
         });
         let mut b_stack = stack;
         b_stack.push(Frame {
             stmts: &i.orelse,
-            lp: None,
+            unrolled: None,
         });
         let a = if t == Expr::Const(false) {
             Value::raising()
@@ -151,11 +165,11 @@ impl<'m> Translator<'m> {
         } else {
             self.run(b_stack, env)?
         };
-        Ok((ite(t, a, b), ok))
+        Ok((Value::if_then_else(t, a, b), ok))
     }
 
     /// The names a `for` target binds: one name, or a tuple of names to unpack each item into.
-    fn for_target_names(&self, f: &ast::StmtFor) -> R<Vec<String>> {
+    fn for_target_names(&self, f: &ast::StmtFor) -> Translated<Vec<String>> {
         match f.target.as_ref() {
             ast::Expr::Name(n) => Ok(vec![n.id.to_string()]),
             ast::Expr::Tuple(t) => t
@@ -167,8 +181,8 @@ impl<'m> Translator<'m> {
                 })
                 .collect::<Option<_>>()
                 .ok_or(())
-                .or_else(|_| self.err(f.target.as_ref(), "a for loop target other than names")),
-            _ => self.err(f.target.as_ref(), "a for loop target other than a name"),
+                .or_else(|_| self.refuse(f.target.as_ref(), "a for loop target other than names")),
+            _ => self.refuse(f.target.as_ref(), "a for loop target other than a name"),
         }
     }
 
@@ -181,9 +195,9 @@ impl<'m> Translator<'m> {
         names: &[String],
         unpacks: bool,
         env: &mut Env,
-    ) -> R<Option<Frame<'m>>> {
+    ) -> Translated<Option<Frame<'m>>> {
         let Some(items) = p.elements() else {
-            return self.err(f.iter.as_ref(), "a for loop over a non-iterable");
+            return self.refuse(f.iter.as_ref(), "a for loop over a non-iterable");
         };
         let items: Vec<Value> = if unpacks {
             // `for k, v in TABLE.items()`: each item a tuple of as many values.
@@ -191,34 +205,34 @@ impl<'m> Translator<'m> {
                 .into_iter()
                 .map(|x| match x {
                     Py::Seq(parts) if parts.len() == names.len() => {
-                        Some(Value::konst(Py::Seq(parts)))
+                        Some(Value::constant(Py::Seq(parts)))
                     }
                     _ => None,
                 })
                 .collect::<Option<_>>()
                 .ok_or(())
                 .or_else(|_| {
-                    self.err(
+                    self.refuse(
                         f.target.as_ref(),
                         "unpacking items that are not tuples of that length",
                     )
                 })?
         } else {
-            items.into_iter().map(Value::konst).collect()
+            items.into_iter().map(Value::constant).collect()
         };
         let Some(first) = items.first() else {
             return Ok(None);
         };
-        let var = if unpacks {
+        let bound = if unpacks {
             names.to_vec()
         } else {
             vec![names[0].clone()]
         };
-        bind(env, &var, first);
+        bind_loop_item(env, &bound, first);
         Ok(Some(Frame {
             stmts: &f.body,
-            lp: Some(Loop {
-                var,
+            unrolled: Some(Loop {
+                names: bound,
                 items,
                 next: 1,
                 body: &f.body,
@@ -228,12 +242,14 @@ impl<'m> Translator<'m> {
 
     /// `break` / `continue`: drop the frames inside the innermost unrolled loop and end its
     /// current pass; `break` drops the loop too, so its remaining items never run.
-    fn leave_loop_body(&self, stmt: &ast::Stmt, stack: &mut Vec<Frame<'m>>) -> R<()> {
+    fn leave_loop_body(&self, stmt: &ast::Stmt, stack: &mut Vec<Frame<'m>>) -> Translated<()> {
         let is_break = matches!(stmt, ast::Stmt::Break(_));
         loop {
             match stack.last() {
-                None => return self.err(stmt, "break/continue outside a loop"),
-                Some(Frame { lp: Some(_), .. }) => break,
+                None => return self.refuse(stmt, "break/continue outside a loop"),
+                Some(Frame {
+                    unrolled: Some(_), ..
+                }) => break,
                 Some(_) => {
                     stack.pop();
                 }
@@ -258,7 +274,7 @@ impl<'m> Translator<'m> {
         stmt: &ast::Stmt,
         stack: Vec<Frame<'m>>,
         env: Env,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let (value, handler) = self.try_ip_address(t, stmt, &env)?;
         let TryIp {
             valid,
@@ -277,7 +293,7 @@ impl<'m> Translator<'m> {
                 let mut a_stack = stack.clone();
                 a_stack.push(Frame {
                     stmts: rest,
-                    lp: None,
+                    unrolled: None,
                 });
                 self.run(a_stack, env_a)?
             }
@@ -286,10 +302,10 @@ impl<'m> Translator<'m> {
         let mut b_stack = stack;
         b_stack.push(Frame {
             stmts: handler,
-            lp: None,
+            unrolled: None,
         });
         let b = self.run(b_stack, env)?;
-        Ok(ite(valid, a, b))
+        Ok(Value::if_then_else(valid, a, b))
     }
 }
 
@@ -308,16 +324,17 @@ fn finish(v: Value, pre_ok: Vec<Expr>) -> Value {
 fn end_block(stack: &mut Vec<Frame<'_>>, env: &mut Env) {
     let frame = stack.pop();
     if let Some(Frame {
-        lp: Some(mut lp), ..
+        unrolled: Some(mut unrolled),
+        ..
     }) = frame
     {
-        if lp.next < lp.items.len() {
-            bind(env, &lp.var, &lp.items[lp.next]);
-            lp.next += 1;
-            let body = lp.body;
+        if unrolled.next < unrolled.items.len() {
+            bind_loop_item(env, &unrolled.names, &unrolled.items[unrolled.next]);
+            unrolled.next += 1;
+            let body = unrolled.body;
             stack.push(Frame {
                 stmts: body,
-                lp: Some(lp),
+                unrolled: Some(unrolled),
             });
         }
     }
@@ -337,14 +354,14 @@ fn assign(env: &mut Env, pre_ok: &mut Vec<Expr>, name: String, v: Value) {
 }
 
 /// Bind a loop variable, or unpack a constant tuple into several names.
-pub(super) fn bind(env: &mut Env, names: &[String], item: &Value) {
+fn bind_loop_item(env: &mut Env, names: &[String], item: &Value) {
     match (names, item.as_const()) {
         ([one], _) => {
             env.insert(one.clone(), item.clone());
         }
         (many, Some(Py::Seq(parts))) => {
             for (n, p) in many.iter().zip(parts) {
-                env.insert(n.clone(), Value::konst(p.clone()));
+                env.insert(n.clone(), Value::constant(p.clone()));
             }
         }
         _ => {}

@@ -1,10 +1,17 @@
+//! Strings: `startswith`/`endswith`, `lower`/`upper`/`casefold`, f-strings and `+`
+//! concatenation.
+//!
+//! A string built from literals around one event field is an [`Atom::Concat`]: it can be compared
+//! with another field (an IR field-reference test with the literal text around) or with a
+//! constant (the field equal to the middle of the constant).
+
 use rustpython_parser::ast;
 
 use crate::ir::{Anchor, Expr, JsonType, Pattern, Test};
 
 use super::ops::same_base;
 use super::value::{Atom, Loc, Py, Value};
-use super::{and, not, Env, Translator, R};
+use super::{and, not, Env, Translated, Translator};
 
 impl<'m> Translator<'m> {
     /// `s.lower()`, `s.upper()`, `s.casefold()`: a string field becomes an [`Atom::Case`] (read
@@ -15,9 +22,9 @@ impl<'m> Translator<'m> {
         name: &str,
         c: &ast::ExprCall,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         if !c.args.is_empty() {
-            return self.err(node, format!(".{name}() with arguments"));
+            return self.refuse(node, format!(".{name}() with arguments"));
         }
         let upper = name == "upper";
         self.reject_concat(recv, node, &format!(".{name}()"))?;
@@ -53,7 +60,12 @@ impl<'m> Translator<'m> {
     /// An f-string: literal parts around at most one value read from the event. Constant values
     /// are formatted in (`str()` of a string, None, True, False); the one event value makes a
     /// built string ([`Translator::concat`] with `fstring` set).
-    pub(super) fn fstring(&mut self, j: &ast::ExprJoinedStr, e: &ast::Expr, env: &Env) -> R<Value> {
+    pub(super) fn fstring(
+        &mut self,
+        j: &ast::ExprJoinedStr,
+        e: &ast::Expr,
+        env: &Env,
+    ) -> Translated<Value> {
         // Literal parts around at most one value.
         let mut before = String::new();
         let mut after = String::new();
@@ -62,7 +74,7 @@ impl<'m> Translator<'m> {
             let text = match part {
                 ast::Expr::Constant(c) => match &c.value {
                     ast::Constant::Str(t) => t.clone(),
-                    _ => return self.err(part, "this f-string part"),
+                    _ => return self.refuse(part, "this f-string part"),
                 },
                 ast::Expr::FormattedValue(f) => {
                     if f.format_spec.is_some()
@@ -71,22 +83,24 @@ impl<'m> Translator<'m> {
                             ast::ConversionFlag::None | ast::ConversionFlag::Str
                         )
                     {
-                        return self.err(part, "an f-string field with a format or !r/!a");
+                        return self.refuse(part, "an f-string field with a format or !r/!a");
                     }
                     let v = self.expr(&f.value, env)?;
                     match v.as_const() {
                         Some(p) => match p.str_text() {
                             Some(t) => t,
-                            None => return self.err(part, "an f-string of this constant"),
+                            None => return self.refuse(part, "an f-string of this constant"),
                         },
                         None if value.is_none() => {
                             value = Some(v);
                             continue;
                         }
-                        None => return self.err(part, "an f-string of more than one event value"),
+                        None => {
+                            return self.refuse(part, "an f-string of more than one event value")
+                        }
                     }
                 }
-                _ => return self.err(part, "this f-string part"),
+                _ => return self.refuse(part, "this f-string part"),
             };
             if value.is_some() {
                 after.push_str(&text);
@@ -95,16 +109,16 @@ impl<'m> Translator<'m> {
             }
         }
         match value {
-            None => Ok(Value::konst(Py::Str(before))),
+            None => Ok(Value::constant(Py::Str(before))),
             Some(v) => self.concat(&before, &v, &after, true, e),
         }
     }
 
     /// A built string (f-string or `+`) where only literals and fields are read: refused, so it
     /// is never taken for a value that raises.
-    pub(super) fn reject_concat(&self, v: &Value, node: &ast::Expr, what: &str) -> R<()> {
+    pub(super) fn reject_concat(&self, v: &Value, node: &ast::Expr, what: &str) -> Translated<()> {
         if v.alts.iter().any(|(_, a)| matches!(a, Atom::Concat { .. })) {
-            return self.err(node, format!("{what} of a built string (f-string or +)"));
+            return self.refuse(node, format!("{what} of a built string (f-string or +)"));
         }
         Ok(())
     }
@@ -120,7 +134,7 @@ impl<'m> Translator<'m> {
         after: &str,
         fstring: bool,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         let mut alts = Vec::new();
         let mut bad = Vec::new();
         let around = |t: &str| Atom::Const(Py::Str(format!("{before}{t}{after}")));
@@ -129,7 +143,7 @@ impl<'m> Translator<'m> {
                 Atom::Const(Py::Str(t)) => alts.push((g.clone(), around(t))),
                 Atom::Const(p) if fstring => match p.str_text() {
                     Some(t) => alts.push((g.clone(), around(&t))),
-                    None => return self.err(node, "an f-string of this constant"),
+                    None => return self.refuse(node, "an f-string of this constant"),
                 },
                 Atom::Const(_) => bad.push(g.clone()),
                 Atom::Json(l) => {
@@ -170,7 +184,7 @@ impl<'m> Translator<'m> {
                     },
                 )),
                 _ => {
-                    return self.err(
+                    return self.refuse(
                         node,
                         if fstring {
                             "an f-string of this value"
@@ -195,7 +209,7 @@ impl<'m> Translator<'m> {
         arg: &Value,
         start: bool,
         node: &ast::Expr,
-    ) -> R<Value> {
+    ) -> Translated<Value> {
         self.pairwise(recv, arg, |r, a| self.anchored_atoms(r, a, start), node)
     }
 

@@ -1,3 +1,6 @@
+//! Unit tests: Python rule bodies translated, then checked with the evaluator and with jq on
+//! events, and refusals checked for their message.
+
 use super::*;
 use serde_json::json;
 

@@ -1,7 +1,15 @@
+//! The symbolic values Python expressions evaluate to.
+//!
+//! A [`Value`] is a list of disjoint guarded alternatives `(guard, Atom)` plus `ok`, the
+//! condition under which computing it raises no exception. An [`Atom`] is one thing the value can
+//! be: a Python constant ([`Py`]), the JSON value at a location ([`Loc`]) of the event or of an
+//! array element, a lowercased string field, a boolean condition, a built string, a compiled
+//! regex, an IP address, or something callable ([`Callable`]).
+
 use crate::ir::{Expr, FieldPath, RegexFlags};
 use crate::panther::canonical_key;
 
-use super::{and, not, or, ELEM};
+use super::{and, not, or, ELEMENT_MARKER};
 
 /// A Python constant.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +39,7 @@ impl Py {
         }
     }
 
+    /// Python's truth value of the constant.
     pub(super) fn truthy(&self) -> bool {
         match self {
             Py::None => false,
@@ -43,7 +52,8 @@ impl Py {
         }
     }
 
-    pub(super) fn num(&self) -> Option<f64> {
+    /// The number a bool or number stands for in arithmetic and comparisons (`True` is 1).
+    pub(super) fn as_number(&self) -> Option<f64> {
         match self {
             Py::Bool(b) => Some(f64::from(u8::from(*b))),
             Py::Num(n) => Some(*n),
@@ -52,21 +62,22 @@ impl Py {
     }
 
     /// Python `==` between constants.
-    pub(super) fn eq(&self, other: &Py) -> bool {
-        match (self.num(), other.num()) {
+    pub(super) fn python_eq(&self, other: &Py) -> bool {
+        match (self.as_number(), other.as_number()) {
             (Some(a), Some(b)) => a == b,
             _ => match (self, other) {
                 (Py::Seq(a), Py::Seq(b)) => {
-                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq(y))
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.python_eq(y))
                 }
                 (Py::Set(a), Py::Set(b)) => {
-                    a.iter().all(|x| b.iter().any(|y| x.eq(y)))
-                        && b.iter().all(|y| a.iter().any(|x| x.eq(y)))
+                    a.iter().all(|x| b.iter().any(|y| x.python_eq(y)))
+                        && b.iter().all(|y| a.iter().any(|x| x.python_eq(y)))
                 }
                 (Py::Dict(a), Py::Dict(b)) => {
                     a.len() == b.len()
-                        && a.iter()
-                            .all(|(k, v)| b.iter().any(|(k2, v2)| k.eq(k2) && v.eq(v2)))
+                        && a.iter().all(|(k, v)| {
+                            b.iter().any(|(k2, v2)| k.python_eq(k2) && v.python_eq(v2))
+                        })
                 }
                 (a, b) => a == b && !matches!(a, Py::Match),
             },
@@ -74,7 +85,7 @@ impl Py {
     }
 
     /// The JSON scalar `==` compares with (None for containers).
-    pub(super) fn json(&self) -> Option<serde_json::Value> {
+    pub(super) fn json_scalar(&self) -> Option<serde_json::Value> {
         Some(match self {
             Py::None => serde_json::Value::Null,
             Py::Bool(b) => serde_json::Value::Bool(*b),
@@ -90,6 +101,8 @@ impl Py {
         })
     }
 
+    /// The items a `for` loop over the constant goes through (a dict's keys, a string's
+    /// characters); None when the constant is not iterable.
     pub(super) fn elements(&self) -> Option<Vec<Py>> {
         match self {
             Py::Seq(v) | Py::Set(v) => Some(v.clone()),
@@ -109,6 +122,7 @@ pub(super) struct Loc {
 }
 
 impl Loc {
+    /// The location of `key` in the object here (a top-level event key is canonicalized).
     pub(super) fn child(&self, key: &str) -> Loc {
         let mut path = self.path.clone();
         path.push(if self.elem == 0 && path.is_empty() {
@@ -122,15 +136,18 @@ impl Loc {
         }
     }
 
+    /// The IR field path: an element's path starts with [`ELEMENT_MARKER`] and its number,
+    /// which [`super::generators`] strips when it makes the per-element condition.
     pub(super) fn field(&self) -> FieldPath {
         let mut segs = Vec::with_capacity(self.path.len() + 1);
         if self.elem > 0 {
-            segs.push(format!("{ELEM}{}", self.elem));
+            segs.push(format!("{ELEMENT_MARKER}{}", self.elem));
         }
         segs.extend(self.path.iter().cloned());
         FieldPath(segs)
     }
 
+    /// The event itself (the parameter of `rule()`).
     pub(super) fn is_event(&self) -> bool {
         self.elem == 0 && self.path.is_empty()
     }
@@ -149,8 +166,10 @@ pub(super) enum Callable {
     Unknown(String, String),
 }
 
+/// One alternative of a [`Value`].
 #[derive(Debug, Clone)]
 pub(super) enum Atom {
+    /// A Python constant.
     Const(Py),
     /// The JSON value at the location, present and not null.
     Json(Loc),
@@ -170,6 +189,7 @@ pub(super) enum Atom {
         loc: Loc,
         after: String,
     },
+    /// A module, function or helper (callable, or a module whose attributes are read).
     Call(Callable),
 }
 
@@ -182,6 +202,7 @@ pub(super) struct Value {
 }
 
 impl Value {
+    /// The value that is always `a`, computed without raising.
     pub(super) fn of(a: Atom) -> Value {
         Value {
             alts: vec![(Expr::Const(true), a)],
@@ -189,10 +210,12 @@ impl Value {
         }
     }
 
-    pub(super) fn konst(p: Py) -> Value {
+    /// The constant `p`.
+    pub(super) fn constant(p: Py) -> Value {
         Value::of(Atom::Const(p))
     }
 
+    /// A bool, true exactly when `e` holds, computed without raising when `ok` holds.
     pub(super) fn boolean(e: Expr, ok: Expr) -> Value {
         Value {
             alts: vec![(Expr::Const(true), Atom::Bool(e))],
@@ -200,6 +223,8 @@ impl Value {
         }
     }
 
+    /// A computation that always raises (no alternatives, never ok): `raise`, or a branch that
+    /// is never taken.
     pub(super) fn raising() -> Value {
         Value {
             alts: vec![],
@@ -207,6 +232,7 @@ impl Value {
         }
     }
 
+    /// The constant this value certainly is (one unguarded constant that never raises).
     pub(super) fn as_const(&self) -> Option<&Py> {
         match self.alts.as_slice() {
             [(Expr::Const(true), Atom::Const(p))] if self.ok == Expr::Const(true) => Some(p),
@@ -241,21 +267,22 @@ impl Value {
         self.alts = rest;
         self
     }
-}
 
-/// `ite(t, a, b)`: `a` where `t` holds, `b` elsewhere.
-pub(super) fn ite(t: Expr, a: Value, b: Value) -> Value {
-    let mut alts = Vec::new();
-    for (g, x) in a.alts {
-        alts.push((and(t.clone(), g), x));
+    /// Python's `a if t else b`, and the join of two branches of an `if` statement: `a` where
+    /// `t` holds, `b` elsewhere.
+    pub(super) fn if_then_else(t: Expr, a: Value, b: Value) -> Value {
+        let mut alts = Vec::new();
+        for (g, x) in a.alts {
+            alts.push((and(t.clone(), g), x));
+        }
+        for (g, x) in b.alts {
+            alts.push((and(not(t.clone()), g), x));
+        }
+        let ok = if a.ok == b.ok {
+            a.ok
+        } else {
+            or(and(t.clone(), a.ok), and(not(t), b.ok))
+        };
+        Value { alts, ok }.tidy()
     }
-    for (g, x) in b.alts {
-        alts.push((and(not(t.clone()), g), x));
-    }
-    let ok = if a.ok == b.ok {
-        a.ok
-    } else {
-        or(and(t.clone(), a.ok), and(not(t), b.ok))
-    };
-    Value { alts, ok }.tidy()
 }

@@ -292,8 +292,8 @@ impl<'m> Translator<'m> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
 /// How a key is read, which decides what a missing key or a non-object gives.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum KeyRead {
     /// `d.get(k, default)`: default when the key is absent, None when it is null.
     Get,

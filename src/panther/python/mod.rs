@@ -67,7 +67,9 @@ use value::{Loc, Value};
 /// A translated module: the condition `rule()` returns True under, and the alert's output fields.
 #[derive(Debug, Clone)]
 pub struct Translation {
+    /// The condition under which `rule(event)` returns `True` without raising.
     pub condition: Expr,
+    /// The fields `alert_context()` reads, for the alert's output.
     pub fields: Vec<String>,
 }
 

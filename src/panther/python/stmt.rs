@@ -22,8 +22,8 @@ pub(super) struct Frame<'a> {
     pub(super) unrolled: Option<Loop<'a>>,
 }
 
-#[derive(Clone)]
 /// A loop over constants being unrolled: the items, and the next one to bind.
+#[derive(Clone)]
 pub(super) struct Loop<'a> {
     /// The loop variable, or the names a `for a, b in ...` target unpacks each item into.
     names: Vec<String>,

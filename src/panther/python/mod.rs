@@ -1,0 +1,224 @@
+//! Translating a Panther rule's Python `rule(event)` to one IR condition.
+//!
+//! The module is parsed with `rustpython-parser` and `rule()` is evaluated *symbolically*: every
+//! Python expression becomes a [`Value`], a set of guarded alternatives (a constant, the JSON value
+//! at an exact path, a lowercased string field, a boolean condition, ...) plus `ok`, the condition
+//! under which evaluating it raises no exception. Python's operators combine these exactly:
+//! `a and b` is `ok(a) ∧ (¬a ∨ ok(b))`, `x.startswith("a")` is ok only when `x` is a string,
+//! `!=` on a missing field is true, and the rule matches when `rule()` returns `True` without
+//! raising. If/early-return chains are followed branch by branch; loops over constants are
+//! unrolled; local helpers are inlined; `any()`/`all()` over an event array become
+//! [`Expr::Elements`]. Anything else is an error `not translatable: <construct>` at its line and
+//! column in the `.py`: never a partial query.
+//!
+//! # How a rule flows through the modules
+//!
+//! - [`translate`] (here) parses the rule and the prelude (Python versions of Panther helpers,
+//!   `prelude.py`) and builds a `Translator`; `module` binds the module-level imports,
+//!   constants and functions, then runs `rule(event)` with the parameter bound to the event.
+//! - `stmt` runs statements: `Translator::run` walks a stack of frames (blocks), binding
+//!   names in an `Env` as it goes. Where control flow branches (`if`, `try`, a loop over event
+//!   data) each continuation is run to its `return` and the two values are joined on the
+//!   branching condition (`Value::if_then_else`), so the result is one `Value` per function.
+//! - `expr` turns an expression into a `Value` (`value` defines the types), dispatching to
+//!   the module of each concern: `ops` for truthiness, `and`/`or`/`not` and comparisons,
+//!   `keys` for reading fields (`event.get`, `event[...]`, `deep_get`), `calls` for calls
+//!   (which go on to `helpers`, `strings`, `regex`, `fnmatch`, `ipaddress`,
+//!   `isinstance` and `generators`).
+//! - A condition is an IR [`Expr`] over the event: the truth of the returned value (`ops`),
+//!   conjoined with its `ok`, is the rule's condition.
+//! - `fields` separately reads `alert_context()` for the alert's output fields.
+//!
+//! Refusals are `PyErr`s made by `Translator::refuse` (or `not_translatable` outside a
+//! translator) and carry the byte offset of the construct; [`translate`] turns them into a
+//! [`Diagnostic`] at the line and column of the `.py`.
+
+mod calls;
+mod expr;
+mod fields;
+mod fnmatch;
+mod generators;
+mod helpers;
+mod ipaddress;
+mod isinstance;
+mod keys;
+mod module;
+mod ops;
+mod regex;
+mod stmt;
+mod strings;
+#[cfg(test)]
+mod tests;
+mod value;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rustpython_parser::ast::{self, Ranged};
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{Expr, JsonType, Test};
+use crate::source::{SourceFile, Span};
+
+use super::exact;
+use fields::output_fields;
+use value::{Loc, Value};
+
+/// A translated module: the condition `rule()` returns True under, and the alert's output fields.
+#[derive(Debug, Clone)]
+pub struct Translation {
+    /// The condition under which `rule(event)` returns `True` without raising.
+    pub condition: Expr,
+    /// The fields `alert_context()` reads, for the alert's output.
+    pub fields: Vec<String>,
+}
+
+/// Python versions of the Panther helpers rulecast translates by inlining them.
+const PRELUDE: &str = include_str!("../prelude.py");
+/// How deeply helper calls may nest while they are inlined (deeper is taken for recursion).
+const MAX_INLINE_DEPTH: usize = 16;
+/// Prefix of a path segment naming the element an element-relative path starts from.
+const ELEMENT_MARKER: char = '\u{0}';
+
+/// Translate a rule module (`path` is shown in diagnostics).
+pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Diagnostic> {
+    let file = SourceFile::new(path, text);
+    let at = |offset: usize| {
+        let lc = file.line_col(offset);
+        (lc.line, lc.column)
+    };
+    let module = parse(text).map_err(|(msg, offset)| {
+        let (l, c) = at(offset);
+        Diagnostic::new(Code::PythonSyntax, msg).in_other_file(path, l, c)
+    })?;
+    let prelude = parse(PRELUDE).map_err(|(msg, _)| {
+        Diagnostic::new(Code::PythonSyntax, format!("rulecast prelude: {msg}"))
+    })?;
+    let mut t = Translator {
+        span,
+        globals: HashMap::new(),
+        functions: HashMap::new(),
+        prelude: HashMap::new(),
+        inline_depth: 0,
+        site: None,
+        elements_bound: 0,
+        ip_checks: Vec::new(),
+    };
+    for s in &prelude {
+        if let ast::Stmt::FunctionDef(f) = s {
+            t.prelude.insert(f.name.to_string(), f);
+        }
+    }
+    let result = t.translate_module(&module).map_err(|e| {
+        let (l, c) = at(e.at);
+        Diagnostic::new(e.code, e.msg).in_other_file(path, l, c)
+    })?;
+    Ok(Translation {
+        condition: result,
+        fields: output_fields(&module),
+    })
+}
+
+/// Parse Python source into its statements, or a message and the byte offset of the error.
+fn parse(text: &str) -> Result<Vec<ast::Stmt>, (String, usize)> {
+    match rustpython_parser::parse(text, rustpython_parser::Mode::Module, "<rule>") {
+        Ok(ast::Mod::Module(m)) => Ok(m.body),
+        Ok(_) => Err(("not a Python module".into(), 0)),
+        Err(e) => Err((
+            format!("Python syntax error: {}", e.error),
+            usize::from(e.offset),
+        )),
+    }
+}
+
+/// An error at a byte offset of the `.py`.
+#[derive(Debug)]
+struct PyErr {
+    code: Code,
+    msg: String,
+    at: usize,
+}
+
+/// The result of translating a construct: a value, or why it cannot be translated.
+type Translated<T> = Result<T, PyErr>;
+
+/// The byte offset in the `.py` where a syntax node starts.
+fn start_offset(node: &impl Ranged) -> usize {
+    usize::from(node.range().start())
+}
+
+/// The error E310 `not translatable: <what>` at `node`, outside a [`Translator`] (whose
+/// [`Translator::refuse`] points into the rule while a prelude helper is inlined).
+fn not_translatable<T>(node: &impl Ranged, what: impl std::fmt::Display) -> Translated<T> {
+    Err(PyErr {
+        code: Code::NotTranslatable,
+        msg: format!("not translatable: {what}"),
+        at: start_offset(node),
+    })
+}
+
+/// The local names of the function being run, and their values.
+type Env = HashMap<String, Value>;
+
+/// The state of one translation: what the module defines, and bookkeeping while `rule()` runs.
+/// Its methods are spread over the child modules, one concern each.
+struct Translator<'m> {
+    /// The span of the rule in its YAML file, given to every predicate.
+    span: Span,
+    /// Module-level names: imports and constants.
+    globals: HashMap<String, Value>,
+    /// The functions the module defines (inlined when called).
+    functions: HashMap<String, &'m ast::StmtFunctionDef>,
+    /// The functions of the prelude (Panther helpers inlined when called).
+    prelude: HashMap<String, &'m ast::StmtFunctionDef>,
+    /// How many inlined calls are running (at most [`MAX_INLINE_DEPTH`]).
+    inline_depth: usize,
+    /// The rule's call site while a prelude helper is inlined (errors point there).
+    site: Option<usize>,
+    /// How many generator elements have been bound so far: numbers each new one.
+    elements_bound: usize,
+    /// For each `ipaddress.ip_address()` call translated so far: the condition its argument is
+    /// computed without raising, and the condition the call raises no `ValueError` (what a
+    /// `try: ... except ValueError:` around it catches).
+    ip_checks: Vec<(Expr, Expr)>,
+}
+
+/// `a ∧ b`.
+fn and(a: Expr, b: Expr) -> Expr {
+    Expr::and(vec![a, b])
+}
+/// `a ∨ b`.
+fn or(a: Expr, b: Expr) -> Expr {
+    Expr::or(vec![a, b])
+}
+/// `¬a`.
+fn not(a: Expr) -> Expr {
+    Expr::not(a)
+}
+
+impl<'m> Translator<'m> {
+    /// The error E310 `not translatable: <what>` at `node`, or at the rule's call site while a
+    /// prelude helper is inlined.
+    fn refusal(&self, node: &impl Ranged, what: impl std::fmt::Display) -> PyErr {
+        PyErr {
+            code: Code::NotTranslatable,
+            msg: format!("not translatable: {what}"),
+            at: self.site.unwrap_or_else(|| start_offset(node)),
+        }
+    }
+
+    /// Refuse the construct at `node`: [`Translator::refusal`] as an `Err`.
+    fn refuse<T>(&self, node: &impl Ranged, what: impl std::fmt::Display) -> Translated<T> {
+        Err(self.refusal(node, what))
+    }
+
+    /// The IR predicate `test` on the field at `loc` (an `Expr::Pred`).
+    fn pred(&self, loc: &Loc, test: Test) -> Expr {
+        exact(&loc.field(), test, self.span)
+    }
+
+    /// The field at `loc` has the JSON type `t`.
+    fn is_type(&self, loc: &Loc, t: JsonType) -> Expr {
+        self.pred(loc, Test::Type(t))
+    }
+}

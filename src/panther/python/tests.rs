@@ -1,0 +1,455 @@
+//! Unit tests: Python rule bodies translated, then checked with the evaluator and with jq on
+//! events, and refusals checked for their message.
+
+use super::*;
+use serde_json::json;
+
+fn tr(src: &str) -> Result<Expr, Diagnostic> {
+    translate(Path::new("t.py"), src, Span::default())
+        .map(|t| crate::panther::simplify::simplify(&t.condition))
+}
+
+/// `rule` body lines; each event with the expected verdict, checked with the evaluator and jq.
+fn check(body: &str, cases: &[(serde_json::Value, bool)]) {
+    let src = format!("import re\nfrom fnmatch import fnmatch\nfrom panther_base_helpers import deep_get, pattern_match, pattern_match_list\nfrom panther_aws_helpers import aws_cloudtrail_success\n\ndef rule(event):\n{}\n", body.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"));
+    let cond = tr(&src).unwrap_or_else(|d| panic!("{d:?}\n{src}"));
+    let rule = crate::rule::Rule {
+        format: crate::rule::Format::Panther,
+        meta: Default::default(),
+        detections: vec![],
+        condition_text: vec![],
+        condition: cond.clone(),
+        span: Span::default(),
+    };
+    let jq = crate::backend::render(
+        crate::backend::Target::Jq.backend().expect("jq"),
+        &rule,
+        &Default::default(),
+    )
+    .expect("renders");
+    let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
+    for (e, want) in cases {
+        let got = crate::eval::matches(&cond, e).expect("evaluates");
+        assert_eq!(got, *want, "evaluator on {e}\n{body}\n{cond:?}");
+        let by_jq = !program.run(e).expect("runs").is_empty();
+        assert_eq!(by_jq, *want, "jq on {e}\n{body}\n{jq}");
+    }
+}
+
+fn fails(body: &str, needle: &str) -> Diagnostic {
+    let src = format!(
+        "import re\n\ndef rule(event):\n{}\n",
+        body.lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let d = tr(&src).expect_err("refused");
+    assert!(d.message.contains(needle), "{}", d.message);
+    d
+}
+
+#[test]
+fn equality_and_not_equal_on_missing() {
+    check(
+        "return event.get('eventName') == 'CreateUser'",
+        &[
+            (json!({"eventName": "CreateUser"}), true),
+            (json!({"eventName": "createuser"}), false),
+            (json!({}), false),
+        ],
+    );
+    // `!=` is true on a missing field, as in Python.
+    check(
+        "return event.get('eventType') != 'AwsServiceEvent'",
+        &[
+            (json!({}), true),
+            (json!({"eventType": null}), true),
+            (json!({"eventType": "AwsServiceEvent"}), false),
+            (json!({"eventType": "AwsApiCall"}), true),
+        ],
+    );
+    // Typed: "1" is not 1, True == 1.
+    check(
+        "return event.get('n') == 1",
+        &[
+            (json!({"n": 1}), true),
+            (json!({"n": "1"}), false),
+            (json!({"n": true}), true),
+            (json!({"n": 1.0}), true),
+        ],
+    );
+}
+
+#[test]
+fn truthiness_of_empty_values() {
+    let cases = [
+        (json!({"x": ""}), false),
+        (json!({"x": 0}), false),
+        (json!({"x": []}), false),
+        (json!({"x": {}}), false),
+        (json!({"x": false}), false),
+        (json!({"x": null}), false),
+        (json!({}), false),
+        (json!({"x": "a"}), true),
+        (json!({"x": [0]}), true),
+        (json!({"x": {"a": 1}}), true),
+        (json!({"x": 0.5}), true),
+    ];
+    check("if event.get('x'):\n    return True\nreturn False", &cases);
+    check("return bool(event.get('x'))", &cases);
+    let negated: Vec<_> = cases.iter().map(|(e, b)| (e.clone(), !b)).collect();
+    check("return not event.get('x')", &negated);
+}
+
+#[test]
+fn exceptions_mean_no_match() {
+    // None.startswith raises: no match, and `not` does not turn it into a match.
+    check(
+        "return event.get('ua').startswith('aws')",
+        &[
+            (json!({"ua": "aws-cli"}), true),
+            (json!({}), false),
+            (json!({"ua": 5}), false),
+        ],
+    );
+    check(
+        "return not event.get('ua').startswith('aws')",
+        &[
+            (json!({"ua": "boto"}), true),
+            (json!({}), false),
+            (json!({"ua": 5}), false),
+        ],
+    );
+    // `and` short-circuits past the raising operand; `or` does not.
+    check(
+        "return event.get('a') == 'x' and event.get('ua').startswith('aws')",
+        &[
+            (json!({"a": "y"}), false),
+            (json!({"a": "x", "ua": "aws"}), true),
+            (json!({"a": "x"}), false),
+        ],
+    );
+    check(
+        "return not (event.get('a') == 'x' and event.get('ua').startswith('aws'))",
+        &[
+            (json!({"a": "y"}), true),
+            (json!({"a": "x"}), false),
+            (json!({"a": "x", "ua": "boto"}), true),
+        ],
+    );
+    check(
+        "return event.get('a') == 'x' or event.get('ua').endswith('s')",
+        &[
+            (json!({"a": "x"}), true),
+            (json!({"ua": "ss"}), true),
+            (json!({}), false),
+        ],
+    );
+    check(
+        "return not (event.get('a') == 'x' or event.get('ua').endswith('s'))",
+        &[
+            (json!({"a": "x"}), false),
+            (json!({"ua": "sb"}), true),
+            (json!({}), false),
+        ],
+    );
+    // event["k"] raises KeyError when absent.
+    check(
+        "return event['k'] is None",
+        &[
+            (json!({"k": null}), true),
+            (json!({}), false),
+            (json!({"k": 1}), false),
+        ],
+    );
+    // An exception in a helper or an if condition.
+    check(
+        "if event.get('n') > 5:\n    return True\nreturn False",
+        &[
+            (json!({"n": 6}), true),
+            (json!({"n": 5}), false),
+            (json!({"n": "6"}), false),
+            (json!({}), false),
+            (json!({"n": true}), false),
+        ],
+    );
+    check(
+        "if event.get('n') > 5:\n    return False\nreturn True",
+        &[
+            (json!({"n": 6}), false),
+            (json!({"n": 1}), true),
+            (json!({"n": "x"}), false),
+            (json!({}), false),
+        ],
+    );
+    check("raise ValueError('x')", &[(json!({}), false)]);
+}
+
+#[test]
+fn get_defaults_and_deep_get() {
+    check(
+        "return event.get('a', 'd') == 'd'",
+        &[
+            (json!({}), true),
+            (json!({"a": null}), false),
+            (json!({"a": "d"}), true),
+        ],
+    );
+    check(
+        "return event.get('p', {}).get('u') == 'x'",
+        &[
+            (json!({"p": {"u": "x"}}), true),
+            (json!({}), false),
+            (json!({"p": null}), false),
+        ],
+    );
+    check(
+        "return not event.get('p', {}).get('u')",
+        &[
+            (json!({}), true),
+            (json!({"p": null}), false),
+            (json!({"p": "s"}), false),
+            (json!({"p": {"u": ""}}), true),
+        ],
+    );
+    check(
+        "return deep_get(event, 'a', 'b', default='z') == 'z'",
+        &[
+            (json!({}), true),
+            (json!({"a": {"b": null}}), true),
+            (json!({"a": "s"}), true),
+            (json!({"a": {"b": "y"}}), false),
+        ],
+    );
+    check(
+        "return event.deep_get('a', 'b') is None",
+        &[
+            (json!({}), true),
+            (json!({"a": {"b": 1}}), false),
+            (json!({"a": [{"b": 1}]}), true),
+        ],
+    );
+    // Top-level keys in any case read CloudTrail's spelling.
+    check(
+        "return event.get('sourceIpAddress') == '1.2.3.4'",
+        &[(json!({"sourceIPAddress": "1.2.3.4"}), true)],
+    );
+    check(
+        "p = event.get('requestParameters') or {}\nreturn p.get('userName') == 'root'",
+        &[
+            (json!({"requestParameters": {"userName": "root"}}), true),
+            (json!({"requestParameters": null}), false),
+            (json!({}), false),
+        ],
+    );
+}
+
+#[test]
+fn membership_and_strings() {
+    check(
+        "return event.get('e') in ('A', 'B')",
+        &[
+            (json!({"e": "A"}), true),
+            (json!({"e": "C"}), false),
+            (json!({}), false),
+        ],
+    );
+    check(
+        "return event.get('e') not in ['A', 'B']",
+        &[
+            (json!({"e": "C"}), true),
+            (json!({}), true),
+            (json!({"e": "B"}), false),
+        ],
+    );
+    check(
+        "return 'admin' in event.get('n', '')",
+        &[
+            (json!({"n": "xadminx"}), true),
+            (json!({"n": ["admin"]}), true),
+            (json!({"n": {"admin": 1}}), true),
+            (json!({}), false),
+            (json!({"n": 5}), false),
+        ],
+    );
+    check(
+        "return event.get('n', '').lower() == 'admin'",
+        &[
+            (json!({"n": "ADMIN"}), true),
+            (json!({"n": "Admin2"}), false),
+            (json!({}), false),
+        ],
+    );
+    check(
+        "return event.get('n', '').lower().startswith('adm')",
+        &[(json!({"n": "ADMx"}), true), (json!({"n": "xadm"}), false)],
+    );
+    check(
+        "return event.get('n', '').endswith(('.exe', '.sh'))",
+        &[(json!({"n": "a.sh"}), true), (json!({"n": "a.py"}), false)],
+    );
+    check(
+        "return event.get('a') == event.get('b')",
+        &[
+            (json!({"a": "x", "b": "x"}), true),
+            (json!({}), true),
+            (json!({"a": "x"}), false),
+            (json!({"a": "x", "b": "y"}), false),
+        ],
+    );
+    check(
+        "return event.get('arn', '').endswith(event.get('user'))",
+        &[
+            (json!({"arn": "a/bob", "user": "bob"}), true),
+            (json!({"arn": "a/bob", "user": "al"}), false),
+            (json!({"arn": "a/bob"}), false),
+        ],
+    );
+}
+
+#[test]
+fn constants_aliases_helpers_and_loops() {
+    let src = "import re\nNAMES = {'A', 'B'}\nPREFIXES = ('Put', 'Delete')\nTABLE = {'s3.amazonaws.com': ['PutBucketPolicy'], 'iam.amazonaws.com': ['CreateUser']}\n\ndef is_write(name):\n    return any(name.startswith(p) for p in PREFIXES)\n\ndef rule(event):\n    name = event.get('eventName', '')\n    if name in NAMES:\n        return True\n    if name in TABLE.get(event.get('eventSource'), []):\n        return True\n    for p in ['Stop', 'Halt']:\n        if name.startswith(p):\n            return True\n    return is_write(name) and not name.endswith('Tag')\n";
+    let cond = tr(src).expect("translates");
+    for (e, want) in [
+        (json!({"eventName": "A"}), true),
+        (json!({"eventName": "PutX"}), true),
+        (json!({"eventName": "PutTag"}), false),
+        (json!({"eventName": "StopLogging"}), true),
+        (
+            json!({"eventName": "CreateUser", "eventSource": "iam.amazonaws.com"}),
+            true,
+        ),
+        (
+            json!({"eventName": "CreateUser", "eventSource": "s3.amazonaws.com"}),
+            false,
+        ),
+        (json!({}), false),
+    ] {
+        assert_eq!(crate::eval::matches(&cond, &e).expect("ok"), want, "{e}");
+    }
+}
+
+#[test]
+fn globs_regexes_and_success() {
+    check(
+        "return fnmatch(event.get('n', ''), 'arn:*:role/Admin?')",
+        &[
+            (json!({"n": "arn:x:role/Admin1"}), true),
+            (json!({"n": "arn:x:role/Admin"}), false),
+        ],
+    );
+    check(
+        "return pattern_match_list(event.get('n', ''), ['a*', '*[0-9]'])",
+        &[
+            (json!({"n": "abc"}), true),
+            (json!({"n": "x9"}), true),
+            (json!({"n": "x"}), false),
+        ],
+    );
+    check(
+        "return bool(re.match(r'^Create(User|Role)$', event.get('n', '')))",
+        &[
+            (json!({"n": "CreateUser"}), true),
+            (json!({"n": "CreateUser\n"}), true),
+            (json!({"n": "xCreateUser"}), false),
+        ],
+    );
+    check(
+        "return re.search('admin', event.get('n', ''), re.I) is not None",
+        &[
+            (json!({"n": "is-ADMIN"}), true),
+            (json!({"n": "user"}), false),
+        ],
+    );
+    check(
+        "return aws_cloudtrail_success(event)",
+        &[
+            (json!({}), true),
+            (json!({"errorCode": ""}), true),
+            (json!({"errorCode": "AccessDenied"}), false),
+            (json!({"errorMessage": "x"}), false),
+        ],
+    );
+}
+
+#[test]
+fn generators_over_event_arrays() {
+    let items = "deep_get(event, 'rp', 'items', default=[])";
+    check(
+        &format!("return any(i.get('userId') == 'all' for i in {items})"),
+        &[
+            (
+                json!({"rp": {"items": [{"userId": "1"}, {"userId": "all"}]}}),
+                true,
+            ),
+            (json!({"rp": {"items": [{"userId": "1"}]}}), false),
+            (json!({}), false),
+        ],
+    );
+    check(
+        &format!("return all(i.get('userId', '').startswith('1') for i in {items})"),
+        &[
+            (
+                json!({"rp": {"items": [{"userId": "1"}, {"userId": "12"}]}}),
+                true,
+            ),
+            (json!({"rp": {"items": [{"userId": "2"}]}}), false),
+            (json!({}), true),
+        ],
+    );
+    check(
+        &format!(
+            "for i in {items}:\n    if i.get('group') == 'all':\n        return True\nreturn False"
+        ),
+        &[
+            (json!({"rp": {"items": [{"group": "all"}]}}), true),
+            (json!({"rp": {"items": []}}), false),
+        ],
+    );
+    check(
+        "return any(r.startswith('arn:aws:s3') for r in event.get('arns', []))",
+        &[
+            (json!({"arns": ["arn:aws:s3:::b"]}), true),
+            (json!({"arns": ["x"]}), false),
+        ],
+    );
+}
+
+#[test]
+fn refusals_point_at_the_construct() {
+    let d = fails("return len(event.get('x', [])) > 1", "len()");
+    assert_eq!(
+        d.location,
+        Some(crate::diagnostic::Location::LineCol(
+            crate::source::LineCol {
+                line: 4,
+                column: 12
+            }
+        ))
+    );
+    assert_eq!(d.file.as_deref(), Some(Path::new("t.py")));
+    fails(
+        "from panther_detection_helpers.caching import get_string_set\nreturn get_string_set('k')",
+        "cache",
+    );
+    fails(
+        "return event.get('p_enrichment') is not None",
+        "Panther adds",
+    );
+    fails(
+        "try:\n    return True\nexcept Exception:\n    return False",
+        "try/except",
+    );
+    fails("return re.match(r'(?=a)b', event.get('x', ''))", "");
+    fails("return event.get('x')[0] == 1", "indexing");
+    fails("while True:\n    return True", "while");
+    let d = translate(
+        Path::new("t.py"),
+        "def rule(event)\n    return True\n",
+        Span::default(),
+    )
+    .expect_err("syntax");
+    assert_eq!(d.code, Code::PythonSyntax);
+}

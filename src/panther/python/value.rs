@@ -1,0 +1,288 @@
+//! The symbolic values Python expressions evaluate to.
+//!
+//! A [`Value`] is a list of disjoint guarded alternatives `(guard, Atom)` plus `ok`, the
+//! condition under which computing it raises no exception. An [`Atom`] is one thing the value can
+//! be: a Python constant ([`Py`]), the JSON value at a location ([`Loc`]) of the event or of an
+//! array element, a lowercased string field, a boolean condition, a built string, a compiled
+//! regex, an IP address, or something callable ([`Callable`]).
+
+use crate::ir::{Expr, FieldPath, RegexFlags};
+use crate::panther::canonical_key;
+
+use super::{and, not, or, ELEMENT_MARKER};
+
+/// A Python constant.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Py {
+    None,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    /// A list or tuple.
+    Seq(Vec<Py>),
+    /// A set or frozenset: membership hashes the item (a list or dict raises `TypeError`).
+    Set(Vec<Py>),
+    Dict(Vec<(Py, Py)>),
+    /// A regex match object (truthy, not None).
+    Match,
+}
+
+impl Py {
+    /// `str()` of the constant, where rulecast knows it exactly (not for numbers, whose text
+    /// depends on int or float, nor containers).
+    pub(super) fn str_text(&self) -> Option<String> {
+        match self {
+            Py::Str(s) => Some(s.clone()),
+            Py::None => Some("None".to_owned()),
+            Py::Bool(b) => Some(if *b { "True" } else { "False" }.to_owned()),
+            _ => None,
+        }
+    }
+
+    /// Python's truth value of the constant.
+    pub(super) fn truthy(&self) -> bool {
+        match self {
+            Py::None => false,
+            Py::Bool(b) => *b,
+            Py::Num(n) => *n != 0.0,
+            Py::Str(s) => !s.is_empty(),
+            Py::Seq(v) | Py::Set(v) => !v.is_empty(),
+            Py::Dict(v) => !v.is_empty(),
+            Py::Match => true,
+        }
+    }
+
+    /// The number a bool or number stands for in arithmetic and comparisons (`True` is 1).
+    pub(super) fn as_number(&self) -> Option<f64> {
+        match self {
+            Py::Bool(b) => Some(f64::from(u8::from(*b))),
+            Py::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Python `==` between constants.
+    pub(super) fn python_eq(&self, other: &Py) -> bool {
+        match (self.as_number(), other.as_number()) {
+            (Some(a), Some(b)) => a == b,
+            _ => match (self, other) {
+                (Py::Seq(a), Py::Seq(b)) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.python_eq(y))
+                }
+                (Py::Set(a), Py::Set(b)) => {
+                    a.iter().all(|x| b.iter().any(|y| x.python_eq(y)))
+                        && b.iter().all(|y| a.iter().any(|x| x.python_eq(y)))
+                }
+                (Py::Dict(a), Py::Dict(b)) => {
+                    a.len() == b.len()
+                        && a.iter().all(|(k, v)| {
+                            b.iter().any(|(k2, v2)| k.python_eq(k2) && v.python_eq(v2))
+                        })
+                }
+                (a, b) => a == b && !matches!(a, Py::Match),
+            },
+        }
+    }
+
+    /// The JSON scalar `==` compares with (None for containers).
+    pub(super) fn json_scalar(&self) -> Option<serde_json::Value> {
+        Some(match self {
+            Py::None => serde_json::Value::Null,
+            Py::Bool(b) => serde_json::Value::Bool(*b),
+            Py::Num(n) => {
+                if n.fract() == 0.0 && n.abs() < 1e15 {
+                    serde_json::Value::from(*n as i64)
+                } else {
+                    serde_json::Number::from_f64(*n).map(serde_json::Value::Number)?
+                }
+            }
+            Py::Str(s) => serde_json::Value::String(s.clone()),
+            _ => return None,
+        })
+    }
+
+    /// The items a `for` loop over the constant goes through (a dict's keys, a string's
+    /// characters); None when the constant is not iterable.
+    pub(super) fn elements(&self) -> Option<Vec<Py>> {
+        match self {
+            Py::Seq(v) | Py::Set(v) => Some(v.clone()),
+            Py::Dict(v) => Some(v.iter().map(|(k, _)| k.clone()).collect()),
+            Py::Str(s) => Some(s.chars().map(|c| Py::Str(c.to_string())).collect()),
+            _ => None,
+        }
+    }
+}
+
+/// Where a value is read from: the event (`elem == 0`) or the element bound by an `any()`/`all()`
+/// generator (`elem` numbers them), then a path of object keys.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Loc {
+    pub(super) elem: usize,
+    pub(super) path: Vec<String>,
+}
+
+impl Loc {
+    /// The location of `key` in the object here (a top-level event key is canonicalized).
+    pub(super) fn child(&self, key: &str) -> Loc {
+        let mut path = self.path.clone();
+        path.push(if self.elem == 0 && path.is_empty() {
+            canonical_key(key)
+        } else {
+            key.to_owned()
+        });
+        Loc {
+            elem: self.elem,
+            path,
+        }
+    }
+
+    /// The IR field path: an element's path starts with [`ELEMENT_MARKER`] and its number,
+    /// which [`super::generators`] strips when it makes the per-element condition.
+    pub(super) fn field(&self) -> FieldPath {
+        let mut segs = Vec::with_capacity(self.path.len() + 1);
+        if self.elem > 0 {
+            segs.push(format!("{ELEMENT_MARKER}{}", self.elem));
+        }
+        segs.extend(self.path.iter().cloned());
+        FieldPath(segs)
+    }
+
+    /// The event itself (the parameter of `rule()`).
+    pub(super) fn is_event(&self) -> bool {
+        self.elem == 0 && self.path.is_empty()
+    }
+}
+
+/// Something a name can stand for besides data.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Callable {
+    /// An imported module (`re`, `fnmatch`, `panther_event_type_helpers`).
+    Module(String),
+    /// A function defined in the rule's module.
+    Local(String),
+    /// A known helper: translated natively or by inlining the prelude.
+    Helper(String),
+    /// A name rulecast cannot translate, and why.
+    Unknown(String, String),
+}
+
+/// One alternative of a [`Value`].
+#[derive(Debug, Clone)]
+pub(super) enum Atom {
+    /// A Python constant.
+    Const(Py),
+    /// The JSON value at the location, present and not null.
+    Json(Loc),
+    /// The JSON string at the location, lowercased (false) or uppercased (true).
+    Case(Loc, bool),
+    /// A Python bool, true exactly when the condition holds.
+    Bool(Expr),
+    /// `deep_walk(event, ...)`: read as "some value reached through objects and arrays".
+    Walk(FieldPath),
+    /// `re.compile(pattern, flags)`.
+    Regex(String, RegexFlags),
+    /// `ipaddress.ip_address(s)` of the string at the location, a valid address.
+    Ip(Loc),
+    /// The JSON string at the location with literal text around it (an f-string or `+`).
+    Concat {
+        before: String,
+        loc: Loc,
+        after: String,
+    },
+    /// A module, function or helper (callable, or a module whose attributes are read).
+    Call(Callable),
+}
+
+/// A symbolic Python value: disjoint guarded alternatives, and the condition under which
+/// computing it raises no exception.
+#[derive(Debug, Clone)]
+pub(super) struct Value {
+    pub(super) alts: Vec<(Expr, Atom)>,
+    pub(super) ok: Expr,
+}
+
+impl Value {
+    /// The value that is always `a`, computed without raising.
+    pub(super) fn of(a: Atom) -> Value {
+        Value {
+            alts: vec![(Expr::Const(true), a)],
+            ok: Expr::Const(true),
+        }
+    }
+
+    /// The constant `p`.
+    pub(super) fn constant(p: Py) -> Value {
+        Value::of(Atom::Const(p))
+    }
+
+    /// A bool, true exactly when `e` holds, computed without raising when `ok` holds.
+    pub(super) fn boolean(e: Expr, ok: Expr) -> Value {
+        Value {
+            alts: vec![(Expr::Const(true), Atom::Bool(e))],
+            ok,
+        }
+    }
+
+    /// A computation that always raises (no alternatives, never ok): `raise`, or a branch that
+    /// is never taken.
+    pub(super) fn raising() -> Value {
+        Value {
+            alts: vec![],
+            ok: Expr::Const(false),
+        }
+    }
+
+    /// The constant this value certainly is (one unguarded constant that never raises).
+    pub(super) fn as_const(&self) -> Option<&Py> {
+        match self.alts.as_slice() {
+            [(Expr::Const(true), Atom::Const(p))] if self.ok == Expr::Const(true) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Merge boolean alternatives into one and drop impossible ones.
+    pub(super) fn tidy(mut self) -> Value {
+        let mut bools: Vec<Expr> = Vec::new();
+        let mut guards: Vec<Expr> = Vec::new();
+        let mut rest = Vec::new();
+        for (g, a) in self.alts {
+            if g == Expr::Const(false) {
+                continue;
+            }
+            match a {
+                Atom::Bool(e) => {
+                    bools.push(Expr::and(vec![g.clone(), e]));
+                    guards.push(g);
+                }
+                Atom::Const(Py::Bool(b)) => {
+                    bools.push(Expr::and(vec![g.clone(), Expr::Const(b)]));
+                    guards.push(g);
+                }
+                other => rest.push((g, other)),
+            }
+        }
+        if !guards.is_empty() {
+            rest.push((Expr::or(guards), Atom::Bool(Expr::or(bools))));
+        }
+        self.alts = rest;
+        self
+    }
+
+    /// Python's `a if t else b`, and the join of two branches of an `if` statement: `a` where
+    /// `t` holds, `b` elsewhere.
+    pub(super) fn if_then_else(t: Expr, a: Value, b: Value) -> Value {
+        let mut alts = Vec::new();
+        for (g, x) in a.alts {
+            alts.push((and(t.clone(), g), x));
+        }
+        for (g, x) in b.alts {
+            alts.push((and(not(t.clone()), g), x));
+        }
+        let ok = if a.ok == b.ok {
+            a.ok
+        } else {
+            or(and(t.clone(), a.ok), and(not(t), b.ok))
+        };
+        Value { alts, ok }.tidy()
+    }
+}

@@ -98,7 +98,7 @@ fn main() {
         .unwrap_or(DEFAULT_RULES);
     let texts: Vec<String> = (0..rules_n).map(rule).collect();
     if let Ok(phase) = std::env::var("BENCH_PHASE") {
-        let jq = Target::Jq.backend().expect("jq backend");
+        let jq = Target::Jq.backend();
         for (i, t) in texts.iter().enumerate() {
             if phase == "parse" {
                 let v: serde_yaml::Value = serde_yaml::from_str(t).expect("valid YAML");
@@ -134,7 +134,7 @@ fn main() {
         }
     });
 
-    let jq = Target::Jq.backend().expect("jq backend");
+    let jq = Target::Jq.backend();
     let opts = RenderOptions::default();
     let mut out_bytes = 0usize;
     let convert = time(|| {

@@ -328,7 +328,7 @@ fn several_targets_in_one_run() {
     let o = rulecast(&["convert", s(&rules), "-t", "all", "-o", s(&out)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     for t in common::built_targets() {
-        let ext = t.backend().expect("built").extension();
+        let ext = t.backend().extension();
         assert!(
             out.join(t.name()).join(format!("good.{ext}")).is_file(),
             "{t}"
@@ -344,4 +344,23 @@ fn several_targets_in_one_run() {
     );
     let o = rulecast(&["convert", s(&rules), "-t", "jq,nope"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// Saved queries are a capability of a backend: a target without one is refused by name.
+#[test]
+fn query_definition_needs_a_target_with_saved_queries() {
+    let o = rulecast(&[
+        "convert",
+        "-t",
+        "jq",
+        "-f",
+        "query-definition",
+        "rules/sigma",
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("it needs -t cloudwatch, not jq"),
+        "unexpected: {err}"
+    );
 }

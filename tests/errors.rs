@@ -51,11 +51,7 @@ fn diagnostics(path: &Path) -> Vec<FileDiagnostic> {
     for r in &lf.rules {
         match r {
             Ok(rule) => {
-                let q = rulecast::backend::render(
-                    Target::Jq.backend().expect("jq"),
-                    rule,
-                    &Default::default(),
-                );
+                let q = rulecast::backend::render(Target::Jq.backend(), rule, &Default::default());
                 panic!("{} converted to a query: {q:?}", path.display());
             }
             Err(d) => out.push(d.clone().in_file(&lf.file)),
@@ -145,11 +141,7 @@ fn arbitrary_bytes_never_panic() {
             if let Ok(f) = rulecast::source_from_bytes("g.yml", bytes) {
                 let lf = rulecast::load_source(f, &Default::default());
                 for r in lf.rules.iter().flatten() {
-                    let _ = rulecast::backend::render(
-                        Target::Jq.backend().expect("jq"),
-                        r,
-                        &Default::default(),
-                    );
+                    let _ = rulecast::backend::render(Target::Jq.backend(), r, &Default::default());
                 }
             }
             Ok(())

@@ -23,42 +23,52 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Expr, Predicate, Quantifier, Subject, Test};
 use crate::rule::Rule;
 
-/// The query languages rulecast renders to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Target {
-    Jq,
-    Athena,
-    Cloudwatch,
+/// Declares the targets, one line each: the enum variant, the name `-t` takes (also the
+/// template and output directory name), and the backend. Everything else a target says about
+/// itself (description, template, file extension, code-block language, what it supports) is a
+/// method of its [`Backend`], so a new target is one line here, one directory and one template.
+macro_rules! targets {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $backend:expr,)+) => {
+        /// The query languages rulecast renders to.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Target {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Target {
+            /// Every target, in the order `-t all` renders them.
+            pub const ALL: [Target; [$($name),+].len()] = [$(Target::$variant),+];
+
+            /// The name `-t` takes.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Target::$variant => $name,)+
+                }
+            }
+
+            /// The backend that renders this target.
+            pub fn backend(self) -> &'static dyn Backend {
+                match self {
+                    $(Target::$variant => &$backend,)+
+                }
+            }
+        }
+    };
+}
+
+targets! {
+    /// jq filters over CloudTrail files and JSON Lines.
+    Jq = "jq" => jq::JqBackend,
+    /// Athena (Trino) SQL.
+    Athena = "athena" => athena::AthenaBackend,
+    /// CloudWatch Logs Insights.
+    Cloudwatch = "cloudwatch" => cloudwatch::CloudwatchBackend,
 }
 
 impl Target {
-    pub const ALL: [Target; 3] = [Target::Jq, Target::Athena, Target::Cloudwatch];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Jq => "jq",
-            Target::Athena => "athena",
-            Target::Cloudwatch => "cloudwatch",
-        }
-    }
-
-    /// The backend for this target, or None while it is not built yet.
-    pub fn backend(self) -> Option<&'static dyn Backend> {
-        match self {
-            Target::Jq => Some(&jq::JqBackend),
-            Target::Athena => Some(&athena::AthenaBackend),
-            Target::Cloudwatch => Some(&cloudwatch::CloudwatchBackend),
-        }
-    }
-
+    /// One line for `rulecast targets`.
     pub fn description(self) -> &'static str {
-        match self {
-            Target::Jq => "jq filter over CloudTrail files ({\"Records\":[...]}) or JSON Lines",
-            Target::Athena => "Athena (Trino) SQL over the CloudTrail table or Security Lake",
-            Target::Cloudwatch => {
-                "CloudWatch Logs Insights (CWLI) query over CloudTrail in CloudWatch Logs"
-            }
-        }
+        self.backend().description()
     }
 }
 
@@ -74,7 +84,10 @@ impl FromStr for Target {
         Target::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("unknown target '{s}'; expected one of jq, athena, cloudwatch"))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+                format!("unknown target '{s}'; expected one of {}", names.join(", "))
+            })
     }
 }
 
@@ -144,6 +157,10 @@ impl RenderCx<'_> {
     }
 }
 
+/// Builds a saved query from a rule's title, its query and the `--log-group`s
+/// ([`Backend::saved_query`]).
+pub type SavedQuery = fn(&str, &str, &[String]) -> serde_json::Value;
+
 /// A backend's checked options ([`Backend::prepare`]), shared by every rule of a run.
 pub type Settings = Arc<dyn Any + Send + Sync>;
 
@@ -159,6 +176,18 @@ pub struct ElementScope {
 /// One target language.
 pub trait Backend: Sync {
     fn target(&self) -> Target;
+    /// One line for `rulecast targets`: what the query is and what it runs over.
+    fn description(&self) -> &'static str;
+    /// The language tag of a fenced Markdown code block holding a query (`""` for none).
+    fn code_language(&self) -> &'static str {
+        ""
+    }
+    /// How this target stores a query for later use (CloudWatch: a saved query definition),
+    /// built from the rule's title, the query and the `--log-group`s; None (the default) when
+    /// the target has no saved queries.
+    fn saved_query(&self) -> Option<SavedQuery> {
+        None
+    }
     /// The template (under `templates/`) that frames the condition.
     fn template(&self) -> &'static str;
     /// The output file extension (`jq`, `sql`, `cwl`).
@@ -237,7 +266,7 @@ pub trait Backend: Sync {
 }
 
 /// Options for rendering. Each target reads the ones that apply to it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RenderOptions {
     /// The rule's path as shown in the query header.
     pub source_path: String,
@@ -562,9 +591,7 @@ fn environment(backend: &dyn Backend, dir: Option<&Path>) -> Result<Arc<Template
     env.set_keep_trailing_newline(true);
     env.set_auto_escape_callback(|_| AutoEscape::Custom("rulecast"));
     env.set_formatter(move |out, _state, value| {
-        let b = target.backend().ok_or_else(|| {
-            minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "no backend")
-        })?;
+        let b = target.backend();
         if value.is_safe() {
             write!(out, "{value}")?;
         } else if value.is_none() || value.is_undefined() {
@@ -598,4 +625,41 @@ fn environment(backend: &dyn Backend, dir: Option<&Path>) -> Result<Arc<Template
         c.insert(key, t.clone());
     }
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The target table and each backend agree about who is who, and what a target says about
+    /// itself comes from its backend: names parse back, templates live in the target's directory.
+    #[test]
+    fn target_table_and_backends_agree() {
+        let mut extensions = BTreeSet::new();
+        for t in Target::ALL {
+            let b = t.backend();
+            assert_eq!(b.target(), t);
+            assert_eq!(t.name().parse::<Target>(), Ok(t));
+            assert!(b.template().starts_with(&format!("{}/", t.name())));
+            assert!(!b.description().is_empty());
+            assert!(extensions.insert(b.extension()), "{t}: extension shared");
+        }
+        let err = "bogus".parse::<Target>().unwrap_err();
+        assert!(
+            err.ends_with("expected one of jq, athena, cloudwatch"),
+            "{err}"
+        );
+    }
+
+    /// Options are checked once: a bad one is the error of every rule rendered with it.
+    #[test]
+    fn a_bad_option_fails_every_render_of_the_prepared_target() {
+        let opts = RenderOptions {
+            array_max: Some(0),
+            ..RenderOptions::default()
+        };
+        let prepared = Prepared::new(Target::Cloudwatch.backend(), &opts);
+        assert!(prepared.settings.is_err());
+        assert!(Prepared::new(Target::Jq.backend(), &opts).settings.is_ok());
+    }
 }

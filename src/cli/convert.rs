@@ -3,14 +3,16 @@
 //! written to `-o DIR` as `DIR/<target>/<rule file stem>.<ext>`. With `--check`, nothing is
 //! written: what is in DIR is compared with what would be, a unified diff per difference.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use clap::ValueEnum;
 
 use super::{load_inputs, load_options, stderr_text, Status};
-use crate::backend::{self, Backend, RenderOptions, Target};
+use crate::backend::{Backend, Prepared, RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::mapping::Mapping;
 use crate::report;
@@ -117,17 +119,11 @@ pub enum Format {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Targets(pub Vec<Target>);
 
-/// Parse `-t`: `all` (every built target), or one or more comma-separated target names,
+/// Parse `-t`: `all` (every target), or one or more comma-separated target names,
 /// duplicates dropped.
 fn parse_targets(s: &str) -> Result<Targets, String> {
     if s == "all" {
-        // Every target that is built.
-        return Ok(Targets(
-            Target::ALL
-                .into_iter()
-                .filter(|t| t.backend().is_some())
-                .collect(),
-        ));
+        return Ok(Targets(Target::ALL.to_vec()));
     }
     let mut out = Vec::new();
     for part in s.split(',') {
@@ -169,6 +165,7 @@ pub(super) fn convert(
     let converter = Converter {
         args,
         mapping: setup.mapping.as_ref(),
+        prepared: RefCell::default(),
     };
     let mut io_errors = Vec::new();
     let loaded = load_inputs(
@@ -209,23 +206,7 @@ pub(super) fn convert(
 /// Check the arguments and read the files they name (placeholders, mapping); None, with the
 /// error printed, when they cannot be used.
 fn check_args(args: &ConvertArgs, err: &mut dyn Write) -> std::io::Result<Option<Setup>> {
-    let mut backends = Vec::new();
-    for t in &args.target.0 {
-        let Some(b) = t.backend() else {
-            writeln!(
-                err,
-                "error: the '{t}' target is not built yet; available: {}",
-                Target::ALL
-                    .iter()
-                    .filter(|t| t.backend().is_some())
-                    .map(|t| t.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )?;
-            return Ok(None);
-        };
-        backends.push(b);
-    }
+    let backends: Vec<&'static dyn Backend> = args.target.0.iter().map(|t| t.backend()).collect();
     let Some(load_options) = load_options(&args.placeholders, err)? else {
         return Ok(None);
     };
@@ -247,11 +228,17 @@ fn check_args(args: &ConvertArgs, err: &mut dyn Write) -> std::io::Result<Option
         return Ok(None);
     }
     if args.format == Format::QueryDefinition {
-        if let Some(t) = args.target.0.iter().find(|t| **t != Target::Cloudwatch) {
+        if let Some(b) = backends.iter().find(|b| b.saved_query().is_none()) {
+            let with: Vec<&str> = Target::ALL
+                .iter()
+                .filter(|t| t.backend().saved_query().is_some())
+                .map(|t| t.name())
+                .collect();
             writeln!(
                 err,
-                "error: --format query-definition makes CloudWatch saved queries; it needs -t \
-                 cloudwatch, not {t}"
+                "error: --format query-definition makes saved queries; it needs -t {}, not {}",
+                with.join(" or -t "),
+                b.target()
             )?;
             return Ok(None);
         }
@@ -267,6 +254,9 @@ fn check_args(args: &ConvertArgs, err: &mut dyn Write) -> std::io::Result<Option
 struct Converter<'a> {
     args: &'a ConvertArgs,
     mapping: Option<&'a Mapping>,
+    /// Each target's options checked once ([`Backend::prepare`]), by the options they were
+    /// checked with apart from the rule's path (a mapping can choose a table per logsource).
+    prepared: RefCell<Vec<(RenderOptions, Rc<Prepared<'static>>)>>,
 }
 
 impl Converter<'_> {
@@ -281,10 +271,29 @@ impl Converter<'_> {
         match self.mapping {
             Some(m) => {
                 m.options(rule, &mut opts);
-                backend::render(b, &m.apply(rule, b.target()), &opts)
+                self.prepared(b, &opts)
+                    .render(&m.apply(rule, b.target()), &opts)
             }
-            None => backend::render(b, rule, &opts),
+            None => self.prepared(b, &opts).render(rule, &opts),
         }
+    }
+
+    /// `b` with `opts` checked, once per target and distinct options.
+    fn prepared(&self, b: &'static dyn Backend, opts: &RenderOptions) -> Rc<Prepared<'static>> {
+        let key = RenderOptions {
+            source_path: String::new(),
+            ..opts.clone()
+        };
+        let mut cache = self.prepared.borrow_mut();
+        let found = cache
+            .iter()
+            .find(|(k, p)| p.backend().target() == b.target() && *k == key);
+        if let Some((_, p)) = found {
+            return Rc::clone(p);
+        }
+        let p = Rc::new(Prepared::new(b, &key));
+        cache.push((key, Rc::clone(&p)));
+        p
     }
 
     /// Convert one rule file for one target: its queries printed, or (with -o) kept in `files`
@@ -360,15 +369,11 @@ impl Converter<'_> {
                 .and_then(|rule| self.render(backend, rule, &path_text).map(|q| (rule, q)));
             match rendered {
                 Ok((rule, query)) => {
-                    let query = if args.format == Format::QueryDefinition {
-                        backend::cloudwatch::query_definition(
-                            &rule.meta.title,
-                            &query,
-                            &args.log_groups,
-                        )
-                        .to_string()
-                    } else {
-                        query
+                    let query = match backend.saved_query() {
+                        Some(saved) if args.format == Format::QueryDefinition => {
+                            saved(&rule.meta.title, &query, &args.log_groups).to_string()
+                        }
+                        _ => query,
                     };
                     if json_lines {
                         let obj = serde_json::json!({
@@ -535,9 +540,8 @@ fn markdown_report(
             first = false;
             let queries: Vec<(Target, Result<String, FileDiagnostic>)> = Target::ALL
                 .into_iter()
-                .filter_map(|t| Some((t, t.backend()?)))
-                .map(|(t, b)| {
-                    let query = converter.render(b, rule, &path);
+                .map(|t| {
+                    let query = converter.render(t.backend(), rule, &path);
                     (t, query.map_err(|d| d.in_file(&lf.file)))
                 })
                 .collect();

@@ -57,10 +57,6 @@ pub fn write_rule(
 fn write_fenced(out: &mut dyn Write, target: Target, query: &str) -> io::Result<()> {
     let longest = query.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
-    let lang = match target {
-        Target::Athena => "sql",
-        Target::Jq => "jq",
-        Target::Cloudwatch => "",
-    };
+    let lang = target.backend().code_language();
     writeln!(out, "{fence}{lang}\n{}\n{fence}", query.trim_end())
 }

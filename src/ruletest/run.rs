@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::{cases_from_node, load_sidecar, TestCase};
+use crate::backend::jq::exec::JqProgram;
 use crate::backend::{self, RenderOptions, Target};
 use crate::diagnostic::{Diagnostic, FileDiagnostic};
 use crate::eval::Evaluator;
-use crate::backend::jq::exec::JqProgram;
 use crate::source::SourceFile;
 use crate::LoadedFile;
 
@@ -119,12 +119,11 @@ impl<'a> Runner<'a> {
                 Ok(e) => runner.evaluators.push(e),
                 Err(e) => problems.push(SetupError::Evaluator(e)),
             }
-            let Some(b) = jq else { continue };
             let options = RenderOptions {
                 source_path: lf.file.path.display().to_string(),
                 ..Default::default()
             };
-            let filter = backend::render(b, rule, &options)
+            let filter = backend::render(jq, rule, &options)
                 .map_err(|d| d.in_file(&lf.file).to_string())
                 .and_then(|q| JqProgram::compile(&q).map(|p| (q, p)));
             match filter {

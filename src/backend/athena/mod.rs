@@ -72,6 +72,14 @@ impl Backend for AthenaBackend {
         Target::Athena
     }
 
+    fn description(&self) -> &'static str {
+        "Athena (Trino) SQL over the CloudTrail table or Security Lake"
+    }
+
+    fn code_language(&self) -> &'static str {
+        "sql"
+    }
+
     fn template(&self) -> &'static str {
         "athena/query.sql.j2"
     }

@@ -52,7 +52,7 @@ impl CloudwatchBackend {
         cx: &mut RenderCx,
         indent: usize,
     ) -> Result<String, Diagnostic> {
-        let n = array_max(cx.opts)?;
+        let n = array_max(cx)?;
         let Some(list) = list_target(el, cx)? else {
             // A list on the way (objects only are walked), or no list at the end.
             return Ok(SYNTAX.false_.to_owned());

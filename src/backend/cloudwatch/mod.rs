@@ -87,20 +87,46 @@ static SYNTAX: Syntax = Syntax {
 /// The hint of a too-long query that fewer list elements would shorten.
 const SHRINKS_WITH_ARRAY_MAX: &str = "a smaller --array-max shortens list expansions";
 
-/// `--array-max`, checked.
-fn array_max(opts: &RenderOptions) -> Result<usize, Diagnostic> {
-    match opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX) {
-        0 => Err(Diagnostic::new(
-            Code::Unsupported,
-            "--array-max must be at least 1",
-        )),
-        n => Ok(n),
+/// The options that shape a Logs Insights query, checked once per run.
+struct Settings {
+    /// `--array-max`: how many list elements an any-element test checks.
+    array_max: usize,
+}
+
+impl Settings {
+    fn from_options(opts: &RenderOptions) -> Result<Settings, Diagnostic> {
+        match opts.array_max.unwrap_or(DEFAULT_ARRAY_MAX) {
+            0 => Err(Diagnostic::new(
+                Code::Unsupported,
+                "--array-max must be at least 1",
+            )),
+            array_max => Ok(Settings { array_max }),
+        }
     }
+}
+
+/// `--array-max`, as [`Backend::prepare`] checked it.
+fn array_max(cx: &RenderCx) -> Result<usize, Diagnostic> {
+    Ok(cx.settings::<Settings>()?.array_max)
 }
 
 impl Backend for CloudwatchBackend {
     fn target(&self) -> Target {
         Target::Cloudwatch
+    }
+
+    fn description(&self) -> &'static str {
+        "CloudWatch Logs Insights (CWLI) query over CloudTrail in CloudWatch Logs"
+    }
+
+    /// `--array-max`, checked.
+    fn prepare(&self, opts: &RenderOptions) -> Result<super::Settings, Diagnostic> {
+        Ok(std::sync::Arc::new(Settings::from_options(opts)?))
+    }
+
+    /// A saved query: the JSON `aws logs put-query-definition --cli-input-json` takes.
+    fn saved_query(&self) -> Option<super::SavedQuery> {
+        Some(query_definition)
     }
 
     fn template(&self) -> &'static str {

@@ -34,7 +34,7 @@ impl<'a> Renderer<'a> {
     /// A renderer inside `cx` (its innermost element scope, if any), under Python's reading when
     /// `exact`. Fails when `--array-max` is 0.
     pub(super) fn new(cx: &'a mut RenderCx, exact: bool) -> Result<Self, Diagnostic> {
-        let n = array_max(cx.opts)?;
+        let n = array_max(cx)?;
         Ok(Renderer {
             array_max: n,
             needs: &mut cx.needs,

@@ -43,6 +43,14 @@ impl Backend for JqBackend {
         Target::Jq
     }
 
+    fn description(&self) -> &'static str {
+        "jq filter over CloudTrail files ({\"Records\":[...]}) or JSON Lines"
+    }
+
+    fn code_language(&self) -> &'static str {
+        "jq"
+    }
+
     fn template(&self) -> &'static str {
         "jq/filter.jq.j2"
     }

@@ -256,11 +256,9 @@ fn every_shipped_rule_round_trips_through_sqlparser() {
 
 #[test]
 fn sigmahq_corpus_converts_without_dots_into_json_columns() {
-    let dir = root().join("../shared/corpus/sigmahq-cloudtrail");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} not present", dir.display());
+    let Some(dir) = shared_corpus("sigmahq-cloudtrail") else {
         return;
-    }
+    };
     let (files, errors) = rulecast::discover::rule_files(&[dir]);
     assert!(errors.is_empty());
     assert_eq!(files.len(), 57);

@@ -23,11 +23,7 @@ fn cloudwatch() -> &'static dyn backend::Backend {
 
 /// The rule files of the SigmaHQ corpus beside the repository, if it is there.
 fn corpus_files() -> Option<Vec<std::path::PathBuf>> {
-    let dir = root().join("../shared/corpus/sigmahq-cloudtrail");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} not present", dir.display());
-        return None;
-    }
+    let dir = shared_corpus("sigmahq-cloudtrail")?;
     let (files, errors) = rulecast::discover::rule_files(&[dir]);
     assert!(errors.is_empty(), "{errors:?}");
     Some(files)
@@ -889,11 +885,9 @@ fn query_definition_is_an_error_for_other_targets() {
 /// rule's query, shipped and SigmaHQ, selects exactly what the evaluator selects.
 #[test]
 fn referee_agrees_with_the_evaluator_on_recorded_events() {
-    let dir = root().join("../shared/corpus/stratus-detonation-logs");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} not present", dir.display());
+    let Some(dir) = shared_corpus("stratus-detonation-logs") else {
         return;
-    }
+    };
     let mut events = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("reads")

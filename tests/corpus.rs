@@ -112,11 +112,9 @@ fn shipped_rules_convert() {
 /// All SigmaHQ CloudTrail rules convert to jq (when the corpus is beside the repo).
 #[test]
 fn sigmahq_corpus_converts_to_jq() {
-    let dir = root().join("../shared/corpus/sigmahq-cloudtrail");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} not present", dir.display());
+    let Some(dir) = shared_corpus("sigmahq-cloudtrail") else {
         return;
-    }
+    };
     let (files, errors) = rulecast::discover::rule_files(&[dir]);
     assert!(errors.is_empty());
     assert_eq!(files.len(), 57);

@@ -88,11 +88,41 @@ pub fn cases(path: &Path) -> Option<Vec<TestCase>> {
 }
 
 /// Is the system `jq` binary on PATH?
+/// A corpus under `../shared/corpus/` (beside the repository, as CI lays it). A missing corpus
+/// fails the test, so a test never passes without checking anything; with `RULECAST_SKIP_CORPUS`
+/// set (a checkout without `shared/`), the test says it was skipped and returns None.
+pub fn shared_corpus(name: &str) -> Option<PathBuf> {
+    let dir = root().join("../shared/corpus").join(name);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("RULECAST_SKIP_CORPUS").is_some(),
+        "{} is missing: these tests need the shared corpus beside the repository \
+         (set RULECAST_SKIP_CORPUS=1 to skip them)",
+        dir.display()
+    );
+    eprintln!(
+        "skipped (RULECAST_SKIP_CORPUS): {} not present",
+        dir.display()
+    );
+    None
+}
+
+/// Is the system `jq` on PATH? Under CI (`CI` set), where `.ci/run` installs it, a missing jq
+/// fails the test instead of quietly checking jaq alone, unless `RULECAST_SKIP_SYSTEM_JQ` is set.
 pub fn system_jq() -> bool {
-    std::process::Command::new("jq")
+    let found = std::process::Command::new("jq")
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found
+            || std::env::var_os("CI").is_none()
+            || std::env::var_os("RULECAST_SKIP_SYSTEM_JQ").is_some(),
+        "no system jq on PATH under CI (set RULECAST_SKIP_SYSTEM_JQ=1 to check jaq alone)"
+    );
+    found
 }
 
 /// Run a filter with the system jq on one input; the outputs.

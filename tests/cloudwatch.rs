@@ -117,57 +117,6 @@ fn all_sigmahq_corpus_rules_convert_and_parse() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// Every shipped rule's test events: the referee running the query selects exactly what the
-/// reference evaluator selects.
-#[test]
-fn referee_agrees_with_the_evaluator_on_every_test_event() {
-    let mut failures = Vec::new();
-    let (mut rules, mut events) = (0, 0);
-    for path in rule_files() {
-        let Some(cases) = cases(&path) else { continue };
-        let lf = load(&path);
-        let unsupported = render_file(&lf, Target::Cloudwatch)
-            .iter()
-            .any(|q| q.as_ref().is_err_and(|e| known_unsupported(&path, e)));
-        if unsupported {
-            continue;
-        }
-        let rule_list: Vec<&Rule> = lf.rules.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let queries: Vec<referee::Query> = render_file(&lf, Target::Cloudwatch)
-            .into_iter()
-            .map(|q| {
-                let q = q.unwrap_or_else(|e| panic!("{e}"));
-                referee::parse(&q).unwrap_or_else(|e| panic!("{}: {e}\n{q}", rel(&path)))
-            })
-            .collect();
-        let evaluators: Vec<Evaluator> = rule_list
-            .iter()
-            .map(|r| Evaluator::new(&r.condition).expect("regexes compile"))
-            .collect();
-        rules += 1;
-        for case in cases.iter().filter(|c| !c.mocked) {
-            events += 1;
-            let by_eval = evaluators.iter().any(|e| e.matches(&case.log));
-            let by_referee = queries.iter().any(|q| q.matches(&case.log));
-            if by_eval != by_referee {
-                failures.push(format!(
-                    "{} :: {}: evaluator {by_eval}, Logs Insights referee {by_referee}",
-                    rel(&path),
-                    case.name
-                ));
-            }
-        }
-    }
-    eprintln!("cloudwatch agreement: {rules} rule files, {events} events");
-    assert!(rules > 0 && events > 0);
-    assert!(
-        failures.is_empty(),
-        "{} of {events} events disagree:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
 // ---------------------------------------------------------------------------------------------
 // The referee says no to what Logs Insights does not accept.
 

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod oracle;
+
 use std::path::{Path, PathBuf};
 
 use rulecast::backend::{self, RenderOptions, Target};
@@ -87,7 +89,6 @@ pub fn cases(path: &Path) -> Option<Vec<TestCase>> {
     Some(found.cases.unwrap_or_else(|d| panic!("{d}")))
 }
 
-/// Is the system `jq` binary on PATH?
 /// A corpus under `../shared/corpus/` (beside the repository, as CI lays it). A missing corpus
 /// fails the test, so a test never passes without checking anything; with `RULECAST_SKIP_CORPUS`
 /// set (a checkout without `shared/`), the test says it was skipped and returns None.

@@ -149,29 +149,23 @@ impl<'a> Evaluator<'a> {
                 .and_then(|s| s.parse::<IpAddr>().ok())
                 .is_some_and(|ip| c.contains(ip)),
             Test::Compare { op, value } => number(v).is_some_and(|n| op.holds(n, value.value)),
-            Test::FieldRef {
-                other,
-                anchor,
-                cased,
-                before,
-                after,
-            } => {
+            Test::FieldRef(r) => {
                 let others: Vec<&Value> = if q == Quantifier::Any {
-                    resolve(event, other)
+                    resolve(event, &r.other)
                         .into_iter()
                         .flat_map(with_elements)
                         .collect()
                 } else {
-                    resolve_exact(event, other).into_iter().collect()
+                    resolve_exact(event, &r.other).into_iter().collect()
                 };
                 others.into_iter().any(|o| {
                     text(o).is_some_and(|b| {
-                        let b: Cow<str> = if before.is_empty() && after.is_empty() {
-                            b
+                        let b: Cow<str> = if r.is_affixed() {
+                            Cow::Owned(format!("{}{b}{}", r.before, r.after))
                         } else {
-                            Cow::Owned(format!("{before}{b}{after}"))
+                            b
                         };
-                        let (a, b) = if *cased {
+                        let (a, b) = if r.cased {
                             (mine.clone(), b)
                         } else {
                             (
@@ -179,7 +173,7 @@ impl<'a> Evaluator<'a> {
                                 Cow::Owned(b.to_ascii_lowercase()),
                             )
                         };
-                        match anchor {
+                        match r.anchor {
                             Anchor::Whole => a == b,
                             Anchor::Prefix => a.starts_with(b.as_ref()),
                             Anchor::Suffix => a.ends_with(b.as_ref()),

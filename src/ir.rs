@@ -212,20 +212,9 @@ pub enum Test {
     Null,
     /// Present and not null (`field|exists: true`).
     Exists,
-    /// Compares with another field's text (`field|fieldref: other`, with contains/startswith/endswith).
-    /// The other field is read with the predicate's quantifier (`Exact` stays exact).
-    ///
-    /// `before` and `after` are literal text around the other field's text: the value is compared
-    /// with `before + other + after` (Panther `arn.endswith(f"/{userName}")`; empty for Sigma).
-    FieldRef {
-        other: FieldPath,
-        anchor: Anchor,
-        cased: bool,
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        before: String,
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        after: String,
-    },
+    /// Compares with another field's text (`field|fieldref: other`, with contains/startswith/endswith;
+    /// Panther `arn.endswith(f"/{userName}")`): see [`FieldRef`].
+    FieldRef(FieldRef),
     /// Python `==` with a literal (Panther `x == "v"`, `Equals`): strings compare exactly, numbers
     /// and booleans by numeric value (`True == 1`), a string never equals a number.
     Is(serde_json::Value),
@@ -238,6 +227,43 @@ pub enum Test {
     Type(JsonType),
     /// The value is an object with this key (Panther `"k" in d`).
     HasKey(String),
+}
+
+/// A comparison with another field's text ([`Test::FieldRef`]). The other field is read with the
+/// predicate's quantifier (`Exact` stays exact).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldRef {
+    /// The field whose text the value is compared with.
+    pub other: FieldPath,
+    /// Which part of the value's text must equal the other field's text.
+    pub anchor: Anchor,
+    /// Compared exactly; otherwise ASCII letters fold on both sides.
+    pub cased: bool,
+    /// Literal text before the other field's text: the value is compared with
+    /// `before + other + after` (empty for Sigma).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub before: String,
+    /// Literal text after the other field's text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub after: String,
+}
+
+impl FieldRef {
+    /// A plain reference to `other` with no literal text around it (Sigma's `|fieldref`).
+    pub fn plain(other: FieldPath, anchor: Anchor, cased: bool) -> FieldRef {
+        FieldRef {
+            other,
+            anchor,
+            cased,
+            before: String::new(),
+            after: String::new(),
+        }
+    }
+
+    /// Is there literal text around the other field's text?
+    pub fn is_affixed(&self) -> bool {
+        !self.before.is_empty() || !self.after.is_empty()
+    }
 }
 
 /// A JSON value's type.

@@ -236,19 +236,10 @@ impl Mapping {
                     Subject::Anywhere => Subject::Anywhere,
                 };
                 let test = match &p.test {
-                    Test::FieldRef {
-                        other,
-                        anchor,
-                        cased,
-                        before,
-                        after,
-                    } => Test::FieldRef {
-                        other: self.rename(other, target),
-                        anchor: *anchor,
-                        cased: *cased,
-                        before: before.clone(),
-                        after: after.clone(),
-                    },
+                    Test::FieldRef(r) => Test::FieldRef(crate::ir::FieldRef {
+                        other: self.rename(&r.other, target),
+                        ..r.clone()
+                    }),
                     t => t.clone(),
                 };
                 Expr::Pred(Predicate {

@@ -885,20 +885,20 @@ fn py_tests() -> Vec<Test> {
         pattern: Pattern::parse_sigma("x"),
         cased: false,
     });
-    out.push(Test::FieldRef {
+    out.push(Test::FieldRef(rulecast::ir::FieldRef {
         other: FieldPath::parse("requestParameters.w"),
         anchor: Anchor::Whole,
         cased: false,
         before: String::new(),
         after: String::new(),
-    });
-    out.push(Test::FieldRef {
+    }));
+    out.push(Test::FieldRef(rulecast::ir::FieldRef {
         other: FieldPath::parse("requestParameters.w"),
         anchor: Anchor::Suffix,
         cased: true,
         before: "it's/".into(),
         after: "\\'".into(),
-    });
+    }));
     out
 }
 
@@ -1011,26 +1011,26 @@ fn element_cases() -> Vec<(String, Expr)> {
             "k == ARN (fieldref)",
             exact(
                 "k",
-                Test::FieldRef {
+                Test::FieldRef(rulecast::ir::FieldRef {
                     other: FieldPath::parse("ARN"),
                     anchor: Anchor::Whole,
                     cased: true,
                     before: String::new(),
                     after: String::new(),
-                },
+                }),
             ),
         ),
         (
             "k ends with 'arn/' + ARN",
             exact(
                 "k",
-                Test::FieldRef {
+                Test::FieldRef(rulecast::ir::FieldRef {
                     other: FieldPath::parse("ARN"),
                     anchor: Anchor::Suffix,
                     cased: true,
                     before: "arn/".into(),
                     after: String::new(),
-                },
+                }),
             ),
         ),
     ];

@@ -348,9 +348,9 @@ fn renders_the_forms_the_issue_asks_for() {
         (field("errorCode"), Test::Exists, "(ispresent(errorCode))"),
         (field("errorCode"), Test::Null, "(not ispresent(errorCode))"),
         (field("sourceIPAddress"), Test::Cidr(rulecast::ir::Cidr::parse("10.0.0.0/8").expect("cidr")), "(isIpInSubnet(sourceIPAddress, \"10.0.0.0/8\"))"),
-        (field("a"), Test::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Substring, cased: false, before: String::new(), after: String::new() }, "(strcontains(tolower(a), tolower(b)) = 1)"),
-        (field("a"), Test::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Suffix, cased: true, before: "user/".into(), after: String::new() }, "((ispresent(b) and endsWith(a, concat(\"user/\", b)) = 1))"),
-        (field("a"), Test::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Whole, cased: false, before: "x\"".into(), after: "'y".into() }, "((ispresent(b) and tolower(a) = tolower(concat('x\"', b, \"'y\"))))"),
+        (field("a"), Test::FieldRef(rulecast::ir::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Substring, cased: false, before: String::new(), after: String::new() }), "(strcontains(tolower(a), tolower(b)) = 1)"),
+        (field("a"), Test::FieldRef(rulecast::ir::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Suffix, cased: true, before: "user/".into(), after: String::new() }), "((ispresent(b) and endsWith(a, concat(\"user/\", b)) = 1))"),
+        (field("a"), Test::FieldRef(rulecast::ir::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Whole, cased: false, before: "x\"".into(), after: "'y".into() }), "((ispresent(b) and tolower(a) = tolower(concat('x\"', b, \"'y\"))))"),
         (field("a"), Test::Regex { regex: "x/\"y\"".into(), flags: RegexFlags { ignore_case: true, ..Default::default() } }, "(a =~ /(?i)x\\/\\x22y\\x22/)"),
     ];
     let mut wrong = Vec::new();
@@ -372,13 +372,13 @@ fn field_reference_affixes_without_a_string_literal_are_refused() {
     for before in ["it's \"x\"", "a\\b", "line\nbreak"] {
         let r = rule_with(
             field("a"),
-            Test::FieldRef {
+            Test::FieldRef(rulecast::ir::FieldRef {
                 other: FieldPath::parse("b"),
                 anchor: Anchor::Suffix,
                 cased: true,
                 before: before.into(),
                 after: String::new(),
-            },
+            }),
             "t",
         );
         let e = backend::render(cloudwatch(), &r, &RenderOptions::default())

@@ -293,13 +293,15 @@ fn python_test() -> impl Strategy<Value = Test> {
             "[aA/\"]{0,2}",
             "[aA/\"]{0,2}",
         )
-            .prop_map(|(anchor, cased, before, after)| Test::FieldRef {
-                other: FieldPath::parse("g"),
-                anchor,
-                cased,
-                before,
-                after,
-            }),
+            .prop_map(|(anchor, cased, before, after)| Test::FieldRef(
+                rulecast::ir::FieldRef {
+                    other: FieldPath::parse("g"),
+                    anchor,
+                    cased,
+                    before,
+                    after,
+                }
+            )),
     ]
 }
 

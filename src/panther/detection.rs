@@ -349,13 +349,13 @@ impl Cx<'_> {
                 exact(b, Test::Type(JsonType::String), span),
                 exact(
                     a,
-                    Test::FieldRef {
+                    Test::FieldRef(crate::ir::FieldRef {
                         other: b.clone(),
                         anchor,
                         cased,
                         before: String::new(),
                         after: String::new(),
-                    },
+                    }),
                     span,
                 ),
             ])

@@ -457,13 +457,13 @@ pub(crate) fn fields_equal(a: &FieldPath, b: &FieldPath, span: Span) -> (Expr, E
             both_str.clone(),
             exact(
                 a,
-                Test::FieldRef {
+                Test::FieldRef(crate::ir::FieldRef {
                     other: b.clone(),
                     anchor: Anchor::Whole,
                     cased: true,
                     before: String::new(),
                     after: String::new(),
-                },
+                }),
                 span,
             ),
         ]),

@@ -240,24 +240,18 @@ pub fn indicator(p: &Predicate, negated: bool) -> Indicator {
         ),
         Test::Null => ("is_null", vec![]),
         Test::Exists => ("is_not_null", vec![]),
-        Test::FieldRef {
-            other,
-            anchor,
-            before,
-            after,
-            ..
-        } => (
-            match anchor {
+        Test::FieldRef(r) => (
+            match r.anchor {
                 Anchor::Whole => "fieldref",
                 Anchor::Prefix => "fieldref_startswith",
                 Anchor::Suffix => "fieldref_endswith",
                 Anchor::Substring => "fieldref_contains",
             },
             // Literal text around the other field reads `user/{userName}`.
-            vec![if before.is_empty() && after.is_empty() {
-                other.to_string()
+            vec![if r.is_affixed() {
+                format!("{}{{{}}}{}", r.before, r.other, r.after)
             } else {
-                format!("{before}{{{other}}}{after}")
+                r.other.to_string()
             }],
         ),
         Test::Is(v) => (

@@ -295,13 +295,13 @@ fn lower_value(
             }
             Ok(pred(
                 subject,
-                Test::FieldRef {
+                Test::FieldRef(crate::ir::FieldRef {
                     other: FieldPath::parse(other),
                     anchor: m.anchor,
                     cased: m.cased,
                     before: String::new(),
                     after: String::new(),
-                },
+                }),
                 span,
             ))
         }

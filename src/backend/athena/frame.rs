@@ -83,8 +83,8 @@ fn events_block(
             Subject::Anywhere => keywords = true,
             Subject::Field(f) => fields.push(f),
         }
-        if let Test::FieldRef { other, .. } = &p.test {
-            fields.push(other);
+        if let Test::FieldRef(r) = &p.test {
+            fields.push(&r.other);
         }
         for field in fields {
             if let Access::Json {

@@ -12,8 +12,8 @@ use super::typed;
 use crate::backend::Needs;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{
-    Anchor, Cidr, CompareOp, FieldPath, Number, Part, Pattern, Predicate, Quantifier, Shape,
-    Subject, Test,
+    Anchor, Cidr, CompareOp, FieldPath, FieldRef, Number, Part, Pattern, Predicate, Quantifier,
+    Shape, Subject, Test,
 };
 
 /// A condition on one SQL text expression, rendered with the renderer (for its lambda names).
@@ -186,17 +186,10 @@ impl PredicateRenderer<'_> {
             )),
             Test::Cidr(c) => Ok(cidr_test(t, c)),
             Test::Compare { op, value } => Ok(compare_test(t, *op, value)),
-            Test::FieldRef {
-                other,
-                anchor,
-                cased,
-                before,
-                after,
-            } => {
-                let theirs = self.resolve(other)?;
-                let (anchor, cased) = (*anchor, *cased);
+            Test::FieldRef(r) => {
+                let theirs = self.resolve(&r.other)?;
                 self.any_text(&theirs, &mut |_, b| {
-                    Ok(fieldref_test(t, &affixed(b, before, after), anchor, cased))
+                    Ok(fieldref_test(t, &affixed(b, r), r.anchor, r.cased))
                 })
             }
             // Python-style tests come with Python-style quantifiers; under Sigma's any-value
@@ -293,17 +286,17 @@ pub(super) fn compare_test(t: &str, op: CompareOp, n: &Number) -> String {
 }
 
 /// `b` with literal text before and after it (`concat('/', b)`), or `b` itself.
-pub(super) fn affixed(b: &str, before: &str, after: &str) -> String {
-    if before.is_empty() && after.is_empty() {
+pub(super) fn affixed(b: &str, r: &FieldRef) -> String {
+    if !r.is_affixed() {
         return b.to_owned();
     }
     let mut parts = Vec::new();
-    if !before.is_empty() {
-        parts.push(lit(before));
+    if !r.before.is_empty() {
+        parts.push(lit(&r.before));
     }
     parts.push(b.to_owned());
-    if !after.is_empty() {
-        parts.push(lit(after));
+    if !r.after.is_empty() {
+        parts.push(lit(&r.after));
     }
     format!("concat({})", parts.join(", "))
 }

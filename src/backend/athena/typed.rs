@@ -525,24 +525,18 @@ impl PredicateRenderer<'_> {
                 let t = self.evaluator_text(val, test)?;
                 self.value_test(&t, test)
             }
-            Test::FieldRef {
-                other,
-                anchor,
-                cased,
-                before,
-                after,
-            } => {
+            Test::FieldRef(r) => {
                 let mine = self.evaluator_text(val, test)?;
-                let theirs = self.one_value(other)?;
+                let theirs = self.one_value(&r.other)?;
                 if let TypedValue::Absent = theirs {
                     return Ok("FALSE".to_owned());
                 }
                 let theirs = self.evaluator_text(&theirs, test)?;
                 Ok(fieldref_ascii_folded(
                     &mine,
-                    &affixed(&theirs, before, after),
-                    *anchor,
-                    *cased,
+                    &affixed(&theirs, r),
+                    r.anchor,
+                    r.cased,
                 ))
             }
         }

@@ -7,7 +7,8 @@
 use crate::backend::{ElementScope, Needs, RenderCx};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{
-    Anchor, CompareOp, FieldPath, Number, Predicate, Quantifier, RegexFlags, Subject, Test,
+    Anchor, CompareOp, FieldPath, FieldRef, Number, Predicate, Quantifier, RegexFlags, Subject,
+    Test,
 };
 
 use super::fields::{Elem, Kind};
@@ -96,13 +97,7 @@ impl Renderer<'_> {
                 ))
             }
             Test::Compare { op, value } => self.compare(path, *op, value),
-            Test::FieldRef {
-                other,
-                anchor,
-                cased,
-                before,
-                after,
-            } => self.field_ref(path, other, *anchor, *cased, (before, after)),
+            Test::FieldRef(r) => self.field_ref(path, r),
         }
     }
 
@@ -246,14 +241,8 @@ impl Renderer<'_> {
 
     /// A comparison of the values at `path` with the value at `other` (whole, prefix, suffix or
     /// substring), with literal text `before` and `after` the other value.
-    fn field_ref(
-        &mut self,
-        path: &FieldPath,
-        other: &FieldPath,
-        anchor: Anchor,
-        cased: bool,
-        (before, after): (&str, &str),
-    ) -> Result<String, Diagnostic> {
+    fn field_ref(&mut self, path: &FieldPath, r: &FieldRef) -> Result<String, Diagnostic> {
+        let (other, anchor, cased) = (&r.other, r.anchor, r.cased);
         for p in [path, other] {
             match self.container(p) {
                 Some(Kind::List(Elem::Scalar)) if p == path && !self.exact => self.needs.note(format!(
@@ -299,7 +288,7 @@ impl Renderer<'_> {
             })
         };
         // The literal parts, empty ones left out (None: no text around theirs).
-        let around = if before.is_empty() && after.is_empty() {
+        let around = if !r.is_affixed() {
             None
         } else {
             let lit = |t: &str| {
@@ -309,7 +298,7 @@ impl Renderer<'_> {
                     affix(t).map(Some)
                 }
             };
-            Some((lit(before)?, lit(after)?))
+            Some((lit(&r.before)?, lit(&r.after)?))
         };
         let mut atoms = Vec::new();
         for a in &mine {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::lit;
 use super::values::{raw_values, tested_values, text_filter};
 use crate::backend::Needs;
-use crate::ir::{Anchor, Cidr, FieldPath, Pattern, Predicate, Quantifier, Shape, Subject, Test};
+use crate::ir::{Anchor, Cidr, FieldRef, Pattern, Predicate, Quantifier, Shape, Subject, Test};
 
 /// One predicate as a self-contained jq condition on an event (`.`).
 pub(super) fn render(p: &Predicate, needs: &mut Needs) -> String {
@@ -87,28 +87,15 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> String {
             );
             quantified(q, &p.subject, None, &cond, needs)
         }
-        Test::FieldRef {
-            other,
-            anchor,
-            cased,
-            before,
-            after,
-        } => fieldref(p, other, *anchor, *cased, before, after, needs),
+        Test::FieldRef(r) => fieldref(p, r, needs),
     }
 }
 
 /// "Some value's text, compared at `anchor` with some value of `other` (with literal text
 /// `before` and `after` it), matches": under `Any` their values are Sigma's too, else the one
 /// value through objects.
-fn fieldref(
-    p: &Predicate,
-    other: &FieldPath,
-    anchor: Anchor,
-    cased: bool,
-    before: &str,
-    after: &str,
-    needs: &mut Needs,
-) -> String {
+fn fieldref(p: &Predicate, r: &FieldRef, needs: &mut Needs) -> String {
+    let cased = r.cased;
     let q = p.quantifier;
     let t = text_filter(!cased, needs);
     // Literal text around theirs, folded as their text is.
@@ -119,18 +106,18 @@ fn fieldref(
             s.to_ascii_lowercase()
         })
     };
-    let bind = if before.is_empty() && after.is_empty() {
+    let bind = if !r.is_affixed() {
         ". as $b".to_owned()
     } else {
-        format!("({} + . + {}) as $b", affix(before), affix(after))
+        format!("({} + . + {}) as $b", affix(&r.before), affix(&r.after))
     };
     let their_q = if q == Quantifier::Any {
         q
     } else {
         Quantifier::Exact
     };
-    let theirs = tested_values(&Subject::Field(other.clone()), their_q, needs);
-    let cmp = match anchor {
+    let theirs = tested_values(&Subject::Field(r.other.clone()), their_q, needs);
+    let cmp = match r.anchor {
         Anchor::Whole => "$a == $b",
         Anchor::Prefix => "($a | startswith($b))",
         Anchor::Suffix => "($a | endswith($b))",

@@ -325,7 +325,7 @@ fn element_relative(e: &Expr, id: usize) -> Result<Expr, String> {
             if let crate::ir::Subject::Field(f) = &p.subject {
                 p.subject = crate::ir::Subject::Field(strip(f)?);
             }
-            if let Test::FieldRef { other, .. } = &mut p.test {
+            if let Test::FieldRef(crate::ir::FieldRef { other, .. }) = &mut p.test {
                 *other = strip(other)?;
             }
             Expr::Pred(p)

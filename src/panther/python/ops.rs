@@ -208,13 +208,13 @@ impl<'m> Translator<'m> {
                 (
                     self.pred(
                         x,
-                        Test::FieldRef {
+                        Test::FieldRef(crate::ir::FieldRef {
                             other: y.field(),
                             anchor: Anchor::Whole,
                             cased: false,
                             before: String::new(),
                             after: String::new(),
-                        },
+                        }),
                     ),
                     yes,
                 )
@@ -270,13 +270,13 @@ impl<'m> Translator<'m> {
                         self.is_type(l, JsonType::String),
                         self.pred(
                             l,
-                            Test::FieldRef {
+                            Test::FieldRef(crate::ir::FieldRef {
                                 other: loc.field(),
                                 anchor: Anchor::Whole,
                                 cased: true,
                                 before: before.clone(),
                                 after: after.clone(),
-                            },
+                            }),
                         ),
                     ),
                     yes,
@@ -568,13 +568,13 @@ impl<'m> Translator<'m> {
                         both.clone(),
                         self.pred(
                             c,
-                            Test::FieldRef {
+                            Test::FieldRef(crate::ir::FieldRef {
                                 other: i.field(),
                                 anchor: Anchor::Substring,
                                 cased: true,
                                 before: String::new(),
                                 after: String::new(),
-                            },
+                            }),
                         ),
                     ),
                     both,

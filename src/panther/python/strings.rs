@@ -298,13 +298,13 @@ impl<'m> Translator<'m> {
                         both.clone(),
                         self.pred(
                             l,
-                            Test::FieldRef {
+                            Test::FieldRef(crate::ir::FieldRef {
                                 other: f.field(),
                                 anchor: anchor(start),
                                 cased: true,
                                 before: String::new(),
                                 after: String::new(),
-                            },
+                            }),
                         ),
                     ),
                     both,
@@ -343,13 +343,13 @@ impl<'m> Translator<'m> {
                         mine.clone(),
                         self.pred(
                             l,
-                            Test::FieldRef {
+                            Test::FieldRef(crate::ir::FieldRef {
                                 other: loc.field(),
                                 anchor: anchor(start),
                                 cased: true,
                                 before: before.to_owned(),
                                 after: after.to_owned(),
-                            },
+                            }),
                         ),
                     ),
                     mine,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::md_cell;
+use crate::escape::visible;
 use crate::ir::{Anchor, Expr, Predicate, Quantifier, Shape, Subject, Test};
 use crate::rule::{Format, Rule};
 use crate::sigma::condition::{self, Cond};
@@ -300,41 +301,47 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-/// Aligned `field  kind  values` lines.
+/// Aligned `field  kind  values` lines (rule text written [visibly](visible)).
 fn rows(r: &[Indicator], indent: &str, s: &mut String) {
-    let fw = r.iter().map(|p| p.field.chars().count()).max().unwrap_or(0);
-    let kw = r.iter().map(|p| p.kind.chars().count()).max().unwrap_or(0);
-    for p in r {
-        let line = format!(
-            "{indent}{:<fw$}  {:<kw$}  {}",
-            p.field,
-            p.kind,
-            values_text(p)
-        );
+    let shown: Vec<(String, String, String)> = r
+        .iter()
+        .map(|p| {
+            (
+                visible(&p.field).into_owned(),
+                visible(&p.kind).into_owned(),
+                visible(&values_text(p)).into_owned(),
+            )
+        })
+        .collect();
+    let fw = shown.iter().map(|p| p.0.chars().count()).max().unwrap_or(0);
+    let kw = shown.iter().map(|p| p.1.chars().count()).max().unwrap_or(0);
+    for (field, kind, values) in &shown {
+        let line = format!("{indent}{field:<fw$}  {kind:<kw$}  {values}");
         s.push_str(line.trim_end());
         s.push('\n');
     }
 }
 
-/// Plain text, for a terminal.
+/// Plain text, for a terminal. Rule text is written [visibly](visible): each value stays on its
+/// line and no control or bidirectional character reaches the terminal.
 pub fn render_text(e: &Explanation) -> String {
     let mut s = String::new();
-    s.push_str(&format!("{}\n", e.title));
+    s.push_str(&format!("{}\n", visible(&e.title)));
     s.push_str(&format!(
         "  format: {}   level: {}   id: {}\n  source: {}\n",
         match e.format {
             Format::Sigma => "sigma",
             Format::Panther => "panther",
         },
-        e.level.as_deref().unwrap_or("-"),
-        e.id.as_deref().unwrap_or("-"),
-        e.path
+        visible(e.level.as_deref().unwrap_or("-")),
+        visible(e.id.as_deref().unwrap_or("-")),
+        visible(&e.path)
     ));
     s.push_str("\nStages and predicates\n");
     for (i, st) in e.stages.iter().enumerate() {
-        s.push_str(&format!("  Stage {i}: {}\n", st.name));
+        s.push_str(&format!("  Stage {i}: {}\n", visible(&st.name)));
         for t in &st.text {
-            s.push_str(&format!("    {t}\n"));
+            s.push_str(&format!("    {}\n", visible(t)));
         }
         rows(&st.predicates, "    ", &mut s);
     }
@@ -352,9 +359,9 @@ pub fn render_text(e: &Explanation) -> String {
     );
     table("Indicators", &e.indicators, &mut s);
     s.push_str("\nMITRE ATT&CK\n");
-    s.push_str(&format!("  {}\n", list_or_none(&e.mitre)));
+    s.push_str(&format!("  {}\n", visible(&list_or_none(&e.mitre))));
     s.push_str("\nOutput fields\n");
-    s.push_str(&format!("  {}\n", list_or_none(&e.output_fields)));
+    s.push_str(&format!("  {}\n", visible(&list_or_none(&e.output_fields))));
     s
 }
 

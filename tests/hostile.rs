@@ -139,6 +139,164 @@ fn test_and_explain_text_escape_rule_text() {
     assert!(out.contains(r"  attack.\u{1b}[2J"), "{out}");
 }
 
+/// A rule whose metadata and values try to add headings, list items, HTML, links and to close
+/// code spans.
+const MARKDOWN_RULE: &str = r#"title: "<script>alert(1)</script> T\n# Injected title heading #"
+id: "x`y <b>"
+description: "ok <img src=x onerror=alert(1)> & [link](http://evil/)\n# Injected description heading\n- injected item\n[ref]: http://evil/\n```\n<script>x</script>\n===\n\u202e"
+tags:
+  - "attack.persistence\n# Injected tag heading"
+  - "attack.t1098 <img src=x onerror=alert(1)>"
+falsepositives:
+  - "fp\n## Injected fp heading"
+  - "- nested <i>"
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    eventSource: "iam.amazonaws.com"
+    eventName: "Create`Key` | x ```` y"
+  condition: sel
+fields: ["userName\n# Injected field heading"]
+"#;
+
+/// The lines of a Markdown text outside its fenced code blocks, each with whether it is in one;
+/// fails when a fence in the text is not longer than the longest backtick run inside it.
+fn outside_fences(md: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut fence: Option<(usize, Vec<&str>)> = None;
+    for line in md.lines() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match &mut fence {
+            Some((n, body)) => {
+                if ticks >= *n && line.trim_start_matches('`').trim().is_empty() {
+                    let longest = body
+                        .iter()
+                        .flat_map(|l| l.split(|c| c != '`'))
+                        .map(str::len)
+                        .max()
+                        .unwrap_or(0);
+                    assert!(*n > longest, "fence of {n} around a run of {longest}");
+                    fence = None;
+                } else {
+                    body.push(line);
+                }
+            }
+            None if ticks >= 3 => fence = Some((ticks, Vec::new())),
+            None => out.push(line),
+        }
+    }
+    assert!(fence.is_none(), "an unclosed fence in\n{md}");
+    out
+}
+
+/// Checks every Markdown report of the hostile rule must pass: no HTML, no heading or list item
+/// but ours, no link, no hidden character, code spans closed.
+fn check_markdown(md: &str, headings: &[&str]) {
+    assert_eq!(hidden_in(md), None, "{md:?}");
+    let lines = outside_fences(md);
+    let shown: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    assert_eq!(shown, headings, "{md}");
+    for l in &lines {
+        for bad in ["<script", "<img", "<b>", "<i>", "](http"] {
+            assert!(!l.contains(bad), "{bad} in {l:?}\n{md}");
+        }
+        assert!(!l.starts_with("[ref]"), "{l}");
+        assert!(!l.starts_with("- -") && !l.starts_with("- injected"), "{l}");
+        assert!(!l.starts_with("==="), "{l}");
+    }
+}
+
+#[test]
+fn markdown_reports_escape_rule_text() {
+    let d = temp_dir("md");
+    let rule = write(&d, "r.yml", MARKDOWN_RULE);
+    let title = r"## &lt;script&gt;alert(1)&lt;/script&gt; T \# Injected title heading \#";
+
+    let o = rulecast(&["convert", "-f", "markdown", s(&rule)]);
+    // CloudWatch cannot name the output field with a line break: its section says so, and the
+    // diagnostic is one line.
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stderr).lines().count(), 1, "{}", text(&o.stderr));
+    let md = text(&o.stdout);
+    assert!(
+        md.contains("Not available: the field name \"userName\\\\n# Injected field heading\""),
+        "{md}"
+    );
+    check_markdown(&md, &[title, "### jq", "### athena", "### cloudwatch"]);
+    assert!(md.contains("- id: x\\`y &lt;b&gt;\n"), "{md}");
+    assert!(
+        md.contains("- MITRE ATT&CK: attack.persistence # Injected tag heading, attack.t1098 &lt;img src=x onerror=alert(1)&gt;\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("ok &lt;img src=x onerror=alert(1)&gt; &amp; [link]\\(http://evil/)\n\\# Injected description heading\n\\- injected item\n\\[ref]: http://evil/\n\\`\\`\\`\n&lt;script&gt;x&lt;/script&gt;\n\\===\n\\\\u{202e}\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- fp ## Injected fp heading\n- \\- nested &lt;i&gt;\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("`````jq\n"),
+        "the fence outlasts the value's ````: {md}"
+    );
+
+    let o = rulecast(&["explain", "-f", "markdown", s(&rule)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let md = text(&o.stdout);
+    check_markdown(
+        &md,
+        &[
+            title,
+            "### Stages and predicates",
+            "### Exclusions",
+            "### Indicators",
+            "### MITRE ATT&CK",
+            "### Output fields",
+        ],
+    );
+    assert!(md.contains("- userName # Injected field heading\n"), "{md}");
+    assert!(
+        md.contains("| eventName | eq | Create\\`Key\\` \\| x \\`\\`\\`\\` y |"),
+        "{md}"
+    );
+
+    let o = rulecast(&["catalog", s(&d)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let md = text(&o.stdout);
+    let catalog_title = title.replacen("##", "###", 1);
+    check_markdown(
+        &md,
+        &[
+            "# Detection catalog",
+            "## Totals by level",
+            "## Totals by MITRE ATT&CK tactic",
+            "## Rules detecting the same action",
+            "## Rules with no action filter",
+            "## Rules",
+            &catalog_title,
+        ],
+    );
+    // The action (lowercased) in a code span whose fence outlasts its backtick runs, its `|`
+    // escaped for the table: the row keeps its two cells.
+    let row = md
+        .lines()
+        .find(|l| l.contains("iam.amazonaws.com:create"))
+        .expect("the action's row");
+    assert!(
+        row.starts_with("| `````iam.amazonaws.com:create`key` \\| x ```` y````` | "),
+        "{row}"
+    );
+    let cells = row
+        .match_indices('|')
+        .filter(|(i, _)| !row[..*i].ends_with('\\'));
+    assert_eq!(cells.count(), 3, "{row}");
+}
+
 /// `convert -o DIR --check` names the files it would write after the rule files: a name holding a
 /// line break or an escape sequence is shown escaped in the diff headers.
 #[test]

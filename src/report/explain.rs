@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::md_cell;
+use super::{md_cell, md_code, md_heading, md_inline, md_item};
 use crate::escape::visible;
 use crate::ir::{Anchor, Expr, Predicate, Quantifier, Shape, Subject, Test};
 use crate::rule::{Format, Rule};
@@ -365,25 +365,32 @@ pub fn render_text(e: &Explanation) -> String {
     s
 }
 
-/// Markdown, for a catalog page.
+/// Markdown, for a catalog page. Rule text is escaped for Markdown (see [`super`]).
 pub fn render_markdown(e: &Explanation) -> String {
     let mut s = String::new();
-    s.push_str(&format!("## {}\n\n", md_cell(&e.title)));
+    s.push_str(&format!("## {}\n\n", md_heading(&e.title)));
     s.push_str(&format!(
-        "- format: {}\n- level: {}\n- id: {}\n- source: `{}`\n\n",
+        "- format: {}\n- level: {}\n- id: {}\n- source: {}\n\n",
         match e.format {
             Format::Sigma => "sigma",
             Format::Panther => "panther",
         },
-        e.level.as_deref().unwrap_or("-"),
-        md_cell(e.id.as_deref().unwrap_or("-")),
-        md_cell(&e.path)
+        md_inline(e.level.as_deref().unwrap_or("-")),
+        md_inline(e.id.as_deref().unwrap_or("-")),
+        md_code(&e.path, false)
     ));
     s.push_str("### Stages and predicates\n\n");
     for (i, st) in e.stages.iter().enumerate() {
-        s.push_str(&format!("**Stage {i}: {}**\n\n", md_cell(&st.name)));
+        s.push_str(&format!(
+            "**Stage {i}: {}**\n\n",
+            md_inline(&st.name).replace('*', "\\*")
+        ));
         for t in &st.text {
-            s.push_str(&format!("    {t}\n\n"));
+            // An indented code block: every line indented, so none ends it.
+            for line in t.replace("\r\n", "\n").split(['\n', '\r']) {
+                s.push_str(&format!("    {}\n", visible(line)));
+            }
+            s.push('\n');
         }
         if !st.predicates.is_empty() {
             s.push_str("| Field | Kind | Values |\n|---|---|---|\n");
@@ -391,7 +398,7 @@ pub fn render_markdown(e: &Explanation) -> String {
                 s.push_str(&format!(
                     "| {} | {} | {} |\n",
                     md_cell(&p.field),
-                    p.kind,
+                    md_cell(&p.kind),
                     md_cell(&values_text(p))
                 ));
             }
@@ -409,7 +416,7 @@ pub fn render_markdown(e: &Explanation) -> String {
             s.push_str(&format!(
                 "| {} | {} | {} |\n",
                 md_cell(&p.field),
-                p.kind,
+                md_cell(&p.kind),
                 md_cell(&values_text(p))
             ));
         }
@@ -418,13 +425,13 @@ pub fn render_markdown(e: &Explanation) -> String {
     table("Exclusions", &e.exclusions, &mut s);
     table("Indicators", &e.indicators, &mut s);
     s.push_str("### MITRE ATT&CK\n\n");
-    s.push_str(&format!("{}\n\n", list_or_none(&e.mitre)));
+    s.push_str(&format!("{}\n\n", md_item(&list_or_none(&e.mitre))));
     s.push_str("### Output fields\n\n");
     if e.output_fields.is_empty() {
         s.push_str("(none)\n");
     } else {
         for f in &e.output_fields {
-            s.push_str(&format!("- {}\n", md_cell(f)));
+            s.push_str(&format!("- {}\n", md_item(f)));
         }
     }
     s

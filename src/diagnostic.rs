@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::escape::{is_hidden, visible, visible_char};
 use crate::source::{LineCol, SourceFile, Span};
 
 /// A stable diagnostic code. The number says which stage found the problem.
@@ -232,23 +233,29 @@ pub struct FileDiagnostic {
     pub source_line: Option<String>,
 }
 
+/// The first line of a diagnostic: `path:line:col: error[CODE]: message`. The path and the message
+/// can hold rule text, so their hidden characters (controls, line breaks, bidirectional and other
+/// invisible format characters: [`crate::escape::is_hidden`]) are written visibly (`\u{1b}`,
+/// `\n`): a diagnostic is always one line and sends nothing to a terminal but printable text.
 impl fmt::Display for FileDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{}:{}:{}: error[{}]: {}",
-            self.path.display(),
+            visible(&self.path.display().to_string()),
             self.line,
             self.column,
             self.code,
-            self.message
+            visible(&self.message)
         )
     }
 }
 
 impl FileDiagnostic {
     /// The first line, then (when the line's text is known) the line with a caret under the
-    /// column, as shown on a terminal. `color` adds ANSI colors.
+    /// column, as shown on a terminal. `color` adds ANSI colors. Rule text (the path, the
+    /// message, the source line) is escaped as in the first line: only our own colors reach the
+    /// terminal.
     pub fn render(&self, color: bool) -> String {
         let (red, blue, bold, reset) = if color {
             ("\x1b[31m", "\x1b[34m", "\x1b[1m", "\x1b[0m")
@@ -257,25 +264,32 @@ impl FileDiagnostic {
         };
         let mut s = format!(
             "{bold}{}:{}:{}:{reset} {red}{bold}error[{}]{reset}{bold}: {}{reset}",
-            self.path.display(),
+            visible(&self.path.display().to_string()),
             self.line,
             self.column,
             self.code,
-            self.message
+            visible(&self.message)
         );
         if let Some(text) = &self.source_line {
             let num = self.line.to_string();
             let gutter = " ".repeat(num.len());
-            // Tabs keep their width so the caret lines up.
+            // Tabs are kept, hidden characters written visibly; the caret lines up under both.
+            let shown_char = |c: char| {
+                if c == '\t' || !is_hidden(c) {
+                    c.to_string()
+                } else {
+                    visible_char(c)
+                }
+            };
             let lead: String = text
                 .chars()
                 .take(self.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .map(|c| match c {
+                    '\t' => "\t".to_owned(),
+                    c => " ".repeat(shown_char(c).chars().count()),
+                })
                 .collect();
-            let shown: String = text
-                .chars()
-                .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
-                .collect();
+            let shown: String = text.chars().map(shown_char).collect();
             s.push_str(&format!(
                 "\n{blue}{gutter} |{reset}\n{blue}{num} |{reset} {shown}\n{blue}{gutter} |{reset} {lead}{red}^{reset}"
             ));
@@ -309,5 +323,45 @@ mod tests {
         );
         assert!(fd.render(true).contains("\x1b[31m"));
         assert!(!fd.render(false).contains('\x1b'));
+    }
+
+    /// Rule text in a diagnostic (its message, its file's name, the source line under it) cannot
+    /// drive the terminal or forge another diagnostic line.
+    #[test]
+    fn hidden_characters_are_shown_escaped() {
+        let text = "level: \"\x1b]0;pwned\x07\x1b[2J\u{202e}x\"\r\tz: \x1b[2J\n";
+        let file = SourceFile::new("evil\nfake.yml:1:1: error[E000]: forged.yml", text);
+        let d = Diagnostic::new(
+            Code::BadMetadata,
+            "level '\x1b]0;pwned\x07\nfake.yml:1:1: error[E105]: forged\u{202e}' is bad",
+        )
+        .with_span(Span::at(text.find('z').unwrap_or(0)));
+        let fd = d.in_file(&file);
+        let line = fd.to_string();
+        assert_eq!(
+            line,
+            "evil\\nfake.yml:1:1: error[E000]: forged.yml:1:28: error[E105]: level \
+             '\\u{1b}]0;pwned\\u{7}\\nfake.yml:1:1: error[E105]: forged\\u{202e}' is bad"
+        );
+        assert_eq!(line.lines().count(), 1);
+        let plain = fd.render(false);
+        assert!(!plain
+            .chars()
+            .any(|c| c != '\n' && crate::escape::is_hidden(c) && c != '\t'));
+        assert_eq!(plain.lines().count(), 4, "{plain}");
+        // The caret stays under the column: the escapes before it are counted at their width.
+        let lines: Vec<&str> = plain.lines().collect();
+        let src = lines[2].trim_start_matches("1 | ");
+        let caret = lines[3].trim_start_matches("  | ");
+        let at = caret.chars().count() - 1;
+        assert_eq!(src.chars().nth(at), Some('z'), "{plain}");
+        // With colors, the only escape sequences are our own.
+        let colored = fd.render(true);
+        let ours = ["\x1b[31m", "\x1b[34m", "\x1b[1m", "\x1b[0m"];
+        let mut rest = colored.clone();
+        for o in ours {
+            rest = rest.replace(o, "");
+        }
+        assert!(!rest.contains('\x1b'), "{rest:?}");
     }
 }

@@ -9,7 +9,8 @@
 //!
 //! Every stage reports through [`diagnostic::Diagnostic`], which carries a span from the start.
 //!
-//! Around the pipeline: [`discover`] finds rule files, [`mapping`] renames fields per target,
+//! Around the pipeline: [`discover`] finds rule files, [`escape`] keeps rule text from reaching a
+//! terminal or a query raw, [`mapping`] renames fields per target,
 //! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`report`]
 //! builds the explain, catalog and Markdown reports, and [`cli`] is the command line.
 
@@ -17,6 +18,7 @@ pub mod backend;
 pub mod cli;
 pub mod diagnostic;
 pub mod discover;
+pub mod escape;
 pub mod eval;
 pub mod ir;
 pub mod mapping;

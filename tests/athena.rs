@@ -160,6 +160,12 @@ fn no_dot_into_json(sql: &str) -> Result<(), String> {
 
 /// Shape checks every query must pass.
 fn well_formed(sql: &str) -> Result<(), String> {
+    if let Some(c) = sql
+        .chars()
+        .find(|&c| c != '\n' && rulecast::escape::is_hidden(c))
+    {
+        return Err(format!("a raw {c:?} in\n{sql}"));
+    }
     round_trip(sql)?;
     no_dot_into_json(sql)?;
     let code = code_only(sql).to_ascii_uppercase();
@@ -348,10 +354,10 @@ fn wildcards_and_escaped_wildcards() {
 
 #[test]
 fn hostile_metadata_stays_in_comments() {
-    let yaml = "title: \"t\\nSELECT 1; --\\r\\u2028x\"\nid: \"a\\nb\"\nlevel: high\nlogsource: {product: aws}\ndetection:\n    sel:\n        eventName: x\n    condition: sel\n";
+    let yaml = "title: \"t\\nSELECT 1; --\\r\\u2028x\\u202ey\\u2066z\"\nid: \"a\\nb\"\nlevel: high\nlogsource: {product: aws}\ndetection:\n    sel:\n        eventName: x\n    condition: sel\n";
     let q = one(yaml);
     well_formed(&q).unwrap();
-    assert!(q.starts_with("-- t SELECT 1; -- "), "{q}");
+    assert!(q.starts_with("-- t SELECT 1; --  x y z\n"), "{q}");
 }
 
 #[test]
@@ -371,6 +377,137 @@ fn hostile_field_names_stay_in_json_paths_and_identifiers() {
     assert!(
         q.contains(r#"IF(TRY_CAST(e AS ARRAY<JSON>) IS NULL, json_extract(e, '$["0"]'))"#),
         "{q}"
+    );
+}
+
+/// The string literals of a query, decoded as Trino reads them: sqlparser's tokenizer reads
+/// `'...'` and `U&'...'` (`\XXXX`, `\+XXXXXX`, `\\`) as Trino's parser does.
+fn literals(sql: &str) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .unwrap_or_else(|e| panic!("{e}\n{sql}"))
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::SingleQuotedString(s) | Token::UnicodeStringLiteral(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Values with the characters of Trojan Source (bidirectional controls, invisible format
+/// characters), NUL, DEL, C1 and terminal escapes, next to quotes, backslashes and LIKE
+/// wildcards: no query holds one raw, and each literal decodes to exactly the rule's value.
+#[test]
+fn hidden_characters_are_escaped_in_unicode_literals() {
+    let values = [
+        "a\u{202e}b",
+        "\u{2066}it's\\\u{2069}",
+        "nul\u{0}del\u{7f}c1\u{85}\u{9b}",
+        "\u{1b}]0;x\u{7}\u{1b}[2J",
+        "50%_\u{200f}\u{200b}\u{feff}\u{2028}",
+        "\\\u{202a}'",
+    ];
+    let ev = |name: &str| {
+        Expr::Pred(Predicate {
+            subject: Subject::Field(FieldPath::parse(name)),
+            quantifier: Quantifier::Any,
+            test: Test::Exists,
+            span: Span::default(),
+        })
+    };
+    for v in values {
+        let pred = |field: &str, test: Test| {
+            Expr::Pred(Predicate {
+                subject: Subject::Field(FieldPath::parse(field)),
+                quantifier: Quantifier::Any,
+                test,
+                span: Span::default(),
+            })
+        };
+        let cases = [
+            (
+                pred(
+                    "eventName",
+                    Test::Text {
+                        pattern: Pattern::literal(v),
+                        cased: true,
+                    },
+                ),
+                v.to_owned(),
+            ),
+            (
+                pred(
+                    "requestParameters.key",
+                    Test::Text {
+                        pattern: Pattern::literal(v).any_prefix().any_suffix(),
+                        cased: true,
+                    },
+                ),
+                format!(
+                    "%{}%",
+                    v.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                ),
+            ),
+            (
+                pred(
+                    "userAgent",
+                    Test::Regex {
+                        regex: rulecast::ir::regex_escape(v),
+                        flags: RegexFlags::default(),
+                    },
+                ),
+                rulecast::ir::regex_escape(v),
+            ),
+            (
+                py("requestParameters.v", Quantifier::Exact, Test::Is(json!(v))),
+                v.to_owned(),
+            ),
+            (
+                Expr::and(vec![
+                    ev("eventName"),
+                    py(
+                        "requestParameters",
+                        Quantifier::Exact,
+                        Test::HasKey(v.into()),
+                    ),
+                ]),
+                v.replace('\\', "\\\\").replace('"', "\\\""),
+            ),
+        ];
+        for (cond, want) in cases {
+            let rule = py_rule(cond);
+            let q = backend::render(athena(), &rule, &opts())
+                .unwrap_or_else(|d| panic!("{v:?}: {}", d.message));
+            well_formed(&q).unwrap_or_else(|e| panic!("{v:?}: {e}"));
+            let lits = literals(&q);
+            assert!(
+                lits.contains(&want) || lits.iter().any(|l| l.contains(want.as_str())),
+                "{v:?}: no literal decodes to {want:?} in {lits:?}\n{q}"
+            );
+            assert!(q.contains("U&'"), "{q}");
+        }
+    }
+    // Plain values keep plain literals: existing queries do not change.
+    let q = one(&rule(
+        "    sel:\n        eventName: \"it's \\\\ 100%\"\n    condition: sel",
+    ));
+    assert!(!q.contains("U&"), "{q}");
+    // A field name with such a character cannot be a column name of the query: refused.
+    let e = py_render(
+        py(
+            "requestParameters.a\u{202e}b",
+            Quantifier::Any,
+            Test::Exists,
+        ),
+        &opts(),
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("\"requestParameters.a\\u{202e}b\"") && e.contains("unsupported by athena"),
+        "{e}"
     );
 }
 
@@ -734,6 +871,8 @@ fn py_values() -> Vec<Value> {
         json!("\u{130}x"),
         json!("\u{212a}"),
         json!("ab%_\\'\"\n"),
+        json!("r\u{202e}l\u{0}\u{7f}"),
+        json!("R\u{202e}L\u{0}\u{7f}"),
         json!([]),
         json!([1]),
         json!(["x", null]),
@@ -845,6 +984,7 @@ fn py_tests() -> Vec<Test> {
         json!("1"),
         json!("true"),
         json!("ConsoleLogin"),
+        json!("r\u{202e}l\u{0}\u{7f}"),
     ] {
         out.push(Test::Is(v));
     }
@@ -857,6 +997,7 @@ fn py_tests() -> Vec<Test> {
         ("consolelogin", true),
         ("*", false),
         ("k*", true),
+        ("*\u{202e}l?\u{7f}", true),
     ] {
         out.push(Test::Str {
             pattern: Pattern::parse_sigma(p),

@@ -311,8 +311,17 @@ fn field(path: &str) -> Subject {
 }
 
 fn query_for(rule: &Rule) -> String {
-    backend::render(cloudwatch(), rule, &RenderOptions::default())
-        .unwrap_or_else(|d| panic!("{}", d.message))
+    let q = backend::render(cloudwatch(), rule, &RenderOptions::default())
+        .unwrap_or_else(|d| panic!("{}", d.message));
+    assert_eq!(raw_hidden(&q), None, "a hidden character in\n{q}");
+    q
+}
+
+/// A control, bidirectional or other invisible character written raw in a query (its own line
+/// breaks aside).
+fn raw_hidden(q: &str) -> Option<char> {
+    q.chars()
+        .find(|&c| c != '\n' && rulecast::escape::is_hidden(c))
 }
 
 fn filter_of(q: &str) -> String {
@@ -543,6 +552,9 @@ fn hostile_char() -> impl Strategy<Value = char> {
             '"', '\'', '\\', '\n', '\r', '\t', '/', '*', '?', '.', '(', ')', '[', ']', '{', '}',
             '^', '$', '|', '+', '#', '`', ' ', ',', ':', '-', '_', '@', 'a', 'K', 's', 'é', 'É',
             'ß', '\u{2028}', '\u{0}', '\u{7f}', '\u{85}', '😀', '0', '1',
+            // Trojan Source: bidirectional controls and invisible format characters; C1, ESC.
+            '\u{202e}', '\u{2066}', '\u{2069}', '\u{200f}', '\u{200b}', '\u{feff}', '\u{9b}',
+            '\u{1b}',
         ]),
         1 => any::<char>(),
     ]
@@ -942,6 +954,9 @@ fn python_style_tests_agree_with_the_evaluator_on_typed_values() {
         json!({"k": null}),
         json!({"j": "abc"}),
         json!("a\"b'c\\d"),
+        json!("r\u{202e}l\u{0}"),
+        json!("R\u{202e}L\u{0}"),
+        json!(["r\u{202e}l\u{0}"]),
     ];
     let lit = |s: &str| Pattern::parse_sigma(s);
     let tests = [
@@ -953,6 +968,11 @@ fn python_style_tests_agree_with_the_evaluator_on_typed_values() {
         Test::Is(json!(true)),
         Test::Is(json!(false)),
         Test::Is(json!("a\"b'c\\d")),
+        Test::Is(json!("r\u{202e}l\u{0}")),
+        Test::Str {
+            pattern: lit("*\u{202e}l?"),
+            fold: true,
+        },
         Test::Str {
             pattern: lit("ab*"),
             fold: false,

@@ -36,7 +36,16 @@ fn rule_with(test: Test, title: &str) -> Rule {
 
 fn jq_for(rule: &Rule) -> String {
     let b = Target::Jq.backend();
-    backend::render(b, rule, &RenderOptions::default()).expect("renders")
+    let q = backend::render(b, rule, &RenderOptions::default()).expect("renders");
+    assert_eq!(raw_hidden(&q), None, "a hidden character in\n{q}");
+    q
+}
+
+/// A control, bidirectional or other invisible character written raw in a query (its own line
+/// breaks aside).
+fn raw_hidden(q: &str) -> Option<char> {
+    q.chars()
+        .find(|&c| c != '\n' && rulecast::escape::is_hidden(c))
 }
 
 fn jq_matches(program: &JqProgram, event: &Value) -> bool {
@@ -62,6 +71,17 @@ fn hostile() -> impl Strategy<Value = String> {
             Just("é".to_owned()),
             Just("\u{2028}".to_owned()),
             Just("\u{0}".to_owned()),
+            // Trojan Source: bidirectional controls and invisible format characters; DEL, C1 and
+            // terminal escapes.
+            Just("\u{202e}".to_owned()),
+            Just("\u{2066}".to_owned()),
+            Just("\u{200f}".to_owned()),
+            Just("\u{200b}".to_owned()),
+            Just("\u{feff}".to_owned()),
+            Just("\u{7f}".to_owned()),
+            Just("\u{85}".to_owned()),
+            Just("\u{9b}".to_owned()),
+            Just("\u{1b}[2J".to_owned()),
             Just("🙂".to_owned()),
             "[a-zA-Z0-9 .:/-]{1,3}",
             any::<char>().prop_map(|c| c.to_string()),
@@ -101,11 +121,11 @@ proptest! {
     #[test]
     fn wildcard_patterns_agree(
         parts in prop::collection::vec(prop_oneof![
-            3 => "[aAb.%_'\"\\\\\n]{1,3}".prop_map(Part::Lit),
+            3 => "[aAb.%_'\"\\\\\n\u{202e}\u{0}]{1,3}".prop_map(Part::Lit),
             1 => Just(Part::AnyRun),
             1 => Just(Part::OneChar),
         ], 0..6),
-        texts in prop::collection::vec("[aAbB.%_'\"\\\\\n]{0,8}", 1..8),
+        texts in prop::collection::vec("[aAbB.%_'\"\\\\\n\u{202e}\u{0}]{0,8}", 1..8),
         cased in any::<bool>(),
     ) {
         let mut pattern = Pattern::default();
@@ -240,7 +260,7 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         (-3i64..3).prop_map(|i| json!(i)),
         Just(json!(1.0)),
         Just(json!(0.0)),
-        "[aA1 ]{0,2}".prop_map(|s| json!(s)),
+        "[aA1 \u{202e}]{0,2}".prop_map(|s| json!(s)),
     ]
 }
 
@@ -274,7 +294,7 @@ fn python_test() -> impl Strategy<Value = Test> {
             Just(JsonType::Object),
         ]
         .prop_map(Test::Type),
-        "[ab]".prop_map(Test::HasKey),
+        "[ab\u{2066}]".prop_map(Test::HasKey),
         (-2i64..2).prop_map(|n| Test::Compare {
             op: CompareOp::Gte,
             value: Number {
@@ -340,7 +360,7 @@ proptest! {
 }
 
 /// A sample of hostile literals also runs through the system jq (jq 1.6 on Debian), which parses
-/// string literals and comments with its own lexer.
+/// string literals and comments with its own lexer (hidden characters as `\uXXXX` escapes).
 #[test]
 fn hostile_literals_under_system_jq() {
     if !common::system_jq() {
@@ -358,6 +378,9 @@ fn hostile_literals_under_system_jq() {
         "é🙂",
         "\u{2028}x",
         "trailing\\",
+        "rtl\u{202e}lrt\u{2066}\u{2069}",
+        "nul\u{0}del\u{7f}c1\u{85}\u{9b}",
+        "esc\u{1b}]0;t\u{7}\u{200b}\u{feff}",
     ];
     for v in values {
         for cased in [true, false] {

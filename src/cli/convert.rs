@@ -455,6 +455,12 @@ fn extension(args: &ConvertArgs, backend: &dyn Backend) -> &'static str {
     }
 }
 
+/// A path as `--check` prints it: a file name from a rule file's name can hold any character, so
+/// hidden ones are written visibly (see [`crate::escape`]).
+fn shown_path(p: &Path) -> String {
+    crate::escape::visible(&p.display().to_string()).into_owned()
+}
+
 /// Compare `expected` (names relative to `root`) with the files in `target_dir`; print a unified
 /// diff for each difference. Returns whether anything differs.
 fn check_dir(
@@ -473,7 +479,7 @@ fn check_dir(
         }
         differs = true;
         let old_name = if have.is_some() {
-            p.display().to_string()
+            shown_path(&p)
         } else {
             "/dev/null".to_owned()
         };
@@ -483,7 +489,7 @@ fn check_dir(
             "{}",
             diff.unified_diff()
                 .context_radius(3)
-                .header(&old_name, &format!("{} (generated)", p.display()))
+                .header(&old_name, &format!("{} (generated)", shown_path(&p)))
         )?;
     }
     let mut present: Vec<PathBuf> = std::fs::read_dir(target_dir)
@@ -503,10 +509,9 @@ fn check_dir(
             write!(
                 out,
                 "{}",
-                diff.unified_diff()
-                    .header(&p.display().to_string(), "/dev/null")
+                diff.unified_diff().header(&shown_path(&p), "/dev/null")
             )?;
-            writeln!(out, "extra file: {} (no rule produces it)", p.display())?;
+            writeln!(out, "extra file: {} (no rule produces it)", shown_path(&p))?;
         }
     }
     Ok(differs)

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{load_inputs, load_options, stderr_text, Status};
+use crate::escape::visible;
 use crate::ruletest::run::{test_file, CaseResult, FileOutcome, SetupError};
 
 // The arguments of `rulecast test`. (A plain comment: clap would make a doc comment help text.)
@@ -48,7 +49,11 @@ pub(super) fn test(
                 for problem in &problems {
                     match problem {
                         SetupError::Rule(d) => writeln!(err, "{}", stderr_text(d))?,
-                        other => writeln!(err, "{}: {other}", lf.file.path.display())?,
+                        other => writeln!(
+                            err,
+                            "{}",
+                            visible(&format!("{}: {other}", lf.file.path.display()))
+                        )?,
                     }
                 }
                 unconverted += 1;
@@ -68,8 +73,9 @@ pub(super) fn test(
                         continue;
                     }
                     failed += 1;
-                    writeln!(
-                        out,
+                    // The path, the test's name and a jq error can hold rule text: one line,
+                    // nothing hidden.
+                    let line = format!(
                         "FAIL {} :: {}: expected {}, evaluator {}, jq {}",
                         tests_path.display(),
                         case.name,
@@ -79,7 +85,8 @@ pub(super) fn test(
                             Ok(b) => b.to_string(),
                             Err(e) => format!("error ({e})"),
                         }
-                    )?;
+                    );
+                    writeln!(out, "{}", visible(&line))?;
                 }
             }
         }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::explain::{explain, Explanation, Indicator};
-use super::md_cell;
+use super::{md_cell, md_code, md_heading, md_inline, md_item};
 use crate::rule::{Format, Rule};
 
 /// The MITRE ATT&CK enterprise tactics: (id, Sigma tag name, display name).
@@ -227,7 +227,7 @@ pub fn build(rules: &[(String, &Rule)]) -> Catalog {
     }
 }
 
-/// The catalog as a Markdown page.
+/// The catalog as a Markdown page. Rule text is escaped for Markdown (see [`super`]).
 pub fn render_markdown(c: &Catalog) -> String {
     let mut s = String::from("# Detection catalog\n\n");
     s.push_str(&format!("{} rules.\n\n", c.rules.len()));
@@ -242,8 +242,8 @@ pub fn render_markdown(c: &Catalog) -> String {
     s.push_str("\n## Rules detecting the same action\n\n| Action (eventSource:eventName) | Rules |\n|---|---|\n");
     for (a, rules) in &c.actions {
         s.push_str(&format!(
-            "| `{}` | {} |\n",
-            md_cell(a),
+            "| {} | {} |\n",
+            md_code(a, true),
             rules
                 .iter()
                 .map(|r| md_cell(r))
@@ -256,19 +256,19 @@ pub fn render_markdown(c: &Catalog) -> String {
         s.push_str("(none)\n");
     }
     for r in &c.without_action {
-        s.push_str(&format!("- {}\n", md_cell(r)));
+        s.push_str(&format!("- {}\n", md_item(r)));
     }
     s.push_str("\n## Rules\n");
     for r in &c.rules {
         s.push_str(&format!(
-            "\n### {}\n\n- format: {}\n- level: {}\n- source: `{}`\n",
-            md_cell(&r.title),
+            "\n### {}\n\n- format: {}\n- level: {}\n- source: {}\n",
+            md_heading(&r.title),
             match r.format {
                 Format::Sigma => "sigma",
                 Format::Panther => "panther",
             },
-            md_cell(&r.level),
-            md_cell(&r.path)
+            md_inline(&r.level),
+            md_code(&r.path, false)
         ));
         if !r.tactics.is_empty() {
             s.push_str(&format!("- tactics: {}\n", r.tactics.join(", ")));

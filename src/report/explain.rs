@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::md_cell;
+use super::{md_cell, md_code, md_heading, md_inline, md_item};
+use crate::escape::visible;
 use crate::ir::{Anchor, Expr, Predicate, Quantifier, Shape, Subject, Test};
 use crate::rule::{Format, Rule};
 use crate::sigma::condition::{self, Cond};
@@ -294,41 +295,47 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-/// Aligned `field  kind  values` lines.
+/// Aligned `field  kind  values` lines (rule text written [visibly](visible)).
 fn rows(r: &[Indicator], indent: &str, s: &mut String) {
-    let fw = r.iter().map(|p| p.field.chars().count()).max().unwrap_or(0);
-    let kw = r.iter().map(|p| p.kind.chars().count()).max().unwrap_or(0);
-    for p in r {
-        let line = format!(
-            "{indent}{:<fw$}  {:<kw$}  {}",
-            p.field,
-            p.kind,
-            values_text(p)
-        );
+    let shown: Vec<(String, String, String)> = r
+        .iter()
+        .map(|p| {
+            (
+                visible(&p.field).into_owned(),
+                visible(&p.kind).into_owned(),
+                visible(&values_text(p)).into_owned(),
+            )
+        })
+        .collect();
+    let fw = shown.iter().map(|p| p.0.chars().count()).max().unwrap_or(0);
+    let kw = shown.iter().map(|p| p.1.chars().count()).max().unwrap_or(0);
+    for (field, kind, values) in &shown {
+        let line = format!("{indent}{field:<fw$}  {kind:<kw$}  {values}");
         s.push_str(line.trim_end());
         s.push('\n');
     }
 }
 
-/// Plain text, for a terminal.
+/// Plain text, for a terminal. Rule text is written [visibly](visible): each value stays on its
+/// line and no control or bidirectional character reaches the terminal.
 pub fn render_text(e: &Explanation) -> String {
     let mut s = String::new();
-    s.push_str(&format!("{}\n", e.title));
+    s.push_str(&format!("{}\n", visible(&e.title)));
     s.push_str(&format!(
         "  format: {}   level: {}   id: {}\n  source: {}\n",
         match e.format {
             Format::Sigma => "sigma",
             Format::Panther => "panther",
         },
-        e.level.as_deref().unwrap_or("-"),
-        e.id.as_deref().unwrap_or("-"),
-        e.path
+        visible(e.level.as_deref().unwrap_or("-")),
+        visible(e.id.as_deref().unwrap_or("-")),
+        visible(&e.path)
     ));
     s.push_str("\nStages and predicates\n");
     for (i, st) in e.stages.iter().enumerate() {
-        s.push_str(&format!("  Stage {i}: {}\n", st.name));
+        s.push_str(&format!("  Stage {i}: {}\n", visible(&st.name)));
         for t in &st.text {
-            s.push_str(&format!("    {t}\n"));
+            s.push_str(&format!("    {}\n", visible(t)));
         }
         rows(&st.predicates, "    ", &mut s);
     }
@@ -346,31 +353,38 @@ pub fn render_text(e: &Explanation) -> String {
     );
     table("Indicators", &e.indicators, &mut s);
     s.push_str("\nMITRE ATT&CK\n");
-    s.push_str(&format!("  {}\n", list_or_none(&e.mitre)));
+    s.push_str(&format!("  {}\n", visible(&list_or_none(&e.mitre))));
     s.push_str("\nOutput fields\n");
-    s.push_str(&format!("  {}\n", list_or_none(&e.output_fields)));
+    s.push_str(&format!("  {}\n", visible(&list_or_none(&e.output_fields))));
     s
 }
 
-/// Markdown, for a catalog page.
+/// Markdown, for a catalog page. Rule text is escaped for Markdown (see [`super`]).
 pub fn render_markdown(e: &Explanation) -> String {
     let mut s = String::new();
-    s.push_str(&format!("## {}\n\n", md_cell(&e.title)));
+    s.push_str(&format!("## {}\n\n", md_heading(&e.title)));
     s.push_str(&format!(
-        "- format: {}\n- level: {}\n- id: {}\n- source: `{}`\n\n",
+        "- format: {}\n- level: {}\n- id: {}\n- source: {}\n\n",
         match e.format {
             Format::Sigma => "sigma",
             Format::Panther => "panther",
         },
-        e.level.as_deref().unwrap_or("-"),
-        md_cell(e.id.as_deref().unwrap_or("-")),
-        md_cell(&e.path)
+        md_inline(e.level.as_deref().unwrap_or("-")),
+        md_inline(e.id.as_deref().unwrap_or("-")),
+        md_code(&e.path, false)
     ));
     s.push_str("### Stages and predicates\n\n");
     for (i, st) in e.stages.iter().enumerate() {
-        s.push_str(&format!("**Stage {i}: {}**\n\n", md_cell(&st.name)));
+        s.push_str(&format!(
+            "**Stage {i}: {}**\n\n",
+            md_inline(&st.name).replace('*', "\\*")
+        ));
         for t in &st.text {
-            s.push_str(&format!("    {t}\n\n"));
+            // An indented code block: every line indented, so none ends it.
+            for line in t.replace("\r\n", "\n").split(['\n', '\r']) {
+                s.push_str(&format!("    {}\n", visible(line)));
+            }
+            s.push('\n');
         }
         if !st.predicates.is_empty() {
             s.push_str("| Field | Kind | Values |\n|---|---|---|\n");
@@ -378,7 +392,7 @@ pub fn render_markdown(e: &Explanation) -> String {
                 s.push_str(&format!(
                     "| {} | {} | {} |\n",
                     md_cell(&p.field),
-                    p.kind,
+                    md_cell(&p.kind),
                     md_cell(&values_text(p))
                 ));
             }
@@ -396,7 +410,7 @@ pub fn render_markdown(e: &Explanation) -> String {
             s.push_str(&format!(
                 "| {} | {} | {} |\n",
                 md_cell(&p.field),
-                p.kind,
+                md_cell(&p.kind),
                 md_cell(&values_text(p))
             ));
         }
@@ -405,13 +419,13 @@ pub fn render_markdown(e: &Explanation) -> String {
     table("Exclusions", &e.exclusions, &mut s);
     table("Indicators", &e.indicators, &mut s);
     s.push_str("### MITRE ATT&CK\n\n");
-    s.push_str(&format!("{}\n\n", list_or_none(&e.mitre)));
+    s.push_str(&format!("{}\n\n", md_item(&list_or_none(&e.mitre))));
     s.push_str("### Output fields\n\n");
     if e.output_fields.is_empty() {
         s.push_str("(none)\n");
     } else {
         for f in &e.output_fields {
-            s.push_str(&format!("- {}\n", md_cell(f)));
+            s.push_str(&format!("- {}\n", md_item(f)));
         }
     }
     s

@@ -184,13 +184,24 @@ fn not_in_schema(schema: &Schema, msg: String) -> Diagnostic {
     )
 }
 
-/// Look a rule field up in the schema.
+/// Look a rule field up in the schema. A field name with a hidden character (a control,
+/// bidirectional or other invisible format character) is refused: its name is also a column name
+/// of the query (`AS "requestParameters.x"`), and a quoted identifier has no escapes.
 pub(super) fn resolve(
     schema: &Schema,
     field: &FieldPath,
     scope: &mut Scope,
 ) -> Result<Access, Diagnostic> {
     let shown = field.to_string();
+    if shown.chars().any(crate::escape::is_hidden) {
+        return Err(Diagnostic::unsupported(
+            "athena",
+            format!(
+                "the field name {shown:?} (a control or invisible format character cannot be \
+                 written in a column name)"
+            ),
+        ));
+    }
     let Some(path) = schema.column_path(field) else {
         return Err(not_in_schema(
             schema,

@@ -13,7 +13,8 @@
 //!   (only when the literal has a letter; `translate()` when it has a non-ASCII one).
 //! - Wildcards: `LIKE ... ESCAPE '\'` with `%`, `_`, `\` escaped. Regexes: `regexp_like`.
 //! - `NOT` is null-safe: `NOT COALESCE(x, FALSE)`. Every rule value stays inside a string literal
-//!   whose quotes are doubled.
+//!   whose quotes are doubled; a value with a control, bidirectional or other invisible
+//!   character is a `U&'...'` Unicode literal with that character escaped.
 //!
 //! Where each part lives:
 //! - `sql.rs`: identifiers, string literals, reserved words, `LIKE` escaping;
@@ -159,18 +160,11 @@ impl Backend for AthenaBackend {
         Ok(std::sync::Arc::new(Settings::from_options(opts)?))
     }
 
-    /// Text safe inside a `--` comment: every line break or control character becomes a space.
+    /// Text safe inside a `--` comment: every line break, control, bidirectional or other
+    /// invisible format character becomes a space.
     fn comment(&self, text: &str) -> String {
         // A `--` comment ends at a line break; Trino's lexer knows only \r and \n, editors a few
-        // more. Every control character becomes a space.
-        text.chars()
-            .map(|c| {
-                if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {
-                    ' '
-                } else {
-                    c
-                }
-            })
-            .collect()
+        // more.
+        crate::escape::comment_text(text).into_owned()
     }
 }

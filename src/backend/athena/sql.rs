@@ -1,6 +1,10 @@
 //! SQL text pieces for Athena (Trino): identifiers (bare or double-quoted, reserved words
-//! quoted), string literals, `LIKE` patterns with their escapes, and ASCII-only case folding.
+//! quoted), string literals (Unicode literals for hidden characters), `LIKE` patterns with their
+//! escapes, and ASCII-only case folding.
 
+use std::fmt::Write;
+
+use crate::escape::is_hidden;
 use crate::ir::{Part, Pattern};
 
 /// Words Athena's SELECT grammar reserves (AWS "Reserved keywords"), plus words that are safer
@@ -115,8 +119,34 @@ pub(super) fn quoted_ident(name: &str) -> String {
 }
 
 /// An SQL string literal: quotes doubled, nothing else changes (backslashes are not escapes).
+///
+/// A value holding a hidden character (a control such as NUL, DEL, a line separator, a
+/// bidirectional or other invisible format character: [`is_hidden`]) is written as a Trino
+/// Unicode literal instead, `U&'...'`, where that character is `\XXXX` (`\+XXXXXX` above the
+/// Basic Multilingual Plane) and a backslash is `\\`; no such character appears raw in a query.
 pub fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    if !s.chars().any(is_hidden) {
+        return format!("'{}'", s.replace('\'', "''"));
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    out.push_str("U&'");
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c if is_hidden(c) => {
+                let v = u32::from(c);
+                if v <= 0xFFFF {
+                    let _ = write!(out, "\\{v:04X}");
+                } else {
+                    let _ = write!(out, "\\+{v:06X}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// ASCII-only case folding of an SQL text expression.

@@ -49,7 +49,7 @@ use crate::rule::Rule;
 
 use super::{Backend, RenderCx, RenderOptions, Syntax, Target};
 use predicate::Renderer;
-use quote::{field_name, unsafe_char};
+use quote::field_name;
 
 pub use fields::{kind, Elem, Kind, SHAPES};
 pub use saved_query::query_definition;
@@ -319,16 +319,9 @@ impl Backend for CloudwatchBackend {
         Ok(query)
     }
 
-    /// Control characters, line and paragraph separators and NEL become spaces.
+    /// Controls, line and paragraph separators, bidirectional and other invisible format
+    /// characters become spaces.
     fn comment(&self, text: &str) -> String {
-        text.chars()
-            .map(|c| {
-                if unsafe_char(c) || c == '\u{85}' {
-                    ' '
-                } else {
-                    c
-                }
-            })
-            .collect()
+        crate::escape::comment_text(text).into_owned()
     }
 }

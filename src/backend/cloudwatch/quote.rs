@@ -16,10 +16,13 @@ const RESERVED: &[&str] = &[
 /// A field name as Logs Insights reads it: bare when it is letters, digits, `@` and `.` (starting
 /// with a letter or `@`), else backticked.
 pub(super) fn field_name(name: &str) -> Result<String, Diagnostic> {
-    if name.contains('`') || name.chars().any(char::is_control) {
+    if name.contains('`') || name.chars().any(unsafe_char) {
         return Err(Diagnostic::unsupported(
             "cloudwatch",
-            format!("the field name {name:?} (a backtick or control character cannot be quoted)"),
+            format!(
+                "the field name {name:?} (a backtick, control or invisible format character \
+                 cannot be quoted)"
+            ),
         ));
     }
     let bare = name
@@ -36,7 +39,8 @@ pub(super) fn field_name(name: &str) -> Result<String, Diagnostic> {
 }
 
 /// A CWLI string literal for `s`, if one exists (no escapes exist: a value with both quotes, a
-/// backslash or a control character has none).
+/// backslash or a hidden character (see [`unsafe_char`]) has none; the callers fall back to a
+/// regex, which can escape them).
 pub(super) fn quote(s: &str) -> Option<String> {
     if s.contains('\\') || s.chars().any(unsafe_char) {
         return None;
@@ -50,9 +54,11 @@ pub(super) fn quote(s: &str) -> Option<String> {
     }
 }
 
-/// Characters written as escapes in regexes and never put in strings or comments.
+/// Characters written as escapes in regexes and never put in strings, field names or comments:
+/// controls, line separators, bidirectional and other invisible format characters
+/// ([`crate::escape::is_hidden`]).
 pub(super) fn unsafe_char(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+    crate::escape::is_hidden(c)
 }
 
 /// How a case-insensitive match is written.

@@ -4,7 +4,8 @@
 //! It stays inside what jq 1.6, jq 1.7+ and jaq all run the same way: every `if` has an `else`,
 //! string operations only see strings, regex flags are inline `(?i)`-style, `contains` is never
 //! used (it is polymorphic). Every rule value enters the program as a JSON string literal, which
-//! is always a valid jq literal and cannot start an interpolation.
+//! is always a valid jq literal and cannot start an interpolation; hidden characters (controls,
+//! bidirectional controls) in it are `\uXXXX` escapes.
 //!
 //! `values.rs` says which values a predicate reads (calls to the template's `rc_` helpers),
 //! `predicate.rs` renders each test over them, and `exec.rs` runs a rendered filter in-process.
@@ -14,6 +15,7 @@ mod predicate;
 mod values;
 
 use crate::diagnostic::Diagnostic;
+use crate::escape::{comment_text, is_hidden, json_u_escape};
 use crate::ir::{Count, Elements, Predicate, Quantifier, Subject, Test};
 
 use super::{Backend, RenderCx, Syntax, Target};
@@ -33,9 +35,47 @@ static SYNTAX: Syntax = Syntax {
     max_width: 100,
 };
 
-/// A jq string literal for `s`.
+/// A jq string literal for `s`: JSON's escapes, and every hidden character (controls, DEL, line
+/// separators, bidirectional and other invisible format characters: [`is_hidden`]) as a `\uXXXX`
+/// escape, so none appears raw in the filter. The same text as JSON for everything else.
 fn lit(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if is_hidden(c) => json_u_escape(c, &mut out),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A JSON value as a jq literal, its strings (and keys) written with [`lit`].
+fn json_lit(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::String(s) => lit(s),
+        J::Array(xs) => format!(
+            "[{}]",
+            xs.iter().map(json_lit).collect::<Vec<_>>().join(",")
+        ),
+        J::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, x)| format!("{}:{}", lit(k), json_lit(x)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => other.to_string(),
+    }
 }
 
 impl Backend for JqBackend {
@@ -123,16 +163,11 @@ impl Backend for JqBackend {
         )))
     }
 
-    /// Text safe inside a `#` comment: backslashes doubled, line breaks and controls as spaces.
+    /// Text safe inside a `#` comment: backslashes doubled, line breaks, controls, bidirectional
+    /// and other invisible format characters as spaces.
     fn comment(&self, text: &str) -> String {
         // jq 1.7.1+ continues a comment past a line break preceded by a backslash; doubling
         // backslashes and replacing line breaks keeps every comment on its one line in all versions.
-        text.chars()
-            .map(|c| match c {
-                '\\' => "\\\\".to_owned(),
-                c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => " ".to_owned(),
-                c => c.to_string(),
-            })
-            .collect()
+        comment_text(text).replace('\\', "\\\\")
     }
 }

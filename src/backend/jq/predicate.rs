@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use super::lit;
 use super::values::{raw_values, tested_values, text_filter};
+use super::{json_lit, lit};
 use crate::backend::Needs;
 use crate::ir::{Anchor, Cidr, FieldRef, Pattern, Predicate, Quantifier, Shape, Subject, Test};
 
@@ -163,7 +163,7 @@ fn python_eq(v: &serde_json::Value) -> String {
         J::Number(n) => format!(
             "((type == \"number\" and . == {n}) or (type == \"boolean\" and (if . then 1 else 0 end) == {n}))"
         ),
-        other => format!(". == {other}"),
+        other => format!(". == {}", json_lit(other)),
     }
 }
 

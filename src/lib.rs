@@ -16,6 +16,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod cloudtrail;
 pub mod diagnostic;
 pub mod discover;
 pub mod escape;

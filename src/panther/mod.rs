@@ -4,7 +4,7 @@
 //!
 //! Panther looks up an event's keys case-insensitively; CloudTrail records always spell their
 //! top-level keys one way, so a rule's top-level key is rewritten to the record's spelling from
-//! [`CLOUDTRAIL_KEYS`] (`sourceIpAddress` reads `sourceIPAddress`). Nested keys are read as written.
+//! [`crate::cloudtrail::TOP_LEVEL_KEYS`] (`sourceIpAddress` reads `sourceIPAddress`). Nested keys are read as written.
 
 pub mod detection;
 pub mod python;
@@ -12,56 +12,12 @@ mod simplify;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::cloudtrail::canonical_key;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Count, Elements, Expr, FieldPath, Predicate, Quantifier, Subject, Test};
 use crate::rule::{Detection, Format, Meta, Rule};
 use crate::source::{SourceFile, Span};
 use crate::yaml::{Document, Node};
-
-/// The top-level keys of a CloudTrail record, as CloudTrail spells them.
-pub const CLOUDTRAIL_KEYS: &[&str] = &[
-    "eventVersion",
-    "userIdentity",
-    "eventTime",
-    "eventSource",
-    "eventName",
-    "awsRegion",
-    "sourceIPAddress",
-    "userAgent",
-    "errorCode",
-    "errorMessage",
-    "requestParameters",
-    "responseElements",
-    "additionalEventData",
-    "requestID",
-    "eventID",
-    "readOnly",
-    "resources",
-    "eventType",
-    "apiVersion",
-    "managementEvent",
-    "recipientAccountId",
-    "serviceEventDetails",
-    "sharedEventID",
-    "vpcEndpointId",
-    "vpcEndpointAccountId",
-    "eventCategory",
-    "tlsDetails",
-    "sessionCredentialFromConsole",
-    "edgeDeviceDetails",
-    "insightDetails",
-    "addendum",
-    "sourceIdentity",
-];
-
-/// The CloudTrail spelling of a top-level key (`sourceipaddress` → `sourceIPAddress`); other keys
-/// stay as written.
-pub fn canonical_key(key: &str) -> String {
-    CLOUDTRAIL_KEYS
-        .iter()
-        .find(|k| k.eq_ignore_ascii_case(key))
-        .map_or_else(|| key.to_owned(), |k| (*k).to_owned())
-}
 
 /// The fields `aws_rule_context(event)` puts in an alert: a rule's output fields.
 pub const AWS_RULE_CONTEXT_FIELDS: &[&str] = &[

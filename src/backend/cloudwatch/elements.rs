@@ -5,9 +5,10 @@ use crate::backend::{join_group, negate, render_operand, ElementScope, RenderCx}
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Count, Elements, Expr, FieldPath, Subject};
 
-use super::fields::{kind, list_note, Elem, Kind, SCALARS};
+use super::fields::list_note;
 use super::predicate::Renderer;
 use super::{array_max, CloudwatchBackend, SYNTAX};
+use crate::cloudtrail::{always_scalar, kind, Elem, Kind};
 
 /// The fields a per-element body reads directly (not inside a nested per-element condition), and
 /// whether it has such a nested condition.
@@ -116,7 +117,7 @@ fn list_target(el: &Elements, cx: &RenderCx) -> Result<Option<ListTarget>, Diagn
         let last = i + 1 == rel.len();
         let k = kind(&full);
         if (!last && matches!(k, Some(Kind::List(_))))
-            || (last && base_name.is_none() && SCALARS.contains(&full.join(".").as_str()))
+            || (last && base_name.is_none() && always_scalar(&full.join(".")))
             || (last && k == Some(Kind::Object))
         {
             return Ok(None);

@@ -6,10 +6,10 @@ use crate::diagnostic::Diagnostic;
 use crate::eval::wildcard_match;
 use crate::ir::{FieldPath, Part, Pattern, Shape, Test};
 
-use super::fields::kind;
-use super::fields::Kind;
 use super::predicate::{test_name, Renderer};
 use super::quote::{case_for, fold_flag, pattern_literals, regex_literal, wildcard_regex, Case};
+use crate::cloudtrail::kind;
+use crate::cloudtrail::Kind;
 
 /// Regex pieces over `@message` (compact JSON): a prefix that consumes whole string tokens, so
 /// that what follows starts outside a string; the spellings of `*` and `?` inside a string, which

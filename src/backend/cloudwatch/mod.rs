@@ -51,7 +51,7 @@ use super::{Backend, RenderCx, RenderOptions, Syntax, Target};
 use predicate::Renderer;
 use quote::field_name;
 
-pub use fields::{kind, Elem, Kind, SHAPES};
+pub use crate::cloudtrail::{kind, Elem, Kind, SHAPES};
 pub use saved_query::query_definition;
 
 /// The CloudWatch Logs Insights target.

@@ -11,11 +11,11 @@ use crate::ir::{
     Test,
 };
 
-use super::fields::{Elem, Kind};
 use super::quote::{number_text, quote, regex_body, text_anchors};
 use super::referee;
 use super::text::BOOL_NOTE;
 use super::{array_max, SYNTAX};
+use crate::cloudtrail::{Elem, Kind};
 
 /// Renders one predicate of a rule as a CWLI condition, collecting the notes and helpers the query
 /// needs on the way.

@@ -6,11 +6,11 @@ use crate::diagnostic::Diagnostic;
 use crate::eval::wildcard_match;
 use crate::ir::{FieldPath, Part, Pattern, Shape};
 
-use super::fields::{Elem, Kind};
 use super::predicate::Renderer;
 use super::quote::{
     canonical_int, case_for, pattern_literals, quote, regex_literal, wildcard_regex, Case,
 };
+use crate::cloudtrail::{Elem, Kind};
 
 /// The note of a query whose text or number test can meet a JSON Boolean.
 pub(super) const BOOL_NOTE: &str =

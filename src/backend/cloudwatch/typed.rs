@@ -5,10 +5,10 @@
 use crate::diagnostic::Diagnostic;
 use crate::ir::{FieldPath, Number, Shape, Test};
 
-use super::fields::Kind;
 use super::predicate::{test_name, Renderer};
 use super::quote::{number_text, pattern_literals, quote, regex_literal, Case};
 use super::SYNTAX;
+use crate::cloudtrail::Kind;
 
 /// The note of a query with a Python-style test that Logs Insights' lack of JSON types blurs.
 const TYPES_NOTE: &str = "Logs Insights keeps no JSON types: in Python-style tests a string that \

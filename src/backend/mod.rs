@@ -24,11 +24,12 @@ use crate::ir::{Expr, Predicate, Quantifier, Subject, Test};
 use crate::rule::Rule;
 
 /// Declares the targets, one line each: the enum variant, the name `-t` takes (also the
-/// template and output directory name), and the backend. Everything else a target says about
-/// itself (description, template, file extension, code-block language, what it supports) is a
-/// method of its [`Backend`], so a new target is one line here, one directory and one template.
+/// template and output directory name), the backend, and what the target says about itself as
+/// data ([`TargetInfo`]: description, template, file extension, code-block language, Boolean
+/// tokens). What a target can render is a method of its [`Backend`], so a new target is one line
+/// here, one directory and one template.
 macro_rules! targets {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal => $backend:expr,)+) => {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $backend:expr, $info:expr;)+) => {
         /// The query languages rulecast renders to.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Target {
@@ -52,17 +53,28 @@ macro_rules! targets {
                     $(Target::$variant => &$backend,)+
                 }
             }
+
+            /// What the target says about itself.
+            pub fn info(self) -> &'static TargetInfo {
+                match self {
+                    $(Target::$variant => {
+                        static INFO: TargetInfo = $info;
+                        &INFO
+                    })+
+                }
+            }
         }
     };
 }
 
+#[rustfmt::skip]
 targets! {
     /// jq filters over CloudTrail files and JSON Lines.
-    Jq = "jq" => jq::JqBackend,
+    Jq = "jq" => jq::JqBackend, TargetInfo::new("jq filter over CloudTrail files ({\"Records\":[...]}) or JSON Lines", "jq/filter.jq.j2", "jq", "jq", &jq::SYNTAX);
     /// Athena (Trino) SQL.
-    Athena = "athena" => athena::AthenaBackend,
+    Athena = "athena" => athena::AthenaBackend, TargetInfo::new("Athena (Trino) SQL over the CloudTrail table or Security Lake", "athena/query.sql.j2", "sql", "sql", &athena::SYNTAX);
     /// CloudWatch Logs Insights.
-    Cloudwatch = "cloudwatch" => cloudwatch::CloudwatchBackend,
+    Cloudwatch = "cloudwatch" => cloudwatch::CloudwatchBackend, TargetInfo::new("CloudWatch Logs Insights (CWLI) query over CloudTrail in CloudWatch Logs", "cloudwatch/query.cwl.j2", "cwl", "", &cloudwatch::SYNTAX);
 }
 
 impl Target {
@@ -88,6 +100,40 @@ impl FromStr for Target {
                 let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
                 format!("unknown target '{s}'; expected one of {}", names.join(", "))
             })
+    }
+}
+
+/// What a target says about itself: a row of data per backend ([`Backend::info`]).
+#[derive(Debug)]
+pub struct TargetInfo {
+    /// One line for `rulecast targets`: what the query is and what it runs over.
+    pub description: &'static str,
+    /// The template (under `templates/`) that frames the condition.
+    pub template: &'static str,
+    /// The output file extension (`jq`, `sql`, `cwl`).
+    pub extension: &'static str,
+    /// The language tag of a fenced Markdown code block holding a query (`""` for none).
+    pub code_language: &'static str,
+    /// Its Boolean tokens and layout.
+    pub syntax: &'static Syntax,
+}
+
+impl TargetInfo {
+    /// A row of the target table, in field order.
+    pub const fn new(
+        description: &'static str,
+        template: &'static str,
+        extension: &'static str,
+        code_language: &'static str,
+        syntax: &'static Syntax,
+    ) -> TargetInfo {
+        TargetInfo {
+            description,
+            template,
+            extension,
+            code_language,
+            syntax,
+        }
     }
 }
 
@@ -145,9 +191,9 @@ pub struct RenderCx<'a> {
     pub elements: Vec<ElementScope>,
 }
 
-impl RenderCx<'_> {
+impl<'a> RenderCx<'a> {
     /// The backend's own settings, as its [`Backend::prepare`] made them.
-    pub fn settings<T: Any>(&self) -> Result<&T, Diagnostic> {
+    pub fn settings<T: Any>(&self) -> Result<&'a T, Diagnostic> {
         self.settings.downcast_ref::<T>().ok_or_else(|| {
             Diagnostic::new(
                 Code::Internal,
@@ -175,24 +221,36 @@ pub struct ElementScope {
 
 /// One target language.
 pub trait Backend: Sync {
-    fn target(&self) -> Target;
-    /// One line for `rulecast targets`: what the query is and what it runs over.
-    fn description(&self) -> &'static str;
-    /// The language tag of a fenced Markdown code block holding a query (`""` for none).
-    fn code_language(&self) -> &'static str {
-        ""
-    }
     /// How this target stores a query for later use (CloudWatch: a saved query definition),
     /// built from the rule's title, the query and the `--log-group`s; None (the default) when
     /// the target has no saved queries.
     fn saved_query(&self) -> Option<SavedQuery> {
         None
     }
+    fn target(&self) -> Target;
+    /// What the target says about itself, as data (its row of the target table).
+    fn info(&self) -> &'static TargetInfo {
+        self.target().info()
+    }
+    /// One line for `rulecast targets`: what the query is and what it runs over.
+    fn description(&self) -> &'static str {
+        self.info().description
+    }
+    /// The language tag of a fenced Markdown code block holding a query (`""` for none).
+    fn code_language(&self) -> &'static str {
+        self.info().code_language
+    }
     /// The template (under `templates/`) that frames the condition.
-    fn template(&self) -> &'static str;
+    fn template(&self) -> &'static str {
+        self.info().template
+    }
     /// The output file extension (`jq`, `sql`, `cwl`).
-    fn extension(&self) -> &'static str;
-    fn syntax(&self) -> &'static Syntax;
+    fn extension(&self) -> &'static str {
+        self.info().extension
+    }
+    fn syntax(&self) -> &'static Syntax {
+        self.info().syntax
+    }
     /// Render one predicate as a self-contained (grouped) expression.
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic>;
     /// Extra template variables for the query frame (selected columns, time bounds, ...).

@@ -49,7 +49,6 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::{Predicate, Subject, Test};
 use crate::rule::Rule;
 
-use access::Scope;
 use predicate::PredicateRenderer;
 use settings::Settings;
 
@@ -59,7 +58,7 @@ use super::{Backend, RenderCx, RenderOptions, Syntax, Target};
 pub struct AthenaBackend;
 
 /// Trino's boolean tokens; `NOT` is null-safe.
-static SYNTAX: Syntax = Syntax {
+pub(super) static SYNTAX: Syntax = Syntax {
     and: "AND",
     or: "OR",
     not: "NOT COALESCE({}, FALSE)",
@@ -73,36 +72,9 @@ impl Backend for AthenaBackend {
         Target::Athena
     }
 
-    fn description(&self) -> &'static str {
-        "Athena (Trino) SQL over the CloudTrail table or Security Lake"
-    }
-
-    fn code_language(&self) -> &'static str {
-        "sql"
-    }
-
-    fn template(&self) -> &'static str {
-        "athena/query.sql.j2"
-    }
-
-    fn extension(&self) -> &'static str {
-        "sql"
-    }
-
-    fn syntax(&self) -> &'static Syntax {
-        &SYNTAX
-    }
-
     /// One predicate, with the schema the options name.
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
-        let settings = cx.settings::<Settings>()?;
-        PredicateRenderer {
-            schema: settings.schema,
-            scope: Scope::default(),
-            needs: &mut cx.needs,
-            depth: cx.depth,
-        }
-        .predicate(p)
+        PredicateRenderer::new(cx)?.predicate(p)
     }
 
     /// Sigma-style tests on one subject as one `any_match` (equality tests as an `IN` list).
@@ -118,16 +90,10 @@ impl Backend for AthenaBackend {
         }
         let tests: Vec<Test> = tests.iter().map(|t| (*t).clone()).collect();
         let render = |cx: &mut RenderCx| -> Result<String, Diagnostic> {
-            let settings = cx.settings::<Settings>()?;
             if cx.depth > 0 {
                 return Err(typed::any_value_in_element_unsupported());
             }
-            let mut r = PredicateRenderer {
-                schema: settings.schema,
-                scope: Scope::default(),
-                needs: &mut cx.needs,
-                depth: cx.depth,
-            };
+            let mut r = PredicateRenderer::new(cx)?;
             let acc = r.subject_access(subject)?;
             r.any_text(&acc, &mut |r, t| r.value_tests(t, &tests))
         };
@@ -140,14 +106,7 @@ impl Backend for AthenaBackend {
         el: &crate::ir::Elements,
         cx: &mut RenderCx,
     ) -> Result<(String, String), Diagnostic> {
-        let settings = cx.settings::<Settings>()?;
-        PredicateRenderer {
-            schema: settings.schema,
-            scope: Scope::default(),
-            needs: &mut cx.needs,
-            depth: cx.depth,
-        }
-        .elements_frame(el)
+        PredicateRenderer::new(cx)?.elements_frame(el)
     }
 
     /// The `events` block, SELECT list, time window and the other template variables.

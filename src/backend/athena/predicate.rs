@@ -7,9 +7,10 @@ use super::access::{
     events_column, json_any_texts, resolve, whole_texts, Access, Scope, ALL_VALUES,
 };
 use super::schema::Schema;
+use super::settings::Settings;
 use super::sql::{ascii_fold, like_pattern, lit};
 use super::typed;
-use crate::backend::Needs;
+use crate::backend::{Needs, RenderCx};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{
     Anchor, Cidr, CompareOp, FieldPath, FieldRef, Number, Part, Pattern, Predicate, Quantifier,
@@ -30,7 +31,17 @@ pub(super) struct PredicateRenderer<'n> {
     pub(super) depth: usize,
 }
 
-impl PredicateRenderer<'_> {
+impl<'n> PredicateRenderer<'n> {
+    /// A renderer for one predicate, reading the schema the options name.
+    pub(super) fn new(cx: &'n mut RenderCx) -> Result<PredicateRenderer<'n>, Diagnostic> {
+        Ok(PredicateRenderer {
+            schema: cx.settings::<Settings>()?.schema,
+            scope: Scope::default(),
+            needs: &mut cx.needs,
+            depth: cx.depth,
+        })
+    }
+
     /// Look a rule field up in the schema, recording it as a field the condition reads.
     pub(super) fn resolve(&mut self, field: &FieldPath) -> Result<Access, Diagnostic> {
         self.needs.field(field.to_string());

@@ -75,7 +75,7 @@ const DEFAULT_FIELDS: &[&str] = &[
 ];
 
 /// How CWLI spells the Boolean operators and constants.
-static SYNTAX: Syntax = Syntax {
+pub(super) static SYNTAX: Syntax = Syntax {
     and: "and",
     or: "or",
     not: "not {}",
@@ -115,10 +115,6 @@ impl Backend for CloudwatchBackend {
         Target::Cloudwatch
     }
 
-    fn description(&self) -> &'static str {
-        "CloudWatch Logs Insights (CWLI) query over CloudTrail in CloudWatch Logs"
-    }
-
     /// `--array-max`, checked.
     fn prepare(&self, opts: &RenderOptions) -> Result<super::Settings, Diagnostic> {
         Ok(std::sync::Arc::new(Settings::from_options(opts)?))
@@ -127,18 +123,6 @@ impl Backend for CloudwatchBackend {
     /// A saved query: the JSON `aws logs put-query-definition --cli-input-json` takes.
     fn saved_query(&self) -> Option<super::SavedQuery> {
         Some(query_definition)
-    }
-
-    fn template(&self) -> &'static str {
-        "cloudwatch/query.cwl.j2"
-    }
-
-    fn extension(&self) -> &'static str {
-        "cwl"
-    }
-
-    fn syntax(&self) -> &'static Syntax {
-        &SYNTAX
     }
 
     /// A predicate on the values of a field (Sigma's reading, lists expanded) or on the one value

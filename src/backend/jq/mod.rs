@@ -26,7 +26,7 @@ use values::{object_value, text_filter};
 pub struct JqBackend;
 
 /// jq's boolean tokens; `not` is a filter, so an operand is piped into it.
-static SYNTAX: Syntax = Syntax {
+pub(super) static SYNTAX: Syntax = Syntax {
     and: "and",
     or: "or",
     not: "({} | not)",
@@ -81,26 +81,6 @@ fn json_lit(v: &serde_json::Value) -> String {
 impl Backend for JqBackend {
     fn target(&self) -> Target {
         Target::Jq
-    }
-
-    fn description(&self) -> &'static str {
-        "jq filter over CloudTrail files ({\"Records\":[...]}) or JSON Lines"
-    }
-
-    fn code_language(&self) -> &'static str {
-        "jq"
-    }
-
-    fn template(&self) -> &'static str {
-        "jq/filter.jq.j2"
-    }
-
-    fn extension(&self) -> &'static str {
-        "jq"
-    }
-
-    fn syntax(&self) -> &'static Syntax {
-        &SYNTAX
     }
 
     /// One predicate (see `predicate::render`).

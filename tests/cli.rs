@@ -364,3 +364,248 @@ fn query_definition_needs_a_target_with_saved_queries() {
         "unexpected: {err}"
     );
 }
+
+/// Run rulecast with stdin closed; a run that takes over a minute (a walk that loops, a FIFO
+/// opened for reading) is killed and fails the test instead of hanging it.
+fn rulecast_in_time(args: &[&str]) -> Output {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulecast"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let mut so = child.stdout.take().expect("stdout");
+    let mut se = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = so.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = se.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waits") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rulecast {args:?} did not finish within a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// A rule like GOOD with another title.
+fn titled(title: &str) -> String {
+    GOOD.replace("Good rule", title)
+}
+
+/// The `path` of each JSON line of `convert -f json`.
+fn json_paths(stdout: &[u8]) -> Vec<String> {
+    text(stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+            v["path"].as_str().expect("path").to_owned()
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+fn mkfifo(p: &Path) {
+    let ok = Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .expect("mkfifo runs")
+        .success();
+    assert!(ok, "mkfifo {}", p.display());
+}
+
+/// Two links to `.` used to make the walk loop until memory ran out, one link loop converted the
+/// same rule dozens of times: every directory is now searched once, and a link back to an
+/// enclosing directory is skipped with a note.
+#[cfg(unix)]
+#[test]
+fn walk_skips_symlink_loops_and_converts_each_rule_once() {
+    use std::os::unix::fs::symlink;
+    let d = temp_dir("walk-loops");
+    let rules = d.join("rules");
+    write(&rules, "a.yml", GOOD);
+    write(&rules, "sub/b.yml", &titled("B"));
+    symlink(".", rules.join("self1")).expect("symlink");
+    symlink(".", rules.join("self2")).expect("symlink");
+    symlink("..", rules.join("sub/up")).expect("symlink");
+    let o = rulecast_in_time(&["convert", "-f", "json", s(&rules)]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        json_paths(&o.stdout),
+        [s(&rules.join("a.yml")), s(&rules.join("sub/b.yml"))]
+    );
+    for link in ["self1", "self2", "sub/up"] {
+        assert!(
+            err.contains(&format!(
+                "{}: note: skipped: leads back to an enclosing directory",
+                rules.join(link).display()
+            )),
+            "{link}: {err}"
+        );
+    }
+    // The same directory given twice is searched once.
+    let o = rulecast_in_time(&["convert", "-f", "json", s(&rules), s(&rules)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(json_paths(&o.stdout).len(), 2);
+}
+
+/// A symbolic link in a rule tree (to a directory or a rule file) is followed only when it stays
+/// inside the directories given: a pull request cannot make rulecast read `/etc` or a
+/// credentials file. A link to a directory searched anyway is not searched twice.
+#[cfg(unix)]
+#[test]
+fn walk_follows_symlinks_only_inside_the_given_directories() {
+    use std::os::unix::fs::symlink;
+    let d = temp_dir("walk-outside");
+    let rules = d.join("rules");
+    let outside = d.join("outside");
+    write(&rules, "a.yml", GOOD);
+    write(&rules, ".shared/s.yml", &titled("Shared"));
+    write(&outside, "secret.yml", &titled("Outside"));
+    symlink(".shared", rules.join("shared")).expect("symlink");
+    symlink("../outside", rules.join("ext")).expect("symlink");
+    symlink("../outside/secret.yml", rules.join("leak.yml")).expect("symlink");
+    symlink("/", rules.join("root")).expect("symlink");
+    let o = rulecast_in_time(&["convert", "-f", "json", s(&rules)]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        json_paths(&o.stdout),
+        [s(&rules.join("a.yml")), s(&rules.join("shared/s.yml"))]
+    );
+    assert!(!text(&o.stdout).contains("Outside"));
+    for link in ["ext", "leak.yml", "root"] {
+        let note = format!(
+            "{}: note: skipped: symbolic link to ",
+            rules.join(link).display()
+        );
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&note) && l.ends_with("outside the directories given")),
+            "{link}: {err}"
+        );
+    }
+    // With `outside` given too, the linked file is inside; the linked directory is `outside`
+    // itself, searched as given rather than a second time through the link.
+    let o = rulecast_in_time(&["convert", "-f", "json", s(&rules), s(&outside)]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        json_paths(&o.stdout),
+        [
+            s(&rules.join("a.yml")),
+            s(&rules.join("leak.yml")),
+            s(&rules.join("shared/s.yml")),
+            s(&outside.join("secret.yml")),
+        ]
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: note: skipped: a directory already searched",
+            rules.join("ext").display()
+        )),
+        "{err}"
+    );
+}
+
+/// A FIFO named like a rule used to hang the run: only regular files are opened. In a tree it
+/// is skipped with a note; named on the command line it is an I/O error.
+#[cfg(unix)]
+#[test]
+fn walk_never_opens_special_files() {
+    let d = temp_dir("walk-fifo");
+    mkfifo(&d.join("x.yml"));
+    write(&d, "y.yml", GOOD);
+    let o = rulecast_in_time(&["convert", "-f", "json", s(&d)]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(json_paths(&o.stdout), [s(&d.join("y.yml"))]);
+    assert!(
+        err.contains(&format!(
+            "{}: note: skipped: not a regular file (a FIFO)",
+            d.join("x.yml").display()
+        )),
+        "{err}"
+    );
+    let o = rulecast_in_time(&["convert", s(&d.join("x.yml"))]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error[E001]: not a regular file (a FIFO)"),
+        "{err}"
+    );
+    // `rulecast test` walks the same way.
+    let o = rulecast_in_time(&["test", s(&d)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+/// A directory that cannot be read used to end the walk, so later rules were skipped behind a
+/// false "no rule files": it is now an I/O error for that directory (exit 2) and the walk goes
+/// on. Two unreadable directories: one without permissions (which root ignores), one whose path
+/// is longer than the system's path limit (which nobody can read by that path).
+#[cfg(target_os = "linux")]
+#[test]
+fn unreadable_directory_is_reported_and_the_walk_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = temp_dir("walk-unreadable");
+    write(&d, "a_locked/hidden_rule.yml", GOOD);
+    write(&d, "c.yml", &titled("C"));
+    let deep = d.join("b_deep");
+    std::fs::create_dir_all(&deep).expect("dir");
+    // GNU `mkdir -p` makes a path longer than PATH_MAX one directory at a time.
+    let chain = format!("{}/", "n".repeat(200)).repeat(25);
+    let made = Command::new("mkdir")
+        .arg("-p")
+        .arg(&chain)
+        .current_dir(&deep)
+        .status()
+        .expect("mkdir runs")
+        .success();
+    assert!(made, "deep directories");
+    let locked = d.join("a_locked");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let lock_holds = std::fs::read_dir(&locked).is_err();
+    let o = rulecast_in_time(&["convert", "-f", "json", s(&d)]);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let paths = json_paths(&o.stdout);
+    assert!(paths.contains(&s(&d.join("c.yml")).to_owned()), "{paths:?}");
+    assert!(!err.contains("no rule files"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(s(&deep)) && l.contains("error[E001]: cannot read directory")),
+        "{err}"
+    );
+    if lock_holds {
+        assert!(
+            err.contains(&format!(
+                "{}:1:1: error[E001]: cannot read directory",
+                locked.display()
+            )),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

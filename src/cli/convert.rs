@@ -173,7 +173,8 @@ pub(super) fn convert(
         &args.stdin_filename,
         &setup.load_options,
         &mut io_errors,
-    );
+        err,
+    )?;
     if args.format == Format::Markdown {
         return markdown_report(&converter, &loaded, io_errors, out, err);
     }

@@ -136,19 +136,31 @@ fn load_options(
     Ok(Some(opts))
 }
 
-/// Read every input (files, directories, `-`) into loaded files, reporting unreadable ones.
+/// Read every input (files, directories, `-`) into loaded files, reporting unreadable ones. The
+/// entries of directories skipped on purpose (see [`discover`]) are noted on `err` as they are
+/// found.
 fn load_inputs(
     paths: &[PathBuf],
     stdin_name: &str,
     opts: &LoadOptions,
     io_errors: &mut Vec<FileDiagnostic>,
-) -> Vec<LoadedFile> {
+    err: &mut dyn Write,
+) -> std::io::Result<Vec<LoadedFile>> {
     let mut loaded = Vec::new();
     let (stdin, rest): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.as_os_str() == "-");
     let rest: Vec<PathBuf> = rest.into_iter().cloned().collect();
-    let (files, errors) = discover::rule_files(&rest);
-    io_errors.extend(errors);
+    let walk = discover::walk(&rest);
+    for s in &walk.skipped {
+        writeln!(
+            err,
+            "{}: note: skipped: {}",
+            printable(&s.path.display().to_string()),
+            printable(&s.reason)
+        )?;
+    }
+    io_errors.extend(walk.errors);
+    let files = walk.files;
     if !stdin.is_empty() {
         let mut bytes = Vec::new();
         match std::io::stdin().read_to_end(&mut bytes) {
@@ -182,5 +194,19 @@ fn load_inputs(
                 .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
         }
     }
-    loaded
+    Ok(loaded)
+}
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`): a file name cannot break a line of
+/// stderr or reach the terminal as a control sequence.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

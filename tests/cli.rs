@@ -609,3 +609,149 @@ fn unreadable_directory_is_reported_and_the_walk_goes_on() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// An output file that is a symbolic link used to be written through, overwriting the file it
+/// points at: -o now writes a new file and renames it over the link.
+#[cfg(unix)]
+#[test]
+fn output_dir_replaces_symlinks_instead_of_writing_through_them() {
+    use std::os::unix::fs::symlink;
+    let d = temp_dir("out-symlink");
+    let rules = d.join("rules");
+    let out = d.join("out");
+    write(&rules, "good.yml", GOOD);
+    let victim = write(&d, "victim.txt", "SECRET\n");
+    std::fs::create_dir_all(out.join("jq")).expect("dir");
+    symlink(&victim, out.join("jq/good.jq")).expect("symlink");
+    // --check says the link would be replaced, without reading what it points at.
+    let o = rulecast_in_time(&["convert", s(&rules), "-o", s(&out), "--check"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let diff = text(&o.stdout);
+    assert!(
+        diff.contains("good.jq is a symbolic link: -o would replace it"),
+        "{diff}"
+    );
+    assert!(!diff.contains("SECRET"), "{diff}");
+    let o = rulecast_in_time(&["convert", s(&rules), "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "SECRET\n"
+    );
+    let written = out.join("jq/good.jq");
+    let m = std::fs::symlink_metadata(&written).expect("written");
+    assert!(m.is_file(), "a regular file replaces the link");
+    assert!(std::fs::read_to_string(&written)
+        .expect("reads")
+        .contains("# Good rule"));
+    // No temporary file is left behind, and the tree now checks clean.
+    let names: Vec<_> = std::fs::read_dir(out.join("jq"))
+        .expect("reads")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["good.jq"]);
+    let o = rulecast_in_time(&["convert", s(&rules), "-o", s(&out), "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}
+
+/// A target directory inside the output directory that links outside it is refused, for
+/// writing and for --check (which would print the files it finds there).
+#[cfg(unix)]
+#[test]
+fn output_dir_refuses_a_target_directory_linked_outside() {
+    use std::os::unix::fs::symlink;
+    let d = temp_dir("out-dirlink");
+    let rules = d.join("rules");
+    let out = d.join("out");
+    let elsewhere = d.join("elsewhere");
+    write(&rules, "good.yml", GOOD);
+    write(&elsewhere, "good.jq", "SECRET\n");
+    std::fs::create_dir_all(&out).expect("dir");
+    symlink(&elsewhere, out.join("jq")).expect("symlink");
+    for check in [false, true] {
+        let mut args = vec!["convert", s(&rules), "-o", s(&out)];
+        if check {
+            args.push("--check");
+        }
+        let o = rulecast_in_time(&args);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{}:1:1: error[E001]: refusing to write through a symbolic link to ",
+                out.join("jq").display()
+            )),
+            "{err}"
+        );
+        assert!(!text(&o.stdout).contains("SECRET"));
+        assert_eq!(
+            std::fs::read_to_string(elsewhere.join("good.jq")).expect("kept"),
+            "SECRET\n"
+        );
+    }
+    // A link to a directory inside the output directory is fine.
+    std::fs::remove_file(out.join("jq")).expect("rm");
+    std::fs::create_dir_all(out.join("jq-real")).expect("dir");
+    symlink("jq-real", out.join("jq")).expect("symlink");
+    let o = rulecast_in_time(&["convert", s(&rules), "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(out.join("jq-real/good.jq").is_file());
+}
+
+/// --check reads only regular files: an extra file that is a link or a FIFO is reported by
+/// name, never opened.
+#[cfg(unix)]
+#[test]
+fn check_opens_no_link_or_special_file() {
+    use std::os::unix::fs::symlink;
+    let d = temp_dir("check-special");
+    let rules = d.join("rules");
+    let out = d.join("out");
+    write(&rules, "good.yml", GOOD);
+    let o = rulecast(&["convert", s(&rules), "-o", s(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let victim = write(&d, "victim.txt", "SECRET\n");
+    symlink(&victim, out.join("jq/stale.jq")).expect("symlink");
+    mkfifo(&out.join("jq/pipe.jq"));
+    let o = rulecast_in_time(&["convert", s(&rules), "-o", s(&out), "--check"]);
+    let diff = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{diff}{}", text(&o.stderr));
+    assert!(!diff.contains("SECRET"), "{diff}");
+    assert!(
+        diff.contains("stale.jq (a symbolic link; no rule produces it)"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("pipe.jq (not a regular file; no rule produces it)"),
+        "{diff}"
+    );
+}
+
+/// Two rule files with the same name in different directories would write the same output file:
+/// an error for one of them, and which one does not depend on the order they are given in.
+#[test]
+fn two_rules_for_one_output_file_is_an_error_whatever_the_order() {
+    let d = temp_dir("clash");
+    let a = write(&d, "a/r.yml", &titled("From a"));
+    let b = write(&d, "b/r.yml", &titled("From b"));
+    let mut written = Vec::new();
+    for (i, args) in [[s(&a), s(&b)], [s(&b), s(&a)]].iter().enumerate() {
+        let out = d.join(format!("out{i}"));
+        let mut argv = vec!["convert", "-o", s(&out)];
+        argv.extend(args);
+        let o = rulecast(&argv);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "{}:1:1: error[E001]: output file jq/r.jq would also be written for {}; rename one rule file",
+                b.display(),
+                a.display()
+            )
+        );
+        written.push(std::fs::read_to_string(out.join("jq/r.jq")).expect("written"));
+    }
+    assert!(written[0].contains("# From a"), "{}", written[0]);
+    assert_eq!(written[0], written[1]);
+}

@@ -755,3 +755,70 @@ fn two_rules_for_one_output_file_is_an_error_whatever_the_order() {
     assert!(written[0].contains("# From a"), "{}", written[0]);
     assert_eq!(written[0], written[1]);
 }
+
+/// A write error on standard output (a full disk here; `completions` used to panic with exit
+/// 101) is a clean error naming standard output, exit 2, for every command.
+#[cfg(target_os = "linux")]
+#[test]
+fn write_errors_on_stdout_exit_2() {
+    let d = temp_dir("dev-full");
+    let rule = write(&d, "r.yml", GOOD);
+    write(
+        &d,
+        "r.tests.yml",
+        "Tests:\n  - Name: hit\n    ExpectedResult: true\n    Log: {\"eventName\": \"CreateUser\"}\n",
+    );
+    let r = s(&rule);
+    let commands: [&[&str]; 9] = [
+        &["completions", "bash"],
+        &["targets"],
+        &["convert", r],
+        &["convert", "-f", "json", r],
+        &["convert", "-f", "markdown", r],
+        &["explain", r],
+        &["catalog", r],
+        &["test", r],
+        &["convert", "-t", "cloudwatch", "-f", "query-definition", r],
+    ];
+    for args in commands {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let o = Command::new(env!("CARGO_BIN_EXE_rulecast"))
+            .args(args)
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("runs");
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err, "error: cannot write to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}
+
+/// A reader that goes away is a write error too: the output is incomplete, so the run does not
+/// claim success.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_pipe_exits_2() {
+    let rules = common::root().join("rules");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rulecast"))
+        .args(["convert", "-t", "all", s(&rules)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    // Far more than a pipe holds is printed; nobody reads it.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("runs");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: cannot write to standard output: Broken pipe"),
+        "{err}"
+    );
+}

@@ -822,3 +822,84 @@ fn a_closed_stdout_pipe_exits_2() {
         "{err}"
     );
 }
+
+/// `--limit 0` used to give Athena `LIMIT 0` (a query that never returns a row) and CloudWatch
+/// one error per rule: it is a usage error for every target. A limit is otherwise printed as
+/// given.
+#[test]
+fn limit_must_be_at_least_1_for_every_target() {
+    let d = temp_dir("limit");
+    let rule = write(&d, "r.yml", GOOD);
+    for t in ["jq", "athena", "cloudwatch"] {
+        let o = rulecast(&["convert", "-t", t, "--limit", "0", s(&rule)]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{t}: {err}");
+        assert!(
+            err.starts_with("error: invalid value '0' for '--limit <LIMIT>': must be at least 1"),
+            "{t}: {err}"
+        );
+        assert!(o.stdout.is_empty());
+        let o = rulecast(&["convert", "-t", t, "--limit", "1", s(&rule)]);
+        assert_eq!(o.status.code(), Some(0), "{t}: {}", text(&o.stderr));
+    }
+    let o = rulecast(&["convert", "-t", "athena", "--limit", "7", s(&rule)]);
+    assert!(
+        text(&o.stdout).contains("\nLIMIT 7\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = rulecast(&["convert", "-t", "cloudwatch", "--limit", "7", s(&rule)]);
+    assert!(
+        text(&o.stdout).contains("| limit 7\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    // Past Trino's BIGINT: refused, not printed.
+    let o = rulecast(&[
+        "convert",
+        "-t",
+        "athena",
+        "--limit",
+        "18446744073709551615",
+        s(&rule),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("LIMIT takes 1 to 9223372036854775807"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// `--array-max 100000` used to run out of memory expanding lists: it is bounded, and the
+/// usage error says by what.
+#[test]
+fn array_max_is_bounded() {
+    let rule = common::root().join("rules/panther/aws_ec2_security_group_open_ingress.yml");
+    for bad in ["0", "101", "100000"] {
+        let o = rulecast(&["convert", "-t", "cloudwatch", "--array-max", bad, s(&rule)]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {err}");
+        assert!(
+            err.starts_with(&format!(
+                "error: invalid value '{bad}' for '--array-max <ARRAY_MAX>': must be between 1 and 100"
+            )),
+            "{err}"
+        );
+    }
+    // The largest value runs (and is over the size limit of Logs Insights for this rule).
+    let o = rulecast_in_time(&[
+        "convert",
+        "-t",
+        "cloudwatch",
+        "--array-max",
+        "100",
+        s(&rule),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("over the 10000-character limit"),
+        "{}",
+        text(&o.stderr)
+    );
+}

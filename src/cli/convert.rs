@@ -12,6 +12,7 @@ use std::rc::Rc;
 use clap::ValueEnum;
 
 use super::{load_inputs, load_options, stderr_text, Status};
+use crate::backend::cloudwatch::MAX_ARRAY_MAX;
 use crate::backend::{Backend, Prepared, RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::mapping::Mapping;
@@ -44,8 +45,8 @@ pub struct ConvertArgs {
     /// The name standard input is shown under in headers and diagnostics.
     #[arg(long, default_value = "<stdin>")]
     pub stdin_filename: String,
-    /// Row limit of the query (athena, cloudwatch).
-    #[arg(long)]
+    /// Row limit of the query (athena, cloudwatch); at least 1.
+    #[arg(long, value_parser = parse_limit)]
     pub limit: Option<u64>,
     /// Table to query (athena; default `cloudtrail_logs`).
     #[arg(long)]
@@ -65,8 +66,8 @@ pub struct ConvertArgs {
     /// Log group for CloudWatch saved queries (repeatable).
     #[arg(long = "log-group")]
     pub log_groups: Vec<String>,
-    /// How many array elements an any-element predicate expands to (cloudwatch).
-    #[arg(long)]
+    /// How many array elements an any-element predicate expands to (cloudwatch); 1 to 100.
+    #[arg(long, value_parser = parse_array_max)]
     pub array_max: Option<usize>,
     /// The time relative windows count back from (RFC 3339), for reproducible output.
     #[arg(long, hide = true)]
@@ -133,6 +134,25 @@ fn parse_targets(s: &str) -> Result<Targets, String> {
         }
     }
     Ok(Targets(out))
+}
+
+/// Parse `--limit`: a row count, at least 1 (a query that returns nothing has no use).
+fn parse_limit(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>().map_err(|e| e.to_string())? {
+        0 => Err("must be at least 1".to_owned()),
+        n => Ok(n),
+    }
+}
+
+/// Parse `--array-max`: 1 to [`MAX_ARRAY_MAX`] (each list is expanded element by element, so
+/// the query grows with it).
+fn parse_array_max(s: &str) -> Result<usize, String> {
+    let n = s.parse::<usize>().map_err(|e| e.to_string())?;
+    if (1..=MAX_ARRAY_MAX).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("must be between 1 and {MAX_ARRAY_MAX}"))
+    }
 }
 
 /// A file `-o` writes: its text, and the rule file it comes from.

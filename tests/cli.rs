@@ -424,6 +424,27 @@ fn json_paths(stdout: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Every regular file under `dir`, by path relative to it, with its bytes.
+fn dir_contents(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).expect("reads dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).expect("under base");
+                out.insert(
+                    rel.to_string_lossy().into_owned(),
+                    std::fs::read(&p).expect("reads"),
+                );
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
 #[cfg(unix)]
 fn mkfifo(p: &Path) {
     let ok = Command::new("mkfifo")
@@ -754,6 +775,52 @@ fn two_rules_for_one_output_file_is_an_error_whatever_the_order() {
     }
     assert!(written[0].contains("# From a"), "{}", written[0]);
     assert_eq!(written[0], written[1]);
+}
+
+/// Converting the same tree gives the same bytes: run after run, whatever order its files were
+/// created in, and whatever order files are named on the command line.
+#[test]
+fn output_does_not_depend_on_run_creation_or_argument_order() {
+    let d = temp_dir("determinism");
+    let rules = d.join("rules");
+    let files = [
+        ("b.yml", "B"),
+        ("a.yml", "A"),
+        ("sub/c.yml", "C"),
+        ("sub/a2.yml", "A2"),
+        ("z/y.yml", "Y"),
+        ("a b.yml", "Space"),
+    ];
+    let run = |out: &Path| {
+        let o = rulecast(&["convert", "-t", "all", s(&rules)]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let w = rulecast(&["convert", "-t", "all", s(&rules), "-o", s(out)]);
+        assert_eq!(w.status.code(), Some(0), "{}", text(&w.stderr));
+        (o.stdout, dir_contents(out))
+    };
+    for (name, title) in files {
+        write(&rules, name, &titled(title));
+    }
+    let first = run(&d.join("out1"));
+    assert_eq!(first.1.len(), 3 * files.len());
+    assert_eq!(run(&d.join("out2")), first, "a second run");
+    std::fs::remove_dir_all(&rules).expect("rm");
+    for (name, title) in files.iter().rev() {
+        write(&rules, name, &titled(title));
+    }
+    assert_eq!(
+        run(&d.join("out3")),
+        first,
+        "files created in reverse order"
+    );
+    // The order of the command line does not change the files -o writes.
+    let (a, b) = (rules.join("a.yml"), rules.join("z/y.yml"));
+    let o = rulecast(&["convert", "-t", "all", s(&b), s(&a), "-o", s(&d.join("ba"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = rulecast(&["convert", "-t", "all", s(&a), s(&b), "-o", s(&d.join("ab"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(dir_contents(&d.join("ab")), dir_contents(&d.join("ba")));
+    assert_eq!(dir_contents(&d.join("ab")).len(), 6);
 }
 
 /// A write error on standard output (a full disk here; `completions` used to panic with exit

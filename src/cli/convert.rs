@@ -12,6 +12,7 @@ use std::rc::Rc;
 use clap::ValueEnum;
 
 use super::{load_inputs, load_options, stderr_text, Status};
+use crate::backend::cloudwatch::MAX_ARRAY_MAX;
 use crate::backend::{Backend, Prepared, RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::mapping::Mapping;
@@ -44,8 +45,8 @@ pub struct ConvertArgs {
     /// The name standard input is shown under in headers and diagnostics.
     #[arg(long, default_value = "<stdin>")]
     pub stdin_filename: String,
-    /// Row limit of the query (athena, cloudwatch).
-    #[arg(long)]
+    /// Row limit of the query (athena, cloudwatch); at least 1.
+    #[arg(long, value_parser = parse_limit)]
     pub limit: Option<u64>,
     /// Table to query (athena; default `cloudtrail_logs`).
     #[arg(long)]
@@ -65,8 +66,8 @@ pub struct ConvertArgs {
     /// Log group for CloudWatch saved queries (repeatable).
     #[arg(long = "log-group")]
     pub log_groups: Vec<String>,
-    /// How many array elements an any-element predicate expands to (cloudwatch).
-    #[arg(long)]
+    /// How many array elements an any-element predicate expands to (cloudwatch); 1 to 100.
+    #[arg(long, value_parser = parse_array_max)]
     pub array_max: Option<usize>,
     /// The time relative windows count back from (RFC 3339), for reproducible output.
     #[arg(long, hide = true)]
@@ -135,6 +136,25 @@ fn parse_targets(s: &str) -> Result<Targets, String> {
     Ok(Targets(out))
 }
 
+/// Parse `--limit`: a row count, at least 1 (a query that returns nothing has no use).
+fn parse_limit(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>().map_err(|e| e.to_string())? {
+        0 => Err("must be at least 1".to_owned()),
+        n => Ok(n),
+    }
+}
+
+/// Parse `--array-max`: 1 to [`MAX_ARRAY_MAX`] (each list is expanded element by element, so
+/// the query grows with it).
+fn parse_array_max(s: &str) -> Result<usize, String> {
+    let n = s.parse::<usize>().map_err(|e| e.to_string())?;
+    if (1..=MAX_ARRAY_MAX).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("must be between 1 and {MAX_ARRAY_MAX}"))
+    }
+}
+
 /// A file `-o` writes: its text, and the rule file it comes from.
 #[derive(Debug, Clone)]
 struct OutputFile {
@@ -144,6 +164,9 @@ struct OutputFile {
 
 /// The files `-o` writes, by name relative to the output directory (`<target>/<stem>.<ext>`).
 type OutputFiles = BTreeMap<PathBuf, OutputFile>;
+
+/// Every file the rules would write, by name: more than one is a clash ([`resolve_clashes`]).
+type Candidates = BTreeMap<PathBuf, Vec<OutputFile>>;
 
 /// What `convert` works with once its arguments are checked.
 struct Setup {
@@ -173,17 +196,19 @@ pub(super) fn convert(
         &args.stdin_filename,
         &setup.load_options,
         &mut io_errors,
-    );
+        err,
+    )?;
     if args.format == Format::Markdown {
         return markdown_report(&converter, &loaded, io_errors, out, err);
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
-    let mut files = OutputFiles::new();
+    let mut candidates = Candidates::new();
     for &backend in &setup.backends {
         for lf in &loaded {
-            converter.convert_file(backend, lf, &mut files, &mut failures, out)?;
+            converter.convert_file(backend, lf, &mut candidates, &mut failures, out)?;
         }
     }
+    let files = resolve_clashes(candidates, &mut failures);
     let mut status = Status::Success;
     if let Some(dir) = &args.output_dir {
         if write_output_dir(args, &setup.backends, dir, &files, &mut io_errors, out)? {
@@ -302,7 +327,7 @@ impl Converter<'_> {
         &self,
         backend: &'static dyn Backend,
         lf: &LoadedFile,
-        files: &mut OutputFiles,
+        files: &mut Candidates,
         failures: &mut Vec<FileDiagnostic>,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
@@ -320,27 +345,10 @@ impl Converter<'_> {
                 .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
             let name = PathBuf::from(backend.target().name())
                 .join(format!("{stem}.{}", extension(args, backend)));
-            if let Some(first) = files.get(&name) {
-                failures.push(
-                    Diagnostic::new(
-                        Code::Io,
-                        format!(
-                            "output file {} would also be written for {}; rename one rule file",
-                            name.display(),
-                            first.rule_file.display()
-                        ),
-                    )
-                    .at_path(&lf.file.path),
-                );
-                return Ok(());
-            }
-            files.insert(
-                name,
-                OutputFile {
-                    text,
-                    rule_file: lf.file.path.clone(),
-                },
-            );
+            files.entry(name).or_default().push(OutputFile {
+                text,
+                rule_file: lf.file.path.clone(),
+            });
         } else if matches!(args.format, Format::Text | Format::QueryDefinition) {
             writeln!(out, "{text}")?;
         }
@@ -405,6 +413,35 @@ impl Converter<'_> {
     }
 }
 
+/// Keep one file per output name: when several rule files would write the same file, the one
+/// whose path sorts first does (so the outcome does not depend on the order of the command
+/// line) and each of the others is an error.
+fn resolve_clashes(candidates: Candidates, failures: &mut Vec<FileDiagnostic>) -> OutputFiles {
+    let mut files = OutputFiles::new();
+    for (name, mut all) in candidates {
+        all.sort_by(|a, b| a.rule_file.cmp(&b.rule_file));
+        let mut all = all.into_iter();
+        let Some(first) = all.next() else {
+            continue;
+        };
+        for other in all {
+            failures.push(
+                Diagnostic::new(
+                    Code::Io,
+                    format!(
+                        "output file {} would also be written for {}; rename one rule file",
+                        name.display(),
+                        first.rule_file.display()
+                    ),
+                )
+                .at_path(&other.rule_file),
+            );
+        }
+        files.insert(name, first);
+    }
+    files
+}
+
 /// Write the files for -o under `dir`, one directory per target; with `--check`, write nothing
 /// and print how `dir` differs instead. Returns whether `--check` found a difference; write
 /// errors go to `io_errors`.
@@ -424,26 +461,141 @@ fn write_output_dir(
             .filter(|(k, _)| k.starts_with(backend.target().name()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        if let Err(e) = output_subdir(dir, &target_dir) {
+            io_errors.push(Diagnostic::new(Code::Io, e).at_path(&target_dir));
+            continue;
+        }
         if args.check {
             if check_dir(&target_dir, dir, &mine, extension(args, backend), out)? {
                 differs = true;
             }
             continue;
         }
-        if let Err(e) = std::fs::create_dir_all(&target_dir) {
+        let created =
+            std::fs::create_dir_all(dir).and_then(|()| match std::fs::create_dir(&target_dir) {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                r => r,
+            });
+        if let Err(e) = created {
             io_errors.push(
                 Diagnostic::new(Code::Io, format!("cannot create directory: {e}"))
                     .at_path(&target_dir),
             );
+            continue;
         }
         for (name, OutputFile { text, .. }) in &mine {
             let p = dir.join(name);
-            if let Err(e) = std::fs::write(&p, text) {
+            if let Err(e) = write_replacing(&p, text) {
                 io_errors.push(Diagnostic::new(Code::Io, format!("cannot write: {e}")).at_path(&p));
             }
         }
     }
     Ok(differs)
+}
+
+/// Check a directory `-o` writes into (`DIR/<target>`): missing (it is created), a directory, or
+/// a symbolic link to a directory inside `root`. A link out of `root` is refused: writing
+/// through it would replace files elsewhere, and `--check` would show them.
+fn output_subdir(root: &Path, sub: &Path) -> Result<(), String> {
+    let m = match std::fs::symlink_metadata(sub) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    if m.is_dir() {
+        return Ok(());
+    }
+    if !m.file_type().is_symlink() {
+        return Err("not a directory".to_owned());
+    }
+    let refuse = |to: &str| {
+        format!("refusing to write through a symbolic link to {to}, outside the output directory")
+    };
+    let target = std::fs::canonicalize(sub).map_err(|_| refuse("a missing directory"))?;
+    let inside = std::fs::canonicalize(root).is_ok_and(|r| target.starts_with(r));
+    if inside && target.is_dir() {
+        Ok(())
+    } else {
+        Err(refuse(&target.display().to_string()))
+    }
+}
+
+/// Write `text` to `path` the way `-o` does: into a new temporary file beside it, then renamed
+/// over it. Whatever was at `path` (a symbolic link, a hard link) is replaced, never written
+/// through, and a reader never sees half a file.
+fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file path",
+        ));
+    };
+    for attempt in 0..100 {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".rulecast-{}-{attempt}.tmp", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        // create_new: fails on anything already there, a symbolic link included.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp);
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = file
+            .write_all(text.as_bytes())
+            .and_then(|()| file.flush())
+            .and_then(|()| {
+                drop(file);
+                std::fs::rename(&tmp, path)
+            });
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        return written;
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free name for a temporary file",
+    ))
+}
+
+/// What `--check` finds at an output path: nothing, a regular file's text, or something it does
+/// not read (a symbolic link, a FIFO, a directory, a file that is not UTF-8), described.
+enum Existing {
+    Missing,
+    Text(String),
+    Other(String),
+}
+
+/// Look at `p` without following a symbolic link or opening anything but a regular file.
+fn existing(p: &Path) -> Existing {
+    let m = match std::fs::symlink_metadata(p) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Existing::Missing,
+        Err(e) => return Existing::Other(format!("cannot be read ({e})")),
+    };
+    let t = m.file_type();
+    if !t.is_file() {
+        let what = if t.is_symlink() {
+            "a symbolic link"
+        } else if t.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Existing::Other(what.to_owned());
+    }
+    match std::fs::read(p) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Existing::Text(text),
+            Err(_) => Existing::Other("not UTF-8 text".to_owned()),
+        },
+        Err(e) => Existing::Other(format!("cannot be read ({e})")),
+    }
 }
 
 /// The extension of files written with -o: the target's, or `json` for saved-query definitions.
@@ -473,17 +625,21 @@ fn check_dir(
     let mut differs = false;
     for (name, OutputFile { text: want, .. }) in expected {
         let p = root.join(name);
-        let have = std::fs::read_to_string(&p).ok();
-        if have.as_deref() == Some(want.as_str()) {
-            continue;
-        }
-        differs = true;
-        let old_name = if have.is_some() {
-            shown_path(&p)
-        } else {
-            "/dev/null".to_owned()
+        let (old_name, have) = match existing(&p) {
+            Existing::Text(have) if have == *want => continue,
+            Existing::Text(have) => (shown_path(&p), have),
+            Existing::Missing => ("/dev/null".to_owned(), String::new()),
+            Existing::Other(what) => {
+                writeln!(
+                    out,
+                    "{} is {what}: -o would replace it with the generated file",
+                    shown_path(&p)
+                )?;
+                ("/dev/null".to_owned(), String::new())
+            }
         };
-        let diff = similar::TextDiff::from_lines(have.as_deref().unwrap_or(""), want.as_str());
+        differs = true;
+        let diff = similar::TextDiff::from_lines(have.as_str(), want.as_str());
         write!(
             out,
             "{}",
@@ -504,14 +660,25 @@ fn check_dir(
             .unwrap_or_else(|_| p.clone());
         if is_ours && !expected.contains_key(&rel) {
             differs = true;
-            let have = std::fs::read_to_string(&p).unwrap_or_default();
-            let diff = similar::TextDiff::from_lines(have.as_str(), "");
-            write!(
-                out,
-                "{}",
-                diff.unified_diff().header(&shown_path(&p), "/dev/null")
-            )?;
-            writeln!(out, "extra file: {} (no rule produces it)", shown_path(&p))?;
+            match existing(&p) {
+                Existing::Text(have) => {
+                    let diff = similar::TextDiff::from_lines(have.as_str(), "");
+                    write!(
+                        out,
+                        "{}",
+                        diff.unified_diff().header(&shown_path(&p), "/dev/null")
+                    )?;
+                    writeln!(out, "extra file: {} (no rule produces it)", shown_path(&p))?;
+                }
+                Existing::Other(what) => {
+                    writeln!(
+                        out,
+                        "extra file: {} ({what}; no rule produces it)",
+                        shown_path(&p)
+                    )?;
+                }
+                Existing::Missing => {}
+            }
         }
     }
     Ok(differs)

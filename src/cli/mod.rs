@@ -73,28 +73,58 @@ impl From<Status> for ExitCode {
     }
 }
 
-/// Run a parsed command line, writing to the given streams.
+/// Run a parsed command line, writing to the given streams. A failed write to `out` (a full
+/// disk, a reader that went away) ends the run with an error naming standard output, status 2.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
-    let result = match cli.command {
-        Command::Targets => targets(out),
-        Command::Convert(args) => convert::convert(&args, out, err),
-        Command::Test(args) => test::test(&args, out, err),
-        Command::Explain(args) => report::explain(&args, out, err),
-        Command::Catalog(args) => report::catalog(&args, out, err),
-        Command::Completions { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "rulecast", out);
-            Ok(Status::Success)
-        }
+    let mut out = Output {
+        inner: out,
+        failed: false,
     };
+    let result = match cli.command {
+        Command::Targets => targets(&mut out),
+        Command::Convert(args) => convert::convert(&args, &mut out, err),
+        Command::Test(args) => test::test(&args, &mut out, err),
+        Command::Explain(args) => report::explain(&args, &mut out, err),
+        Command::Catalog(args) => report::catalog(&args, &mut out, err),
+        Command::Completions { shell } => completions(shell, &mut out),
+    };
+    // Whatever is still buffered must reach its reader too.
+    let result = result.and_then(|status| out.flush().map(|()| status));
     result.unwrap_or_else(|e| {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            // The reader went away (`| head`): not an error of ours.
-            return Status::Success;
-        }
-        let _ = writeln!(err, "error: {e}");
+        let _ = if out.failed {
+            writeln!(err, "error: cannot write to standard output: {e}")
+        } else {
+            writeln!(err, "error: {e}")
+        };
         Status::Error
     })
+}
+
+/// The output stream of a command, remembering whether a write to it failed (so the error is
+/// reported as one of standard output rather than of some file).
+struct Output<'a> {
+    inner: &'a mut dyn Write,
+    failed: bool,
+}
+
+impl Write for Output<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|_| self.failed = true)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|_| self.failed = true)
+    }
+}
+
+/// `rulecast completions`: the script is generated in memory (clap_complete panics when it
+/// cannot write), then written out.
+fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> std::io::Result<Status> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rulecast", &mut script);
+    out.write_all(&script)?;
+    Ok(Status::Success)
 }
 
 /// A diagnostic as stderr shows it: the first line only when stderr is not a terminal; on a
@@ -136,19 +166,31 @@ fn load_options(
     Ok(Some(opts))
 }
 
-/// Read every input (files, directories, `-`) into loaded files, reporting unreadable ones.
+/// Read every input (files, directories, `-`) into loaded files, reporting unreadable ones. The
+/// entries of directories skipped on purpose (see [`discover`]) are noted on `err` as they are
+/// found.
 fn load_inputs(
     paths: &[PathBuf],
     stdin_name: &str,
     opts: &LoadOptions,
     io_errors: &mut Vec<FileDiagnostic>,
-) -> Vec<LoadedFile> {
+    err: &mut dyn Write,
+) -> std::io::Result<Vec<LoadedFile>> {
     let mut loaded = Vec::new();
     let (stdin, rest): (Vec<&PathBuf>, Vec<&PathBuf>) =
         paths.iter().partition(|p| p.as_os_str() == "-");
     let rest: Vec<PathBuf> = rest.into_iter().cloned().collect();
-    let (files, errors) = discover::rule_files(&rest);
-    io_errors.extend(errors);
+    let walk = discover::walk(&rest);
+    for s in &walk.skipped {
+        writeln!(
+            err,
+            "{}: note: skipped: {}",
+            printable(&s.path.display().to_string()),
+            printable(&s.reason)
+        )?;
+    }
+    io_errors.extend(walk.errors);
+    let files = walk.files;
     if !stdin.is_empty() {
         let mut bytes = Vec::new();
         match std::io::stdin().read_to_end(&mut bytes) {
@@ -182,5 +224,19 @@ fn load_inputs(
                 .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
         }
     }
-    loaded
+    Ok(loaded)
+}
+
+/// `s` with control characters escaped (`\n`, `\u{1b}`): a file name cannot break a line of
+/// stderr or reach the terminal as a control sequence.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }

@@ -66,7 +66,7 @@ fn load_and_report_failures(
         return Ok(None);
     };
     let mut io_errors = Vec::new();
-    let loaded = load_inputs(paths, "<stdin>", &opts, &mut io_errors);
+    let loaded = load_inputs(paths, "<stdin>", &opts, &mut io_errors, err)?;
     let mut status = Status::Success;
     let mut failures: Vec<FileDiagnostic> = loaded
         .iter()

@@ -33,7 +33,7 @@ pub(super) fn test(
         return Ok(Status::Error);
     };
     let mut io_errors = Vec::new();
-    let loaded = load_inputs(&args.paths, "<stdin>", &opts, &mut io_errors);
+    let loaded = load_inputs(&args.paths, "<stdin>", &opts, &mut io_errors, err)?;
     let (mut passed, mut failed, mut skipped, mut untested) = (0usize, 0usize, 0usize, 0usize);
     // Tests of rules that did not convert (the error is on stderr): not run, apart from the
     // tests that ran and disagreed.

@@ -53,6 +53,15 @@ impl Settings {
                 })?,
         };
         let table = table_name(opts.table.as_deref().unwrap_or(def.default_table))?;
+        // Trino's LIMIT is a BIGINT; 0 would make a query that never returns a row.
+        if let Some(n) = opts.limit {
+            if n == 0 || n > i64::MAX as u64 {
+                return Err(option_error(format!(
+                    "--limit {n}: LIMIT takes 1 to {}",
+                    i64::MAX
+                )));
+            }
+        }
         let window = Window::from_options(
             opts.since.as_deref(),
             opts.until.as_deref(),
@@ -86,4 +95,33 @@ fn table_name(s: &str) -> Result<String, Diagnostic> {
         .map(|p| ident(p.trim()))
         .collect::<Vec<_>>()
         .join("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row limit is 1 to Trino's largest BIGINT: 0 and the unsigned values past it are
+    /// refused, never printed as a LIMIT.
+    #[test]
+    fn limit_is_a_positive_bigint() {
+        let with = |limit| {
+            Settings::from_options(&RenderOptions {
+                limit,
+                ..RenderOptions::default()
+            })
+            .err()
+            .map(|d| d.message)
+        };
+        assert_eq!(with(None), None);
+        assert_eq!(with(Some(1)), None);
+        assert_eq!(with(Some(i64::MAX as u64)), None);
+        for bad in [0, i64::MAX as u64 + 1, u64::MAX] {
+            let msg = with(Some(bad)).unwrap_or_default();
+            assert!(
+                msg.contains("LIMIT takes 1 to 9223372036854775807"),
+                "{msg}"
+            );
+        }
+    }
 }

@@ -60,6 +60,11 @@ pub struct CloudwatchBackend;
 /// How many list elements an any-element test checks when `--array-max` is not given.
 pub const DEFAULT_ARRAY_MAX: usize = 5;
 
+/// The largest `--array-max`: every list is expanded element by element (a list inside a list
+/// by the square), so the query, and the time and memory to build it, grow with it. Queries over
+/// the 10,000-character limit are refused anyway.
+pub const MAX_ARRAY_MAX: usize = 100;
+
 /// `limit` when none is given: the most rows a query returns.
 const DEFAULT_LIMIT: u64 = 10_000;
 
@@ -99,6 +104,10 @@ impl Settings {
             0 => Err(Diagnostic::new(
                 Code::Unsupported,
                 "--array-max must be at least 1",
+            )),
+            n if n > MAX_ARRAY_MAX => Err(Diagnostic::new(
+                Code::Unsupported,
+                format!("--array-max {n}: at most {MAX_ARRAY_MAX}"),
             )),
             array_max => Ok(Settings { array_max }),
         }
@@ -307,5 +316,27 @@ impl Backend for CloudwatchBackend {
     /// characters become spaces.
     fn comment(&self, text: &str) -> String {
         crate::escape::comment_text(text).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--array-max` is bounded both ways, and the message says by what.
+    #[test]
+    fn array_max_is_between_1_and_the_maximum() {
+        let with = |n| {
+            Settings::from_options(&RenderOptions {
+                array_max: Some(n),
+                ..RenderOptions::default()
+            })
+            .map(|s| s.array_max)
+        };
+        assert_eq!(with(1), Ok(1));
+        assert_eq!(with(MAX_ARRAY_MAX), Ok(MAX_ARRAY_MAX));
+        assert!(with(0).is_err_and(|d| d.message.contains("at least 1")));
+        let err = with(100_000).err().map(|d| d.message).unwrap_or_default();
+        assert!(err.contains(&format!("at most {MAX_ARRAY_MAX}")), "{err}");
     }
 }

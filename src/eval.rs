@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::ir::{
     Anchor, Count, Expr, FieldPath, JsonType, Part, Predicate, Quantifier, Subject, Test,
 };
+use crate::portable_regex::PortableRegex;
 
 /// A compiled rule condition, ready to test events.
 pub struct Evaluator<'a> {
@@ -26,12 +27,7 @@ impl<'a> Evaluator<'a> {
             if let Test::Regex { regex, flags } = &p.test {
                 let key = format!("{}{regex}", flags.inline_prefix());
                 if let std::collections::hash_map::Entry::Vacant(slot) = regexes.entry(key) {
-                    let re = regex::RegexBuilder::new(regex)
-                        .case_insensitive(flags.ignore_case)
-                        .multi_line(flags.multi_line)
-                        .dot_matches_new_line(flags.dot_all)
-                        .build()
-                        .map_err(|e| e.to_string())?;
+                    let re = PortableRegex::parse(regex, *flags)?.compile()?;
                     slot.insert(re);
                 }
             }

@@ -202,7 +202,8 @@ pub enum Test {
     /// The value's text matches a wildcard pattern over the whole text (`field: 'a*b'`,
     /// `contains`, `startswith`, `endswith`); case-insensitive unless `cased` (`|cased`).
     Text { pattern: Pattern, cased: bool },
-    /// An unanchored regular-expression search (`field|re: ...`, with `|i`, `|m`, `|s`).
+    /// An unanchored regular-expression search (`field|re: ...`, with `|i`, `|m`, `|s`), in Rust
+    /// `regex` syntax with ASCII `\d \w \s \b` (see [`crate::portable_regex`]).
     Regex { regex: String, flags: RegexFlags },
     /// The value's text is an IP address inside the network (`field|cidr: 10.0.0.0/8`).
     Cidr(Cidr),
@@ -321,7 +322,8 @@ pub struct RegexFlags {
 }
 
 impl RegexFlags {
-    /// The inline-flag prefix every engine we target understands: `(?ims)` with only the set letters.
+    /// The inline-flag prefix `(?ims)` with only the set letters, to show a regex with its flags
+    /// (targets never get it: [`crate::portable_regex`] folds the flags into the regex).
     pub fn inline_prefix(self) -> String {
         let mut s = String::new();
         if self.ignore_case {

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | read | [`source`], [`yaml`] | bytes → [`source::SourceFile`] → YAML documents with key positions |
 //! | front end | [`sigma`] (with [`sigma::condition`]), [`panther`] | documents → [`rule::Rule`] (metadata + IR) |
-//! | meaning | [`ir`], [`eval`] | the IR and its reference evaluator over JSON events |
+//! | meaning | [`ir`], [`eval`], [`portable_regex`] | the IR and its reference evaluator over JSON events; rule regexes rebuilt so every target's engine reads them alike |
 //! | back end | [`backend`] | IR → query text through a minijinja template per target |
 //!
 //! Every stage reports through [`diagnostic::Diagnostic`], which carries a span from the start.
@@ -24,6 +24,7 @@ pub mod eval;
 pub mod ir;
 pub mod mapping;
 pub mod panther;
+pub mod portable_regex;
 pub mod report;
 pub mod rule;
 pub mod ruletest;

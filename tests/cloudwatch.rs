@@ -360,7 +360,7 @@ fn renders_the_forms_the_issue_asks_for() {
         (field("a"), Test::FieldRef(rulecast::ir::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Substring, cased: false, before: String::new(), after: String::new() }), "(strcontains(tolower(a), tolower(b)) = 1)"),
         (field("a"), Test::FieldRef(rulecast::ir::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Suffix, cased: true, before: "user/".into(), after: String::new() }), "((ispresent(b) and endsWith(a, concat(\"user/\", b)) = 1))"),
         (field("a"), Test::FieldRef(rulecast::ir::FieldRef { other: FieldPath::parse("b"), anchor: Anchor::Whole, cased: false, before: "x\"".into(), after: "'y".into() }), "((ispresent(b) and tolower(a) = tolower(concat('x\"', b, \"'y\"))))"),
-        (field("a"), Test::Regex { regex: "x/\"y\"".into(), flags: RegexFlags { ignore_case: true, ..Default::default() } }, "(a =~ /(?i)x\\/\\x22y\\x22/)"),
+        (field("a"), Test::Regex { regex: "x/\"y\"".into(), flags: RegexFlags { ignore_case: true, ..Default::default() } }, "(a =~ /[Xx]\\/\\x22[Yy]\\x22/)"),
     ];
     let mut wrong = Vec::new();
     for (subject, test, want) in cases {
@@ -412,7 +412,7 @@ fn text_anchors_become_line_anchors_when_not_multi_line() {
     );
     let q = query_for(&r);
     assert!(
-        filter_of(&q).contains(r"a =~ /^(?:Create(?:User|Role)\n?$)/"),
+        filter_of(&q).contains(r"a =~ /^Create(?:User|Role)\x0A?$/"),
         "{q}"
     );
     let parsed = referee::parse(&q).expect("parses");
@@ -446,20 +446,69 @@ fn text_anchors_become_line_anchors_when_not_multi_line() {
 }
 
 #[test]
-fn lookaround_and_other_non_portable_regexes_are_errors() {
+fn word_boundaries_are_errors() {
+    for re in [r"\bx\b", r"x\B"] {
+        let r = rule_with(
+            field("a"),
+            Test::Regex {
+                regex: re.into(),
+                flags: RegexFlags::default(),
+            },
+            "t",
+        );
+        let err = backend::render(cloudwatch(), &r, &RenderOptions::default())
+            .expect_err("no portable word boundary in Logs Insights");
+        assert!(
+            err.message.contains("unsupported by cloudwatch"),
+            "{}",
+            err.message
+        );
+    }
+}
+
+/// What the rule text spells in engine-specific ways is rendered in the subset every engine
+/// reads alike, so the referee (RE2-like) and the evaluator agree on it.
+#[test]
+fn rule_regexes_are_rendered_into_the_portable_subset() {
     let multi_line = RegexFlags {
         multi_line: true,
         ..RegexFlags::default()
     };
-    for (re, flags) in [
-        (r"\bx\b", RegexFlags::default()),
-        (r"\pL+", RegexFlags::default()),
-        (r"(?P<n>a)", RegexFlags::default()),
-        (r"[[:alpha:]]", RegexFlags::default()),
-        // Under `m`, `\z` is not `$`.
-        (r"a\z", multi_line),
-        (r"(?m)a\z", RegexFlags::default()),
-        (r"(?im:a)\z", RegexFlags::default()),
+    let plain = RegexFlags::default();
+    for (re, flags, want, subjects) in [
+        (r"^\pL+$", plain, None, &["é", "a1", "ab", ""][..]),
+        (r"(?P<n>a)b", plain, Some(r"ab"), &["ab", "a", "xab"][..]),
+        (
+            r"^[[:alpha:]]$",
+            plain,
+            Some(r"^[A-Za-z]$"),
+            &["a", "é", "1"][..],
+        ),
+        (r"a\z", multi_line, Some(r"a$"), &["a", "a\n", "a\nb"][..]),
+        (r"(?m)a\z", plain, Some(r"a$"), &["a", "a\n"][..]),
+        (r"(?im:a)\z", plain, Some(r"[Aa]$"), &["A", "a\n"][..]),
+        (
+            r"^a$",
+            multi_line,
+            Some(r"(?m:^)a(?m:$)"),
+            &["b\na\nc", "ba", "a\n"][..],
+        ),
+        (r"(?U)a+", plain, Some("a+"), &["aa", "b"][..]),
+        (r"(?x)^[a b]$", plain, Some("^[ab]$"), &[" ", "a"][..]),
+        (
+            r"^\d\w\s$",
+            plain,
+            Some(r"^[0-9][0-9A-Z_a-z][\x09-\x0D ]$"),
+            &["1a ", "١é\u{a0}", "1a\u{b}"][..],
+        ),
+        (
+            r"(?i)k",
+            plain,
+            Some("[Kk\u{212a}]"),
+            &["K", "\u{212a}", "x"][..],
+        ),
+        (r"a.b", plain, Some(r"a[^\x0A]b"), &["a\nb", "a\rb"][..]),
+        (r"a$", plain, Some(r"a$"), &["a", "ba\n"][..]),
     ] {
         let r = rule_with(
             field("a"),
@@ -469,13 +518,19 @@ fn lookaround_and_other_non_portable_regexes_are_errors() {
             },
             "t",
         );
-        let err = backend::render(cloudwatch(), &r, &RenderOptions::default())
-            .expect_err("non-portable regex must be rejected");
-        assert!(
-            err.message.contains("unsupported by cloudwatch"),
-            "{}",
-            err.message
-        );
+        let q = query_for(&r);
+        if let Some(want) = want {
+            assert!(
+                filter_of(&q).contains(&format!("a =~ /{want}/")),
+                "{re}: {q}"
+            );
+        }
+        let parsed = referee::parse(&q).unwrap_or_else(|e| panic!("{re}: {e}\n{q}"));
+        let eval = Evaluator::new(&r.condition).expect("compiles");
+        for s in subjects {
+            let e = json!({ "a": s });
+            assert_eq!(parsed.matches(&e), eval.matches(&e), "{re} on {s:?}: {q}");
+        }
     }
 }
 

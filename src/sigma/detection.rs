@@ -317,27 +317,12 @@ fn op_name(op: crate::ir::CompareOp) -> &'static str {
     }
 }
 
-/// Accept only regexes in the portable subset: valid for the Rust `regex` crate (which rejects
-/// look-around and back-references, like RE2, jaq and Logs Insights do).
+/// Accept only regexes every target can render to mean the same (see
+/// [`crate::portable_regex`]): valid for the Rust `regex` crate (which rejects look-around and
+/// back-references, like RE2, jaq and Logs Insights do), and none of the constructs no engine
+/// agrees on (`\<`, `\b{start}`, huge Unicode classes).
 pub fn check_regex(re: &str, flags: crate::ir::RegexFlags) -> Result<(), Diagnostic> {
-    regex::RegexBuilder::new(re)
-        .case_insensitive(flags.ignore_case)
-        .multi_line(flags.multi_line)
-        .dot_matches_new_line(flags.dot_all)
-        .build()
-        .map(|_| ())
-        .map_err(|e| {
-            let detail = e.to_string();
-            let last = detail
-                .lines()
-                .rfind(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .trim();
-            Diagnostic::new(
-                Code::BadRegex,
-                format!("invalid or non-portable regular expression '{re}': {last}"),
-            )
-        })
+    crate::portable_regex::check(re, flags).map(|_| ())
 }
 
 /// Named groups (`(?P<name>...)`, `(?<name>...)`) become plain groups: names never change what a

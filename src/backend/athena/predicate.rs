@@ -11,11 +11,12 @@ use super::settings::Settings;
 use super::sql::{ascii_fold, like_pattern, lit};
 use super::typed;
 use crate::backend::{Needs, RenderCx};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{
     Anchor, Cidr, CompareOp, FieldPath, FieldRef, Number, Part, Pattern, Predicate, Quantifier,
     Shape, Subject, Test,
 };
+use crate::portable_regex::PortableRegex;
 
 /// A condition on one SQL text expression, rendered with the renderer (for its lambda names).
 pub(super) type TextTest<'t> =
@@ -191,10 +192,18 @@ impl<'n> PredicateRenderer<'n> {
     pub(super) fn value_test(&mut self, t: &str, test: &Test) -> Result<String, Diagnostic> {
         match test {
             Test::Text { pattern, cased } => Ok(text_test(t, pattern, *cased)),
-            Test::Regex { regex, flags } => Ok(format!(
-                "regexp_like({t}, {})",
-                lit(&format!("{}{regex}", flags.inline_prefix()))
-            )),
+            Test::Regex { regex, flags } => {
+                // Flag-free, Joni-safe spelling (see `crate::portable_regex`).
+                let re = PortableRegex::parse(regex, *flags)
+                    .and_then(|r| r.athena())
+                    .map_err(|e| {
+                        Diagnostic::new(
+                            Code::BadRegex,
+                            format!("invalid or non-portable regular expression '{regex}': {e}"),
+                        )
+                    })?;
+                Ok(format!("regexp_like({t}, {})", lit(&re)))
+            }
             Test::Cidr(c) => Ok(cidr_test(t, c)),
             Test::Compare { op, value } => Ok(compare_test(t, *op, value)),
             Test::FieldRef(r) => {

@@ -11,11 +11,12 @@ use crate::ir::{
     Test,
 };
 
-use super::quote::{number_text, quote, regex_body, text_anchors};
+use super::quote::{number_text, quote};
 use super::referee;
 use super::text::BOOL_NOTE;
 use super::{array_max, SYNTAX};
 use crate::cloudtrail::{Elem, Kind};
+use crate::portable_regex::PortableRegex;
 
 /// Renders one predicate of a rule as a CWLI condition, collecting the notes and helpers the query
 /// needs on the way.
@@ -129,8 +130,7 @@ impl Renderer<'_> {
         regex: &str,
         flags: RegexFlags,
     ) -> Result<String, Diagnostic> {
-        let regex = &text_anchors(regex, flags);
-        let body = format!("{}{}", flags.inline_prefix(), self.checked_body(regex)?);
+        let (body, anchored) = self.checked_body(regex, flags)?;
         let body = if body.is_empty() {
             "(?:)".to_owned()
         } else {
@@ -143,7 +143,7 @@ impl Renderer<'_> {
                 "the regex on {path} is tested on each list element, not on the list's JSON text"
             )),
             Some(_) => {
-                if regex.contains('^') || regex.contains('$') {
+                if anchored {
                     return Err(Diagnostic::unsupported(
                         "cloudwatch",
                         format!(
@@ -175,8 +175,8 @@ impl Renderer<'_> {
         }
         let mut bodies = Vec::new();
         for re in regexes {
-            match self.checked_body(re) {
-                Ok(b) => bodies.push(format!("(?:{b})")),
+            match self.checked_body(re, flags) {
+                Ok((b, _)) => bodies.push(format!("(?:{b})")),
                 Err(e) => return Some(Err(e)),
             }
         }
@@ -189,28 +189,35 @@ impl Renderer<'_> {
             Ok(n) => n,
             Err(e) => return Some(Err(e)),
         };
-        let body = format!("{}{}", flags.inline_prefix(), bodies.join("|"));
+        let body = bodies.join("|");
         Some(Ok(Self::disjunction(
             names.iter().map(|f| format!("{f} =~ /{body}/")).collect(),
         )))
     }
 
-    /// A rule regex checked against the portable subset, as a regex literal body.
-    fn checked_body(&mut self, regex: &str) -> Result<String, Diagnostic> {
-        let portable = referee::regex::check(regex).map_err(|e| {
+    /// A rule regex as a regex literal body: its flag-free portable rendering (see
+    /// [`crate::portable_regex`]), checked against the subset Logs Insights reads; and whether it
+    /// has a text or line anchor.
+    fn checked_body(
+        &mut self,
+        regex: &str,
+        flags: RegexFlags,
+    ) -> Result<(String, bool), Diagnostic> {
+        let re = PortableRegex::parse(regex, flags).map_err(|e| {
+            Diagnostic::new(
+                Code::BadRegex,
+                format!("invalid or non-portable regular expression '{regex}': {e}"),
+            )
+        })?;
+        let unsupported = |e: String| {
             Diagnostic::new(
                 Code::Unsupported,
                 format!("the regular expression '{regex}' is unsupported by cloudwatch: {e}"),
             )
-        })?;
-        if portable.perl_classes {
-            self.needs.note(
-                "\\d, \\w and \\s match ASCII characters only in Logs Insights (Unicode digits, \
-                 letters and spaces in the reference)"
-                    .to_owned(),
-            );
-        }
-        Ok(regex_body(regex))
+        };
+        let body = re.cloudwatch().map_err(unsupported)?;
+        referee::regex::check(&body).map_err(unsupported)?;
+        Ok((body, re.anchored()))
     }
 
     /// A numeric comparison of the values at `path` with `value`.

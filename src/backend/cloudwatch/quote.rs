@@ -1,11 +1,9 @@
 //! How values are written in CWLI QL text: field names (bare or backticked, never a reserved
-//! word), string literals (no escapes exist), regex literals (escaped literals, case modes, a
-//! rule's regex as a literal body) and number literals.
-
-use std::borrow::Cow;
+//! word), string literals (no escapes exist), regex literals (escaped literals, case modes; a
+//! rule's regex is rendered by `crate::portable_regex`) and number literals.
 
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Number, Part, Pattern, RegexFlags};
+use crate::ir::{Number, Part, Pattern};
 
 /// Words that are never written as bare field names (keywords and commands).
 const RESERVED: &[&str] = &[
@@ -137,65 +135,6 @@ fn hex_escape(c: char) -> String {
     } else {
         format!("\\x{{{v:X}}}")
     }
-}
-
-/// A rule's regex as the body of a CWLI regex literal: `/`, quotes and control characters escaped,
-/// everything else as written (the regex was checked to be in the portable subset).
-pub(super) fn regex_body(re: &str) -> String {
-    let mut out = String::with_capacity(re.len() + 8);
-    let mut chars = re.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(n @ ('"' | '\'')) => out.push_str(&hex_escape(n)),
-                Some(n) if unsafe_char(n) => out.push_str(&hex_escape(n)),
-                Some(n) => {
-                    out.push('\\');
-                    out.push(n);
-                }
-                None => out.push_str(r"\\"),
-            },
-            '/' => out.push_str(r"\/"),
-            '"' | '\'' => out.push_str(&hex_escape(c)),
-            c if unsafe_char(c) => out.push_str(&hex_escape(c)),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `\A` and `\z` (start and end of the text, which Python-style matches use) as `^` and `$`,
-/// which mean the same when the regex is not multi-line.
-pub(super) fn text_anchors(re: &str, flags: RegexFlags) -> Cow<'_, str> {
-    // An inline flag group (`(?m)`, `(?im:...)`) that turns multi-line on; `(?:` is no flag.
-    let inline_m = re.match_indices("(?").any(|(i, _)| {
-        let flags: String = re[i + 2..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
-            .collect();
-        flags.split('-').next().is_some_and(|on| on.contains('m'))
-    });
-    if flags.multi_line || inline_m || !re.contains('\\') {
-        return Cow::Borrowed(re);
-    }
-    let mut out = String::with_capacity(re.len());
-    let mut chars = re.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('A') => out.push('^'),
-            Some('z') => out.push('$'),
-            Some(n) => {
-                out.push('\\');
-                out.push(n);
-            }
-            None => out.push('\\'),
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// A wildcard pattern as regex text, `*` and `?` spelled `any` and `one`.

@@ -2,10 +2,11 @@
 //! Lines, that outputs the matching events.
 //!
 //! It stays inside what jq 1.6, jq 1.7+ and jaq all run the same way: every `if` has an `else`,
-//! string operations only see strings, regex flags are inline `(?i)`-style, `contains` is never
-//! used (it is polymorphic). Every rule value enters the program as a JSON string literal, which
-//! is always a valid jq literal and cannot start an interpolation; hidden characters (controls,
-//! bidirectional controls) in it are `\uXXXX` escapes.
+//! string operations only see strings, rule regexes are rendered flag-free by
+//! [`crate::portable_regex`] (with an Oniguruma and a plain spelling where they must differ),
+//! `contains` is never used (it is polymorphic). Every rule value enters the program as a JSON
+//! string literal, which is always a valid jq literal and cannot start an interpolation; hidden
+//! characters (controls, bidirectional controls) in it are `\uXXXX` escapes.
 //!
 //! `values.rs` says which values a predicate reads (calls to the template's `rc_` helpers),
 //! `predicate.rs` renders each test over them, and `exec.rs` runs a rendered filter in-process.
@@ -85,7 +86,7 @@ impl Backend for JqBackend {
 
     /// One predicate (see `predicate::render`).
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
-        Ok(predicate::render(p, &mut cx.needs))
+        predicate::render(p, &mut cx.needs)
     }
 
     /// `any(...)`/`all(...)`/a count of one over the array the one value at the path holds.

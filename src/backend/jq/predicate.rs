@@ -6,12 +6,16 @@ use std::net::IpAddr;
 use super::values::{raw_values, tested_values, text_filter};
 use super::{json_lit, lit};
 use crate::backend::Needs;
-use crate::ir::{Anchor, Cidr, FieldRef, Pattern, Predicate, Quantifier, Shape, Subject, Test};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ir::{
+    Anchor, Cidr, FieldRef, Pattern, Predicate, Quantifier, RegexFlags, Shape, Subject, Test,
+};
+use crate::portable_regex::{JqRegex, PortableRegex};
 
 /// One predicate as a self-contained jq condition on an event (`.`).
-pub(super) fn render(p: &Predicate, needs: &mut Needs) -> String {
+pub(super) fn render(p: &Predicate, needs: &mut Needs) -> Result<String, Diagnostic> {
     let q = p.quantifier;
-    match &p.test {
+    Ok(match &p.test {
         Test::Null | Test::Exists => {
             let (all, cmp) = if p.test == Test::Null {
                 ("all", "==")
@@ -64,15 +68,9 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> String {
             quantified(q, &p.subject, Some(t), &text_test(pattern, !cased), needs)
         }
         Test::Regex { regex, flags } => {
-            let re = format!("{}{regex}", flags.inline_prefix());
+            let re = regex_text(regex, *flags, needs)?;
             let t = text_filter(false, needs);
-            quantified(
-                q,
-                &p.subject,
-                Some(t),
-                &format!("test({})", lit(&re)),
-                needs,
-            )
+            quantified(q, &p.subject, Some(t), &format!("test({re})"), needs)
         }
         Test::Cidr(c) => {
             let cond = format!("type == \"string\" and ({})", cidr_test(c, needs));
@@ -88,7 +86,28 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> String {
             quantified(q, &p.subject, None, &cond, needs)
         }
         Test::FieldRef(r) => fieldref(p, r, needs),
-    }
+    })
+}
+
+/// A rule regex as the jq argument of `test`: its portable rendering, or, where Oniguruma (jq
+/// 1.6-1.8) needs look-behind that jaq and gojq lack, both spellings chosen by `$rc_onig` (the
+/// template binds it once: does the engine have look-behind?).
+fn regex_text(regex: &str, flags: RegexFlags, needs: &mut Needs) -> Result<String, Diagnostic> {
+    let rendered = PortableRegex::parse(regex, flags)
+        .and_then(|r| r.jq())
+        .map_err(|e| {
+            Diagnostic::new(
+                Code::BadRegex,
+                format!("the regular expression '{regex}' has no portable jq rendering: {e}"),
+            )
+        })?;
+    Ok(match rendered {
+        JqRegex::One(re) => lit(&re),
+        JqRegex::ByEngine { onig, plain } => {
+            needs.helpers.insert("onig");
+            format!("if $rc_onig then {} else {} end", lit(&onig), lit(&plain))
+        }
+    })
 }
 
 /// "Some value's text, compared at `anchor` with some value of `other` (with literal text

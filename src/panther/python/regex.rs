@@ -2,13 +2,16 @@
 //!
 //! A constant Python pattern is rewritten to the portable regex subset ([`python_regex`]),
 //! anchored for `match` (start) and `fullmatch` (both ends), checked like a Sigma regex, and
-//! applied to the subject as an IR regex test. The result is a match object where it matches,
-//! None elsewhere.
+//! applied to the subject as an IR regex test (which the targets render through
+//! [`crate::portable_regex`]). The result is a match object where it matches, None elsewhere.
+//! `\d \w \s \b` have the IR's ASCII meaning, not Python's Unicode one on `str` patterns (as if
+//! `re.ASCII` were given).
 
 use rustpython_parser::ast;
 
 use crate::diagnostic::Code;
 use crate::ir::{Expr, JsonType, RegexFlags, Test};
+use crate::portable_regex::PortableRegex;
 
 use super::value::{Atom, Py, Value};
 use super::{and, not, start_offset, Env, PyErr, Translated, Translator};
@@ -133,13 +136,9 @@ impl<'m> Translator<'m> {
                     bad.push(and(g.clone(), not(self.is_type(l, JsonType::String))));
                 }
                 Atom::Const(Py::Str(s)) => {
-                    let hit = regex::RegexBuilder::new(&full)
-                        .case_insensitive(flags.ignore_case)
-                        .multi_line(flags.multi_line)
-                        .dot_matches_new_line(flags.dot_all)
-                        .build()
-                        .map(|r| r.is_match(s))
-                        .unwrap_or(false);
+                    let hit = PortableRegex::parse(&full, flags)
+                        .and_then(|r| r.compile())
+                        .is_ok_and(|r| r.is_match(s));
                     found.push(and(g.clone(), Expr::Const(hit)));
                     absent.push(and(g.clone(), Expr::Const(!hit)));
                 }

@@ -11,8 +11,9 @@
 //! `[[:alpha:]]`, nested classes and class set operations, the `x`/`U`/`u`/`R` flags, flag negation)
 //! is rejected.
 //!
-//! `\d`, `\w` and `\s` are ASCII-only in RE2 and Hyperscan; the referee runs them that way (the
-//! reference evaluator's Rust regexes are Unicode-aware, which backends state as an approximation).
+//! `\d`, `\w` and `\s` are ASCII-only in RE2 and Hyperscan; the referee runs them that way (RE2's
+//! `\s`, without `\x0B`). Rule regexes never reach it with them: `crate::portable_regex` spells
+//! them out as classes, in the evaluator's ASCII meaning (whose `\s` has `\x0B`).
 
 use regex_syntax::ast::{
     self, AssertionKind, Ast, ClassPerlKind, ClassSet, ClassSetItem, Flag, FlagsItemKind,

@@ -103,6 +103,7 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
         site: None,
         elements_bound: 0,
         ip_checks: Vec::new(),
+        defaults: HashMap::new(),
     };
     for s in &prelude {
         if let ast::Stmt::FunctionDef(f) = s {
@@ -181,6 +182,9 @@ struct Translator<'m> {
     /// computed without raising, and the condition the call raises no `ValueError` (what a
     /// `try: ... except ValueError:` around it catches).
     ip_checks: Vec<(Expr, Expr)>,
+    /// The default values of each module function's positional parameters (None: no default),
+    /// computed when the module defined it, as Python does. Prelude functions have none here.
+    defaults: HashMap<*const ast::StmtFunctionDef, Vec<Option<Value>>>,
 }
 
 /// `a ∧ b`.

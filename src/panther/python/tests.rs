@@ -49,6 +49,49 @@ fn fails(body: &str, needle: &str) -> Diagnostic {
     d
 }
 
+/// A whole module; each event with the expected verdict, checked with the evaluator and jq.
+fn check_module(src: &str, cases: &[(serde_json::Value, bool)]) {
+    let cond = tr(src).unwrap_or_else(|d| panic!("{d:?}\n{src}"));
+    let rule = crate::rule::Rule {
+        format: crate::rule::Format::Panther,
+        meta: Default::default(),
+        detections: vec![],
+        condition_text: vec![],
+        condition: cond.clone(),
+        span: Span::default(),
+    };
+    let jq = crate::backend::render(
+        crate::backend::Target::Jq.backend(),
+        &rule,
+        &Default::default(),
+    )
+    .expect("renders");
+    let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
+    for (e, want) in cases {
+        let got = crate::eval::matches(&cond, e).expect("evaluates");
+        assert_eq!(got, *want, "evaluator on {e}\n{src}\n{cond:?}");
+        let by_jq = !program.run(e).expect("runs").is_empty();
+        assert_eq!(by_jq, *want, "jq on {e}\n{src}\n{jq}");
+    }
+}
+
+/// A whole module refused with E310 whose message contains `needle`, at `line`:`col` of the `.py`.
+fn fails_module(src: &str, needle: &str, line: usize, col: usize) {
+    let d = tr(src).expect_err("refused");
+    let at = line_col(&d);
+    assert_eq!(d.code, Code::NotTranslatable, "{d:?}\n{src}");
+    assert!(d.message.contains(needle), "{}\n{src}", d.message);
+    assert_eq!(at, (line, col), "{d:?}\n{src}");
+}
+
+/// The line and column of a diagnostic in the `.py`.
+fn line_col(d: &Diagnostic) -> (usize, usize) {
+    match &d.location {
+        Some(crate::diagnostic::Location::LineCol(lc)) => (lc.line, lc.column),
+        other => panic!("no line and column: {other:?}"),
+    }
+}
+
 #[test]
 fn equality_and_not_equal_on_missing() {
     check(
@@ -452,4 +495,119 @@ fn refusals_point_at_the_construct() {
     )
     .expect_err("syntax");
     assert_eq!(d.code, Code::PythonSyntax);
+}
+
+/// Module-level code that changes a constant after it is defined (CPython: `S.append('b')` makes
+/// `event.get('x') in S` true for "b") is refused at the statement, never ignored.
+#[test]
+fn module_level_mutation_is_refused() {
+    let rule = "def rule(event):\n    return event.get('x') in S\n";
+    for (setup, what) in [
+        ("S = ['a']\nS.append('b')", "side effects"),
+        ("S = {'a'}\nS.add('b')", "side effects"),
+        ("S = {'a': 1}\nS.update({'b': 2})", "side effects"),
+        ("S = ['a']\nS.extend(['b'])", "side effects"),
+        ("S = ['a', 'b']\nS.remove('a')", "side effects"),
+        ("S = ['a']\nS += ['b']", "augmented assignment"),
+        ("S = ['a', 'b']\ndel S[0]", "'del'"),
+        (
+            "S = {'a': 1}\nS['b'] = 2",
+            "assignment to something other than a name",
+        ),
+        ("S = ['a']\nif True:\n    S = ['b']", "module-level 'if'"),
+        ("S = ['a']\nfor x in ['b']:\n    S.append(x)", "loop"),
+        (
+            "S = ['a']\ntry:\n    S = ['b']\nexcept ImportError:\n    pass",
+            "try/except",
+        ),
+        (
+            "S = ['a']\nS, T = ['b'], ['c']",
+            "assignment to something other than a name",
+        ),
+        ("S = ['a']\nfrom helpers import *", "import *"),
+        // A value rulecast cannot compute, from a call that may change S.
+        ("S = ['a', 'b']\nX = S.pop()", ".pop()"),
+    ] {
+        let src = format!("{setup}\n{rule}");
+        let d = tr(&src).expect_err("refused");
+        assert_eq!(d.code, Code::NotTranslatable, "{src}");
+        assert!(d.message.contains(what), "{}\n{src}", d.message);
+        assert_eq!(line_col(&d).0, 2, "{d:?}\n{src}");
+    }
+    fails_module(
+        &format!("S = ['a']\nS.append('b')\n{rule}"),
+        "not translatable: a module-level statement with side effects",
+        2,
+        1,
+    );
+    // What only binds names, or does nothing, still translates.
+    check_module(
+        &format!("\"\"\"Docstring.\"\"\"\nS: list = ['a']\nT: int\npass\nU = S\n{rule}"),
+        &[(json!({"x": "a"}), true), (json!({"x": "b"}), false)],
+    );
+}
+
+/// A decorator can change what a function does (CPython: `@invert` makes `rule` return the
+/// opposite), so a decorated `rule()` or helper is refused at the decorator.
+#[test]
+fn decorators_are_refused() {
+    let invert = "def invert(f):\n    return lambda e: not f(e)\n";
+    fails_module(
+        &format!("{invert}@invert\ndef rule(event):\n    return event.get('x') == 'a'\n"),
+        "a decorator on rule()",
+        3,
+        2,
+    );
+    fails_module(
+        &format!("{invert}@invert\ndef helper(event):\n    return event.get('x') == 'a'\ndef rule(event):\n    return helper(event)\n"),
+        "a decorator on helper()",
+        3,
+        2,
+    );
+    // A decorated function rule() never calls does not matter.
+    check_module(
+        &format!("{invert}@invert\ndef title(event):\n    return 'x'\ndef rule(event):\n    return event.get('x') == 'a'\n"),
+        &[(json!({"x": "a"}), true), (json!({"x": "b"}), false)],
+    );
+}
+
+/// Names bound after their use is read: `rule` rebound after its `def` (CPython calls the
+/// lambda), a function that rebinds a global, a default computed when the function is defined
+/// (CPython: `want` stays 'a'), keywords the function cannot take (CPython: TypeError).
+#[test]
+fn late_bindings_follow_python() {
+    fails_module(
+        "def rule(event):\n    return True\nrule = lambda event: False\n",
+        "'rule' bound to something other than a function",
+        3,
+        1,
+    );
+    fails_module(
+        "X = ['a']\ndef setup():\n    global X\n    X = ['b']\n    return True\ndef rule(event):\n    return setup() and event.get('x') in X\n",
+        "a global or nonlocal statement",
+        3,
+        5,
+    );
+    check_module(
+        "X = 'a'\ndef check(e, want=X):\n    return e.get('x') == want\nX = 'b'\ndef rule(event):\n    return check(event)\n",
+        &[(json!({"x": "a"}), true), (json!({"x": "b"}), false)],
+    );
+    fails_module(
+        "def h(e, a='x'):\n    return e.get('k') == a\ndef rule(event):\n    return h(event, b='y')\n",
+        "keyword argument 'b='",
+        4,
+        12,
+    );
+    fails_module(
+        "def h(e, a='x'):\n    return e.get('k') == a\ndef rule(event):\n    return h(event, 'x', a='y')\n",
+        "keyword argument 'a='",
+        4,
+        12,
+    );
+    fails_module(
+        "def rule(event, *, strict):\n    return True\n",
+        "exactly one parameter",
+        1,
+        1,
+    );
 }

@@ -60,7 +60,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Expr, JsonType, Test};
 use crate::source::{SourceFile, Span};
 
-use super::exact;
+use super::{exact, quantified};
 use fields::output_fields;
 use value::{Loc, Value};
 
@@ -79,6 +79,10 @@ const PRELUDE: &str = include_str!("../prelude.py");
 const MAX_INLINE_DEPTH: usize = 16;
 /// Prefix of a path segment naming the element an element-relative path starts from.
 const ELEMENT_MARKER: char = '\u{0}';
+/// Prefix of the one path segment of a deferred refusal: a predicate standing for a case rulecast
+/// cannot translate, which refuses the rule unless the rest of the rule makes it unreachable
+/// (see [`Translator::deferred_refusal`]).
+const REFUSAL_MARKER: char = '\u{1}';
 
 /// Translate a rule module (`path` is shown in diagnostics).
 pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Diagnostic> {
@@ -104,6 +108,7 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
         elements_bound: 0,
         ip_checks: Vec::new(),
         defaults: HashMap::new(),
+        deferred: Vec::new(),
     };
     for s in &prelude {
         if let ast::Stmt::FunctionDef(f) = s {
@@ -185,6 +190,9 @@ struct Translator<'m> {
     /// The default values of each module function's positional parameters (None: no default),
     /// computed when the module defined it, as Python does. Prelude functions have none here.
     defaults: HashMap<*const ast::StmtFunctionDef, Vec<Option<Value>>>,
+    /// The refusals deferred so far (see [`Translator::deferred_refusal`]): each one's message
+    /// and offset, numbered by position.
+    deferred: Vec<(String, usize)>,
 }
 
 /// `a ∧ b`.
@@ -209,6 +217,25 @@ impl<'m> Translator<'m> {
             msg: format!("not translatable: {what}"),
             at: self.site.unwrap_or_else(|| start_offset(node)),
         }
+    }
+
+    /// A refusal of the construct at `node` that holds only where the rule could reach it: a
+    /// predicate on a marker path that stands for "rulecast cannot say". The rule's condition is
+    /// simplified at the end, and if a marker is left the rule is refused with its message
+    /// (`not translatable: <what>`); a marker the other tests make unreachable (the value was
+    /// checked to be a list before, say) simplifies away.
+    fn deferred_refusal(&mut self, node: &impl Ranged, what: impl std::fmt::Display) -> Expr {
+        let e = self.refusal(node, what);
+        let id = self.deferred.len();
+        self.deferred.push((e.msg, e.at));
+        // Not an exact read: the simplifier takes it for an opaque atom, with no facts about
+        // the fields around it.
+        quantified(
+            &crate::ir::FieldPath(vec![format!("{REFUSAL_MARKER}{id}")]),
+            crate::ir::Quantifier::Any,
+            Test::Exists,
+            self.span,
+        )
     }
 
     /// Refuse the construct at `node`: [`Translator::refusal`] as an `Err`.

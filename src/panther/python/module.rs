@@ -13,7 +13,7 @@ use crate::ir::{Expr, JsonType, Test};
 use super::generators::check_no_element_refs;
 use super::stmt::Frame;
 use super::value::{Atom, Callable, Loc, Py, Value};
-use super::{and, not_translatable, Env, PyErr, Translated, Translator};
+use super::{and, not_translatable, Env, PyErr, Translated, Translator, REFUSAL_MARKER};
 
 impl<'m> Translator<'m> {
     /// The condition under which the module's `rule(event)` returns `True` without raising.
@@ -156,7 +156,36 @@ impl<'m> Translator<'m> {
         }
         let cond = and(Expr::or(alts), result.ok);
         check_no_element_refs(&cond, rule)?;
-        Ok(cond)
+        self.settle_deferred(cond)
+    }
+
+    /// The condition without deferred refusals ([`Translator::deferred_refusal`]): when there
+    /// are some, the simplified condition, unless one is left in it (its case is reachable): then
+    /// the first one left is the rule's refusal.
+    fn settle_deferred(&self, cond: Expr) -> Translated<Expr> {
+        if self.deferred.is_empty() {
+            return Ok(cond);
+        }
+        let cond = crate::panther::simplify::simplify(&cond);
+        let left = cond
+            .predicates()
+            .into_iter()
+            .find_map(|p| match &p.subject {
+                crate::ir::Subject::Field(f) => f
+                    .segments()
+                    .first()
+                    .and_then(|s| s.strip_prefix(REFUSAL_MARKER))
+                    .and_then(|id| id.parse::<usize>().ok()),
+                crate::ir::Subject::Anywhere => None,
+            });
+        match left.and_then(|id| self.deferred.get(id)) {
+            Some((msg, at)) => Err(PyErr {
+                code: Code::NotTranslatable,
+                msg: msg.clone(),
+                at: *at,
+            }),
+            None => Ok(cond),
+        }
     }
 }
 

@@ -451,11 +451,15 @@ fn generators_over_event_arrays() {
             (json!({"rp": {"items": []}}), false),
         ],
     );
+    // A dict's keys cannot be searched by prefix: checked not to be a dict first, it translates
+    // (a string's characters are never that long a prefix).
     check(
-        "return any(r.startswith('arn:aws:s3') for r in event.get('arns', []))",
+        "arns = event.get('arns', [])\nif isinstance(arns, Mapping):\n    return False\nreturn any(r.startswith('arn:aws:s3') for r in arns)",
         &[
             (json!({"arns": ["arn:aws:s3:::b"]}), true),
             (json!({"arns": ["x"]}), false),
+            (json!({"arns": {"arn:aws:s3:::b": 1}}), false),
+            (json!({"arns": "arn:aws:s3:::b"}), false),
         ],
     );
 }
@@ -609,5 +613,89 @@ fn late_bindings_follow_python() {
         "exactly one parameter",
         1,
         1,
+    );
+}
+
+/// Python iterates a string's characters and a dict's keys: `any()`, `all()` and `for` over a
+/// value that is not a list agree with CPython (expectations from CPython 3.11) instead of
+/// reading as an error.
+#[test]
+fn iteration_over_strings_and_dicts() {
+    let values = || {
+        vec![
+            json!({"a": "abc"}),
+            json!({"a": "xyz"}),
+            json!({"a": {"b": 1}}),
+            json!({"a": {"c": 1}}),
+            json!({"a": ["b"]}),
+            json!({"a": []}),
+            json!({"a": ""}),
+            json!({"a": {}}),
+            json!({"a": 5}),
+            json!({"a": null}),
+            json!({}),
+        ]
+    };
+    let with = |verdicts: [bool; 11]| -> Vec<(serde_json::Value, bool)> {
+        values().into_iter().zip(verdicts).collect()
+    };
+    check(
+        "return any(x == 'b' for x in event.get('a', []))",
+        &with([
+            true, false, true, false, true, false, false, false, false, false, false,
+        ]),
+    );
+    check(
+        "return all(x != 'b' for x in event.get('a', []))",
+        &with([
+            false, true, false, true, false, true, true, true, false, false, true,
+        ]),
+    );
+    check(
+        "for x in event.get('a', []):\n    if x == 'b':\n        return True\nreturn False",
+        &with([
+            true, false, true, false, true, false, false, false, false, false, false,
+        ]),
+    );
+    // Items of a string or dict have no .get(): any() over a non-empty one raises, over an empty
+    // one is False.
+    check(
+        "return not any(i.get('k') == 'v' for i in event.get('a', []))",
+        &[
+            (json!({"a": ""}), true),
+            (json!({"a": "x"}), false),
+            (json!({"a": {}}), true),
+            (json!({"a": {"k": "v"}}), false),
+            (json!({"a": [{"k": "v"}]}), false),
+            (json!({"a": [{"k": "w"}]}), true),
+            (json!({}), true),
+        ],
+    );
+    // A character other than those the condition names.
+    check(
+        "a = event.get('a')\nif isinstance(a, Mapping):\n    return False\nreturn any(not c.startswith('!') for c in a)",
+        &[
+            (json!({"a": "!!"}), false),
+            (json!({"a": "!x"}), true),
+            (json!({"a": "-]\\^!"}), true),
+            (json!({"a": ""}), false),
+            (json!({"a": ["!a", "b"]}), true),
+            (json!({"a": ["!a"]}), false),
+        ],
+    );
+    // Characters a regex class must escape.
+    check(
+        "a = event.get('a')\nif not isinstance(a, str):\n    return False\nreturn any(c not in ('-', ']', '\\\\', '^', '[') for c in a)",
+        &[
+            (json!({"a": "-]\\^["}), false),
+            (json!({"a": "-]x"}), true),
+            (json!({"a": "\n"}), true),
+            (json!({"a": ""}), false),
+        ],
+    );
+    // A dict's keys cannot be searched by prefix: refused where the value can be a dict.
+    fails(
+        "return any(not c.startswith('!') for c in event.get('a'))",
+        "iterating over a dict's keys",
     );
 }

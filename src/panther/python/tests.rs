@@ -699,3 +699,70 @@ fn iteration_over_strings_and_dicts() {
         "iterating over a dict's keys",
     );
 }
+
+/// Python compares integers exactly (CPython: `9007199254740992 == 9007199254740993` is False):
+/// the IR keeps the literal as an integer and the evaluator compares exactly; every target reads
+/// numbers as doubles, so a `==` with a number of 2^53 or more is refused by each, with its
+/// unsupported error (E401). Literals beyond what JSON integers hold exactly are refused.
+#[test]
+fn integers_compare_exactly() {
+    let src = "def rule(event):\n    return event.get('n') == 9007199254740993\n";
+    let cond = tr(src).expect("translates");
+    let n = |t: &str| serde_json::from_str::<serde_json::Value>(&format!("{{\"n\": {t}}}"));
+    for (event, want) in [
+        ("9007199254740992", false),
+        ("9007199254740993", true),
+        ("9007199254740994", false),
+        ("9007199254740992.0", false),
+        ("\"9007199254740993\"", false),
+    ] {
+        let e = n(event).expect("json");
+        assert_eq!(crate::eval::matches(&cond, &e), Ok(want), "{event}");
+    }
+    let rule = crate::rule::Rule {
+        format: crate::rule::Format::Panther,
+        meta: Default::default(),
+        detections: vec![],
+        condition_text: vec![],
+        condition: cond,
+        span: Span::default(),
+    };
+    for target in crate::backend::Target::ALL {
+        let d = crate::backend::render(target.backend(), &rule, &Default::default())
+            .expect_err("refused");
+        assert_eq!(d.code, Code::Unsupported, "{target}: {d:?}");
+        assert!(d.message.contains("2^53"), "{target}: {}", d.message);
+    }
+    // Below 2^53 every target is exact.
+    check(
+        "return event.get('n') == 9007199254740991",
+        &[
+            (json!({"n": 9007199254740991_u64}), true),
+            (json!({"n": 9007199254740990_u64}), false),
+        ],
+    );
+    check(
+        "return event.get('n') in (-9007199254740991, 5)",
+        &[
+            (json!({"n": -9007199254740991_i64}), true),
+            (json!({"n": 5.0}), true),
+            (json!({"n": 6}), false),
+        ],
+    );
+    // Orderings read as doubles too.
+    fails(
+        "return event.get('n') > 9007199254740993",
+        "ordering a field against a number of 2^53 or more",
+    );
+    fails(
+        "return event.get('n') == 9223372036854775808",
+        "an integer of 2^63 or more",
+    );
+    // 1e400 is infinite: it once became `== None`, matching a null field.
+    fails("return event.get('n') == 1e400", "infinite");
+    // Constants compare exactly among themselves.
+    check(
+        "return 9007199254740993 > 9007199254740992.0 and 9007199254740993 != 9007199254740992",
+        &[(json!({}), true)],
+    );
+}

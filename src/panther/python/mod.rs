@@ -8,8 +8,12 @@
 //! `!=` on a missing field is true, and the rule matches when `rule()` returns `True` without
 //! raising. If/early-return chains are followed branch by branch; loops over constants are
 //! unrolled; local helpers are inlined; `any()`/`all()` over an event array become
-//! [`Expr::Elements`]. Anything else is an error `not translatable: <construct>` at its line and
-//! column in the `.py`: never a partial query.
+//! [`Expr::Elements`] (over a string or a dict, Python's characters or keys are decided item by
+//! item where the condition names finitely many of them). Anything else is an error
+//! `not translatable: <construct>` at its line and column in the `.py`: never a partial query.
+//! A case that cannot be translated but may be unreachable (a dict where the rule checked for a
+//! list) is a *deferred refusal*: a marker predicate that refuses the rule only if it survives
+//! simplification.
 //!
 //! # How a rule flows through the modules
 //!

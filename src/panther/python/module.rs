@@ -4,6 +4,12 @@
 //! cannot be computed are bound to a name that refuses when used), runs `rule()` with its
 //! parameter bound to the event, and reads the returned value as the rule's condition.
 //! [`imported`] says what each `from module import name` stands for.
+//!
+//! Only statements whose effect is a binding are read at module level: `def` (its defaults
+//! computed there, as Python does), imports and assignments to names. Anything that could change
+//! a value after it is bound (`S.append(...)`, `+=`, `del`, `D[k] = v`, an `if`, a loop, a
+//! class) is refused at the statement, as is a value rulecast cannot compute from a call that
+//! could change another one: ignoring them would translate the module as if they never ran.
 
 use rustpython_parser::ast;
 
@@ -18,8 +24,9 @@ use super::{and, not_translatable, Env, PyErr, Translated, Translator, REFUSAL_M
 impl<'m> Translator<'m> {
     /// The condition under which the module's `rule(event)` returns `True` without raising.
     /// Module-level imports, constants and functions are bound first (an assignment that cannot be
-    /// computed binds a name that refuses when used); a module without `rule()` is `NotARule`, and
-    /// an element marker left in the result is refused.
+    /// computed binds a name that refuses when used; other statements are refused); a module
+    /// without `rule()` is `NotARule`, a decorated or rebound `rule` is refused, and an element
+    /// marker or a reachable deferred refusal left in the result is refused.
     pub(super) fn translate_module(&mut self, body: &'m [ast::Stmt]) -> Translated<Expr> {
         let mut rule = None;
         // The statement that last bound `rule` to something other than a function, if it did.

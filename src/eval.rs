@@ -249,18 +249,75 @@ pub fn truthy(v: &Value) -> bool {
 }
 
 /// Python `==` between a JSON value and a scalar literal: numbers and booleans compare by numeric
-/// value (`True == 1 == 1.0`), strings exactly, nothing else is equal across types.
+/// value, exactly as Python compares ints and floats (`True == 1 == 1.0`, but
+/// `9007199254740993 != 9007199254740992.0`), strings exactly, nothing else is equal across types.
 pub fn py_eq(v: &Value, lit: &Value) -> bool {
-    fn num(v: &Value) -> Option<f64> {
+    match (Num::of_json(v), Num::of_json(lit)) {
+        (Some(a), Some(b)) => a.py_cmp(b) == Some(std::cmp::Ordering::Equal),
+        _ => v == lit,
+    }
+}
+
+/// A number as Python holds it: an integer (exact; JSON integers within 64 bits are read
+/// exactly) or a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    Int(i128),
+    Float(f64),
+}
+
+impl Num {
+    /// The number a JSON number or boolean stands for (`true` is 1).
+    pub fn of_json(v: &Value) -> Option<Num> {
         match v {
-            Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-            Value::Number(n) => n.as_f64(),
+            Value::Bool(b) => Some(Num::Int(i128::from(*b))),
+            Value::Number(n) => Some(match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => Num::Int(i128::from(i)),
+                (None, Some(u)) => Num::Int(i128::from(u)),
+                (None, None) => Num::Float(n.as_f64()?),
+            }),
             _ => None,
         }
     }
-    match (num(v), num(lit)) {
-        (Some(a), Some(b)) => a == b,
-        _ => v == lit,
+
+    /// The nearest float.
+    pub fn to_f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+        }
+    }
+
+    /// Python's comparison of two numbers: exact between ints and floats alike; None with NaN.
+    pub fn py_cmp(self, other: Num) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Num::Int(a), Num::Int(b)) => Some(a.cmp(&b)),
+            (Num::Float(a), Num::Float(b)) => a.partial_cmp(&b),
+            (Num::Int(a), Num::Float(b)) => int_float_cmp(a, b),
+            (Num::Float(a), Num::Int(b)) => int_float_cmp(b, a).map(std::cmp::Ordering::reverse),
+        }
+    }
+}
+
+/// An integer against a float, exactly (Python does not round the integer to a float first).
+fn int_float_cmp(i: i128, f: f64) -> Option<std::cmp::Ordering> {
+    use std::cmp::Ordering;
+    if f.is_nan() {
+        return None;
+    }
+    // Every float of magnitude 2^127 or more is beyond any i128.
+    const LIMIT: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+    if f >= LIMIT {
+        return Some(Ordering::Less);
+    }
+    if f < -LIMIT {
+        return Some(Ordering::Greater);
+    }
+    let whole = f.floor();
+    // An integral float below 2^127 in magnitude converts to i128 exactly.
+    match i.cmp(&(whole as i128)) {
+        Ordering::Equal if f > whole => Some(Ordering::Less),
+        o => Some(o),
     }
 }
 
@@ -422,6 +479,33 @@ mod tests {
         assert_eq!(resolve(&e, &p), vec![&json!(1), &json!([2, 3])]);
         assert!(resolve(&e, &FieldPath::parse("x.y")).is_empty());
         assert_eq!(resolve(&e, &FieldPath::parse("d")), vec![&Value::Null]);
+    }
+
+    #[test]
+    fn python_equality_is_exact_on_integers() {
+        let big = |t: &str| serde_json::from_str::<Value>(t).expect("json");
+        // 2^53 + 1 has no float: CPython `9007199254740993 == 9007199254740992` is False.
+        assert!(!py_eq(&big("9007199254740992"), &big("9007199254740993")));
+        assert!(py_eq(&big("9007199254740993"), &big("9007199254740993")));
+        assert!(!py_eq(&big("9007199254740993"), &big("9007199254740992.0")));
+        assert!(py_eq(&big("9007199254740992"), &big("9007199254740992.0")));
+        assert!(py_eq(
+            &big("18446744073709551615"),
+            &big("18446744073709551615")
+        ));
+        assert!(!py_eq(
+            &big("18446744073709551615"),
+            &big("18446744073709551614")
+        ));
+        assert!(!py_eq(
+            &big("-9223372036854775807"),
+            &big("-9223372036854775806")
+        ));
+        assert!(py_eq(&big("true"), &big("1")));
+        assert!(py_eq(&big("1.0"), &big("1")));
+        assert!(!py_eq(&big("1.5"), &big("1")));
+        assert!(!py_eq(&big("-1.5"), &big("-2")));
+        assert!(!py_eq(&big("1e300"), &big("1")));
     }
 
     #[test]

@@ -280,6 +280,79 @@ fn test_subcommand_runs_sidecars() {
     );
 }
 
+/// A Panther rule file that does not load is reported by `rulecast test`, and fails the run:
+/// one bad indent (a YAML error that hides the rule's `Tests:`, or a Python syntax error) must
+/// not make its tests vanish from a run that passes.
+#[test]
+fn test_subcommand_reports_rule_files_that_do_not_load() {
+    let d = temp_dir("broken-panther");
+    let yml = "AnalysisType: rule\nFilename: r.py\nRuleID: \"T.Broken\"\nEnabled: true\nLogTypes:\n  - AWS.CloudTrail\nSeverity: Low\nTests:\n  - Name: hit\n    ExpectedResult: true\n    Log: {\"eventName\": \"CreateUser\"}\n  - Name: miss\n    ExpectedResult: false\n    Log: {\"eventName\": \"DeleteUser\"}\n";
+    let py = "def rule(event):\n    return event.get('eventName') == 'CreateUser'\n";
+    write(&d, "r.yml", yml);
+    write(&d, "r.py", py);
+    let o = rulecast(&["test", s(&d)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("2 passed, 0 failed"),
+        "{}",
+        text(&o.stdout)
+    );
+    // A Python syntax error: the tests are found and counted as not run.
+    write(
+        &d,
+        "r.py",
+        "def rule(event):\n    x = 1\n      return True\n",
+    );
+    let o = rulecast(&["test", s(&d)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("error[E106]"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout)
+            .contains("0 passed, 0 failed, 0 skipped, 2 not run (1 rule files did not convert)"),
+        "{}",
+        text(&o.stdout)
+    );
+    // A YAML error in the rule: its tests cannot be read, so none is counted, but the file is
+    // reported with its diagnostic and the run fails.
+    write(&d, "r.py", py);
+    write(
+        &d,
+        "r.yml",
+        &yml.replace("Enabled: true\n", "Enabled: true\n  Bad: x\n"),
+    );
+    let o = rulecast(&["test", s(&d)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("r.yml:5:6: error[E102]"),
+        "{}",
+        text(&o.stderr)
+    );
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("0 passed, 0 failed, 0 skipped, 0 not run (1 rule files did not convert; the tests of 1 could not be read) (0 rule files without tests)"),
+        "{out}"
+    );
+    // So is a rule without tests that does not load.
+    write(&d, "r.yml", "AnalysisType: rule\nFilename: r.py\nRuleID: \"T.Broken\"\nEnabled: true\nLogTypes:\n  - Okta.SystemLog\nSeverity: Low\n");
+    let o = rulecast(&["test", s(&d)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("error[E401]"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
 #[test]
 fn placeholders_file_feeds_expand() {
     let d = temp_dir("expand");

@@ -19,7 +19,7 @@ const EXPECTED: &[(&str, &str, &str, usize, usize)] = &[
         6,
         13,
     ),
-    ("missing_py.yml", "E001", "missing_py.yml", 2, 1),
+    ("missing_py.yml", "E001", "missing_py.yml", 2, 11),
     ("policy.yml", "E310", "policy.py", 8, 12),
     ("regex.yml", "E306", "regex.py", 5, 12),
     ("sd_enrichment.yml", "E310", "sd_enrichment.yml", 12, 5),
@@ -207,4 +207,88 @@ fn and_chains_stay_small() {
     let rule = lf.rules[0].as_ref().expect("translates");
     let n = rule.condition.predicates().len();
     assert!(n <= 8, "{n} predicates: {:?}", rule.condition);
+}
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("rulecast-panther-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A Panther rule YAML whose `Filename:` is `name`.
+fn rule_naming(name: &str) -> String {
+    format!("AnalysisType: rule\nFilename: {name}\nRuleID: \"T.Filename\"\nEnabled: true\nLogTypes:\n  - AWS.CloudTrail\nSeverity: Low\n")
+}
+
+/// `Filename:` comes from untrusted rules: it may only name a regular file inside the rule's own
+/// directory tree, read up to a size cap. Absolute paths, `..` out of the tree, symbolic links
+/// that lead out, directories and oversized files are refused at the value (line 2, column 11)
+/// with E105, and no message quotes the file outside (whose text would be a Python syntax error
+/// that echoes it).
+#[test]
+fn filename_stays_in_the_rule_directory() {
+    let d = scratch("filename");
+    let outside = d.join("outside");
+    let rules = d.join("rules");
+    std::fs::create_dir_all(&outside).expect("dir");
+    std::fs::create_dir_all(rules.join("sub")).expect("dir");
+    let secret = outside.join("secret.py");
+    std::fs::write(&secret, "SECRET_TOKEN_1234 = (\n").expect("write");
+    std::fs::write(
+        rules.join("sub/ok.py"),
+        "def rule(event):\n    return True\n",
+    )
+    .expect("write");
+    let big = vec![b'#'; (rulecast::panther::MAX_MODULE_BYTES + 1) as usize];
+    std::fs::write(rules.join("big.py"), big).expect("write");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&secret, rules.join("sub/link.py")).expect("symlink");
+        std::os::unix::fs::symlink("ok.py", rules.join("sub/inside.py")).expect("symlink");
+    }
+    let absolute = secret.to_string_lossy().into_owned();
+    let mut cases: Vec<(&str, Option<&str>)> = vec![
+        (absolute.as_str(), Some("is an absolute path")),
+        ("/etc/shadow", Some("is an absolute path")),
+        ("/proc/self/environ", Some("is an absolute path")),
+        ("/dev/zero", Some("is an absolute path")),
+        ("../outside/secret.py", Some("leaves the rule's directory")),
+        (
+            "sub/../../outside/secret.py",
+            Some("leaves the rule's directory"),
+        ),
+        ("sub", Some("is not a regular file")),
+        ("big.py", Some("is larger than 10 MiB")),
+        ("sub/ok.py", None),
+        ("./sub/../sub/ok.py", None),
+    ];
+    if cfg!(unix) {
+        cases.push((
+            "sub/link.py",
+            Some("leads outside the rule's directory (through a symbolic link)"),
+        ));
+        cases.push(("sub/inside.py", None));
+    }
+    for (name, refusal) in cases {
+        let yml = rules.join("r.yml");
+        std::fs::write(&yml, rule_naming(name)).expect("write");
+        let lf = rulecast::load_path(&yml, &Default::default()).expect("reads");
+        match (&lf.rules[..], refusal) {
+            ([Ok(_)], None) => {}
+            ([Err(d)], Some(why)) => {
+                let d = d.clone().in_file(&lf.file);
+                assert_eq!(
+                    (d.code.as_str(), d.line, d.column),
+                    ("E105", 2, 11),
+                    "{name}: {d}"
+                );
+                assert!(d.message.contains(why), "{name}: {d}");
+                assert!(!d.to_string().contains("SECRET"), "{name}: {d}");
+            }
+            (other, _) => panic!("{name}: {other:?}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
 }

@@ -405,6 +405,14 @@ fn render_with(
     opts: &RenderOptions,
     settings: &(dyn Any + Send + Sync),
 ) -> Result<String, Diagnostic> {
+    if let Some(p) = inexact_equality(&rule.condition) {
+        return Err(Diagnostic::unsupported(
+            backend.target().name(),
+            "'==' with a number of magnitude 2^53 or more (Python compares integers exactly; \
+             this target compares numbers as doubles)",
+        )
+        .or_span(p.span));
+    }
     let mut cx = RenderCx {
         opts,
         settings,
@@ -450,6 +458,19 @@ fn render_with(
         }
     })?;
     backend.finish(query, &cx)
+}
+
+/// A Python `==` ([`Test::Is`]) with a number no target compares exactly: every target reads
+/// JSON numbers as doubles, which tell integers apart only below 2^53 (the event's
+/// 9007199254740993 reads as 9007199254740992), where the reference evaluator compares exactly.
+fn inexact_equality(e: &Expr) -> Option<&Predicate> {
+    e.predicates().into_iter().find(|p| match &p.test {
+        Test::Is(serde_json::Value::Number(n)) => {
+            crate::eval::Num::of_json(&serde_json::Value::Number(n.clone()))
+                .is_none_or(|x| x.to_f64().abs() >= 9_007_199_254_740_992.0)
+        }
+        _ => false,
+    })
 }
 
 /// A template error naming the template file (`origin`) and line.

@@ -22,8 +22,9 @@ pub struct TestArgs {
 }
 
 /// `rulecast test`: run every rule file's tests; a `FAIL` line on stdout for each test that does
-/// not pass, then a summary line. Exit status 1 when a test fails or a rule with tests does not
-/// convert, 2 for unreadable inputs.
+/// not pass, then a summary line. Exit status 1 when a test fails or a rule file does not
+/// convert (with tests or without: a YAML error can hide a Panther rule's `Tests:`), 2 for
+/// unreadable inputs.
 pub(super) fn test(
     args: &TestArgs,
     out: &mut dyn Write,
@@ -37,7 +38,7 @@ pub(super) fn test(
     let (mut passed, mut failed, mut skipped, mut untested) = (0usize, 0usize, 0usize, 0usize);
     // Tests of rules that did not convert (the error is on stderr): not run, apart from the
     // tests that ran and disagreed.
-    let (mut not_run, mut unconverted) = (0usize, 0usize);
+    let (mut not_run, mut unconverted, mut uncounted) = (0usize, 0usize, 0usize);
     for lf in &loaded {
         match test_file(lf) {
             FileOutcome::Untested => untested += 1,
@@ -57,7 +58,10 @@ pub(super) fn test(
                     }
                 }
                 unconverted += 1;
-                not_run += cases;
+                match cases {
+                    Some(n) => not_run += n,
+                    None => uncounted += 1,
+                }
             }
             FileOutcome::Ran {
                 tests_path,
@@ -94,8 +98,13 @@ pub(super) fn test(
     for d in &io_errors {
         writeln!(err, "{}", stderr_text(d))?;
     }
+    let uncounted_note = if uncounted > 0 {
+        format!("; the tests of {uncounted} could not be read")
+    } else {
+        String::new()
+    };
     let not_run_note = if unconverted > 0 {
-        format!(", {not_run} not run ({unconverted} rule files did not convert)")
+        format!(", {not_run} not run ({unconverted} rule files did not convert{uncounted_note})")
     } else {
         String::new()
     };

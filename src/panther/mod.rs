@@ -210,16 +210,12 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                         .with_span(at("Filename")),
                 );
             };
-            let py = py_path(&file.path, name);
-            let text = std::fs::read_to_string(&py).map_err(|e| {
-                Diagnostic::new(
-                    Code::Io,
-                    format!(
-                        "cannot read the rule's Python module '{name}' (beside the YAML file): {e}"
-                    ),
-                )
-                .with_span(at("Filename"))
-            })?;
+            let value_at = doc
+                .keys
+                .value_offset(&["Filename"])
+                .map_or_else(|| at("Filename"), Span::at);
+            let (py, text) =
+                read_rule_module(&file.path, name).map_err(|d| d.with_span(value_at))?;
             let t = python::translate(&py, &text, at("Filename"))?;
             (t.condition, t.fields)
         }
@@ -271,12 +267,100 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
     })
 }
 
-/// The `.py` beside a YAML file (stdin: relative to the working directory).
-fn py_path(yaml: &Path, name: &str) -> PathBuf {
+/// The largest Python module rulecast reads (`Filename:`), in bytes.
+pub const MAX_MODULE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The directory a rule's `Filename:` is read from: the YAML file's own (stdin: the working
+/// directory).
+fn rule_dir(yaml: &Path) -> PathBuf {
     match yaml.parent() {
-        Some(dir) if !yaml.starts_with("<") => dir.join(name),
-        _ => PathBuf::from(name),
+        Some(dir) if !yaml.starts_with("<") && !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
     }
+}
+
+/// Read the Python module a rule's `Filename:` names: the path (for diagnostics) and its text.
+///
+/// Rules come from untrusted pull requests, so `Filename:` may only name a regular file inside
+/// the YAML file's directory tree: a relative path that stays inside it once `..` and symbolic
+/// links are resolved, no larger than [`MAX_MODULE_BYTES`]. Anything else is refused before it
+/// is opened, and no diagnostic quotes a byte of a file outside the tree.
+fn read_rule_module(yaml: &Path, name: &str) -> Result<(PathBuf, String), Diagnostic> {
+    use std::io::Read;
+    use std::path::Component;
+    let refuse = |why: &str| {
+        Err(Diagnostic::new(
+            Code::BadMetadata,
+            format!(
+                "'Filename: {name}' {why}; it must name a file in the rule's directory or below"
+            ),
+        ))
+    };
+    let too_large = || {
+        Err(Diagnostic::new(
+            Code::BadMetadata,
+            format!(
+                "'Filename: {name}' is larger than {} MiB, the most rulecast reads",
+                MAX_MODULE_BYTES >> 20
+            ),
+        ))
+    };
+    let io_error = |e: &dyn std::fmt::Display| {
+        Diagnostic::new(
+            Code::Io,
+            format!("cannot read the rule's Python module '{name}' (beside the YAML file): {e}"),
+        )
+    };
+    let relative = Path::new(name);
+    if name.is_empty() {
+        return refuse("is empty");
+    }
+    if relative.has_root() || relative.is_absolute() {
+        return refuse("is an absolute path");
+    }
+    // Lexically first, so a path that climbs out is refused without looking at the file system.
+    let mut depth = 0usize;
+    for c in relative.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return refuse("leaves the rule's directory");
+            }
+        }
+    }
+    let dir = rule_dir(yaml);
+    let py = dir.join(relative);
+    let base = dir.canonicalize().map_err(|e| io_error(&e))?;
+    let real = py.canonicalize().map_err(|e| io_error(&e))?;
+    if !real.starts_with(&base) {
+        return refuse("leads outside the rule's directory (through a symbolic link)");
+    }
+    if !std::fs::metadata(&real)
+        .map_err(|e| io_error(&e))?
+        .is_file()
+    {
+        return refuse("is not a regular file");
+    }
+    let f = std::fs::File::open(&real).map_err(|e| io_error(&e))?;
+    let meta = f.metadata().map_err(|e| io_error(&e))?;
+    if !meta.is_file() {
+        return refuse("is not a regular file");
+    }
+    if meta.len() > MAX_MODULE_BYTES {
+        return too_large();
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_MODULE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(&e))?;
+    if bytes.len() as u64 > MAX_MODULE_BYTES {
+        return too_large();
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| io_error(&"stream did not contain valid UTF-8"))?;
+    Ok((py, text))
 }
 
 fn string_list(node: &Node) -> Option<Vec<String>> {

@@ -199,10 +199,11 @@ pub enum FileOutcome {
     Untested,
     /// Its tests could not be read.
     Unreadable(FileDiagnostic),
-    /// Some rule did not convert, so none of the `cases` tests ran.
+    /// Some rule did not convert, so none of its tests ran: `cases` of them, or None when the
+    /// file is too broken for its tests to be found (a YAML error).
     NotConverted {
         problems: Vec<SetupError>,
-        cases: usize,
+        cases: Option<usize>,
     },
     /// The tests ran.
     Ran {
@@ -213,9 +214,25 @@ pub enum FileOutcome {
 }
 
 /// Find a rule file's tests and run each one that does not mock Python.
+///
+/// A rule file that does not load is never `Untested`: when its tests cannot be found (a YAML
+/// error hides a Panther rule's `Tests:`) it is `NotConverted` with no tests counted, so a broken
+/// file cannot make its tests vanish from a passing run.
 pub fn test_file(lf: &LoadedFile) -> FileOutcome {
     let Some(found) = find_tests(&lf.file) else {
-        return FileOutcome::Untested;
+        let problems: Vec<SetupError> = lf
+            .rules
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .map(|d| SetupError::Rule(d.clone().in_file(&lf.file)))
+            .collect();
+        if problems.is_empty() {
+            return FileOutcome::Untested;
+        }
+        return FileOutcome::NotConverted {
+            problems,
+            cases: None,
+        };
     };
     let cases = match found.cases {
         Ok(c) => c,
@@ -226,7 +243,7 @@ pub fn test_file(lf: &LoadedFile) -> FileOutcome {
         Err(problems) => {
             return FileOutcome::NotConverted {
                 problems,
-                cases: cases.len(),
+                cases: Some(cases.len()),
             }
         }
     };

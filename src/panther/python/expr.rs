@@ -9,6 +9,7 @@ use rustpython_parser::ast;
 
 use super::value::{Atom, Callable, Py, Value};
 use super::{and, not_translatable, Env, Translated, Translator};
+use crate::eval::Num;
 
 impl<'m> Translator<'m> {
     /// A Python expression as a [`Value`]. Each kind of expression is handled where its concern
@@ -168,17 +169,22 @@ impl<'m> Translator<'m> {
     }
 }
 
-/// A Python literal as a constant (an integer too large for a float is refused).
+/// A Python literal as a constant. Numbers are kept exactly (an int as an integer), within
+/// ±2^63: beyond that JSON integers are read approximately, so a larger one is refused.
 fn py_constant(c: &ast::Constant, node: &ast::Expr) -> Translated<Py> {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     Ok(match c {
         ast::Constant::None => Py::None,
         ast::Constant::Bool(b) => Py::Bool(*b),
         ast::Constant::Str(s) => Py::Str(s.clone()),
-        ast::Constant::Int(i) => match i.to_string().parse::<f64>() {
-            Ok(f) => Py::Num(f),
-            Err(_) => return not_translatable(node, "this integer"),
+        ast::Constant::Int(i) => match i.to_string().parse::<i64>() {
+            Ok(n) if n != i64::MIN => Py::Num(Num::Int(i128::from(n))),
+            _ => return not_translatable(node, "an integer of 2^63 or more"),
         },
-        ast::Constant::Float(f) => Py::Num(*f),
+        ast::Constant::Float(f) if f.is_finite() && f.abs() < LIMIT => Py::Num(Num::Float(*f)),
+        ast::Constant::Float(_) => {
+            return not_translatable(node, "a float of 2^63 or more (or infinite)")
+        }
         ast::Constant::Tuple(items) => {
             let mut out = Vec::new();
             for x in items {

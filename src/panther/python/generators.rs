@@ -10,12 +10,14 @@
 
 use rustpython_parser::ast::{self, Ranged};
 
-use crate::ir::{Count, Expr, FieldPath, JsonType, Test};
+use crate::ir::{Count, Expr, FieldPath, JsonType, Pattern, Test};
 use crate::panther::elements;
 
 use super::stmt::Frame;
 use super::value::{Atom, Loc, Py, Value};
-use super::{and, not, not_translatable, or, Env, Translated, Translator, ELEMENT_MARKER};
+use super::{
+    and, not, not_translatable, or, Env, Translated, Translator, ELEMENT_MARKER, REFUSAL_MARKER,
+};
 
 impl<'m> Translator<'m> {
     /// `for var in <event array>:` followed by the rest of the stack. The body must be
@@ -240,12 +242,40 @@ impl<'m> Translator<'m> {
                         element_relative(&item_ok, id).map_err(|w| self.refusal(node, w))?;
                     let path = l.field();
                     let count = if is_any { Count::Some } else { Count::Every };
-                    let v = elements(&path, count, body_v, self.span);
-                    let ok = and(
+                    let v_list = elements(&path, count, body_v.clone(), self.span);
+                    let ok_list = and(
                         self.is_type(l, JsonType::Array),
-                        elements(&path, Count::Every, body_ok, self.span),
+                        elements(&path, Count::Every, body_ok.clone(), self.span),
                     );
-                    (v, ok)
+                    // Python iterates a string's characters and a dict's keys too.
+                    let mut v_alts = vec![v_list.clone()];
+                    let mut ok_alts = Vec::new();
+                    for over in [Over::Chars, Over::Keys] {
+                        let (v, ok) = match self.iterate_scalars(l, over, is_any, &body_v, &body_ok)
+                        {
+                            Ok(x) => x,
+                            // Refused where the value can be a string or dict here.
+                            Err(w) => {
+                                // Two unknowns: the value, and whether it raises.
+                                let t = self.is_type(l, over.json_type());
+                                let v = and(t.clone(), self.deferred_refusal(node, &w));
+                                (v, and(t, self.deferred_refusal(node, &w)))
+                            }
+                        };
+                        v_alts.push(v);
+                        ok_alts.push(ok);
+                    }
+                    // The string and dict cases exclude a list that passes: saying so (`¬v_list`)
+                    // lets the simplifier drop them where the rule goes on to require v_list. Not
+                    // inside a per-element condition, where it would only repeat v_list.
+                    let others = Expr::or(ok_alts);
+                    let others = if l.elem == 0 {
+                        and(not(v_list), others)
+                    } else {
+                        others
+                    };
+                    let ok = or(ok_list, others);
+                    (Expr::or(v_alts), ok)
                 }
                 _ => return self.refuse(node, "iterating over this value"),
             };
@@ -282,6 +312,243 @@ impl<'m> Translator<'m> {
     }
 }
 
+/// What iterating a string or a dict goes through: its characters, or its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Over {
+    Chars,
+    Keys,
+}
+
+impl Over {
+    fn json_type(self) -> JsonType {
+        match self {
+            Over::Chars => JsonType::String,
+            Over::Keys => JsonType::Object,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Over::Chars => "a string's characters",
+            Over::Keys => "a dict's keys",
+        }
+    }
+}
+
+impl Translator<'_> {
+    /// `any()`/`all()` (`is_any`) over the string or dict at `l` (`over` says which) of the
+    /// element-relative `body_v`, ok when every item's `body_ok` holds (as for lists: an item
+    /// that raises makes the call raise). Returns (value, ok), each false unless the value at `l`
+    /// is a string (Chars) or a dict (Keys).
+    ///
+    /// An item is a one-character string (Chars) or a key (Keys), and the body sees nothing else
+    /// of it: it reads the item's own text, and any deeper path is missing. So the body depends
+    /// only on which of the finitely many strings its tests name the item is, or that it is none
+    /// of them ([`distinguished`]); each case is decided by the evaluator, and "some item is `a`"
+    /// is a substring test (Chars) or a key test (Keys). A body whose tests name infinitely many
+    /// strings (a regex, a wildcard over keys) cannot be read this way and is refused.
+    fn iterate_scalars(
+        &self,
+        l: &Loc,
+        over: Over,
+        is_any: bool,
+        body_v: &Expr,
+        body_ok: &Expr,
+    ) -> Result<(Expr, Expr), String> {
+        let typed = |e: Expr| and(self.is_type(l, over.json_type()), e);
+        // ok: no item raises, that is, not (some item raises).
+        let raises = self.some_item(l, over, &not(body_ok.clone()))?;
+        // Where every item raises, only an empty string or dict is ok, and its any() is False,
+        // its all() True (written "empty", which a known non-empty value folds away): the body's
+        // value is never needed.
+        if raises == self.pred(l, Test::Truthy) {
+            let empty = typed(not(raises));
+            let v = if is_any {
+                Expr::Const(false)
+            } else {
+                empty.clone()
+            };
+            let ok = match over {
+                Over::Chars => self.pred(l, Test::Is(serde_json::Value::String(String::new()))),
+                Over::Keys => empty,
+            };
+            return Ok((v, ok));
+        }
+        let ok = typed(not(raises));
+        let v = if is_any {
+            self.some_item(l, over, body_v)?
+        } else {
+            not(self.some_item(l, over, &not(body_v.clone()))?)
+        };
+        Ok((typed(v), ok))
+    }
+
+    /// Some item of the string or dict at `l` passes the element-relative `body`.
+    fn some_item(&self, l: &Loc, over: Over, body: &Expr) -> Result<Expr, String> {
+        let named = distinguished(body, over)?;
+        let ev = crate::eval::Evaluator::new(body)?;
+        let passes = |s: &str| ev.matches(&serde_json::Value::String(s.to_owned()));
+        let mut alts = Vec::new();
+        for a in &named {
+            if passes(a) {
+                alts.push(match over {
+                    Over::Chars => self.pred(
+                        l,
+                        Test::Str {
+                            pattern: Pattern::literal(a.clone()).any_prefix().any_suffix(),
+                            fold: false,
+                        },
+                    ),
+                    Over::Keys => self.pred(l, Test::HasKey(a.clone())),
+                });
+            }
+        }
+        // An item none of the body's tests names: they all read it alike.
+        let other = ('\u{1}'..='\u{7f}')
+            .map(String::from)
+            .find(|c| !named.contains(c))
+            .ok_or("too many characters named")?;
+        if passes(&other) {
+            alts.push(match over {
+                // Some item at all: a non-empty string or dict.
+                _ if named.is_empty() => self.pred(l, Test::Truthy),
+                // A character none of the tests names.
+                Over::Chars => self.pred(
+                    l,
+                    Test::Regex {
+                        regex: char_outside(&named),
+                        flags: crate::ir::RegexFlags::default(),
+                    },
+                ),
+                Over::Keys => {
+                    return Err(format!(
+                        "iterating over {} with a condition that holds for keys other than \
+                         those it names (Python iterates a dict's keys)",
+                        over.what()
+                    ))
+                }
+            });
+        }
+        Ok(Expr::or(alts))
+    }
+}
+
+/// A regex search for a character outside `chars` (one-character strings): `[^...]`, with the
+/// class's special characters escaped and `-` last.
+fn char_outside(chars: &std::collections::BTreeSet<String>) -> String {
+    let mut class = String::new();
+    let mut dash = false;
+    for c in chars {
+        match c.as_str() {
+            "-" => dash = true,
+            c => class.push_str(&crate::ir::regex_escape(c)),
+        }
+    }
+    if dash {
+        class.push('-');
+    }
+    format!("[^{class}]")
+}
+
+/// The strings an element-relative condition tells apart when its element is a one-character
+/// string (Chars) or a dict key (Keys): every item outside the set gives the condition the same
+/// truth. Tests of deeper paths (missing on a string) and of per-element conditions (a string is
+/// no list) read every item alike. A test that tells apart infinitely many items is refused.
+fn distinguished(body: &Expr, over: Over) -> Result<std::collections::BTreeSet<String>, String> {
+    use crate::ir::{Part, Quantifier, Subject};
+    let refuse = |what: &str| {
+        Err(format!(
+            "iterating over {} with {what} (Python iterates a string's characters and a dict's \
+             keys)",
+            over.what()
+        ))
+    };
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![body];
+    while let Some(e) = stack.pop() {
+        let p = match e {
+            Expr::And(xs) | Expr::Or(xs) => {
+                stack.extend(xs);
+                continue;
+            }
+            Expr::Not(x) => {
+                stack.push(x);
+                continue;
+            }
+            Expr::Const(_) | Expr::Elements(_) => continue,
+            Expr::Pred(p) => p,
+        };
+        match &p.subject {
+            Subject::Anywhere => return refuse("a test of any value in the event"),
+            Subject::Field(f) if !f.segments().is_empty() => continue,
+            Subject::Field(_) => {}
+        }
+        if matches!(
+            p.quantifier,
+            Quantifier::AnyElement | Quantifier::AllElements
+        ) {
+            continue;
+        }
+        let (pattern, fold) = match &p.test {
+            Test::Null | Test::Exists | Test::Type(_) | Test::HasKey(_) => continue,
+            Test::Truthy => {
+                if over == Over::Keys {
+                    out.insert(String::new());
+                }
+                continue;
+            }
+            Test::Is(serde_json::Value::String(lit)) => {
+                if over == Over::Keys || lit.chars().count() == 1 {
+                    out.insert(lit.clone());
+                }
+                continue;
+            }
+            Test::Is(_) => continue,
+            // No one-character string is an IP address; a digit is a number.
+            Test::Cidr(_) if over == Over::Chars => continue,
+            Test::Compare { .. } if over == Over::Chars => {
+                out.extend(('0'..='9').map(String::from));
+                continue;
+            }
+            Test::Str { pattern, fold } => (pattern, *fold),
+            Test::Text { pattern, cased } => (pattern, !*cased),
+            _ => return refuse("a test rulecast cannot decide for each item"),
+        };
+        let variants = |c: char| {
+            let mut v = vec![c];
+            if fold {
+                v.push(c.to_ascii_lowercase());
+                v.push(c.to_ascii_uppercase());
+            }
+            v
+        };
+        match over {
+            Over::Chars => {
+                // One character matches a pattern of exactly one fixed item: that item.
+                let mut fixed = Vec::new();
+                for part in &pattern.0 {
+                    match part {
+                        Part::Lit(s) => fixed.extend(s.chars().map(Some)),
+                        Part::OneChar => fixed.push(None),
+                        Part::AnyRun => {}
+                    }
+                }
+                if let [Some(c)] = fixed.as_slice() {
+                    out.extend(variants(*c).into_iter().map(String::from));
+                }
+            }
+            Over::Keys => match pattern.as_literal() {
+                Some(lit) if !(fold && lit.chars().any(|c| c.is_ascii_alphabetic())) => {
+                    out.insert(lit);
+                }
+                _ if pattern.0.iter().all(|x| *x == Part::AnyRun) => {}
+                _ => return refuse("a text test that many keys can pass"),
+            },
+        }
+    }
+    Ok(out)
+}
+
 /// `a and b and ...` (`or`) as Python syntax, or the one operand itself.
 fn bool_op(
     op: ast::BoolOp,
@@ -301,6 +568,8 @@ fn element_relative(e: &Expr, id: usize) -> Result<Expr, String> {
     let strip = |f: &FieldPath| -> Result<FieldPath, String> {
         match f.segments().split_first() {
             Some((first, rest)) if *first == marker => Ok(FieldPath(rest.to_vec())),
+            // A deferred refusal reads nothing.
+            Some((first, _)) if first.starts_with(REFUSAL_MARKER) => Ok(f.clone()),
             _ => Err(
                 "a condition on each array element that also reads the event or an outer element"
                     .into(),

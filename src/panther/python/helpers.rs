@@ -31,27 +31,63 @@ impl<'m> Translator<'m> {
                 format!("{}() nests helper calls too deeply (recursion?)", f.name),
             );
         }
+        if let Some(d) = f.decorator_list.first() {
+            return self.refuse(
+                d,
+                format!(
+                    "a decorator on {}() (it can change what the function does)",
+                    f.name
+                ),
+            );
+        }
         let params = positional_params(f);
         if f.args.vararg.is_some() || f.args.kwarg.is_some() {
             return self.refuse(node, format!("{}() takes *args or **kwargs", f.name));
         }
+        if !f.args.kwonlyargs.is_empty() {
+            return self.refuse(node, format!("{}() takes keyword-only parameters", f.name));
+        }
+        // A keyword must name a parameter that can be passed by keyword and is not passed by
+        // position too (Python raises TypeError otherwise).
+        let by_keyword = &params[f.args.posonlyargs.len()..];
+        for (i, (k, _)) in kwargs.iter().enumerate() {
+            let p = by_keyword.iter().position(|p| p == k);
+            let repeated = kwargs[..i].iter().any(|(k2, _)| k2 == k);
+            if p.is_none_or(|p| p + f.args.posonlyargs.len() < args.len()) || repeated {
+                return self.refuse(
+                    node,
+                    format!(
+                        "{}() is called with the keyword argument '{k}=' it cannot take",
+                        f.name
+                    ),
+                );
+            }
+        }
         let mut env = Env::new();
         let mut ok = Vec::new();
-        let defaults: Vec<Option<&ast::Expr>> = f
-            .args
-            .posonlyargs
-            .iter()
-            .chain(&f.args.args)
-            .map(|a| a.default.as_deref())
-            .collect();
+        // A module function's defaults were computed when the module defined it; the prelude's
+        // are constants, computed here.
+        let defaults: Vec<Option<Value>> = match self.defaults.get(&std::ptr::from_ref(f)) {
+            Some(d) => d.clone(),
+            None => {
+                let mut out = Vec::new();
+                for a in f.args.posonlyargs.iter().chain(&f.args.args) {
+                    out.push(match &a.default {
+                        Some(d) => Some(self.expr(d, &Env::new())?),
+                        None => None,
+                    });
+                }
+                out
+            }
+        };
         let mut args = args.into_iter();
         for (i, p) in params.iter().enumerate() {
             let v = match args.next() {
                 Some(v) => v,
                 None => match kwargs.iter().find(|(k, _)| k == p) {
                     Some((_, v)) => v.clone(),
-                    None => match defaults.get(i).copied().flatten() {
-                        Some(d) => self.expr(d, &Env::new())?,
+                    None => match defaults.get(i).cloned().flatten() {
+                        Some(d) => d,
                         None => {
                             return self
                                 .refuse(node, format!("{}() is called without '{p}'", f.name))

@@ -113,17 +113,14 @@ fn isinstance_json_types(classes: &[&str]) -> Option<Vec<JsonType>> {
 }
 
 /// Is a Python constant an instance of one of the classes? None when rulecast cannot tell (a
-/// list or a tuple, an int or a float).
+/// list or a tuple).
 fn isinstance_const(classes: &[&str], p: &Py) -> Option<bool> {
     let has = |n: &str| classes.contains(&n);
     Some(match p {
         Py::Str(_) => has("str") || has("Sequence"),
         Py::Bool(_) => has("bool") || has("int"),
-        Py::Num(_) => match (has("int"), has("float")) {
-            (true, true) => true,
-            (false, false) => false,
-            _ => return None,
-        },
+        Py::Num(crate::eval::Num::Int(_)) => has("int"),
+        Py::Num(crate::eval::Num::Float(_)) => has("float"),
         Py::Dict(_) => has("dict") || has("Mapping") || has("MutableMapping"),
         Py::Seq(_) => match (has("list"), has("tuple")) {
             (true, true) => true,

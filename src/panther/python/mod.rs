@@ -8,8 +8,12 @@
 //! `!=` on a missing field is true, and the rule matches when `rule()` returns `True` without
 //! raising. If/early-return chains are followed branch by branch; loops over constants are
 //! unrolled; local helpers are inlined; `any()`/`all()` over an event array become
-//! [`Expr::Elements`]. Anything else is an error `not translatable: <construct>` at its line and
-//! column in the `.py`: never a partial query.
+//! [`Expr::Elements`] (over a string or a dict, Python's characters or keys are decided item by
+//! item where the condition names finitely many of them). Anything else is an error
+//! `not translatable: <construct>` at its line and column in the `.py`: never a partial query.
+//! A case that cannot be translated but may be unreachable (a dict where the rule checked for a
+//! list) is a *deferred refusal*: a marker predicate that refuses the rule only if it survives
+//! simplification.
 //!
 //! # How a rule flows through the modules
 //!
@@ -60,7 +64,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Expr, JsonType, Test};
 use crate::source::{SourceFile, Span};
 
-use super::exact;
+use super::{exact, quantified};
 use fields::output_fields;
 use value::{Loc, Value};
 
@@ -79,6 +83,10 @@ const PRELUDE: &str = include_str!("../prelude.py");
 const MAX_INLINE_DEPTH: usize = 16;
 /// Prefix of a path segment naming the element an element-relative path starts from.
 const ELEMENT_MARKER: char = '\u{0}';
+/// Prefix of the one path segment of a deferred refusal: a predicate standing for a case rulecast
+/// cannot translate, which refuses the rule unless the rest of the rule makes it unreachable
+/// (see [`Translator::deferred_refusal`]).
+const REFUSAL_MARKER: char = '\u{1}';
 
 /// Translate a rule module (`path` is shown in diagnostics).
 pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Diagnostic> {
@@ -103,6 +111,8 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
         site: None,
         elements_bound: 0,
         ip_checks: Vec::new(),
+        defaults: HashMap::new(),
+        deferred: Vec::new(),
     };
     for s in &prelude {
         if let ast::Stmt::FunctionDef(f) = s {
@@ -181,6 +191,12 @@ struct Translator<'m> {
     /// computed without raising, and the condition the call raises no `ValueError` (what a
     /// `try: ... except ValueError:` around it catches).
     ip_checks: Vec<(Expr, Expr)>,
+    /// The default values of each module function's positional parameters (None: no default),
+    /// computed when the module defined it, as Python does. Prelude functions have none here.
+    defaults: HashMap<*const ast::StmtFunctionDef, Vec<Option<Value>>>,
+    /// The refusals deferred so far (see [`Translator::deferred_refusal`]): each one's message
+    /// and offset, numbered by position.
+    deferred: Vec<(String, usize)>,
 }
 
 /// `a ∧ b`.
@@ -205,6 +221,25 @@ impl<'m> Translator<'m> {
             msg: format!("not translatable: {what}"),
             at: self.site.unwrap_or_else(|| start_offset(node)),
         }
+    }
+
+    /// A refusal of the construct at `node` that holds only where the rule could reach it: a
+    /// predicate on a marker path that stands for "rulecast cannot say". The rule's condition is
+    /// simplified at the end, and if a marker is left the rule is refused with its message
+    /// (`not translatable: <what>`); a marker the other tests make unreachable (the value was
+    /// checked to be a list before, say) simplifies away.
+    fn deferred_refusal(&mut self, node: &impl Ranged, what: impl std::fmt::Display) -> Expr {
+        let e = self.refusal(node, what);
+        let id = self.deferred.len();
+        self.deferred.push((e.msg, e.at));
+        // Not an exact read: the simplifier takes it for an opaque atom, with no facts about
+        // the fields around it.
+        quantified(
+            &crate::ir::FieldPath(vec![format!("{REFUSAL_MARKER}{id}")]),
+            crate::ir::Quantifier::Any,
+            Test::Exists,
+            self.span,
+        )
     }
 
     /// Refuse the construct at `node`: [`Translator::refusal`] as an `Err`.

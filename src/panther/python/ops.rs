@@ -53,7 +53,10 @@ impl<'m> Translator<'m> {
                 Ok(Value::boolean(not(t), ok))
             }
             ast::UnaryOp::USub => match v.as_const() {
-                Some(Py::Num(n)) => Ok(Value::constant(Py::Num(-n))),
+                Some(Py::Num(n)) => Ok(Value::constant(Py::Num(match *n {
+                    crate::eval::Num::Int(i) => crate::eval::Num::Int(-i),
+                    crate::eval::Num::Float(f) => crate::eval::Num::Float(-f),
+                }))),
                 _ => self.refuse(e, "unary minus on event data"),
             },
             _ => self.refuse(e, "this unary operator"),
@@ -410,8 +413,16 @@ impl<'m> Translator<'m> {
             CompareOp::Gte => CompareOp::Lte,
         };
         Ok(match (a, b) {
-            (Atom::Const(x), Atom::Const(y)) => match (x.as_number(), y.as_number(), x, y) {
-                (Some(p), Some(q), _, _) => (Expr::Const(op.holds(p, q)), Expr::Const(true)),
+            (Atom::Const(x), Atom::Const(y)) => match (x.as_num(), y.as_num(), x, y) {
+                (Some(p), Some(q), _, _) => {
+                    let holds = p.py_cmp(q).is_some_and(|o| match op {
+                        CompareOp::Lt => o.is_lt(),
+                        CompareOp::Lte => o.is_le(),
+                        CompareOp::Gt => o.is_gt(),
+                        CompareOp::Gte => o.is_ge(),
+                    });
+                    (Expr::Const(holds), Expr::Const(true))
+                }
                 (_, _, Py::Str(p), Py::Str(q)) => {
                     let o = p.cmp(q);
                     let holds = match op {
@@ -456,6 +467,10 @@ impl<'m> Translator<'m> {
                 _ => Ok((Expr::Const(false), Expr::Const(false))),
             };
         };
+        // The targets compare as floats, exact only below 2^53 (Python compares ints exactly).
+        if n.abs() >= 9_007_199_254_740_992.0 {
+            return Err("ordering a field against a number of 2^53 or more".into());
+        }
         let number = Number {
             value: n,
             text: c

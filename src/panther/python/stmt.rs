@@ -109,7 +109,13 @@ impl<'m> Translator<'m> {
                     return Ok(finish(Value::raising(), pre_ok));
                 }
                 ast::Stmt::Expr(e) if matches!(e.value.as_ref(), ast::Expr::Constant(_)) => {}
-                ast::Stmt::Pass(_) | ast::Stmt::Global(_) | ast::Stmt::Nonlocal(_) => {}
+                ast::Stmt::Pass(_) => {}
+                ast::Stmt::Global(_) | ast::Stmt::Nonlocal(_) => {
+                    return self.refuse(
+                        stmt,
+                        "a global or nonlocal statement (a function that rebinds a module-level name)",
+                    );
+                }
                 ast::Stmt::Import(i) => env.extend(import_bindings(i)),
                 ast::Stmt::ImportFrom(i) => env.extend(import_from_bindings(i)),
                 ast::Stmt::Expr(_) => {

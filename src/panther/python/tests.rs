@@ -49,6 +49,49 @@ fn fails(body: &str, needle: &str) -> Diagnostic {
     d
 }
 
+/// A whole module; each event with the expected verdict, checked with the evaluator and jq.
+fn check_module(src: &str, cases: &[(serde_json::Value, bool)]) {
+    let cond = tr(src).unwrap_or_else(|d| panic!("{d:?}\n{src}"));
+    let rule = crate::rule::Rule {
+        format: crate::rule::Format::Panther,
+        meta: Default::default(),
+        detections: vec![],
+        condition_text: vec![],
+        condition: cond.clone(),
+        span: Span::default(),
+    };
+    let jq = crate::backend::render(
+        crate::backend::Target::Jq.backend(),
+        &rule,
+        &Default::default(),
+    )
+    .expect("renders");
+    let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
+    for (e, want) in cases {
+        let got = crate::eval::matches(&cond, e).expect("evaluates");
+        assert_eq!(got, *want, "evaluator on {e}\n{src}\n{cond:?}");
+        let by_jq = !program.run(e).expect("runs").is_empty();
+        assert_eq!(by_jq, *want, "jq on {e}\n{src}\n{jq}");
+    }
+}
+
+/// A whole module refused with E310 whose message contains `needle`, at `line`:`col` of the `.py`.
+fn fails_module(src: &str, needle: &str, line: usize, col: usize) {
+    let d = tr(src).expect_err("refused");
+    let at = line_col(&d);
+    assert_eq!(d.code, Code::NotTranslatable, "{d:?}\n{src}");
+    assert!(d.message.contains(needle), "{}\n{src}", d.message);
+    assert_eq!(at, (line, col), "{d:?}\n{src}");
+}
+
+/// The line and column of a diagnostic in the `.py`.
+fn line_col(d: &Diagnostic) -> (usize, usize) {
+    match &d.location {
+        Some(crate::diagnostic::Location::LineCol(lc)) => (lc.line, lc.column),
+        other => panic!("no line and column: {other:?}"),
+    }
+}
+
 #[test]
 fn equality_and_not_equal_on_missing() {
     check(
@@ -408,11 +451,15 @@ fn generators_over_event_arrays() {
             (json!({"rp": {"items": []}}), false),
         ],
     );
+    // A dict's keys cannot be searched by prefix: checked not to be a dict first, it translates
+    // (a string's characters are never that long a prefix).
     check(
-        "return any(r.startswith('arn:aws:s3') for r in event.get('arns', []))",
+        "arns = event.get('arns', [])\nif isinstance(arns, Mapping):\n    return False\nreturn any(r.startswith('arn:aws:s3') for r in arns)",
         &[
             (json!({"arns": ["arn:aws:s3:::b"]}), true),
             (json!({"arns": ["x"]}), false),
+            (json!({"arns": {"arn:aws:s3:::b": 1}}), false),
+            (json!({"arns": "arn:aws:s3:::b"}), false),
         ],
     );
 }
@@ -452,4 +499,270 @@ fn refusals_point_at_the_construct() {
     )
     .expect_err("syntax");
     assert_eq!(d.code, Code::PythonSyntax);
+}
+
+/// Module-level code that changes a constant after it is defined (CPython: `S.append('b')` makes
+/// `event.get('x') in S` true for "b") is refused at the statement, never ignored.
+#[test]
+fn module_level_mutation_is_refused() {
+    let rule = "def rule(event):\n    return event.get('x') in S\n";
+    for (setup, what) in [
+        ("S = ['a']\nS.append('b')", "side effects"),
+        ("S = {'a'}\nS.add('b')", "side effects"),
+        ("S = {'a': 1}\nS.update({'b': 2})", "side effects"),
+        ("S = ['a']\nS.extend(['b'])", "side effects"),
+        ("S = ['a', 'b']\nS.remove('a')", "side effects"),
+        ("S = ['a']\nS += ['b']", "augmented assignment"),
+        ("S = ['a', 'b']\ndel S[0]", "'del'"),
+        (
+            "S = {'a': 1}\nS['b'] = 2",
+            "assignment to something other than a name",
+        ),
+        ("S = ['a']\nif True:\n    S = ['b']", "module-level 'if'"),
+        ("S = ['a']\nfor x in ['b']:\n    S.append(x)", "loop"),
+        (
+            "S = ['a']\ntry:\n    S = ['b']\nexcept ImportError:\n    pass",
+            "try/except",
+        ),
+        (
+            "S = ['a']\nS, T = ['b'], ['c']",
+            "assignment to something other than a name",
+        ),
+        ("S = ['a']\nfrom helpers import *", "import *"),
+        // A value rulecast cannot compute, from a call that may change S.
+        ("S = ['a', 'b']\nX = S.pop()", ".pop()"),
+    ] {
+        let src = format!("{setup}\n{rule}");
+        let d = tr(&src).expect_err("refused");
+        assert_eq!(d.code, Code::NotTranslatable, "{src}");
+        assert!(d.message.contains(what), "{}\n{src}", d.message);
+        assert_eq!(line_col(&d).0, 2, "{d:?}\n{src}");
+    }
+    fails_module(
+        &format!("S = ['a']\nS.append('b')\n{rule}"),
+        "not translatable: a module-level statement with side effects",
+        2,
+        1,
+    );
+    // What only binds names, or does nothing, still translates.
+    check_module(
+        &format!("\"\"\"Docstring.\"\"\"\nS: list = ['a']\nT: int\npass\nU = S\n{rule}"),
+        &[(json!({"x": "a"}), true), (json!({"x": "b"}), false)],
+    );
+}
+
+/// A decorator can change what a function does (CPython: `@invert` makes `rule` return the
+/// opposite), so a decorated `rule()` or helper is refused at the decorator.
+#[test]
+fn decorators_are_refused() {
+    let invert = "def invert(f):\n    return lambda e: not f(e)\n";
+    fails_module(
+        &format!("{invert}@invert\ndef rule(event):\n    return event.get('x') == 'a'\n"),
+        "a decorator on rule()",
+        3,
+        2,
+    );
+    fails_module(
+        &format!("{invert}@invert\ndef helper(event):\n    return event.get('x') == 'a'\ndef rule(event):\n    return helper(event)\n"),
+        "a decorator on helper()",
+        3,
+        2,
+    );
+    // A decorated function rule() never calls does not matter.
+    check_module(
+        &format!("{invert}@invert\ndef title(event):\n    return 'x'\ndef rule(event):\n    return event.get('x') == 'a'\n"),
+        &[(json!({"x": "a"}), true), (json!({"x": "b"}), false)],
+    );
+}
+
+/// Names bound after their use is read: `rule` rebound after its `def` (CPython calls the
+/// lambda), a function that rebinds a global, a default computed when the function is defined
+/// (CPython: `want` stays 'a'), keywords the function cannot take (CPython: TypeError).
+#[test]
+fn late_bindings_follow_python() {
+    fails_module(
+        "def rule(event):\n    return True\nrule = lambda event: False\n",
+        "'rule' bound to something other than a function",
+        3,
+        1,
+    );
+    fails_module(
+        "X = ['a']\ndef setup():\n    global X\n    X = ['b']\n    return True\ndef rule(event):\n    return setup() and event.get('x') in X\n",
+        "a global or nonlocal statement",
+        3,
+        5,
+    );
+    check_module(
+        "X = 'a'\ndef check(e, want=X):\n    return e.get('x') == want\nX = 'b'\ndef rule(event):\n    return check(event)\n",
+        &[(json!({"x": "a"}), true), (json!({"x": "b"}), false)],
+    );
+    fails_module(
+        "def h(e, a='x'):\n    return e.get('k') == a\ndef rule(event):\n    return h(event, b='y')\n",
+        "keyword argument 'b='",
+        4,
+        12,
+    );
+    fails_module(
+        "def h(e, a='x'):\n    return e.get('k') == a\ndef rule(event):\n    return h(event, 'x', a='y')\n",
+        "keyword argument 'a='",
+        4,
+        12,
+    );
+    fails_module(
+        "def rule(event, *, strict):\n    return True\n",
+        "exactly one parameter",
+        1,
+        1,
+    );
+}
+
+/// Python iterates a string's characters and a dict's keys: `any()`, `all()` and `for` over a
+/// value that is not a list agree with CPython (expectations from CPython 3.11) instead of
+/// reading as an error.
+#[test]
+fn iteration_over_strings_and_dicts() {
+    let values = || {
+        vec![
+            json!({"a": "abc"}),
+            json!({"a": "xyz"}),
+            json!({"a": {"b": 1}}),
+            json!({"a": {"c": 1}}),
+            json!({"a": ["b"]}),
+            json!({"a": []}),
+            json!({"a": ""}),
+            json!({"a": {}}),
+            json!({"a": 5}),
+            json!({"a": null}),
+            json!({}),
+        ]
+    };
+    let with = |verdicts: [bool; 11]| -> Vec<(serde_json::Value, bool)> {
+        values().into_iter().zip(verdicts).collect()
+    };
+    check(
+        "return any(x == 'b' for x in event.get('a', []))",
+        &with([
+            true, false, true, false, true, false, false, false, false, false, false,
+        ]),
+    );
+    check(
+        "return all(x != 'b' for x in event.get('a', []))",
+        &with([
+            false, true, false, true, false, true, true, true, false, false, true,
+        ]),
+    );
+    check(
+        "for x in event.get('a', []):\n    if x == 'b':\n        return True\nreturn False",
+        &with([
+            true, false, true, false, true, false, false, false, false, false, false,
+        ]),
+    );
+    // Items of a string or dict have no .get(): any() over a non-empty one raises, over an empty
+    // one is False.
+    check(
+        "return not any(i.get('k') == 'v' for i in event.get('a', []))",
+        &[
+            (json!({"a": ""}), true),
+            (json!({"a": "x"}), false),
+            (json!({"a": {}}), true),
+            (json!({"a": {"k": "v"}}), false),
+            (json!({"a": [{"k": "v"}]}), false),
+            (json!({"a": [{"k": "w"}]}), true),
+            (json!({}), true),
+        ],
+    );
+    // A character other than those the condition names.
+    check(
+        "a = event.get('a')\nif isinstance(a, Mapping):\n    return False\nreturn any(not c.startswith('!') for c in a)",
+        &[
+            (json!({"a": "!!"}), false),
+            (json!({"a": "!x"}), true),
+            (json!({"a": "-]\\^!"}), true),
+            (json!({"a": ""}), false),
+            (json!({"a": ["!a", "b"]}), true),
+            (json!({"a": ["!a"]}), false),
+        ],
+    );
+    // Characters a regex class must escape.
+    check(
+        "a = event.get('a')\nif not isinstance(a, str):\n    return False\nreturn any(c not in ('-', ']', '\\\\', '^', '[') for c in a)",
+        &[
+            (json!({"a": "-]\\^["}), false),
+            (json!({"a": "-]x"}), true),
+            (json!({"a": "\n"}), true),
+            (json!({"a": ""}), false),
+        ],
+    );
+    // A dict's keys cannot be searched by prefix: refused where the value can be a dict.
+    fails(
+        "return any(not c.startswith('!') for c in event.get('a'))",
+        "iterating over a dict's keys",
+    );
+}
+
+/// Python compares integers exactly (CPython: `9007199254740992 == 9007199254740993` is False):
+/// the IR keeps the literal as an integer and the evaluator compares exactly; every target reads
+/// numbers as doubles, so a `==` with a number of 2^53 or more is refused by each, with its
+/// unsupported error (E401). Literals beyond what JSON integers hold exactly are refused.
+#[test]
+fn integers_compare_exactly() {
+    let src = "def rule(event):\n    return event.get('n') == 9007199254740993\n";
+    let cond = tr(src).expect("translates");
+    let n = |t: &str| serde_json::from_str::<serde_json::Value>(&format!("{{\"n\": {t}}}"));
+    for (event, want) in [
+        ("9007199254740992", false),
+        ("9007199254740993", true),
+        ("9007199254740994", false),
+        ("9007199254740992.0", false),
+        ("\"9007199254740993\"", false),
+    ] {
+        let e = n(event).expect("json");
+        assert_eq!(crate::eval::matches(&cond, &e), Ok(want), "{event}");
+    }
+    let rule = crate::rule::Rule {
+        format: crate::rule::Format::Panther,
+        meta: Default::default(),
+        detections: vec![],
+        condition_text: vec![],
+        condition: cond,
+        span: Span::default(),
+    };
+    for target in crate::backend::Target::ALL {
+        let d = crate::backend::render(target.backend(), &rule, &Default::default())
+            .expect_err("refused");
+        assert_eq!(d.code, Code::Unsupported, "{target}: {d:?}");
+        assert!(d.message.contains("2^53"), "{target}: {}", d.message);
+    }
+    // Below 2^53 every target is exact.
+    check(
+        "return event.get('n') == 9007199254740991",
+        &[
+            (json!({"n": 9007199254740991_u64}), true),
+            (json!({"n": 9007199254740990_u64}), false),
+        ],
+    );
+    check(
+        "return event.get('n') in (-9007199254740991, 5)",
+        &[
+            (json!({"n": -9007199254740991_i64}), true),
+            (json!({"n": 5.0}), true),
+            (json!({"n": 6}), false),
+        ],
+    );
+    // Orderings read as doubles too.
+    fails(
+        "return event.get('n') > 9007199254740993",
+        "ordering a field against a number of 2^53 or more",
+    );
+    fails(
+        "return event.get('n') == 9223372036854775808",
+        "an integer of 2^63 or more",
+    );
+    // 1e400 is infinite: it once became `== None`, matching a null field.
+    fails("return event.get('n') == 1e400", "infinite");
+    // Constants compare exactly among themselves.
+    check(
+        "return 9007199254740993 > 9007199254740992.0 and 9007199254740993 != 9007199254740992",
+        &[(json!({}), true)],
+    );
 }

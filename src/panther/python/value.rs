@@ -6,6 +6,7 @@
 //! array element, a lowercased string field, a boolean condition, a built string, a compiled
 //! regex, an IP address, or something callable ([`Callable`]).
 
+use crate::eval::Num;
 use crate::ir::{Expr, FieldPath, RegexFlags};
 use crate::panther::canonical_key;
 
@@ -16,7 +17,8 @@ use super::{and, not, or, ELEMENT_MARKER};
 pub(super) enum Py {
     None,
     Bool(bool),
-    Num(f64),
+    /// An int (exact) or a float.
+    Num(Num),
     Str(String),
     /// A list or tuple.
     Seq(Vec<Py>),
@@ -44,7 +46,7 @@ impl Py {
         match self {
             Py::None => false,
             Py::Bool(b) => *b,
-            Py::Num(n) => *n != 0.0,
+            Py::Num(n) => n.to_f64() != 0.0,
             Py::Str(s) => !s.is_empty(),
             Py::Seq(v) | Py::Set(v) => !v.is_empty(),
             Py::Dict(v) => !v.is_empty(),
@@ -52,10 +54,16 @@ impl Py {
         }
     }
 
-    /// The number a bool or number stands for in arithmetic and comparisons (`True` is 1).
+    /// The number a bool or number stands for in arithmetic and comparisons (`True` is 1), as
+    /// the nearest float.
     pub(super) fn as_number(&self) -> Option<f64> {
+        self.as_num().map(Num::to_f64)
+    }
+
+    /// The number a bool or number stands for, exactly (`True` is 1).
+    pub(super) fn as_num(&self) -> Option<Num> {
         match self {
-            Py::Bool(b) => Some(f64::from(u8::from(*b))),
+            Py::Bool(b) => Some(Num::Int(i128::from(*b))),
             Py::Num(n) => Some(*n),
             _ => None,
         }
@@ -63,8 +71,8 @@ impl Py {
 
     /// Python `==` between constants.
     pub(super) fn python_eq(&self, other: &Py) -> bool {
-        match (self.as_number(), other.as_number()) {
-            (Some(a), Some(b)) => a == b,
+        match (self.as_num(), other.as_num()) {
+            (Some(a), Some(b)) => a.py_cmp(b) == Some(std::cmp::Ordering::Equal),
             _ => match (self, other) {
                 (Py::Seq(a), Py::Seq(b)) => {
                     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.python_eq(y))
@@ -89,7 +97,10 @@ impl Py {
         Some(match self {
             Py::None => serde_json::Value::Null,
             Py::Bool(b) => serde_json::Value::Bool(*b),
-            Py::Num(n) => {
+            // An int as a JSON integer (the front end keeps them within 64 bits), a float as
+            // a JSON integer when it is a small whole number.
+            Py::Num(Num::Int(i)) => serde_json::Value::from(i64::try_from(*i).ok()?),
+            Py::Num(Num::Float(n)) => {
                 if n.fract() == 0.0 && n.abs() < 1e15 {
                     serde_json::Value::from(*n as i64)
                 } else {

@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::{cases_from_node, load_sidecar, TestCase};
+use crate::backend::jq::exec::JqProgram;
 use crate::backend::{self, RenderOptions, Target};
 use crate::diagnostic::{Diagnostic, FileDiagnostic};
 use crate::eval::Evaluator;
-use crate::backend::jq::exec::JqProgram;
 use crate::source::SourceFile;
 use crate::LoadedFile;
 

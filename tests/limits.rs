@@ -1,0 +1,60 @@
+//! Hostile input: every resource the Sigma/YAML front end spends is bounded, and going over a
+//! bound is a diagnostic at the place it happens (never a hang, an allocation failure or a panic).
+//!
+//! None of these tests is timed. Inputs are small enough, or the work linear enough, that a fixed
+//! build runs each in well under a second; the defects they guard against were exponential or
+//! quadratic, so on a broken build they hang instead of failing.
+
+mod common;
+
+use rulecast::diagnostic::FileDiagnostic;
+use rulecast::source::SourceFile;
+use rulecast::LoadedFile;
+
+fn load(text: &str) -> LoadedFile {
+    rulecast::load_source(SourceFile::new("t.yml", text), &Default::default())
+}
+
+/// Every document's diagnostic, resolved to a line and column; panics if a document converted.
+fn errors(text: &str) -> Vec<FileDiagnostic> {
+    let lf = load(text);
+    lf.rules
+        .iter()
+        .map(|r| match r {
+            Ok(rule) => panic!("converted: {}", rule.meta.title),
+            Err(d) => d.clone().in_file(&lf.file),
+        })
+        .collect()
+}
+
+/// The one diagnostic of a one-document file: (code, line, column, message).
+fn error(text: &str) -> (String, usize, usize, String) {
+    let ds = errors(text);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    let d = &ds[0];
+    (
+        d.code.as_str().to_owned(),
+        d.line,
+        d.column,
+        d.message.clone(),
+    )
+}
+
+fn rule_with(detection: &str, condition: &str) -> String {
+    format!(
+        "title: t\nlogsource: {{product: aws}}\ndetection:\n{detection}  condition: {condition}\n"
+    )
+}
+
+// ---- `x of pattern` ----------------------------------------------------------------------------
+
+/// `1 of` with 22 stars was exponential (29 s; x1.7 per star); matching is now linear.
+#[test]
+fn many_star_selector_resolves() {
+    let det = "  selection_for_long_names: {eventName: X}\n";
+    let stars = "*".repeat(22);
+    let (code, line, col, msg) = error(&rule_with(det, &format!("1 of {stars}x")));
+    assert_eq!((code.as_str(), line, col), ("E302", 5, 14), "{msg}");
+    let lf = load(&rule_with(det, &format!("1 of {stars}s")));
+    assert!(lf.rules[0].is_ok(), "{:?}", lf.rules[0]);
+}

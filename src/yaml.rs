@@ -5,6 +5,12 @@
 //! column of a key path (`detection.selection.eventName|contains`), because serde values carry no
 //! positions. The index reads block-style YAML by indentation; a key it cannot find falls back to
 //! its nearest located parent, so a diagnostic always has a position.
+//!
+//! Rule files are untrusted, so what one file can make the reader do is bounded (docs/errors.md,
+//! "Limits"): [`MAX_DOCUMENTS`] documents.
+
+/// The most YAML documents one file may hold.
+pub const MAX_DOCUMENTS: usize = 10_000;
 
 use std::fmt;
 
@@ -211,6 +217,17 @@ pub struct Document {
 /// Parse every document of a YAML stream. Empty documents (a bare `---`) are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
     let starts = document_starts(text);
+    if let Some(&over) = starts.get(MAX_DOCUMENTS) {
+        // Point at the separator that opens the first document over the limit.
+        let separator = text[..over.saturating_sub(1)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        return Err(Diagnostic::new(
+            Code::Yaml,
+            format!("the file holds more than {MAX_DOCUMENTS} YAML documents (the limit per file)"),
+        )
+        .with_span(Span::at(separator)));
+    }
     let mut docs = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let node = Node::deserialize(de).map_err(|e| duplicate_at_second(yaml_error(&e), text))?;

@@ -58,3 +58,23 @@ fn many_star_selector_resolves() {
     let lf = load(&rule_with(det, &format!("1 of {stars}s")));
     assert!(lf.rules[0].is_ok(), "{:?}", lf.rules[0]);
 }
+
+// ---- YAML ----------------------------------------------------------------------------------------
+
+/// 100,000 documents took 80 s and 1 GB; a file may hold 10,000.
+#[test]
+fn too_many_documents_are_refused_at_the_first_one_over() {
+    let text = "---\na: 1\n".repeat(100_000);
+    let (code, line, col, msg) = error(&text);
+    assert_eq!((code.as_str(), line, col), ("E102", 20_001, 1), "{msg}");
+    assert!(msg.contains("more than 10000 YAML documents"), "{msg}");
+}
+
+/// At the limit, every document is read (each is reported on its own) in linear time.
+#[test]
+fn ten_thousand_documents_are_read() {
+    let text = "---\na: 1\n".repeat(10_000);
+    let ds = errors(&text);
+    assert_eq!(ds.len(), 10_000);
+    assert!(ds.iter().all(|d| d.code.as_str() == "E103"));
+}

@@ -36,11 +36,14 @@ pub fn load(
     let mut out = Vec::new();
     let mut global: Option<Node> = None;
     let mut previous: Option<Node> = None;
+    // The last document with an `action`: plain rules after it are never repeated, so they need
+    // no copy (asking "is there an action later?" per document was quadratic).
+    let last_action = docs.iter().rposition(|d| d.node.get("action").is_some());
     for (i, doc) in docs.iter().enumerate() {
         let action = doc.node.get("action").and_then(Node::as_str);
         if action.is_none() && global.is_none() {
             // The common case: a plain rule document, converted as it is.
-            if docs[i + 1..].iter().any(|d| d.node.get("action").is_some()) {
+            if last_action.is_some_and(|last| last > i) {
                 previous = Some(doc.node.clone());
             }
             out.push(load_rule(file, doc, placeholders));

@@ -7,10 +7,15 @@
 //! its nearest located parent, so a diagnostic always has a position.
 //!
 //! Rule files are untrusted, so what one file can make the reader do is bounded (docs/errors.md,
-//! "Limits"): [`MAX_DOCUMENTS`] documents.
+//! "Limits"): [`MAX_DEPTH`] levels of nesting, checked on the raw text before the parser runs;
+//! [`MAX_DOCUMENTS`] documents.
 
+/// The deepest a rule file's YAML may nest (block and flow collections together).
+pub const MAX_DEPTH: usize = 64;
 /// The most YAML documents one file may hold.
 pub const MAX_DOCUMENTS: usize = 10_000;
+
+mod depth;
 
 use std::fmt;
 
@@ -216,6 +221,7 @@ pub struct Document {
 
 /// Parse every document of a YAML stream. Empty documents (a bare `---`) are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
+    check_depth(text)?;
     let starts = document_starts(text);
     if let Some(&over) = starts.get(MAX_DOCUMENTS) {
         // Point at the separator that opens the first document over the limit.
@@ -246,7 +252,20 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
 
 /// Parse one YAML value (a whole file that must hold a single document).
 pub fn parse_one(text: &str) -> Result<Node, Diagnostic> {
+    check_depth(text)?;
     serde_yaml::from_str::<Node>(text).map_err(|e| yaml_error(&e))
+}
+
+/// Reject nesting deeper than [`MAX_DEPTH`] before the parser, whose time grows with the depth
+/// on every token, sees the text.
+fn check_depth(text: &str) -> Result<(), Diagnostic> {
+    depth::check(text, MAX_DEPTH).map_err(|offset| {
+        Diagnostic::new(
+            Code::Yaml,
+            format!("YAML nested deeper than {MAX_DEPTH} levels (the limit for a rule file)"),
+        )
+        .with_span(Span::at(offset))
+    })
 }
 
 fn yaml_error(e: &serde_yaml::Error) -> Diagnostic {
@@ -519,5 +538,165 @@ mod tests {
         let docs = parse_documents(text).unwrap();
         assert!(docs[0].keys.find(&["description", "Note"]).is_none());
         assert!(docs[0].keys.key(&["detection", "condition"]).is_some());
+    }
+
+    fn node_depth(n: &Node) -> usize {
+        match n {
+            Node::Seq(items) => 1 + items.iter().map(node_depth).max().unwrap_or(0),
+            Node::Map(m) => 1 + m.iter().map(|(_, v)| node_depth(v)).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Block style of our own: JSON scalars (valid YAML double-quoted strings), plain or
+    /// single-quoted where `style` says so, flow (JSON) subtrees, and `- ` lists at their key's
+    /// indentation.
+    fn emit(v: &serde_json::Value, indent: usize, style: &mut dyn FnMut() -> u8, out: &mut String) {
+        use serde_json::Value as J;
+        let pad = " ".repeat(indent);
+        let scalar = |v: &J, style: u8| -> String {
+            match v {
+                J::String(s)
+                    if style % 3 == 1
+                        && s.chars().all(|c| c.is_ascii_alphanumeric())
+                        && !s.is_empty()
+                        && s.parse::<f64>().is_err()
+                        && !["true", "false", "null", "y", "n", "yes", "no", "on", "off"]
+                            .contains(&s.to_lowercase().as_str()) =>
+                {
+                    s.clone()
+                }
+                J::String(s)
+                    if style % 3 == 2
+                        && !s.contains(['\n', '\r', '\u{2028}', '\u{2029}', '\u{85}']) =>
+                {
+                    format!("'{}'", s.replace('\'', "''"))
+                }
+                other => other.to_string(),
+            }
+        };
+        let child = |v: &J, indent: usize, style: &mut dyn FnMut() -> u8, out: &mut String| {
+            let st = style();
+            let is_coll = matches!(v, J::Array(a) if !a.is_empty())
+                || matches!(v, J::Object(o) if !o.is_empty());
+            if let (J::String(text), 3 | 7) = (v, st % 8) {
+                // A block scalar, its indentation explicit (the text may start with spaces).
+                out.push_str(if st % 8 == 3 { " |2" } else { " >2" });
+                out.push_str(if st & 16 == 0 { "-\n" } else { "+\n" });
+                for line in text.split('\n') {
+                    out.push_str(&" ".repeat(indent));
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            } else if !is_coll || st % 4 == 0 {
+                out.push(' ');
+                out.push_str(&scalar(v, st));
+                out.push('\n');
+            } else {
+                out.push('\n');
+                emit(v, indent, style, out);
+            }
+        };
+        match v {
+            J::Object(m) => {
+                for (k, val) in m {
+                    out.push_str(&pad);
+                    out.push_str(&scalar(&J::String(k.clone()), style()));
+                    out.push(':');
+                    let lists_indentless = style() % 2 == 0 && matches!(val, J::Array(_));
+                    child(
+                        val,
+                        if lists_indentless { indent } else { indent + 2 },
+                        style,
+                        out,
+                    );
+                }
+            }
+            J::Array(items) => {
+                for item in items {
+                    out.push_str(&pad);
+                    out.push('-');
+                    child(item, indent + 2, style, out);
+                }
+            }
+            other => {
+                out.push_str(&pad);
+                out.push_str(&scalar(other, style()));
+                out.push('\n');
+            }
+        }
+    }
+
+    /// The pre-scan's depth is the parsed tree's depth, whatever the style: block, flow, quoted
+    /// and plain scalars holding brackets, block scalars, indentless lists.
+    #[test]
+    fn depth_scan_agrees_with_the_parser() {
+        use proptest::prelude::*;
+        use serde_json::Value as J;
+        let scalar = prop_oneof![
+            Just("[[".to_owned()),
+            Just("{a: [b".to_owned()),
+            Just("it's [".to_owned()),
+            Just("say \"hi\" {".to_owned()),
+            Just("a # [b".to_owned()),
+            Just("x: [y".to_owned()),
+            Just("- [z".to_owned()),
+            Just("| [".to_owned()),
+            Just("multi\nline [\n  {".to_owned()),
+            Just("  lead [".to_owned()),
+            Just("trail [ ".to_owned()),
+            Just("#[".to_owned()),
+            Just("---".to_owned()),
+            Just("é[ü".to_owned()),
+            Just("plain".to_owned()),
+            Just("".to_owned()),
+            "[a-z\\[\\]{}'\" #:,-]{0,8}",
+        ]
+        .prop_map(J::String)
+        .boxed();
+        let leaf = prop_oneof![
+            scalar,
+            Just(J::Null),
+            Just(J::from(12)),
+            Just(J::Bool(true))
+        ];
+        let tree = leaf.prop_recursive(8, 64, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(J::Array),
+                prop::collection::vec(("[a-z\\[{ '#:-]{1,5}", inner), 0..4)
+                    .prop_map(|kv| J::Object(kv.into_iter().collect())),
+            ]
+        });
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 400,
+            ..Default::default()
+        });
+        runner
+            .run(&(tree, any::<u64>()), |(v, seed)| {
+                let mut state = seed;
+                let mut style = move || {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    (state >> 40) as u8
+                };
+                let mut ours = String::new();
+                emit(&v, 0, &mut style, &mut ours);
+                let texts = [
+                    serde_json::to_string(&v).unwrap(),
+                    serde_json::to_string_pretty(&v).unwrap(),
+                    serde_yaml::to_string(&v).unwrap(),
+                    format!(
+                        "key:\n{}",
+                        serde_yaml::to_string(&J::Array(vec![v.clone()])).unwrap()
+                    ),
+                    ours,
+                ];
+                for text in texts {
+                    let node = parse_one(&text)
+                        .map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+                    prop_assert_eq!(depth::max_depth(&text), node_depth(&node), "{}", text);
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 }

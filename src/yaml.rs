@@ -8,18 +8,24 @@
 //!
 //! Rule files are untrusted, so what one file can make the reader do is bounded (docs/errors.md,
 //! "Limits"): [`MAX_DEPTH`] levels of nesting, checked on the raw text before the parser runs;
-//! [`MAX_DOCUMENTS`] documents.
+//! [`MAX_DOCUMENTS`] documents; [`MAX_VALUES`] values, aliases counted each time they are used.
 
 /// The deepest a rule file's YAML may nest (block and flow collections together).
 pub const MAX_DEPTH: usize = 64;
 /// The most YAML documents one file may hold.
 pub const MAX_DOCUMENTS: usize = 10_000;
+/// The most values (scalars and collections) one file may amount to, counting a value reached
+/// through an alias each time; a few times what any real rule file holds, and far below what an
+/// alias bomb makes of a few lines.
+pub const MAX_VALUES: usize = 1_000_000;
 
 mod depth;
 
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
@@ -76,6 +82,15 @@ impl Node {
         }
     }
 
+    /// How many values this is: itself and everything inside (what [`MAX_VALUES`] counts).
+    pub fn values(&self) -> usize {
+        match self {
+            Node::Seq(items) => 1 + items.iter().map(Node::values).sum::<usize>(),
+            Node::Map(m) => 1 + m.iter().map(|(_, v)| v.values()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+
     /// The JSON value this YAML denotes (test events are written in YAML or JSON).
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
@@ -100,69 +115,107 @@ pub fn float_text(f: f64) -> String {
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NodeVisitor)
+/// Reads one [`Node`], spending one unit of a per-file budget on every value it builds: a value
+/// reached through an alias is built again each time, so this is what bounds an alias bomb.
+#[derive(Clone, Copy)]
+struct NodeSeed<'b>(&'b Cell<usize>);
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
+    type Value = Node;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(NodeVisitor(self.0))
     }
 }
 
-struct NodeVisitor;
+struct NodeVisitor<'b>(&'b Cell<usize>);
 
-impl<'de> Visitor<'de> for NodeVisitor {
+impl NodeVisitor<'_> {
+    /// One value more: fails once the file's budget is spent.
+    fn charge<E: de::Error>(&self) -> Result<(), E> {
+        let left = self.0.get();
+        if left == 0 {
+            return Err(E::custom(format!(
+                "the file amounts to more than {MAX_VALUES} values (the limit per file; a value \
+                 reached through an alias counts each time)"
+            )));
+        }
+        self.0.set(left - 1);
+        Ok(())
+    }
+
+    fn spend<E: de::Error>(&self, node: Node) -> Result<Node, E> {
+        self.charge().map(|()| node)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeVisitor<'_> {
     type Value = Node;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a YAML value")
     }
-    fn visit_unit<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
+    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+        self.spend(Node::Null)
     }
-    fn visit_none<E>(self) -> Result<Node, E> {
-        Ok(Node::Null)
+    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
+        self.spend(Node::Null)
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-        Node::deserialize(d)
+        NodeSeed(self.0).deserialize(d)
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Bool(v))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        self.spend(Node::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Int(v))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        self.spend(Node::Int(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        self.spend(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-        Ok(Node::Float(v))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        self.spend(Node::Float(v))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::Str(v.to_owned()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        self.spend(Node::Str(v.to_owned()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::Str(v))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        self.spend(Node::Str(v))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        self.charge::<A::Error>()?;
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(NodeSeed(self.0))? {
             items.push(item);
         }
         Ok(Node::Seq(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        self.charge::<A::Error>()?;
         let mut entries: Vec<(String, Node)> = Vec::new();
+        // Past a few keys, duplicates are found by hashing (comparing each key with all the
+        // earlier ones was quadratic in a large mapping).
+        let mut seen: Option<HashSet<String>> = None;
         while let Some(Key(key)) = map.next_key::<Key>()? {
-            let value: Node = map.next_value()?;
-            if entries.iter().any(|(k, _)| *k == key) {
+            let value: Node = map.next_value_seed(NodeSeed(self.0))?;
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.clone()),
+                None => entries.iter().any(|(k, _)| *k == key),
+            };
+            if duplicate {
                 return Err(de::Error::custom(format!("duplicate key '{key}'")));
             }
             entries.push((key, value));
+            if seen.is_none() && entries.len() >= 16 {
+                seen = Some(entries.iter().map(|(k, _)| k.clone()).collect());
+            }
         }
         Ok(Node::Map(entries))
     }
     fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Node, A::Error> {
         // A tagged value (`!tag value`): keep the value, drop the tag.
         let (_, variant) = data.variant::<de::IgnoredAny>()?;
-        de::VariantAccess::newtype_variant::<Node>(variant)
+        de::VariantAccess::newtype_variant_seed(variant, NodeSeed(self.0))
     }
 }
 
@@ -234,9 +287,12 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
         )
         .with_span(Span::at(separator)));
     }
+    let budget = Cell::new(MAX_VALUES);
     let mut docs = Vec::new();
     for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let node = Node::deserialize(de).map_err(|e| duplicate_at_second(yaml_error(&e), text))?;
+        let node = NodeSeed(&budget)
+            .deserialize(de)
+            .map_err(|e| duplicate_at_second(yaml_error(&e), text))?;
         let start = starts.get(i).copied().unwrap_or(0);
         let end = starts.get(i + 1).copied().unwrap_or(text.len());
         if node != Node::Null {
@@ -253,7 +309,10 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
 /// Parse one YAML value (a whole file that must hold a single document).
 pub fn parse_one(text: &str) -> Result<Node, Diagnostic> {
     check_depth(text)?;
-    serde_yaml::from_str::<Node>(text).map_err(|e| yaml_error(&e))
+    let budget = Cell::new(MAX_VALUES);
+    NodeSeed(&budget)
+        .deserialize(serde_yaml::Deserializer::from_str(text))
+        .map_err(|e| yaml_error(&e))
 }
 
 /// Reject nesting deeper than [`MAX_DEPTH`] before the parser, whose time grows with the depth
@@ -273,6 +332,21 @@ fn yaml_error(e: &serde_yaml::Error) -> Diagnostic {
     // serde_yaml appends " at line L column C"; the location goes into the diagnostic instead.
     if let Some(i) = msg.find(" at line ") {
         msg.truncate(i);
+    }
+    // serde_yaml's own bounds, reached through aliases (nesting is checked before parsing).
+    for (theirs, ours) in [
+        (
+            "repetition limit exceeded",
+            "aliases repeat values too many times (more than 100 per value written)",
+        ),
+        (
+            "recursion limit exceeded",
+            "nested deeper than 128 levels once aliases are expanded",
+        ),
+    ] {
+        if let Some(path) = msg.strip_suffix(theirs) {
+            msg = format!("{path}{ours}");
+        }
     }
     let d = Diagnostic::new(Code::Yaml, format!("invalid YAML: {msg}"));
     match e.location() {
@@ -334,24 +408,37 @@ fn document_starts(text: &str) -> Vec<usize> {
 }
 
 /// Positions of block-mapping keys in one document, by key path.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KeyIndex {
     entries: Vec<KeyEntry>,
+    /// Key paths, numbered (0 is the empty path): `children[p]` maps a key name to the number of
+    /// path `p` + name, so a lookup costs the path's length, not the document's size.
+    children: Vec<HashMap<String, usize>>,
+    /// The entries at each path, in document order.
+    at_path: Vec<Vec<usize>>,
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        KeyIndex {
+            entries: Vec::new(),
+            children: vec![HashMap::new()],
+            at_path: vec![Vec::new()],
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 struct KeyEntry {
-    name: String,
-    /// The entry of the enclosing key, if any.
-    parent: Option<usize>,
-    depth: usize,
+    /// The number of this key's path (see [`KeyIndex::children`]).
+    path: usize,
     key: Span,
     value: usize,
 }
 
 impl KeyIndex {
     fn build(text: &str, start: usize, end: usize) -> KeyIndex {
-        let mut entries = Vec::new();
+        let mut index = KeyIndex::default();
         // (column, entry index) of the keys enclosing the current line.
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let mut offset = start;
@@ -385,24 +472,47 @@ impl KeyIndex {
             while stack.last().is_some_and(|(i, _)| *i >= col) {
                 stack.pop();
             }
-            let parent = stack.last().map(|(_, e)| *e);
-            let depth = stack.len() + 1;
-            stack.push((col, entries.len()));
+            let parent_path = stack.last().map_or(0, |(_, e)| index.entries[*e].path);
+            let path = index.path_id(parent_path, key);
+            stack.push((col, index.entries.len()));
             let after = &rest[key_len..];
             let value_rel = key_len + (after.len() - after.trim_start().len());
             let value_text = after.trim();
             if value_text.starts_with('|') || value_text.starts_with('>') {
                 block_indent = Some(col);
             }
-            entries.push(KeyEntry {
-                name: key,
-                parent,
-                depth,
+            index.at_path[path].push(index.entries.len());
+            index.entries.push(KeyEntry {
+                path,
                 key: Span::new(line_start + col, line_start + col + key_len - 1),
                 value: line_start + col + value_rel,
             });
         }
-        KeyIndex { entries }
+        index
+    }
+
+    /// The number of path `parent` + `name`, numbering it if it is new.
+    fn path_id(&mut self, parent: usize, name: String) -> usize {
+        if let Some(&id) = self.children[parent].get(&name) {
+            return id;
+        }
+        let id = self.children.len();
+        self.children.push(HashMap::new());
+        self.at_path.push(Vec::new());
+        self.children[parent].insert(name, id);
+        id
+    }
+
+    /// The entries at exactly `path`, in document order.
+    fn at(&self, path: &[&str]) -> &[usize] {
+        let mut id = 0;
+        for name in path {
+            match self.children[id].get(*name) {
+                Some(&next) => id = next,
+                None => return &[],
+            }
+        }
+        &self.at_path[id]
     }
 
     /// Span of the key at `path`, or of its nearest located ancestor.
@@ -420,41 +530,14 @@ impl KeyIndex {
     /// Spans of every key at exactly `path`, in document order: the n-th is the key in the n-th
     /// list item or mapping that has it (block style only; flow-style items are not indexed).
     pub fn keys_at(&self, path: &[&str]) -> Vec<Span> {
-        self.entries
-            .iter()
-            .filter(|e| self.matches(e, path))
-            .map(|e| e.key)
-            .collect()
-    }
-
-    fn matches(&self, e: &KeyEntry, path: &[&str]) -> bool {
-        if e.depth != path.len() {
-            return false;
-        }
-        let mut cur = Some(e);
-        for want in path.iter().rev() {
-            match cur {
-                Some(c) if c.name == *want => cur = c.parent.and_then(|p| self.entries.get(p)),
-                _ => return false,
-            }
-        }
-        true
+        self.at(path).iter().map(|&e| self.entries[e].key).collect()
     }
 
     fn find(&self, path: &[&str]) -> Option<&KeyEntry> {
-        self.entries.iter().find(|e| {
-            if e.depth != path.len() {
-                return false;
-            }
-            let mut cur = Some(*e);
-            for want in path.iter().rev() {
-                match cur {
-                    Some(c) if c.name == *want => cur = c.parent.and_then(|p| self.entries.get(p)),
-                    _ => return false,
-                }
-            }
-            true
-        })
+        if path.is_empty() {
+            return None;
+        }
+        self.at(path).first().map(|&e| &self.entries[e])
     }
 }
 
@@ -530,6 +613,41 @@ mod tests {
         assert!(e.message.contains("duplicate key 'a'"), "{}", e.message);
         let e = parse_documents("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(e.location.is_some());
+    }
+
+    /// A duplicate key at the end of a 40,000-key mapping: comparing every key with the earlier
+    /// ones took 8 * 10^8 steps; past 16 keys they are hashed.
+    #[test]
+    fn duplicates_in_a_wide_mapping_are_found_by_hashing() {
+        let mut text: String = (0..40_000).map(|i| format!("k{i}: v\n")).collect();
+        text.push_str("k17: w\n");
+        let e = parse_documents(&text).unwrap_err();
+        assert!(e.message.contains("duplicate key 'k17'"), "{}", e.message);
+        assert_eq!(
+            e.location,
+            Some(crate::diagnostic::Location::LineCol(
+                crate::source::LineCol {
+                    line: 40_001,
+                    column: 1
+                }
+            ))
+        );
+    }
+
+    /// Looking up every key of a 30,000-key document is linear (each lookup used to scan every
+    /// key: 9 * 10^8 steps).
+    #[test]
+    fn key_lookups_do_not_scan_the_document() {
+        let text: String = (0..30_000).map(|i| format!("k{i}:\n  x: 1\n")).collect();
+        let index = KeyIndex::build(&text, 0, text.len());
+        for i in 0..30_000 {
+            let name = format!("k{i}");
+            let span = index.key(&[&name, "x"]).expect("found");
+            assert_eq!(&text[span.start..span.end], "x");
+        }
+        assert_eq!(index.keys_at(&["k5"]).len(), 1);
+        assert!(index.key(&["nope"]).is_none());
+        assert_eq!(index.key(&["k5", "nope"]), index.key(&["k5"]));
     }
 
     #[test]

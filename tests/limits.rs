@@ -103,6 +103,32 @@ fn brackets_in_scalars_do_not_count_as_nesting() {
     assert!(lf.rules[0].is_ok(), "{:?}", lf.rules[0]);
 }
 
+/// Billion laughs: nine aliases of nine aliases ... is refused at once.
+#[test]
+fn alias_bomb_is_refused() {
+    let mut text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n".to_owned();
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+        text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    text.push_str(&rule_with("  sel: {eventName: X}\n", "sel"));
+    let (code, _, _, msg) = error(&text);
+    assert_eq!(code, "E102", "{msg}");
+    assert!(msg.contains("aliases"), "{msg}");
+}
+
+/// A large anchored list used many times stays under serde_yaml's repetition limit (which
+/// counts alias uses, not the values they copy): the per-file value budget stops it.
+#[test]
+fn alias_amplification_is_bounded_by_the_value_budget() {
+    let items = vec!["~"; 20_000].join(",");
+    let refs = vec!["*a"; 60].join(",");
+    let text = format!("a: &a [{items}]\nb: [{refs}]\n");
+    let (code, line, _, msg) = error(&text);
+    assert_eq!((code.as_str(), line), ("E102", 1), "{msg}");
+    assert!(msg.contains("more than 1000000 values"), "{msg}");
+}
+
 /// 100,000 documents took 80 s and 1 GB; a file may hold 10,000.
 #[test]
 fn too_many_documents_are_refused_at_the_first_one_over() {
@@ -119,4 +145,38 @@ fn ten_thousand_documents_are_read() {
     let ds = errors(&text);
     assert_eq!(ds.len(), 10_000);
     assert!(ds.iter().all(|d| d.code.as_str() == "E103"));
+}
+
+/// Legacy `action: global` copies its part into every later document: the copies count against
+/// the same per-file value budget as aliases (a large global part times many documents).
+#[test]
+fn global_merges_are_bounded_by_the_value_budget() {
+    let nulls = vec!["~"; 20_000].join(",");
+    let mut text = format!("action: global\ncustom: [{nulls}]\n");
+    for _ in 0..60 {
+        text.push_str("---\ntitle: t\n");
+    }
+    let ds = errors(&text);
+    assert_eq!(ds.len(), 60);
+    let over: Vec<_> = ds.iter().filter(|d| d.code.as_str() == "E102").collect();
+    assert!(
+        !over.is_empty() && over[0].message.contains("more than 1000000 values"),
+        "{ds:?}"
+    );
+    // Documents up to the limit were merged and read (they lack logsource and detection).
+    assert_eq!(ds[0].code.as_str(), "E103", "{}", ds[0]);
+}
+
+/// A selection with 20,000 fields: each key's position was found by comparing it with every
+/// key of the document (4 * 10^8 steps); it is a table lookup now.
+#[test]
+fn a_very_wide_selection_is_linear() {
+    const N: usize = 20_000;
+    let fields: String = (0..N).map(|i| format!("    f{i}: v\n")).collect();
+    let lf = load(&rule_with(&format!("  sel:\n{fields}"), "sel"));
+    let rule = lf.rules[0].as_ref().expect("converts");
+    match &rule.condition {
+        rulecast::ir::Expr::And(items) => assert_eq!(items.len(), N),
+        other => panic!("{other:?}"),
+    }
 }

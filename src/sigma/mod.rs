@@ -8,7 +8,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::Expr;
 use crate::rule::{Detection, Format, Meta, Rule};
 use crate::source::{SourceFile, Span};
-use crate::yaml::{Document, Node};
+use crate::yaml::{Document, Node, MAX_VALUES};
 use condition::{Cond, Quantifier};
 
 use detection::{lower_detection, Context};
@@ -39,6 +39,7 @@ pub fn load(
     // The last document with an `action`: plain rules after it are never repeated, so they need
     // no copy (asking "is there an action later?" per document was quadratic).
     let last_action = docs.iter().rposition(|d| d.node.get("action").is_some());
+    let mut values_left: Option<usize> = None;
     for (i, doc) in docs.iter().enumerate() {
         let action = doc.node.get("action").and_then(Node::as_str);
         if action.is_none() && global.is_none() {
@@ -86,6 +87,23 @@ pub fn load(
                 None => body,
             },
         };
+        // Merging copies the global part into every document: that counts against the file's
+        // value budget like an alias does.
+        let left = values_left.get_or_insert_with(|| {
+            MAX_VALUES.saturating_sub(docs.iter().map(|d| d.node.values()).sum())
+        });
+        let size = merged.values();
+        if size > *left {
+            out.push(Err(Diagnostic::new(
+                Code::Yaml,
+                format!(
+                    "with 'action: global' merged in, the file amounts to more than {MAX_VALUES} values (the limit per file)"
+                ),
+            )
+            .with_span(Span::at(doc.start))));
+            continue;
+        }
+        *left -= size;
         previous = Some(merged.clone());
         let merged_doc = Document {
             node: merged,
@@ -104,15 +122,27 @@ fn without_key(node: &Node, key: &str) -> Node {
     }
 }
 
-/// Deep-merge two mappings; `over` wins for everything but nested mappings.
+/// Deep-merge two mappings; `over` wins for everything but nested mappings. Keys are found by
+/// hashing, so merging two large mappings is not quadratic.
 fn merge(base: &Node, over: &Node) -> Node {
     match (base, over) {
         (Node::Map(b), Node::Map(o)) => {
             let mut out = b.clone();
+            let mut at: std::collections::HashMap<&str, usize> = b
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.as_str(), i))
+                .collect();
             for (k, v) in o {
-                match out.iter_mut().find(|(bk, _)| bk == k) {
-                    Some((_, bv)) => *bv = merge(bv, v),
-                    None => out.push((k.clone(), v.clone())),
+                match at.get(k.as_str()) {
+                    Some(&i) => {
+                        let old = std::mem::replace(&mut out[i].1, Node::Null);
+                        out[i].1 = merge(&old, v);
+                    }
+                    None => {
+                        at.insert(k, out.len());
+                        out.push((k.clone(), v.clone()));
+                    }
                 }
             }
             Node::Map(out)

@@ -36,7 +36,10 @@ pub enum Node {
     Null,
     Bool(bool),
     Int(i64),
-    /// Integers beyond i64, and floats.
+    /// An integer beyond i64 (up to 128 bits), as its decimal text: Sigma compares values by
+    /// their text, which a float would round.
+    BigInt(String),
+    /// Floats (and integers too long even for 128 bits).
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -63,7 +66,7 @@ impl Node {
         match self {
             Node::Null => "null",
             Node::Bool(_) => "a boolean",
-            Node::Int(_) | Node::Float(_) => "a number",
+            Node::Int(_) | Node::BigInt(_) | Node::Float(_) => "a number",
             Node::Str(_) => "a string",
             Node::Seq(_) => "a list",
             Node::Map(_) => "a mapping",
@@ -76,6 +79,7 @@ impl Node {
             Node::Null => Some("null".into()),
             Node::Bool(b) => Some(b.to_string()),
             Node::Int(i) => Some(i.to_string()),
+            Node::BigInt(s) => Some(s.clone()),
             Node::Float(f) => Some(float_text(*f)),
             Node::Str(s) => Some(s.clone()),
             Node::Seq(_) | Node::Map(_) => None,
@@ -98,6 +102,14 @@ impl Node {
             Node::Null => J::Null,
             Node::Bool(b) => J::Bool(*b),
             Node::Int(i) => J::from(*i),
+            Node::BigInt(s) => match s.parse::<u64>() {
+                Ok(u) => J::from(u),
+                Err(_) => s
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(J::Null, J::Number),
+            },
             Node::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Node::Str(s) => J::String(s.clone()),
             Node::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
@@ -147,6 +159,11 @@ impl NodeVisitor<'_> {
     fn spend<E: de::Error>(&self, node: Node) -> Result<Node, E> {
         self.charge().map(|()| node)
     }
+
+    /// An integer as the rule wrote it: beyond i64 it keeps its exact text.
+    fn int(&self, v: i128) -> Node {
+        i64::try_from(v).map_or_else(|_| Node::BigInt(v.to_string()), Node::Int)
+    }
 }
 
 impl<'de> Visitor<'de> for NodeVisitor<'_> {
@@ -171,7 +188,14 @@ impl<'de> Visitor<'de> for NodeVisitor<'_> {
         self.spend(Node::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
-        self.spend(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
+        self.spend(self.int(i128::from(v)))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
+        self.spend(self.int(v))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
+        let node = i128::try_from(v).map_or_else(|_| Node::BigInt(v.to_string()), |v| self.int(v));
+        self.spend(node)
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
         self.spend(Node::Float(v))
@@ -249,6 +273,12 @@ impl<'de> Visitor<'de> for KeyVisitor {
         Ok(Key(v.to_string()))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Key, E> {
+        Ok(Key(v.to_string()))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Key, E> {
         Ok(Key(v.to_string()))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Key, E> {

@@ -180,3 +180,46 @@ fn a_very_wide_selection_is_linear() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---- values ------------------------------------------------------------------------------------
+
+/// An integer beyond 64 bits was "invalid YAML"; it is the number as written (compared by its
+/// text, and as a number by gt/lt).
+#[test]
+fn integers_beyond_64_bits_keep_their_text() {
+    for n in [
+        "99999999999999999999",
+        "-99999999999999999999",
+        "18446744073709551615",
+    ] {
+        let lf = load(&rule_with(
+            &format!("  sel:\n    eventName: {n}\n    size|gt: {n}\n"),
+            "sel",
+        ));
+        let rule = lf.rules[0].as_ref().expect("converts");
+        let json = serde_json::to_string(&rule.condition).expect("json");
+        assert!(json.contains(&format!("\"{n}\"")), "{json}");
+        assert_eq!(json.matches(n).count(), 2, "{json}");
+    }
+}
+
+/// `'': x` silently became a keyword search; it is an error at its key.
+#[test]
+fn an_empty_field_name_is_an_error_at_its_key() {
+    let (code, line, col, msg) = error(&rule_with("  sel:\n    '': x\n", "sel"));
+    assert_eq!((code.as_str(), line, col), ("E309", 5, 5), "{msg}");
+    assert!(msg.contains("empty field name"), "{msg}");
+    // Keyword modifiers on an empty field name remain keyword searches (`'|all'`, as pySigma).
+    let lf = load(&rule_with("  sel:\n    '|all': [a, b]\n", "sel"));
+    assert!(lf.rules[0].is_ok(), "{:?}", lf.rules[0]);
+}
+
+/// `gt: .nan` said "expects a number, found a number".
+#[test]
+fn comparisons_need_a_finite_number() {
+    for (v, shown) in [(".nan", ".nan"), (".inf", ".inf"), ("-.inf", "-.inf")] {
+        let (code, line, col, msg) = error(&rule_with(&format!("  sel:\n    x|gt: {v}\n"), "sel"));
+        assert_eq!((code.as_str(), line, col), ("E305", 5, 5), "{msg}");
+        assert_eq!(msg, format!("'gt' expects a finite number, found {shown}"));
+    }
+}

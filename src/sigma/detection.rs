@@ -113,6 +113,7 @@ fn scalar_text(node: &Node) -> Option<String> {
     match node {
         Node::Str(s) => Some(s.clone()),
         Node::Int(i) => Some(i.to_string()),
+        Node::BigInt(s) => Some(s.clone()),
         Node::Float(f) => Some(float_text(*f)),
         Node::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -121,6 +122,14 @@ fn scalar_text(node: &Node) -> Option<String> {
 
 /// Lower `field|modifiers: value(s)`.
 fn lower_item(cx: &Context, key: &str, value: &Node, span: Span) -> Result<Expr, Diagnostic> {
+    if key.is_empty() {
+        // pySigma would read `'': x` as a keyword search; it is far more likely a field name
+        // lost in editing, and a keyword search is written as a list under the detection.
+        return Err(Diagnostic::new(
+            Code::BadDetection,
+            "empty field name; name the field, or list the values under the detection for a keyword search",
+        ));
+    }
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or("");
     let names: Vec<&str> = parts.collect();
@@ -263,7 +272,22 @@ fn lower_value(
         Kind::Compare(op) => {
             let (value, text) = match v {
                 Node::Int(i) => (*i as f64, i.to_string()),
+                // At most 39 digits: always a finite double.
+                Node::BigInt(s) => (s.parse::<f64>().unwrap_or(f64::NAN), s.clone()),
                 Node::Float(f) if f.is_finite() => (*f, float_text(*f)),
+                Node::Float(f) => {
+                    let yaml = if f.is_nan() {
+                        ".nan"
+                    } else if *f > 0.0 {
+                        ".inf"
+                    } else {
+                        "-.inf"
+                    };
+                    return Err(Diagnostic::new(
+                        Code::BadValue,
+                        format!("'{}' expects a finite number, found {yaml}", op_name(op)),
+                    ));
+                }
                 other => {
                     return Err(Diagnostic::new(
                         Code::BadValue,

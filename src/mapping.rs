@@ -114,6 +114,7 @@ impl Mapping {
                         doc,
                         placeholders: &no_placeholders,
                         root: &[],
+                        budget: &std::cell::Cell::new(crate::sigma::detection::MAX_IR_NODES),
                     };
                     let e = crate::sigma::detection::lower_detection(&cx, "condition", value)
                         .map_err(|d| d.or_span(span))?;

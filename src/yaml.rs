@@ -464,6 +464,8 @@ struct KeyEntry {
     path: usize,
     key: Span,
     value: usize,
+    /// Where the scalar items of a block list under this key start (`- value` lines).
+    items: Vec<usize>,
 }
 
 impl KeyIndex {
@@ -497,6 +499,12 @@ impl KeyIndex {
                 rest = trimmed;
             }
             let Some((key, key_len)) = parse_key(rest) else {
+                // `- value`: an item of the list under the nearest key at or left of the dash.
+                if col > indent && !rest.is_empty() {
+                    if let Some(&(_, parent)) = stack.iter().rev().find(|(c, _)| *c <= indent) {
+                        index.entries[parent].items.push(line_start + col);
+                    }
+                }
                 continue;
             };
             while stack.last().is_some_and(|(i, _)| *i >= col) {
@@ -516,6 +524,7 @@ impl KeyIndex {
                 path,
                 key: Span::new(line_start + col, line_start + col + key_len - 1),
                 value: line_start + col + value_rel,
+                items: Vec::new(),
             });
         }
         index
@@ -555,6 +564,12 @@ impl KeyIndex {
     /// Byte offset where the value of the key at `path` starts on the key's line, if any.
     pub fn value_offset(&self, path: &[&str]) -> Option<usize> {
         self.find(path).map(|e| e.value)
+    }
+
+    /// Byte offset of the `n`-th scalar item of the block list under the key at `path`, if the
+    /// list is written one `- value` per line.
+    pub fn item_offset(&self, path: &[&str], n: usize) -> Option<usize> {
+        self.find(path).and_then(|e| e.items.get(n).copied())
     }
 
     /// Spans of every key at exactly `path`, in document order: the n-th is the key in the n-th
@@ -622,6 +637,20 @@ mod tests {
         assert!(k.key(&["detection", "sel", "odd key"]).is_some());
         let v = k.value_offset(&["detection", "condition"]).unwrap();
         assert_eq!(&text[v..v + 3], "sel");
+    }
+
+    #[test]
+    fn locates_list_items() {
+        let text = "detection:\n  sel:\n    a:\n      - x1\n      - 'x2'\n    b:\n    - y1\n  kw:\n    - k1\n    - k2: v\n";
+        let docs = parse_documents(text).unwrap();
+        let k = &docs[0].keys;
+        let at = |path: &[&str], n| k.item_offset(path, n).map(|o| &text[o..o + 2]);
+        assert_eq!(at(&["detection", "sel", "a"], 0), Some("x1"));
+        assert_eq!(at(&["detection", "sel", "a"], 1), Some("'x"));
+        assert_eq!(at(&["detection", "sel", "a"], 2), None);
+        assert_eq!(at(&["detection", "sel", "b"], 0), Some("y1"));
+        assert_eq!(at(&["detection", "kw"], 0), Some("k1"));
+        assert_eq!(at(&["detection", "kw"], 1), None);
     }
 
     #[test]

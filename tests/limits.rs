@@ -223,3 +223,93 @@ fn comparisons_need_a_finite_number() {
         assert_eq!(msg, format!("'gt' expects a finite number, found {shown}"));
     }
 }
+
+// ---- modifiers and conditions --------------------------------------------------------------------
+
+fn load_with_placeholders(text: &str, placeholders: &[(&str, &[&str])]) -> LoadedFile {
+    let mut opts = rulecast::LoadOptions::default();
+    for (name, values) in placeholders {
+        opts.placeholders.insert(
+            (*name).to_owned(),
+            values.iter().map(|v| (*v).to_owned()).collect(),
+        );
+    }
+    rulecast::load_source(SourceFile::new("t.yml", text), &opts)
+}
+
+fn first_error(lf: &LoadedFile) -> (String, usize, usize, String) {
+    let d = lf.rules[0]
+        .as_ref()
+        .expect_err("an error")
+        .clone()
+        .in_file(&lf.file);
+    (d.code.as_str().to_owned(), d.line, d.column, d.message)
+}
+
+/// 30 two-valued placeholders were 2^30 alternatives (all memory); the value is refused at its
+/// own line and column, as a windash value with too many dashes is.
+#[test]
+fn expand_is_capped_at_the_value() {
+    let value = "%p%".repeat(30);
+    let text = rule_with(
+        &format!("  sel:\n    eventName|expand:\n      - x\n      - '{value}'\n"),
+        "sel",
+    );
+    let lf = load_with_placeholders(&text, &[("p", &["a", "b"])]);
+    let (code, line, col, msg) = first_error(&lf);
+    assert_eq!((code.as_str(), line, col), ("E305", 7, 9), "{msg}");
+    assert!(msg.contains("more than 4096 alternatives"), "{msg}");
+    // A scalar value is located on its key's line.
+    let text = rule_with(&format!("  sel:\n    eventName|expand: '{value}'\n"), "sel");
+    let lf = load_with_placeholders(&text, &[("p", &["a", "b"])]);
+    assert_eq!(first_error(&lf).1..=first_error(&lf).2, 5..=23);
+    // 12 of them are 4096 alternatives: fine.
+    let text = rule_with(
+        &format!("  sel:\n    eventName|expand: '{}'\n", "%p%".repeat(12)),
+        "sel",
+    );
+    let lf = load_with_placeholders(&text, &[("p", &["a", "b"])]);
+    assert!(lf.rules[0].is_ok(), "{:?}", lf.rules[0]);
+    // windash's own cap (4 dashes) points at the value too.
+    let text = rule_with(
+        "  sel:\n    CommandLine|windash|contains:\n      - '-a -b -c -d -e'\n",
+        "sel",
+    );
+    let (code, line, col, msg) = error(&text);
+    assert_eq!((code.as_str(), line, col), ("E305", 6, 9), "{msg}");
+}
+
+/// A condition that uses a large detection many times copies it each time. The copies count
+/// against the file's IR budget (1,000,000 nodes; values lowered count too, see the unit test
+/// `sigma::detection::tests::the_ir_budget_stops_at_the_first_value_over`), charged before any
+/// is made.
+#[test]
+fn conditions_that_copy_detections_are_bounded() {
+    let values: String = (0..4_000).map(|i| format!("      - v{i}\n")).collect();
+    let cond = vec!["sel"; 300].join(" or ");
+    let text = rule_with(&format!("  sel:\n    eventName:\n{values}"), &cond);
+    let (code, line, col, msg) = error(&text);
+    // `sel` is 4,001 nodes, lowered once (4,001) and copied: the 249th copy is over.
+    assert_eq!((code.as_str(), line), ("E202", 4_006), "{msg}");
+    assert_eq!(col, 14 + 248 * 7, "{msg}");
+    assert!(msg.contains("more than 1000000 IR nodes"), "{msg}");
+}
+
+/// Conditions are at most 64 KiB; 100,000 nested parentheses are refused either way (E202).
+#[test]
+fn long_and_deep_conditions_are_refused() {
+    let det = "  sel: {eventName: X}\n";
+    let long = vec!["sel"; 20_000].join(" or ");
+    let (code, line, col, msg) = error(&rule_with(det, &long));
+    assert_eq!(
+        (code.as_str(), line, col),
+        ("E202", 5, 14 + 65_536),
+        "{msg}"
+    );
+    assert!(msg.contains("longer than 65536 bytes"), "{msg}");
+    let deep = format!("{}sel{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert_eq!(error(&rule_with(det, &deep)).0, "E202");
+    let deep = format!("{}sel{}", "(".repeat(30_000), ")".repeat(30_000));
+    let (code, line, col, msg) = error(&rule_with(det, &deep));
+    assert_eq!((code.as_str(), line, col), ("E202", 5, 14 + 64), "{msg}");
+}

@@ -11,7 +11,10 @@ use crate::source::{SourceFile, Span};
 use crate::yaml::{Document, Node, MAX_VALUES};
 use condition::{Cond, Quantifier};
 
-use detection::{lower_detection, Context};
+use std::cell::Cell;
+use std::collections::HashMap;
+
+use detection::{lower_detection, Context, MAX_IR_NODES};
 
 const STATUSES: [&str; 5] = [
     "stable",
@@ -40,6 +43,8 @@ pub fn load(
     // no copy (asking "is there an action later?" per document was quadratic).
     let last_action = docs.iter().rposition(|d| d.node.get("action").is_some());
     let mut values_left: Option<usize> = None;
+    // IR nodes the file's rules may still build (see detection::MAX_IR_NODES).
+    let budget = Cell::new(MAX_IR_NODES);
     for (i, doc) in docs.iter().enumerate() {
         let action = doc.node.get("action").and_then(Node::as_str);
         if action.is_none() && global.is_none() {
@@ -47,7 +52,7 @@ pub fn load(
             if last_action.is_some_and(|last| last > i) {
                 previous = Some(doc.node.clone());
             }
-            out.push(load_rule(file, doc, placeholders));
+            out.push(load_rule(file, doc, placeholders, &budget));
             continue;
         }
         let body = without_key(&doc.node, "action");
@@ -110,7 +115,7 @@ pub fn load(
             start: doc.start,
             keys: doc.keys.clone(),
         };
-        out.push(load_rule(file, &merged_doc, placeholders));
+        out.push(load_rule(file, &merged_doc, placeholders, &budget));
     }
     out
 }
@@ -155,6 +160,7 @@ fn load_rule(
     file: &SourceFile,
     doc: &Document,
     placeholders: &Placeholders,
+    budget: &Cell<usize>,
 ) -> Result<Rule, Diagnostic> {
     let at = |path: &[&str]| doc.keys.key(path).unwrap_or(Span::at(doc.start));
     let Node::Map(entries) = &doc.node else {
@@ -286,6 +292,7 @@ fn load_rule(
         root: &["detection"],
         doc,
         placeholders: &|name| placeholders.get(name).cloned(),
+        budget,
     };
     let mut detections = Vec::new();
     let mut condition_node = None;
@@ -354,7 +361,9 @@ fn load_rule(
             },
             _ => d.or_span(cond_span),
         })?;
-        alts.push(resolve(&parsed, &detections, &shift)?);
+        let resolver = Resolver::new(&detections, budget, &shift);
+        resolver.charge(&parsed)?;
+        alts.push(resolver.resolve(&parsed)?);
     }
     Ok(Rule {
         format: Format::Sigma,
@@ -380,59 +389,153 @@ fn condition_offset(file: &SourceFile, doc: &Document, cond: &str) -> Option<usi
     None
 }
 
-fn resolve(c: &Cond, dets: &[Detection], shift: &dyn Fn(Span) -> Span) -> Result<Expr, Diagnostic> {
-    Ok(match c {
-        Cond::Or(xs) => Expr::or(
-            xs.iter()
-                .map(|x| resolve(x, dets, shift))
-                .collect::<Result<_, _>>()?,
-        ),
-        Cond::And(xs) => Expr::and(
-            xs.iter()
-                .map(|x| resolve(x, dets, shift))
-                .collect::<Result<_, _>>()?,
-        ),
-        Cond::Not(x) => Expr::not(resolve(x, dets, shift)?),
-        Cond::Ident(name, span) => match dets.iter().find(|d| d.name == *name) {
-            Some(d) => d.expr.clone(),
-            None => {
-                let known: Vec<&str> = dets.iter().map(|d| d.name.as_str()).collect();
-                return Err(Diagnostic::new(
-                    Code::UnknownIdentifier,
-                    format!(
-                        "unknown detection '{name}' in condition; expected one of: {}",
-                        known.join(", ")
-                    ),
-                )
-                .with_span(shift(*span)));
-            }
-        },
-        Cond::Selector {
-            quantifier,
-            pattern,
-            span,
-        } => {
-            let matched: Vec<Expr> = dets
+/// Turns a parsed condition into IR: each detection named (or selected by a pattern) is copied
+/// in. The copies are charged to the file's IR budget first ([`Resolver::charge`]), so a short
+/// condition cannot multiply a large detection without bound.
+struct Resolver<'a> {
+    dets: &'a [Detection],
+    /// Detection index by name.
+    by_name: HashMap<&'a str, usize>,
+    /// Each detection's size in IR nodes.
+    sizes: Vec<usize>,
+    budget: &'a Cell<usize>,
+    shift: &'a dyn Fn(Span) -> Span,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(
+        dets: &'a [Detection],
+        budget: &'a Cell<usize>,
+        shift: &'a dyn Fn(Span) -> Span,
+    ) -> Self {
+        Resolver {
+            dets,
+            by_name: dets
                 .iter()
-                .filter(|d| selector_matches(pattern.as_deref(), &d.name))
-                .map(|d| d.expr.clone())
-                .collect();
-            if matched.is_empty() {
-                return Err(Diagnostic::new(
-                    Code::EmptySelector,
-                    format!(
-                        "'{}' matches no detection",
-                        pattern.as_deref().unwrap_or("them")
-                    ),
-                )
-                .with_span(shift(*span)));
+                .enumerate()
+                .map(|(i, d)| (d.name.as_str(), i))
+                .collect(),
+            sizes: dets.iter().map(|d| ir_size(&d.expr)).collect(),
+            budget,
+            shift,
+        }
+    }
+
+    /// Charge the copies `c` will make to the budget, before any is made: the error points at
+    /// the first use of a detection that goes over.
+    fn charge(&self, c: &Cond) -> Result<(), Diagnostic> {
+        let mut total = 0usize;
+        self.cost(c, &mut total)?;
+        detection::charge(self.budget, total).map_err(|()| self.too_large(Span::default()))
+    }
+
+    fn cost(&self, c: &Cond, total: &mut usize) -> Result<(), Diagnostic> {
+        let mut add = |i: usize, span: Span| {
+            *total = total.saturating_add(self.sizes[i]);
+            if *total > self.budget.get() {
+                Err(self.too_large(span))
+            } else {
+                Ok(())
             }
-            match quantifier {
-                Quantifier::One => Expr::or(matched),
-                Quantifier::All => Expr::and(matched),
+        };
+        match c {
+            Cond::Or(xs) | Cond::And(xs) => {
+                for x in xs {
+                    self.cost(x, total)?;
+                }
+            }
+            Cond::Not(x) => self.cost(x, total)?,
+            Cond::Ident(name, span) => {
+                if let Some(&i) = self.by_name.get(name.as_str()) {
+                    add(i, *span)?;
+                }
+            }
+            Cond::Selector { pattern, span, .. } => {
+                for (i, d) in self.dets.iter().enumerate() {
+                    if selector_matches(pattern.as_deref(), &d.name) {
+                        add(i, *span)?;
+                    }
+                }
             }
         }
-    })
+        Ok(())
+    }
+
+    fn too_large(&self, span: Span) -> Diagnostic {
+        Diagnostic::new(
+            Code::ConditionDepth,
+            format!(
+                "the condition expands to more than {MAX_IR_NODES} IR nodes (the limit per file; each use of a detection copies it)"
+            ),
+        )
+        .with_span((self.shift)(span))
+    }
+
+    fn resolve(&self, c: &Cond) -> Result<Expr, Diagnostic> {
+        Ok(match c {
+            Cond::Or(xs) => Expr::or(
+                xs.iter()
+                    .map(|x| self.resolve(x))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Cond::And(xs) => Expr::and(
+                xs.iter()
+                    .map(|x| self.resolve(x))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Cond::Not(x) => Expr::not(self.resolve(x)?),
+            Cond::Ident(name, span) => match self.by_name.get(name.as_str()) {
+                Some(&i) => self.dets[i].expr.clone(),
+                None => {
+                    let known: Vec<&str> = self.dets.iter().map(|d| d.name.as_str()).collect();
+                    return Err(Diagnostic::new(
+                        Code::UnknownIdentifier,
+                        format!(
+                            "unknown detection '{name}' in condition; expected one of: {}",
+                            known.join(", ")
+                        ),
+                    )
+                    .with_span((self.shift)(*span)));
+                }
+            },
+            Cond::Selector {
+                quantifier,
+                pattern,
+                span,
+            } => {
+                let matched: Vec<Expr> = self
+                    .dets
+                    .iter()
+                    .filter(|d| selector_matches(pattern.as_deref(), &d.name))
+                    .map(|d| d.expr.clone())
+                    .collect();
+                if matched.is_empty() {
+                    return Err(Diagnostic::new(
+                        Code::EmptySelector,
+                        format!(
+                            "'{}' matches no detection",
+                            pattern.as_deref().unwrap_or("them")
+                        ),
+                    )
+                    .with_span((self.shift)(*span)));
+                }
+                match quantifier {
+                    Quantifier::One => Expr::or(matched),
+                    Quantifier::All => Expr::and(matched),
+                }
+            }
+        })
+    }
+}
+
+/// The number of IR nodes in `e` (what [`MAX_IR_NODES`] counts).
+fn ir_size(e: &Expr) -> usize {
+    match e {
+        Expr::And(xs) | Expr::Or(xs) => 1 + xs.iter().map(ir_size).sum::<usize>(),
+        Expr::Not(x) => 1 + ir_size(x),
+        Expr::Elements(el) => 1 + ir_size(&el.body),
+        Expr::Const(_) | Expr::Pred(_) => 1,
+    }
 }
 
 /// `them` and patterns not starting with `_` skip detections whose name starts with `_`.

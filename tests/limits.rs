@@ -313,3 +313,93 @@ fn long_and_deep_conditions_are_refused() {
     let (code, line, col, msg) = error(&rule_with(det, &deep));
     assert_eq!((code.as_str(), line, col), ("E202", 5, 14 + 64), "{msg}");
 }
+
+// ---- file size -----------------------------------------------------------------------------------
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("rulecast-limits-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A 50 MB file (sparse: no disk is used) is refused with the limit named, having read at most
+/// 10 MiB + 1 byte of it.
+fn fifty_megabytes(dir: &std::path::Path) -> std::path::PathBuf {
+    let big = dir.join("big.yml");
+    let f = std::fs::File::create(&big).expect("create");
+    f.set_len(50 * 1024 * 1024).expect("set_len");
+    big
+}
+
+#[test]
+fn a_file_over_ten_mebibytes_is_refused() {
+    let dir = temp_dir("size");
+    let big = fifty_megabytes(&dir);
+    let d = rulecast::load_path(&big, &Default::default()).expect_err("too large");
+    assert_eq!((d.code.as_str(), d.line, d.column), ("E101", 1, 1), "{d}");
+    assert!(
+        d.message.contains("larger than 10 MiB (10485760 bytes)"),
+        "{d}"
+    );
+    let bytes = rulecast::read_limited(&big).expect("reads");
+    assert_eq!(bytes.len() as u64, rulecast::MAX_FILE_SIZE + 1);
+    // The limit itself is allowed.
+    let at_limit = vec![b' '; rulecast::MAX_FILE_SIZE as usize];
+    assert!(rulecast::source_from_bytes("x.yml", at_limit).is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On the command line the file is one failed rule file: exit 1, the others still convert.
+#[test]
+fn the_cli_reports_a_large_file_and_converts_the_rest() {
+    let dir = temp_dir("cli");
+    let big = fifty_megabytes(&dir);
+    let good = dir.join("good.yml");
+    std::fs::write(&good, rule_with("  sel: {eventName: CreateUser}\n", "sel")).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulecast"))
+        .arg("convert")
+        .arg(&big)
+        .arg(&good)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("big.yml:1:1: error[E101]: the file is larger than 10 MiB"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("createuser"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Standard input is read up to the limit too.
+#[test]
+fn standard_input_over_the_limit_is_refused() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rulecast"))
+        .args(["convert", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'#'; 1024 * 1024];
+        for _ in 0..12 {
+            // rulecast stops reading at the limit: a broken pipe here is expected.
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().expect("runs");
+    writer.join().expect("writer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[E101]: the file is larger than 10 MiB"),
+        "{stderr}"
+    );
+}

@@ -255,7 +255,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                 );
             };
             let py = py_path(&file.path, name);
-            let text = std::fs::read_to_string(&py).map_err(|e| {
+            let text = crate::read_text_limited(&py).map_err(|e| {
                 Diagnostic::new(
                     Code::Io,
                     format!(

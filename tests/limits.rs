@@ -403,3 +403,58 @@ fn standard_input_over_the_limit_is_refused() {
         "{stderr}"
     );
 }
+
+// ---- documentation -------------------------------------------------------------------------------
+
+/// docs/errors.md states every limit with the value the code uses.
+#[test]
+fn the_limits_are_documented_as_implemented() {
+    let doc = std::fs::read_to_string(common::root().join("docs/errors.md")).expect("docs");
+    let limits = &doc[doc.find("## Limits").expect("a Limits section")..];
+    let thousands = |n: usize| {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let expected = [
+        format!(
+            "{} MiB ({} bytes)",
+            rulecast::MAX_FILE_SIZE >> 20,
+            thousands(rulecast::MAX_FILE_SIZE as usize)
+        ),
+        format!("| YAML nesting | {} levels", rulecast::yaml::MAX_DEPTH),
+        format!(
+            "| YAML values | {} per file",
+            thousands(rulecast::yaml::MAX_VALUES)
+        ),
+        format!(
+            "| documents per file | {} |",
+            thousands(rulecast::yaml::MAX_DOCUMENTS)
+        ),
+        format!(
+            "| condition length | {} bytes",
+            thousands(rulecast::sigma::condition::MAX_LEN)
+        ),
+        format!(
+            "| condition nesting | {} levels",
+            rulecast::sigma::condition::MAX_DEPTH
+        ),
+        format!(
+            "| alternatives per value | {} through",
+            thousands(rulecast::sigma::modifier::MAX_ALTERNATIVES)
+        ),
+        format!(
+            "| IR size | {} IR nodes per file",
+            thousands(rulecast::sigma::detection::MAX_IR_NODES)
+        ),
+    ];
+    for e in expected {
+        assert!(limits.contains(&e), "docs/errors.md Limits lacks {e:?}");
+    }
+}

@@ -308,9 +308,11 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, Diagnostic> {
     let starts = document_starts(text);
     if let Some(&over) = starts.get(MAX_DOCUMENTS) {
         // Point at the separator that opens the first document over the limit.
-        let separator = text[..over.saturating_sub(1)]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
+        let before = text
+            .get(..over)
+            .unwrap_or(text)
+            .trim_end_matches(['\n', '\r']);
+        let separator = before.rfind('\n').map_or(0, |i| i + 1);
         return Err(Diagnostic::new(
             Code::Yaml,
             format!("the file holds more than {MAX_DOCUMENTS} YAML documents (the limit per file)"),
@@ -500,7 +502,7 @@ impl KeyIndex {
             }
             let Some((key, key_len)) = parse_key(rest) else {
                 // `- value`: an item of the list under the nearest key at or left of the dash.
-                if col > indent && !rest.is_empty() {
+                if col > indent && !rest.is_empty() && !rest.starts_with('#') {
                     if let Some(&(_, parent)) = stack.iter().rev().find(|(c, _)| *c <= indent) {
                         index.entries[parent].items.push(line_start + col);
                     }

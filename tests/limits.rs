@@ -295,6 +295,20 @@ fn conditions_that_copy_detections_are_bounded() {
     assert!(msg.contains("more than 1000000 IR nodes"), "{msg}");
 }
 
+/// A condition list is resolved against the detections once, not once per entry (which sized
+/// every detection again for each entry: entries x detections).
+#[test]
+fn a_long_condition_list_is_linear() {
+    let values: String = (0..20_000).map(|i| format!("      - v{i}\n")).collect();
+    let entries: String = "    - t\n".repeat(20_000);
+    let text = format!(
+        "title: t\nlogsource: {{product: aws}}\ndetection:\n  big:\n    eventName:\n{values}  t: {{eventName: X}}\n  condition:\n{entries}"
+    );
+    let lf = load(&text);
+    let rule = lf.rules[0].as_ref().expect("converts");
+    assert_eq!(rule.condition_text.len(), 20_000);
+}
+
 /// Conditions are at most 64 KiB; 100,000 nested parentheses are refused either way (E202).
 #[test]
 fn long_and_deep_conditions_are_refused() {

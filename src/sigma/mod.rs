@@ -351,9 +351,11 @@ fn load_rule(
     } else {
         None
     };
+    let shift = |s: Span| base.map_or(cond_span, |b| Span::new(b + s.start, b + s.end));
+    // One resolver for every entry of a condition list: it sizes every detection once.
+    let resolver = Resolver::new(&detections, budget, &shift);
     let mut alts = Vec::new();
     for c in &conditions {
-        let shift = |s: Span| base.map_or(cond_span, |b| Span::new(b + s.start, b + s.end));
         let parsed = condition::parse(c).map_err(|d| match d.location {
             Some(crate::diagnostic::Location::Span(s)) => Diagnostic {
                 location: Some(crate::diagnostic::Location::Span(shift(s))),
@@ -361,7 +363,6 @@ fn load_rule(
             },
             _ => d.or_span(cond_span),
         })?;
-        let resolver = Resolver::new(&detections, budget, &shift);
         resolver.charge(&parsed)?;
         alts.push(resolver.resolve(&parsed)?);
     }

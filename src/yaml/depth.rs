@@ -580,6 +580,29 @@ mod tests {
         }
     }
 
+    /// Any text: no panic, and an offset (when over the limit) on a character boundary.
+    #[test]
+    fn arbitrary_text_is_scanned_safely() {
+        use proptest::prelude::*;
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 2000,
+            ..Default::default()
+        });
+        let strat = prop_oneof![
+            any::<String>(),
+            "([-?:,\\[\\]{}#&*!|>'\"%@` \t\r\n\u{85}\u{2028}\u{2029}\u{feff}ab.0-9+é]){0,80}",
+        ];
+        runner
+            .run(&strat, |text| {
+                if let Err(at) = check(&text, 3) {
+                    prop_assert!(text.is_char_boundary(at), "{at} in {text:?}");
+                }
+                let _ = max_depth(&text);
+                Ok(())
+            })
+            .unwrap();
+    }
+
     #[test]
     fn the_level_over_the_limit_is_located() {
         assert_eq!(check("a: [[[1]]]\n", 3), Err(5));

@@ -440,39 +440,80 @@ fn document_starts(text: &str) -> Vec<usize> {
 }
 
 /// Positions of block-mapping keys in one document, by key path.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct KeyIndex {
     entries: Vec<KeyEntry>,
-    /// Key paths, numbered (0 is the empty path): `children[p]` maps a key name to the number of
-    /// path `p` + name, so a lookup costs the path's length, not the document's size.
-    children: Vec<HashMap<String, usize>>,
-    /// The entries at each path, in document order.
-    at_path: Vec<Vec<usize>>,
-}
-
-impl Default for KeyIndex {
-    fn default() -> Self {
-        KeyIndex {
-            entries: Vec::new(),
-            children: vec![HashMap::new()],
-            at_path: vec![Vec::new()],
-        }
-    }
+    /// For a document with many keys, a table of key paths; a small one is scanned.
+    paths: Option<PathTable>,
 }
 
 #[derive(Debug, Clone)]
 struct KeyEntry {
-    /// The number of this key's path (see [`KeyIndex::children`]).
-    path: usize,
+    name: String,
+    /// The entry of the enclosing key, if any.
+    parent: Option<usize>,
+    depth: usize,
     key: Span,
     value: usize,
     /// Where the scalar items of a block list under this key start (`- value` lines).
     items: Vec<usize>,
 }
 
+/// Key paths, numbered (0 is the empty path), so that a lookup costs the path's length rather
+/// than the document's size (scanning every key for every lookup is quadratic in a document
+/// with tens of thousands of keys).
+#[derive(Debug, Clone)]
+struct PathTable {
+    /// `children[p]` maps a key name to the number of path `p` + name.
+    children: Vec<HashMap<String, usize>>,
+    /// The entries at each path, in document order.
+    at_path: Vec<Vec<usize>>,
+}
+
+impl PathTable {
+    fn build(entries: &[KeyEntry]) -> PathTable {
+        let mut t = PathTable {
+            children: vec![HashMap::new()],
+            at_path: vec![Vec::new()],
+        };
+        // Parents come before their children, so their paths are numbered first.
+        let mut path_of: Vec<usize> = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            let parent = e.parent.and_then(|p| path_of.get(p).copied()).unwrap_or(0);
+            let id = match t.children[parent].get(&e.name) {
+                Some(&id) => id,
+                None => {
+                    let id = t.children.len();
+                    t.children.push(HashMap::new());
+                    t.at_path.push(Vec::new());
+                    t.children[parent].insert(e.name.clone(), id);
+                    id
+                }
+            };
+            t.at_path[id].push(i);
+            path_of.push(id);
+        }
+        t
+    }
+
+    fn at(&self, path: &[&str]) -> &[usize] {
+        let mut id = 0;
+        for name in path {
+            match self.children[id].get(*name) {
+                Some(&next) => id = next,
+                None => return &[],
+            }
+        }
+        &self.at_path[id]
+    }
+}
+
 impl KeyIndex {
+    /// Up to this many keys a lookup scans them all (cheaper than building a table).
+    const SCAN: usize = 64;
+
     fn build(text: &str, start: usize, end: usize) -> KeyIndex {
-        let mut index = KeyIndex::default();
+        let mut entries: Vec<KeyEntry> = Vec::new();
         // (column, entry index) of the keys enclosing the current line.
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let mut offset = start;
@@ -504,7 +545,7 @@ impl KeyIndex {
                 // `- value`: an item of the list under the nearest key at or left of the dash.
                 if col > indent && !rest.is_empty() && !rest.starts_with('#') {
                     if let Some(&(_, parent)) = stack.iter().rev().find(|(c, _)| *c <= indent) {
-                        index.entries[parent].items.push(line_start + col);
+                        entries[parent].items.push(line_start + col);
                     }
                 }
                 continue;
@@ -512,48 +553,26 @@ impl KeyIndex {
             while stack.last().is_some_and(|(i, _)| *i >= col) {
                 stack.pop();
             }
-            let parent_path = stack.last().map_or(0, |(_, e)| index.entries[*e].path);
-            let path = index.path_id(parent_path, key);
-            stack.push((col, index.entries.len()));
+            let parent = stack.last().map(|(_, e)| *e);
+            let depth = stack.len() + 1;
+            stack.push((col, entries.len()));
             let after = &rest[key_len..];
             let value_rel = key_len + (after.len() - after.trim_start().len());
             let value_text = after.trim();
             if value_text.starts_with('|') || value_text.starts_with('>') {
                 block_indent = Some(col);
             }
-            index.at_path[path].push(index.entries.len());
-            index.entries.push(KeyEntry {
-                path,
+            entries.push(KeyEntry {
+                name: key,
+                parent,
+                depth,
                 key: Span::new(line_start + col, line_start + col + key_len - 1),
                 value: line_start + col + value_rel,
                 items: Vec::new(),
             });
         }
-        index
-    }
-
-    /// The number of path `parent` + `name`, numbering it if it is new.
-    fn path_id(&mut self, parent: usize, name: String) -> usize {
-        if let Some(&id) = self.children[parent].get(&name) {
-            return id;
-        }
-        let id = self.children.len();
-        self.children.push(HashMap::new());
-        self.at_path.push(Vec::new());
-        self.children[parent].insert(name, id);
-        id
-    }
-
-    /// The entries at exactly `path`, in document order.
-    fn at(&self, path: &[&str]) -> &[usize] {
-        let mut id = 0;
-        for name in path {
-            match self.children[id].get(*name) {
-                Some(&next) => id = next,
-                None => return &[],
-            }
-        }
-        &self.at_path[id]
+        let paths = (entries.len() > Self::SCAN).then(|| PathTable::build(&entries));
+        KeyIndex { entries, paths }
     }
 
     /// Span of the key at `path`, or of its nearest located ancestor.
@@ -577,14 +596,39 @@ impl KeyIndex {
     /// Spans of every key at exactly `path`, in document order: the n-th is the key in the n-th
     /// list item or mapping that has it (block style only; flow-style items are not indexed).
     pub fn keys_at(&self, path: &[&str]) -> Vec<Span> {
-        self.at(path).iter().map(|&e| self.entries[e].key).collect()
+        match &self.paths {
+            Some(t) => t.at(path).iter().map(|&e| self.entries[e].key).collect(),
+            None => self
+                .entries
+                .iter()
+                .filter(|e| self.matches(e, path))
+                .map(|e| e.key)
+                .collect(),
+        }
+    }
+
+    fn matches(&self, e: &KeyEntry, path: &[&str]) -> bool {
+        if e.depth != path.len() {
+            return false;
+        }
+        let mut cur = Some(e);
+        for want in path.iter().rev() {
+            match cur {
+                Some(c) if c.name == *want => cur = c.parent.and_then(|p| self.entries.get(p)),
+                _ => return false,
+            }
+        }
+        true
     }
 
     fn find(&self, path: &[&str]) -> Option<&KeyEntry> {
         if path.is_empty() {
             return None;
         }
-        self.at(path).first().map(|&e| &self.entries[e])
+        match &self.paths {
+            Some(t) => t.at(path).first().map(|&e| &self.entries[e]),
+            None => self.entries.iter().find(|e| self.matches(e, path)),
+        }
     }
 }
 
@@ -709,6 +753,41 @@ mod tests {
         assert_eq!(index.keys_at(&["k5"]).len(), 1);
         assert!(index.key(&["nope"]).is_none());
         assert_eq!(index.key(&["k5", "nope"]), index.key(&["k5"]));
+    }
+
+    /// The path table (many keys) and the scan (few) find the same keys.
+    #[test]
+    fn path_table_and_scan_agree() {
+        let mut text = String::new();
+        for i in 0..30 {
+            text.push_str(&format!(
+                "k{}:\n  - a: 1\n    b:\n      c: {i}\n  - a: 2\n",
+                i % 7
+            ));
+        }
+        let table = KeyIndex::build(&text, 0, text.len());
+        assert!(table.paths.is_some());
+        let scan = KeyIndex {
+            entries: table.entries.clone(),
+            paths: None,
+        };
+        for i in 0..8 {
+            let k = format!("k{i}");
+            for path in [
+                vec![k.as_str()],
+                vec![&k, "a"],
+                vec![&k, "b", "c"],
+                vec![&k, "x"],
+            ] {
+                assert_eq!(table.key(&path), scan.key(&path), "{path:?}");
+                assert_eq!(table.keys_at(&path), scan.keys_at(&path), "{path:?}");
+                assert_eq!(
+                    table.value_offset(&path),
+                    scan.value_offset(&path),
+                    "{path:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -40,14 +40,14 @@ impl Context<'_> {
             .map_or(fallback, Span::at)
     }
 
-    /// Spend `n` IR nodes of the file's budget.
-    fn charge(&self, n: usize, at: Span) -> Result<(), Diagnostic> {
+    /// Spend `n` IR nodes of the file's budget; `at()` is where to report running out.
+    fn charge(&self, n: usize, at: &dyn Fn() -> Span) -> Result<(), Diagnostic> {
         charge(self.budget, n).map_err(|()| {
             Diagnostic::new(
                 Code::BadValue,
                 format!("the file's detections expand to more than {MAX_IR_NODES} predicates (the limit per file)"),
             )
-            .with_span(at)
+            .with_span(at())
         })
     }
 }
@@ -124,7 +124,7 @@ fn lower_map(
 
 /// A bare value in a detection list: a keyword searched anywhere in the event.
 fn keyword(cx: &Context, node: &Node, span: Span) -> Result<Expr, Diagnostic> {
-    cx.charge(1, span)?;
+    cx.charge(1, &|| span)?;
     let text = scalar_text(node).ok_or_else(|| {
         Diagnostic::new(
             Code::BadValue,
@@ -206,8 +206,9 @@ fn lower_item(
                 format!("expected a scalar value for '{key}', found {}", v.kind()),
             ));
         }
-        let at = cx.value_span(path, listed.then_some(i), span);
-        alts.push(lower_value(cx, &m, &subject, v, span, at)?);
+        // Found only for an error: looking every value up would cost every rule.
+        let at = || cx.value_span(path, listed.then_some(i), span);
+        alts.push(lower_value(cx, &m, &subject, v, span, &at)?);
     }
     finish(&m, alts)
 }
@@ -230,7 +231,7 @@ fn pred(subject: &Subject, test: Test, span: Span) -> Expr {
     })
 }
 
-/// One value of an item; `span` is the item's key (where predicates point), `at` the value
+/// One value of an item; `span` is the item's key (where predicates point), `at()` the value
 /// itself (where limits on what it expands to are reported).
 fn lower_value(
     cx: &Context,
@@ -238,7 +239,7 @@ fn lower_value(
     subject: &Subject,
     v: &Node,
     span: Span,
-    at: Span,
+    at: &dyn Fn() -> Span,
 ) -> Result<Expr, Diagnostic> {
     if !matches!(m.kind, Kind::Text) || *v == Node::Null {
         cx.charge(1, at)?;

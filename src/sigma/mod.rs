@@ -395,8 +395,8 @@ fn condition_offset(file: &SourceFile, doc: &Document, cond: &str) -> Option<usi
 /// condition cannot multiply a large detection without bound.
 struct Resolver<'a> {
     dets: &'a [Detection],
-    /// Detection index by name.
-    by_name: HashMap<&'a str, usize>,
+    /// Detection index by name, when there are many (else a scan is cheaper).
+    by_name: Option<HashMap<&'a str, usize>>,
     /// Each detection's size in IR nodes.
     sizes: Vec<usize>,
     budget: &'a Cell<usize>,
@@ -411,11 +411,12 @@ impl<'a> Resolver<'a> {
     ) -> Self {
         Resolver {
             dets,
-            by_name: dets
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (d.name.as_str(), i))
-                .collect(),
+            by_name: (dets.len() > 16).then(|| {
+                dets.iter()
+                    .enumerate()
+                    .map(|(i, d)| (d.name.as_str(), i))
+                    .collect()
+            }),
             sizes: dets.iter().map(|d| ir_size(&d.expr)).collect(),
             budget,
             shift,
@@ -447,7 +448,7 @@ impl<'a> Resolver<'a> {
             }
             Cond::Not(x) => self.cost(x, total)?,
             Cond::Ident(name, span) => {
-                if let Some(&i) = self.by_name.get(name.as_str()) {
+                if let Some(i) = self.index(name) {
                     add(i, *span)?;
                 }
             }
@@ -460,6 +461,13 @@ impl<'a> Resolver<'a> {
             }
         }
         Ok(())
+    }
+
+    fn index(&self, name: &str) -> Option<usize> {
+        match &self.by_name {
+            Some(m) => m.get(name).copied(),
+            None => self.dets.iter().position(|d| d.name == name),
+        }
     }
 
     fn too_large(&self, span: Span) -> Diagnostic {
@@ -485,8 +493,8 @@ impl<'a> Resolver<'a> {
                     .collect::<Result<_, _>>()?,
             ),
             Cond::Not(x) => Expr::not(self.resolve(x)?),
-            Cond::Ident(name, span) => match self.by_name.get(name.as_str()) {
-                Some(&i) => self.dets[i].expr.clone(),
+            Cond::Ident(name, span) => match self.index(name) {
+                Some(i) => self.dets[i].expr.clone(),
                 None => {
                     let known: Vec<&str> = self.dets.iter().map(|d| d.name.as_str()).collect();
                     return Err(Diagnostic::new(

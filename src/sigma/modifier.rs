@@ -207,24 +207,24 @@ enum Stage {
 /// 5^4 = 625, and 3 base64 shifts of those fit).
 pub const MAX_ALTERNATIVES: usize = 4096;
 
-fn too_many_alternatives(at: Span) -> Diagnostic {
+fn too_many_alternatives(at: &dyn Fn() -> Span) -> Diagnostic {
     Diagnostic::new(
         Code::BadValue,
         format!(
             "the value expands to more than {MAX_ALTERNATIVES} alternatives (windash, expand and base64offset multiply each other's spellings)"
         ),
     )
-    .with_span(at)
+    .with_span(at())
 }
 
 /// Apply the string transforms of `m` to one parsed value; the result is an OR-expansion. A
-/// value that would expand to more than [`MAX_ALTERNATIVES`] is refused, at `at` (the value),
-/// before the alternatives are built.
+/// value that would expand to more than [`MAX_ALTERNATIVES`] is refused, at `at()` (the value;
+/// found only when needed), before the alternatives are built.
 pub fn apply_transforms(
     m: &Modifiers,
     value: Pattern,
     placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
-    at: Span,
+    at: &dyn Fn() -> Span,
 ) -> Result<Vec<Pattern>, Diagnostic> {
     let mut alts = vec![Stage::Text(value)];
     for t in &m.transforms {
@@ -336,7 +336,7 @@ const MAX_WINDASH: usize = 4;
 
 /// Every spelling of `p` where each `-` or `/` that starts a word (not preceded by a word
 /// character, followed by one) takes each of the five dash forms.
-fn windash(p: &Pattern, at: Span) -> Result<Vec<Pattern>, Diagnostic> {
+fn windash(p: &Pattern, at: &dyn Fn() -> Span) -> Result<Vec<Pattern>, Diagnostic> {
     let mut alts = vec![Pattern::default()];
     let mut count = 0;
     for part in &p.0 {
@@ -354,7 +354,7 @@ fn windash(p: &Pattern, at: Span) -> Result<Vec<Pattern>, Diagnostic> {
                                 Code::BadValue,
                                 format!("'windash' value has more than {MAX_WINDASH} dashes (5^n spellings)"),
                             )
-                            .with_span(at));
+                            .with_span(at()));
                         }
                         let mut next = Vec::new();
                         for a in &alts {
@@ -388,7 +388,7 @@ fn is_word(c: char) -> bool {
 fn expand(
     p: &Pattern,
     placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
-    at: Span,
+    at: &dyn Fn() -> Span,
 ) -> Result<Vec<Pattern>, Diagnostic> {
     let mut alts = vec![Pattern::default()];
     for part in &p.0 {
@@ -502,7 +502,7 @@ mod tests {
             &m,
             Pattern::parse_sigma("net -u a/b"),
             &|_| None,
-            Span::default(),
+            &Span::default,
         )
         .unwrap();
         // '-u' starts a word; 'a/b' does not (preceded by a word character).
@@ -519,23 +519,18 @@ mod tests {
             &m,
             Pattern::parse_sigma("arn:%acct%:x"),
             &vals,
-            Span::default(),
+            &Span::default,
         )
         .unwrap();
         assert_eq!(
             out.iter().map(ToString::to_string).collect::<Vec<_>>(),
             ["arn:1:x", "arn:2*:x"]
         );
-        let e = apply_transforms(&m, Pattern::parse_sigma("%nope%"), &vals, Span::default())
+        let e = apply_transforms(&m, Pattern::parse_sigma("%nope%"), &vals, &Span::default)
             .unwrap_err();
         assert_eq!(e.code, Code::MissingPlaceholder);
-        let out = apply_transforms(
-            &m,
-            Pattern::parse_sigma("100% sure"),
-            &vals,
-            Span::default(),
-        )
-        .unwrap();
+        let out =
+            apply_transforms(&m, Pattern::parse_sigma("100% sure"), &vals, &Span::default).unwrap();
         assert_eq!(out, vec![Pattern::literal("100% sure")]);
     }
 
@@ -544,11 +539,11 @@ mod tests {
     fn expansions_are_capped_before_they_are_built() {
         let m = parse("expand").unwrap();
         let two = |_: &str| Some(vec!["a".to_owned(), "b".to_owned()]);
-        let at = Span::at(42);
+        let at = &|| Span::at(42);
         let e =
             apply_transforms(&m, Pattern::parse_sigma(&"%p%".repeat(30)), &two, at).unwrap_err();
         assert_eq!(e.code, Code::BadValue);
-        assert_eq!(e.location, Some(crate::diagnostic::Location::Span(at)));
+        assert_eq!(e.location, Some(crate::diagnostic::Location::Span(at())));
         assert!(
             e.message.contains("more than 4096 alternatives"),
             "{}",
@@ -568,7 +563,7 @@ mod tests {
         // windash alone keeps its own cap, now at the value too.
         let m = parse("windash").unwrap();
         let e = apply_transforms(&m, Pattern::parse_sigma("-a -b -c -d -e"), &two, at).unwrap_err();
-        assert_eq!(e.location, Some(crate::diagnostic::Location::Span(at)));
+        assert_eq!(e.location, Some(crate::diagnostic::Location::Span(at())));
         let m = parse("windash|base64offset|contains").unwrap();
         let out = apply_transforms(&m, Pattern::parse_sigma("-a -b -c -d"), &two, at).unwrap();
         assert_eq!(out.len(), 625 * 3);
@@ -577,10 +572,10 @@ mod tests {
     #[test]
     fn utf16_then_base64() {
         let m = parse("utf16le|base64").unwrap();
-        let out = apply_transforms(&m, Pattern::literal("ab"), &|_| None, Span::default()).unwrap();
+        let out = apply_transforms(&m, Pattern::literal("ab"), &|_| None, &Span::default).unwrap();
         assert_eq!(out, vec![Pattern::literal("YQBiAA==")]);
         let m = parse("utf16|base64").unwrap();
-        let out = apply_transforms(&m, Pattern::literal("a"), &|_| None, Span::default()).unwrap();
+        let out = apply_transforms(&m, Pattern::literal("a"), &|_| None, &Span::default).unwrap();
         assert_eq!(out, vec![Pattern::literal("//5hAA==")]);
     }
 }

@@ -15,10 +15,81 @@
 /// libyaml forgets a simple-key candidate this many bytes after it started.
 const SIMPLE_KEY_SPAN: usize = 1024;
 
+// Byte classes, so runs of ordinary text are skipped in a tight loop.
+const BLANK: u8 = 1;
+const BREAK: u8 = 2;
+const FLOW: u8 = 4;
+const COLON: u8 = 8;
+const SINGLE: u8 = 16;
+const DOUBLE: u8 = 32;
+const BACKSLASH: u8 = 64;
+/// Not ASCII: the slow path counts the character's width and finds NEL, LS and PS breaks.
+const HIGH: u8 = 128;
+
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = BLANK;
+    t[b'\t' as usize] = BLANK;
+    t[b'\n' as usize] = BREAK;
+    t[b'\r' as usize] = BREAK;
+    t[b',' as usize] = FLOW;
+    t[b'[' as usize] = FLOW;
+    t[b']' as usize] = FLOW;
+    t[b'{' as usize] = FLOW;
+    t[b'}' as usize] = FLOW;
+    t[b':' as usize] = COLON;
+    t[b'\'' as usize] = SINGLE;
+    t[b'"' as usize] = DOUBLE;
+    t[b'\\' as usize] = BACKSLASH;
+    let mut i = 0x80;
+    while i < 256 {
+        t[i] = HIGH;
+        i += 1;
+    }
+    t
+};
+
 /// Scan `text`; `Err(offset)` is the byte offset of the token that opens collection number
 /// `limit + 1`.
 pub(super) fn check(text: &str, limit: usize) -> Result<(), usize> {
+    if openers_at_most(text, limit) {
+        return Ok(());
+    }
     Scanner::new(text, limit).run().map(|_| ())
+}
+
+/// Whether `text` holds at most `limit` characters that could open a collection: `[`, `{`, and
+/// `-`, `?`, `:` followed by a blank, a line break or the end (a block collection opens only at
+/// one of those). Each level of nesting needs one, so most rules are cleared by this count alone.
+fn openers_at_most(text: &str, limit: usize) -> bool {
+    let b = text.as_bytes();
+    // A first, branch-free count of every candidate byte clears most rules outright.
+    let candidates = b
+        .iter()
+        .map(|&c| usize::from(matches!(c, b'[' | b'{' | b'-' | b'?' | b':')))
+        .sum::<usize>();
+    if candidates <= limit {
+        return true;
+    }
+    let mut n = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        let opener = match c {
+            b'[' | b'{' => true,
+            // 0xC2 and 0xE2 start NEL, LS and PS, which are line breaks to libyaml.
+            b'-' | b'?' | b':' => matches!(
+                b.get(i + 1),
+                None | Some(b' ' | b'\t' | b'\r' | b'\n' | 0xC2 | 0xE2)
+            ),
+            _ => false,
+        };
+        if opener {
+            n += 1;
+            if n > limit {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The deepest nesting in `text` (for tests).
@@ -106,12 +177,24 @@ impl<'a> Scanner<'a> {
 
     /// Length of the line break at `i + k` (CR LF, CR, LF, NEL, LS, PS), or 0.
     fn brk(&self, k: usize) -> usize {
-        match (self.at(k), self.at(k + 1), self.at(k + 2)) {
-            (b'\r', b'\n', _) => 2,
-            (b'\r' | b'\n', _, _) => 1,
-            (0xC2, 0x85, _) => 2,
-            (0xE2, 0x80, 0xA8 | 0xA9) => 3,
+        match self.at(k) {
+            b'\n' => 1,
+            b'\r' if self.at(k + 1) == b'\n' => 2,
+            b'\r' => 1,
+            0xC2 if self.at(k + 1) == 0x85 => 2,
+            0xE2 if self.at(k + 1) == 0x80 && matches!(self.at(k + 2), 0xA8 | 0xA9) => 3,
             _ => 0,
+        }
+    }
+
+    /// Step over ASCII bytes of no class in `stop` (one column each).
+    fn skip_plain_bytes(&mut self, stop: u8) {
+        while let Some(&c) = self.b.get(self.i) {
+            if CLASS[usize::from(c)] & stop != 0 {
+                return;
+            }
+            self.i += 1;
+            self.col += 1;
         }
     }
 
@@ -147,7 +230,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_to_break(&mut self) {
-        while !self.breakz(0) {
+        loop {
+            self.skip_plain_bytes(BREAK | HIGH);
+            if self.breakz(0) {
+                return;
+            }
             self.advance();
         }
     }
@@ -401,7 +488,12 @@ impl<'a> Scanner<'a> {
             if self.doc_marker() || self.at(0) == b'#' {
                 break;
             }
-            while !self.blankz(0) {
+            let stop = BLANK | BREAK | COLON | HIGH | if self.flow > 0 { FLOW } else { 0 };
+            loop {
+                self.skip_plain_bytes(stop);
+                if self.blankz(0) {
+                    break;
+                }
                 let c = self.at(0);
                 if self.flow > 0
                     && c == b':'
@@ -440,7 +532,18 @@ impl<'a> Scanner<'a> {
     /// A single- or double-quoted scalar, to its closing quote.
     fn quoted(&mut self, q: u8) {
         self.advance();
-        while !self.end() {
+        let stop = BREAK
+            | HIGH
+            | if q == b'"' {
+                DOUBLE | BACKSLASH
+            } else {
+                SINGLE
+            };
+        loop {
+            self.skip_plain_bytes(stop);
+            if self.end() {
+                return;
+            }
             let c = self.at(0);
             if q == b'\'' && c == b'\'' && self.at(1) == b'\'' {
                 self.i += 2;
@@ -597,7 +700,10 @@ mod tests {
                 if let Err(at) = check(&text, 3) {
                     prop_assert!(text.is_char_boundary(at), "{at} in {text:?}");
                 }
-                let _ = max_depth(&text);
+                // The opener count is a sound shortcut: it never clears deeper text.
+                if openers_at_most(&text, 3) {
+                    prop_assert!(max_depth(&text) <= 3, "{text:?}");
+                }
                 Ok(())
             })
             .unwrap();

@@ -53,12 +53,55 @@ pub struct LoadedFile {
     pub rules: Vec<Result<Rule, Diagnostic>>,
 }
 
-/// Turn raw file bytes into a source file, rejecting what is not UTF-8 text.
+/// The largest rule file (or tests, mapping, placeholders or Python file) rulecast reads: 10 MiB,
+/// a thousand times a large rule. Anything larger is refused without being read in full.
+pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+fn too_large_message() -> String {
+    format!(
+        "the file is larger than {} MiB ({MAX_FILE_SIZE} bytes), the limit for a rule file",
+        MAX_FILE_SIZE / (1024 * 1024)
+    )
+}
+
+/// Read a file, but at most [`MAX_FILE_SIZE`] + 1 bytes: enough for [`source_from_bytes`] to tell
+/// it is too large, without holding a 50 MB file (or an endless device) in memory.
+pub fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::with_capacity(size.min(MAX_FILE_SIZE + 1) as usize);
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Read `r` (standard input) to its end, but at most [`MAX_FILE_SIZE`] + 1 bytes.
+pub fn read_to_end_limited(r: impl std::io::Read, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read;
+    r.take(MAX_FILE_SIZE + 1).read_to_end(bytes)
+}
+
+/// [`read_limited`] for a text file: too large or not UTF-8 is an `InvalidData` error.
+pub fn read_text_limited(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind};
+    let bytes = read_limited(path)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(Error::new(ErrorKind::InvalidData, too_large_message()));
+    }
+    String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::InvalidData, e))
+}
+
+/// Turn raw file bytes into a source file, rejecting what is not UTF-8 text and what is larger
+/// than [`MAX_FILE_SIZE`] (give it at most that many bytes and one more: [`read_limited`]).
 pub fn source_from_bytes(
     path: impl Into<PathBuf>,
     bytes: Vec<u8>,
 ) -> Result<SourceFile, FileDiagnostic> {
     let path = path.into();
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(Diagnostic::new(Code::NotText, too_large_message())
+            .in_file(&SourceFile::new(&path, "")));
+    }
     match String::from_utf8(bytes) {
         Ok(mut text) => {
             if text.starts_with('\u{feff}') {
@@ -92,7 +135,7 @@ pub fn source_from_bytes(
 
 /// Read and convert one rule file from disk.
 pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<LoadedFile, FileDiagnostic> {
-    let bytes = std::fs::read(path)
+    let bytes = read_limited(path)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(path))?;
     let file = source_from_bytes(path, bytes)?;
     Ok(load_source(file, opts))
@@ -119,7 +162,7 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
 
 /// Read a placeholders file: `placeholders: {name: value | [values]}` (or the mapping itself).
 pub fn load_placeholders(path: &Path) -> Result<Placeholders, FileDiagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_limited(path).map_err(|e| {
         Diagnostic::new(Code::Io, format!("cannot read placeholders: {e}")).at_path(path)
     })?;
     let file = source_from_bytes(path, bytes)?;

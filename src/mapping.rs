@@ -47,7 +47,7 @@ pub struct Mapping {
 impl Mapping {
     /// Read and check a mapping file; unknown keys and targets are errors with their line.
     pub fn load(path: &Path) -> Result<Mapping, FileDiagnostic> {
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = crate::read_limited(path).map_err(|e| {
             Diagnostic::new(Code::Io, format!("cannot read mapping: {e}")).at_path(path)
         })?;
         let file = crate::source_from_bytes(path, bytes)?;
@@ -114,6 +114,7 @@ impl Mapping {
                         doc,
                         placeholders: &no_placeholders,
                         root: &[],
+                        budget: &std::cell::Cell::new(crate::sigma::detection::MAX_IR_NODES),
                     };
                     let e = crate::sigma::detection::lower_detection(&cx, "condition", value)
                         .map_err(|d| d.or_span(span))?;

@@ -10,7 +10,7 @@ mod convert;
 mod report;
 mod test;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -193,7 +193,7 @@ fn load_inputs(
     let files = walk.files;
     if !stdin.is_empty() {
         let mut bytes = Vec::new();
-        match std::io::stdin().read_to_end(&mut bytes) {
+        match crate::read_to_end_limited(std::io::stdin(), &mut bytes) {
             Ok(_) => match source_from_bytes(stdin_name, bytes) {
                 Ok(f) => loaded.push(load_source(f, opts)),
                 Err(d) => loaded.push(LoadedFile {
@@ -210,7 +210,7 @@ fn load_inputs(
         }
     }
     for f in files {
-        match std::fs::read(&f) {
+        match crate::read_limited(&f) {
             Ok(bytes) => match source_from_bytes(&f, bytes) {
                 Ok(src) => loaded.push(load_source(src, opts)),
                 Err(d) => loaded.push(LoadedFile {

@@ -473,6 +473,17 @@ fn number(cond: &str, node: &Node, span: Span) -> Result<Number, Diagnostic> {
             value: *i as f64,
             text: i.to_string(),
         }),
+        Some(Node::BigInt(s)) => match s.parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok(Number {
+                value,
+                text: s.clone(),
+            }),
+            _ => Err(bad(
+                Code::BadValue,
+                format!("'{cond}' needs a finite number 'Value'"),
+                span,
+            )),
+        },
         Some(Node::Float(f)) => Ok(Number {
             value: *f,
             text: crate::yaml::float_text(*f),

@@ -84,7 +84,7 @@ pub fn cases_from_node(node: &Node) -> Result<Vec<TestCase>, Diagnostic> {
 
 /// Read a sidecar tests file (`x.tests.yml`).
 pub fn load_sidecar(path: &Path) -> Result<Vec<TestCase>, FileDiagnostic> {
-    let bytes = std::fs::read(path)
+    let bytes = crate::read_limited(path)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read tests: {e}")).at_path(path))?;
     let file = crate::source_from_bytes(path, bytes)?;
     let node = crate::yaml::parse_one(&file.text).map_err(|d| d.in_file(&file))?;

@@ -17,6 +17,12 @@ struct ConditionParser;
 /// How deeply parentheses may nest before the condition is rejected (bounds recursion).
 pub const MAX_DEPTH: usize = 64;
 
+/// The longest condition (each entry of a condition list) in bytes; real ones are under 1 KiB.
+pub const MAX_LEN: usize = 65_536;
+
+/// Conditions up to this length are memoised (longer ones are rare and would crowd the memo).
+const MEMO_MAX_LEN: usize = 4096;
+
 /// A parsed condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cond {
@@ -56,6 +62,16 @@ pub fn parse(text: &str) -> Result<Cond, Diagnostic> {
     const MEMO_SIZE: usize = 512;
     thread_local! {
         static MEMO: RefCell<HashMap<String, Result<Cond, Diagnostic>>> = RefCell::new(HashMap::new());
+    }
+    if text.len() > MAX_LEN {
+        return Err(Diagnostic::new(
+            Code::ConditionDepth,
+            format!("the condition is longer than {MAX_LEN} bytes (the limit for a condition)"),
+        )
+        .with_span(Span::at(MAX_LEN)));
+    }
+    if text.len() > MEMO_MAX_LEN {
+        return parse_uncached(text);
     }
     if let Some(hit) = MEMO.with(|m| m.borrow().get(text).cloned()) {
         return hit;
@@ -341,5 +357,34 @@ mod tests {
         assert!(parse(&ok).is_ok());
         let many_nots = format!("{}a", "not ".repeat(10_000));
         assert!(parse(&many_nots).is_ok());
+        // 100,000 parentheses are over the length limit; 60,000 stop at the depth limit.
+        assert_eq!(
+            parse(&"(".repeat(100_000)).unwrap_err().code,
+            Code::ConditionDepth
+        );
+        let e = parse(&format!("{}a{}", "(".repeat(30_000), ")".repeat(30_000))).unwrap_err();
+        assert_eq!(e.code, Code::ConditionDepth);
+        assert_eq!(
+            e.location,
+            Some(crate::diagnostic::Location::Span(Span::at(MAX_DEPTH)))
+        );
+    }
+
+    #[test]
+    fn long_conditions_are_refused_where_they_exceed_the_limit() {
+        let long = vec!["sel"; 20_000].join(" or ");
+        let e = parse(&long).unwrap_err();
+        assert_eq!(e.code, Code::ConditionDepth);
+        assert!(
+            e.message.contains("longer than 65536 bytes"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            e.location,
+            Some(crate::diagnostic::Location::Span(Span::at(MAX_LEN)))
+        );
+        let fits = vec!["sel"; 9_000].join(" or ");
+        assert!(fits.len() <= MAX_LEN && parse(&fits).is_ok());
     }
 }

@@ -1,5 +1,7 @@
 //! Lowering Sigma detections (maps, lists, keywords, modified values) to IR expressions.
 
+use std::cell::Cell;
+
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Anchor, Cidr, Expr, FieldPath, Number, Pattern, Predicate, Subject, Test};
 use crate::source::Span;
@@ -7,12 +9,19 @@ use crate::yaml::{float_text, Document, Node};
 
 use super::modifier::{apply_transforms, Kind, Modifiers};
 
+/// The most IR nodes the rules of one file may amount to: every predicate a value lowers to
+/// (its windash/expand/base64offset alternatives included) and, in a condition, every detection
+/// each time it is used (`1 of them` copies them all). Real rules use a few hundred.
+pub const MAX_IR_NODES: usize = 1_000_000;
+
 /// What lowering needs besides the detection itself.
 pub struct Context<'a> {
     pub doc: &'a Document,
     pub placeholders: &'a dyn Fn(&str) -> Option<Vec<String>>,
     /// The keys above the detections in the document (`["detection"]` in a Sigma rule).
     pub root: &'a [&'a str],
+    /// IR nodes the file may still build (starts at [`MAX_IR_NODES`]; shared by its rules).
+    pub budget: &'a Cell<usize>,
 }
 
 impl Context<'_> {
@@ -20,6 +29,34 @@ impl Context<'_> {
         let full: Vec<&str> = self.root.iter().chain(path).copied().collect();
         self.doc.keys.key(&full).unwrap_or(Span::at(self.doc.start))
     }
+
+    /// Where the value at `path` (its `n`-th list item, if a list) starts, when the key index
+    /// knows; else `fallback`.
+    fn value_span(&self, path: &[&str], item: Option<usize>, fallback: Span) -> Span {
+        let full: Vec<&str> = self.root.iter().chain(path).copied().collect();
+        let keys = &self.doc.keys;
+        item.and_then(|n| keys.item_offset(&full, n))
+            .or_else(|| keys.value_offset(&full))
+            .map_or(fallback, Span::at)
+    }
+
+    /// Spend `n` IR nodes of the file's budget; `at()` is where to report running out.
+    fn charge(&self, n: usize, at: &dyn Fn() -> Span) -> Result<(), Diagnostic> {
+        charge(self.budget, n).map_err(|()| {
+            Diagnostic::new(
+                Code::BadValue,
+                format!("the file's detections expand to more than {MAX_IR_NODES} predicates (the limit per file)"),
+            )
+            .with_span(at())
+        })
+    }
+}
+
+/// Take `n` from `budget`, or fail (taking nothing) when there is not that much left.
+pub(crate) fn charge(budget: &Cell<usize>, n: usize) -> Result<(), ()> {
+    let left = budget.get().checked_sub(n).ok_or(())?;
+    budget.set(left);
+    Ok(())
 }
 
 /// Lower one named detection (`selection: ...`).
@@ -48,7 +85,7 @@ pub fn lower_detection(cx: &Context, name: &str, node: &Node) -> Result<Expr, Di
                         )
                         .with_span(span))
                     }
-                    scalar => keyword(scalar, span)?,
+                    scalar => keyword(cx, scalar, span)?,
                 });
             }
             Ok(Expr::or(alts))
@@ -60,7 +97,7 @@ pub fn lower_detection(cx: &Context, name: &str, node: &Node) -> Result<Expr, Di
             ),
         )
         .with_span(span)),
-        scalar => keyword(scalar, span),
+        scalar => keyword(cx, scalar, span),
     }
 }
 
@@ -80,13 +117,14 @@ fn lower_map(
     let mut items = Vec::with_capacity(entries.len());
     for (key, value) in entries {
         let kspan = cx.span(&[name, key]);
-        items.push(lower_item(cx, key, value, kspan).map_err(|d| d.or_span(kspan))?);
+        items.push(lower_item(cx, &[name, key], value, kspan).map_err(|d| d.or_span(kspan))?);
     }
     Ok(Expr::and(items))
 }
 
 /// A bare value in a detection list: a keyword searched anywhere in the event.
-fn keyword(node: &Node, span: Span) -> Result<Expr, Diagnostic> {
+fn keyword(cx: &Context, node: &Node, span: Span) -> Result<Expr, Diagnostic> {
+    cx.charge(1, &|| span)?;
     let text = scalar_text(node).ok_or_else(|| {
         Diagnostic::new(
             Code::BadValue,
@@ -113,6 +151,7 @@ fn scalar_text(node: &Node) -> Option<String> {
     match node {
         Node::Str(s) => Some(s.clone()),
         Node::Int(i) => Some(i.to_string()),
+        Node::BigInt(s) => Some(s.clone()),
         Node::Float(f) => Some(float_text(*f)),
         Node::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -120,7 +159,21 @@ fn scalar_text(node: &Node) -> Option<String> {
 }
 
 /// Lower `field|modifiers: value(s)`.
-fn lower_item(cx: &Context, key: &str, value: &Node, span: Span) -> Result<Expr, Diagnostic> {
+fn lower_item(
+    cx: &Context,
+    path: &[&str; 2],
+    value: &Node,
+    span: Span,
+) -> Result<Expr, Diagnostic> {
+    let key = path[1];
+    if key.is_empty() {
+        // pySigma would read `'': x` as a keyword search; it is far more likely a field name
+        // lost in editing, and a keyword search is written as a list under the detection.
+        return Err(Diagnostic::new(
+            Code::BadDetection,
+            "empty field name; name the field, or list the values under the detection for a keyword search",
+        ));
+    }
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or("");
     let names: Vec<&str> = parts.collect();
@@ -144,15 +197,18 @@ fn lower_item(cx: &Context, key: &str, value: &Node, span: Span) -> Result<Expr,
         // pySigma reads an empty list as null.
         return finish(&m, vec![pred(&subject, Test::Null, span)]);
     }
+    let listed = matches!(value, Node::Seq(_));
     let mut alts = Vec::with_capacity(values.len());
-    for v in values {
+    for (i, v) in values.into_iter().enumerate() {
         if matches!(v, Node::Seq(_) | Node::Map(_)) {
             return Err(Diagnostic::new(
                 Code::BadValue,
                 format!("expected a scalar value for '{key}', found {}", v.kind()),
             ));
         }
-        alts.push(lower_value(cx, &m, &subject, v, span)?);
+        // Found only for an error: looking every value up would cost every rule.
+        let at = || cx.value_span(path, listed.then_some(i), span);
+        alts.push(lower_value(cx, &m, &subject, v, span, &at)?);
     }
     finish(&m, alts)
 }
@@ -175,13 +231,19 @@ fn pred(subject: &Subject, test: Test, span: Span) -> Expr {
     })
 }
 
+/// One value of an item; `span` is the item's key (where predicates point), `at()` the value
+/// itself (where limits on what it expands to are reported).
 fn lower_value(
     cx: &Context,
     m: &Modifiers,
     subject: &Subject,
     v: &Node,
     span: Span,
+    at: &dyn Fn() -> Span,
 ) -> Result<Expr, Diagnostic> {
+    if !matches!(m.kind, Kind::Text) || *v == Node::Null {
+        cx.charge(1, at)?;
+    }
     if *v == Node::Null {
         if m.kind != Kind::Text || m.anchor != Anchor::Whole || !m.transforms.is_empty() || m.cased
         {
@@ -200,7 +262,8 @@ fn lower_value(
             let text = scalar_text(v)
                 .ok_or_else(|| Diagnostic::new(Code::BadValue, "expected a string"))?;
             let base = Pattern::parse_sigma(&text);
-            let expanded = apply_transforms(m, base, cx.placeholders)?;
+            let expanded = apply_transforms(m, base, cx.placeholders, at)?;
+            cx.charge(expanded.len(), at)?;
             let keyword = *subject == Subject::Anywhere;
             let tests = expanded
                 .into_iter()
@@ -263,7 +326,22 @@ fn lower_value(
         Kind::Compare(op) => {
             let (value, text) = match v {
                 Node::Int(i) => (*i as f64, i.to_string()),
+                // At most 39 digits: always a finite double.
+                Node::BigInt(s) => (s.parse::<f64>().unwrap_or(f64::NAN), s.clone()),
                 Node::Float(f) if f.is_finite() => (*f, float_text(*f)),
+                Node::Float(f) => {
+                    let yaml = if f.is_nan() {
+                        ".nan"
+                    } else if *f > 0.0 {
+                        ".inf"
+                    } else {
+                        "-.inf"
+                    };
+                    return Err(Diagnostic::new(
+                        Code::BadValue,
+                        format!("'{}' expects a finite number, found {yaml}", op_name(op)),
+                    ));
+                }
                 other => {
                     return Err(Diagnostic::new(
                         Code::BadValue,
@@ -375,7 +453,37 @@ pub fn unname_groups(re: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::unname_groups;
+    use super::*;
+
+    /// Values under the per-value cap still add up; the file's IR budget stops the sum at the
+    /// first value over (here a budget of 10,000 nodes and 300 values of 40 alternatives).
+    #[test]
+    fn the_ir_budget_stops_at_the_first_value_over() {
+        let values = "    - '%p%'\n".repeat(300);
+        let text = format!("sel:\n  f|expand:\n{values}");
+        let docs = crate::yaml::parse_documents(&text).unwrap();
+        let names: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+        let budget = Cell::new(10_000);
+        let cx = Context {
+            doc: &docs[0],
+            placeholders: &|_| Some(names.clone()),
+            root: &[],
+            budget: &budget,
+        };
+        let sel = docs[0].node.get("sel").unwrap();
+        let e = lower_detection(&cx, "sel", sel).unwrap_err();
+        assert_eq!(e.code, Code::BadValue);
+        assert!(
+            e.message.contains("more than 1000000 predicates"),
+            "{}",
+            e.message
+        );
+        // 250 values of 40 fit; the 251st is reported at its own line.
+        let file = crate::source::SourceFile::new("t.yml", text.as_str());
+        let fd = e.in_file(&file);
+        assert_eq!((fd.line, fd.column), (2 + 251, 7));
+        assert_eq!(budget.get(), 0);
+    }
 
     #[test]
     fn named_groups_become_plain_groups() {

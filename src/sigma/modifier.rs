@@ -5,6 +5,7 @@ use base64::Engine as _;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Anchor, CompareOp, Part, Pattern, RegexFlags};
+use crate::source::Span;
 
 /// What kind of test the modifiers make of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,16 +202,39 @@ enum Stage {
     Bytes(Vec<u8>),
 }
 
-/// Apply the string transforms of `m` to one parsed value; the result is an OR-expansion.
+/// The most alternatives one value may expand to through `windash`, `expand` and
+/// `base64offset` together: each multiplies the spellings of the others (windash alone allows
+/// 5^4 = 625, and 3 base64 shifts of those fit).
+pub const MAX_ALTERNATIVES: usize = 4096;
+
+fn too_many_alternatives(at: &dyn Fn() -> Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::BadValue,
+        format!(
+            "the value expands to more than {MAX_ALTERNATIVES} alternatives (windash, expand and base64offset multiply each other's spellings)"
+        ),
+    )
+    .with_span(at())
+}
+
+/// Apply the string transforms of `m` to one parsed value; the result is an OR-expansion. A
+/// value that would expand to more than [`MAX_ALTERNATIVES`] is refused, at `at()` (the value;
+/// found only when needed), before the alternatives are built.
 pub fn apply_transforms(
     m: &Modifiers,
     value: Pattern,
     placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
+    at: &dyn Fn() -> Span,
 ) -> Result<Vec<Pattern>, Diagnostic> {
     let mut alts = vec![Stage::Text(value)];
     for t in &m.transforms {
         let mut next = Vec::new();
         for s in alts {
+            // Each stage below adds at most MAX_ALTERNATIVES (expand checks as it goes, windash
+            // makes at most 5^4), so this bounds what is ever held.
+            if next.len() > MAX_ALTERNATIVES {
+                return Err(too_many_alternatives(at));
+            }
             match t {
                 Transform::Base64 => next.push(Stage::Text(Pattern::literal(
                     base64::engine::general_purpose::STANDARD.encode(bytes_of(s, "base64")?),
@@ -237,16 +261,19 @@ pub fn apply_transforms(
                     next.push(Stage::Bytes(out));
                 }
                 Transform::Windash => match s {
-                    Stage::Text(p) => next.extend(windash(&p)?.into_iter().map(Stage::Text)),
+                    Stage::Text(p) => next.extend(windash(&p, at)?.into_iter().map(Stage::Text)),
                     Stage::Bytes(_) => return Err(bad("'windash' must come before encodings")),
                 },
                 Transform::Expand => match s {
                     Stage::Text(p) => {
-                        next.extend(expand(&p, placeholders)?.into_iter().map(Stage::Text))
+                        next.extend(expand(&p, placeholders, at)?.into_iter().map(Stage::Text))
                     }
                     Stage::Bytes(_) => return Err(bad("'expand' must come before encodings")),
                 },
             }
+        }
+        if next.len() > MAX_ALTERNATIVES {
+            return Err(too_many_alternatives(at));
         }
         alts = next;
     }
@@ -309,7 +336,7 @@ const MAX_WINDASH: usize = 4;
 
 /// Every spelling of `p` where each `-` or `/` that starts a word (not preceded by a word
 /// character, followed by one) takes each of the five dash forms.
-fn windash(p: &Pattern) -> Result<Vec<Pattern>, Diagnostic> {
+fn windash(p: &Pattern, at: &dyn Fn() -> Span) -> Result<Vec<Pattern>, Diagnostic> {
     let mut alts = vec![Pattern::default()];
     let mut count = 0;
     for part in &p.0 {
@@ -326,7 +353,8 @@ fn windash(p: &Pattern) -> Result<Vec<Pattern>, Diagnostic> {
                             return Err(Diagnostic::new(
                                 Code::BadValue,
                                 format!("'windash' value has more than {MAX_WINDASH} dashes (5^n spellings)"),
-                            ));
+                            )
+                            .with_span(at()));
                         }
                         let mut next = Vec::new();
                         for a in &alts {
@@ -360,6 +388,7 @@ fn is_word(c: char) -> bool {
 fn expand(
     p: &Pattern,
     placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
+    at: &dyn Fn() -> Span,
 ) -> Result<Vec<Pattern>, Diagnostic> {
     let mut alts = vec![Pattern::default()];
     for part in &p.0 {
@@ -392,6 +421,10 @@ fn expand(
                     ),
                 )
             })?;
+            // Refused before it is built: 30 two-valued placeholders are 2^30 spellings.
+            if alts.len().saturating_mul(values.len()) > MAX_ALTERNATIVES {
+                return Err(too_many_alternatives(at));
+            }
             let prefix = Part::Lit(rest[..open].to_owned());
             let mut next = Vec::new();
             for a in &alts {
@@ -465,7 +498,13 @@ mod tests {
     #[test]
     fn windash_spellings() {
         let m = parse("windash").unwrap();
-        let out = apply_transforms(&m, Pattern::parse_sigma("net -u a/b"), &|_| None).unwrap();
+        let out = apply_transforms(
+            &m,
+            Pattern::parse_sigma("net -u a/b"),
+            &|_| None,
+            &Span::default,
+        )
+        .unwrap();
         // '-u' starts a word; 'a/b' does not (preceded by a word character).
         assert_eq!(out.len(), 5);
         assert!(out.contains(&Pattern::literal("net /u a/b")));
@@ -476,24 +515,67 @@ mod tests {
     fn expand_placeholders() {
         let m = parse("expand").unwrap();
         let vals = |n: &str| (n == "acct").then(|| vec!["1".to_owned(), "2*".to_owned()]);
-        let out = apply_transforms(&m, Pattern::parse_sigma("arn:%acct%:x"), &vals).unwrap();
+        let out = apply_transforms(
+            &m,
+            Pattern::parse_sigma("arn:%acct%:x"),
+            &vals,
+            &Span::default,
+        )
+        .unwrap();
         assert_eq!(
             out.iter().map(ToString::to_string).collect::<Vec<_>>(),
             ["arn:1:x", "arn:2*:x"]
         );
-        let e = apply_transforms(&m, Pattern::parse_sigma("%nope%"), &vals).unwrap_err();
+        let e = apply_transforms(&m, Pattern::parse_sigma("%nope%"), &vals, &Span::default)
+            .unwrap_err();
         assert_eq!(e.code, Code::MissingPlaceholder);
-        let out = apply_transforms(&m, Pattern::parse_sigma("100% sure"), &vals).unwrap();
+        let out =
+            apply_transforms(&m, Pattern::parse_sigma("100% sure"), &vals, &Span::default).unwrap();
         assert_eq!(out, vec![Pattern::literal("100% sure")]);
+    }
+
+    /// 30 two-valued placeholders were 2^30 spellings (all memory); the 13th is refused.
+    #[test]
+    fn expansions_are_capped_before_they_are_built() {
+        let m = parse("expand").unwrap();
+        let two = |_: &str| Some(vec!["a".to_owned(), "b".to_owned()]);
+        let at = &|| Span::at(42);
+        let e =
+            apply_transforms(&m, Pattern::parse_sigma(&"%p%".repeat(30)), &two, at).unwrap_err();
+        assert_eq!(e.code, Code::BadValue);
+        assert_eq!(e.location, Some(crate::diagnostic::Location::Span(at())));
+        assert!(
+            e.message.contains("more than 4096 alternatives"),
+            "{}",
+            e.message
+        );
+        let out = apply_transforms(&m, Pattern::parse_sigma(&"%p%".repeat(12)), &two, at).unwrap();
+        assert_eq!(out.len(), MAX_ALTERNATIVES);
+        // Modifiers multiply: 625 windash spellings of each of 8 expansions.
+        let m = parse("expand|windash").unwrap();
+        let v = Pattern::parse_sigma("%p%%p%%p% -a -b -c -d");
+        let e = apply_transforms(&m, v, &two, at).unwrap_err();
+        assert!(
+            e.message.contains("more than 4096 alternatives"),
+            "{}",
+            e.message
+        );
+        // windash alone keeps its own cap, now at the value too.
+        let m = parse("windash").unwrap();
+        let e = apply_transforms(&m, Pattern::parse_sigma("-a -b -c -d -e"), &two, at).unwrap_err();
+        assert_eq!(e.location, Some(crate::diagnostic::Location::Span(at())));
+        let m = parse("windash|base64offset|contains").unwrap();
+        let out = apply_transforms(&m, Pattern::parse_sigma("-a -b -c -d"), &two, at).unwrap();
+        assert_eq!(out.len(), 625 * 3);
     }
 
     #[test]
     fn utf16_then_base64() {
         let m = parse("utf16le|base64").unwrap();
-        let out = apply_transforms(&m, Pattern::literal("ab"), &|_| None).unwrap();
+        let out = apply_transforms(&m, Pattern::literal("ab"), &|_| None, &Span::default).unwrap();
         assert_eq!(out, vec![Pattern::literal("YQBiAA==")]);
         let m = parse("utf16|base64").unwrap();
-        let out = apply_transforms(&m, Pattern::literal("a"), &|_| None).unwrap();
+        let out = apply_transforms(&m, Pattern::literal("a"), &|_| None, &Span::default).unwrap();
         assert_eq!(out, vec![Pattern::literal("//5hAA==")]);
     }
 }

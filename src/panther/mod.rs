@@ -255,7 +255,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                 );
             };
             let py = py_path(&file.path, name);
-            let text = std::fs::read_to_string(&py).map_err(|e| {
+            let text = read_module(&py).map_err(|e| {
                 Diagnostic::new(
                     Code::Io,
                     format!(
@@ -316,6 +316,19 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
 }
 
 /// The `.py` beside a YAML file (stdin: relative to the working directory).
+/// Read the rule's Python module. Only a regular file is read: `Filename` comes from the rule, and
+/// a device, FIFO or directory (`/dev/zero`, `/dev/stdin`) would never end or block the run.
+fn read_module(path: &Path) -> std::io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    std::fs::read_to_string(path)
+}
+
 fn py_path(yaml: &Path, name: &str) -> PathBuf {
     match yaml.parent() {
         Some(dir) if !yaml.starts_with("<") => dir.join(name),

@@ -141,8 +141,8 @@ fn syntax_error(e: &pest::error::Error<Rule>) -> Error {
 fn rule_name(r: Rule) -> String {
     match r {
         Rule::EOI => "end of query".into(),
-        Rule::kw_and => "`and`".into(),
-        Rule::kw_or => "`or`".into(),
+        Rule::kw_and | Rule::and_tail => "`and`".into(),
+        Rule::kw_or | Rule::or_tail => "`or`".into(),
         Rule::kw_not | Rule::negation => "`not`".into(),
         Rule::cmp_op => "a comparison operator".into(),
         Rule::field | Rule::plain_name | Rule::backticked => "a field name".into(),
@@ -169,19 +169,21 @@ fn field_name(p: &Pair<Rule>) -> String {
 fn bool_expr(text: &str, p: Pair<Rule>) -> Result<Expr, Error> {
     match p.as_rule() {
         Rule::bool_expr => {
-            let inner = p
-                .into_inner()
+            let mut inner = p.into_inner();
+            let first = inner
                 .next()
                 .ok_or_else(|| error_at(text, 0, "empty condition"))?;
-            bool_expr(text, inner)
-        }
-        Rule::and_chain | Rule::or_chain => {
-            let is_and = p.as_rule() == Rule::and_chain;
-            let items = p
-                .into_inner()
-                .filter(|x| !matches!(x.as_rule(), Rule::kw_and | Rule::kw_or))
-                .map(|x| bool_expr(text, x))
-                .collect::<Result<Vec<_>, _>>()?;
+            let first = bool_expr(text, first)?;
+            let Some(tail) = inner.next() else {
+                return Ok(first);
+            };
+            let is_and = tail.as_rule() == Rule::and_tail;
+            let mut items = vec![first];
+            for x in tail.into_inner() {
+                if !matches!(x.as_rule(), Rule::kw_and | Rule::kw_or) {
+                    items.push(bool_expr(text, x)?);
+                }
+            }
             Ok(if is_and {
                 Expr::And(items)
             } else {

@@ -109,17 +109,16 @@ pub(super) fn explain(
                 ReportFormat::Json => {
                     writeln!(out, "{}", serde_json::to_string(&e).unwrap_or_default())?
                 }
-                ReportFormat::Text => {
+                ReportFormat::Text | ReportFormat::Markdown => {
                     if !first {
                         writeln!(out)?;
                     }
-                    write!(out, "{}", report::explain::render_text(&e))?;
-                }
-                ReportFormat::Markdown => {
-                    if !first {
-                        writeln!(out)?;
-                    }
-                    write!(out, "{}", report::explain::render_markdown(&e))?;
+                    let render = if args.format == ReportFormat::Text {
+                        report::explain::render_text
+                    } else {
+                        report::explain::render_markdown
+                    };
+                    write!(out, "{}", render(&e))?;
                 }
             }
             first = false;

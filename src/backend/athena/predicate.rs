@@ -89,15 +89,27 @@ impl<'n> PredicateRenderer<'n> {
                 field,
                 top,
             } => {
-                let list = if *top {
-                    events_column(field)
-                } else {
-                    json_any_texts(doc, keys)
-                };
-                let v = self.scope.var("v");
+                let (list, v) = self.json_texts(doc, keys, field, *top);
                 Ok(format!("any_match({list}, {v} -> {})", test(self, &v)?))
             }
         }
+    }
+
+    /// The texts of every value a JSON path reaches (the `events` block's column for a top-level
+    /// field), and a fresh lambda variable to range over them.
+    fn json_texts(
+        &mut self,
+        doc: &str,
+        keys: &[String],
+        field: &str,
+        top: bool,
+    ) -> (String, String) {
+        let list = if top {
+            events_column(field)
+        } else {
+            json_any_texts(doc, keys)
+        };
+        (list, self.scope.var("v"))
     }
 
     /// "Some value is present and not null".
@@ -115,12 +127,7 @@ impl<'n> PredicateRenderer<'n> {
                 field,
                 top,
             } => {
-                let list = if *top {
-                    events_column(field)
-                } else {
-                    json_any_texts(doc, keys)
-                };
-                let v = self.scope.var("v");
+                let (list, v) = self.json_texts(doc, keys, field, *top);
                 format!("any_match({list}, {v} -> {v} IS NOT NULL)")
             }
         }

@@ -3,6 +3,10 @@
 //!
 //! Targets (issue #2): at least 10,000 rules/s to jq on one core, and a whole conversion costing at
 //! most twice the YAML parsing alone.
+//!
+//! Then large Panther Python rules, one at a time (long `or`/`and` chains, an `elif` chain, a
+//! variable toggled by branches, membership in a 20,000-element list, an early return in a loop
+//! over constants): each should take milliseconds. `BENCH_PYTHON_ONLY=1` runs only those.
 
 use std::time::{Duration, Instant};
 
@@ -89,7 +93,94 @@ fn time<F: FnMut()>(mut f: F) -> Duration {
         .unwrap_or_default()
 }
 
+/// Large Panther Python rules: (name, body of `rule(event)`, module-level code before it).
+fn python_rules() -> Vec<(&'static str, String, String)> {
+    let names = |n: usize| {
+        let items: Vec<String> = (0..n).map(|i| format!("'E{i}'")).collect();
+        format!("NAMES = [{}]\n", items.join(", "))
+    };
+    let or30: Vec<String> = (0..30)
+        .map(|i| format!("event.get('eventName') == 'E{i}'"))
+        .collect();
+    let and40: Vec<String> = (0..40)
+        .map(|i| format!("event.get('f{i}') == 'v{i}'"))
+        .collect();
+    let mut elif = String::new();
+    for i in 0..200 {
+        let kw = if i == 0 { "if" } else { "elif" };
+        let r = if i % 2 == 0 { "True" } else { "False" };
+        elif.push_str(&format!(
+            "{kw} event.get('eventName') == 'E{i}':\n    return {r}\n"
+        ));
+    }
+    elif.push_str("return False\n");
+    let mut toggles = String::from("r = False\n");
+    for i in 0..8 {
+        toggles.push_str(&format!("if event.get('k{i}'):\n    r = not r\n"));
+    }
+    toggles.push_str("return r\n");
+    vec![
+        ("or of 30 comparisons", format!("return {}\n", or30.join(" or ")), String::new()),
+        ("and of 40 comparisons", format!("return {}\n", and40.join(" and ")), String::new()),
+        ("200-branch elif", elif, String::new()),
+        ("8 toggles of a bool", toggles, String::new()),
+        (
+            "in a 20,000-element list",
+            "return event.get('eventName') in NAMES\n".into(),
+            names(20_000),
+        ),
+        (
+            "early return over 2,000 items",
+            "for n in NAMES:\n    if event.get('eventName') == n:\n        return True\nreturn False\n"
+                .into(),
+            names(2_000),
+        ),
+    ]
+}
+
+/// Convert each of [`python_rules`] to jq, written to a temporary directory (a Panther rule's
+/// Python sits beside its YAML).
+fn bench_python() {
+    let dir = std::env::temp_dir().join(format!("rulecast-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let jq = Target::Jq.backend();
+    println!("large Panther Python rules (to jq, best of three):");
+    for (i, (name, body, before)) in python_rules().into_iter().enumerate() {
+        let indented: String = body.lines().map(|l| format!("    {l}\n")).collect();
+        let py = format!("{before}\ndef rule(event):\n{indented}");
+        std::fs::write(dir.join(format!("p{i}.py")), py).expect("writes");
+        let yml = dir.join(format!("p{i}.yml"));
+        std::fs::write(
+            &yml,
+            format!(
+                "AnalysisType: rule\nFilename: p{i}.py\nRuleID: Bench.P{i}\nEnabled: true\n\
+                 LogTypes:\n  - AWS.CloudTrail\nSeverity: Low\n"
+            ),
+        )
+        .expect("writes");
+        let mut out = 0;
+        let d = time(|| {
+            let lf = rulecast::load_path(&yml, &Default::default()).expect("reads");
+            for r in &lf.rules {
+                let rule = r.as_ref().expect("translates");
+                out = backend::render(jq, rule, &RenderOptions::default())
+                    .expect("renders")
+                    .len();
+            }
+        });
+        println!(
+            "  {name:<32} {:>8.1} ms  ({out} bytes of jq)",
+            d.as_secs_f64() * 1e3
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
+    if std::env::var_os("BENCH_PYTHON_ONLY").is_some() {
+        bench_python();
+        return;
+    }
     // BENCH_RULES=n changes the corpus size; BENCH_PHASE=parse|convert runs one phase once (for
     // instruction counting under callgrind, which is steady where wall time on a shared machine is not).
     let rules_n: usize = std::env::var("BENCH_RULES")
@@ -197,4 +288,5 @@ fn main() {
             "NOT met"
         }
     );
+    bench_python();
 }

@@ -292,3 +292,63 @@ fn filename_stays_in_the_rule_directory() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A Python rule nested far deeper than the limit fails with E310 from the command line (on the
+/// main thread's stack), never a stack overflow; so does one whose condition would only grow.
+#[test]
+fn deep_or_huge_python_rules_fail_cleanly_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("rulecast-deep-python-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut toggles = String::from("    r = False\n");
+    for i in 0..30 {
+        toggles.push_str(&format!("    if event.get('k{i}'):\n        r = not r\n"));
+    }
+    toggles.push_str("    return r\n");
+    let mut elif = String::new();
+    for i in 0..3_000 {
+        let kw = if i == 0 { "if" } else { "elif" };
+        elif.push_str(&format!(
+            "    {kw} event.get('eventName') == 'E{i}':\n        return True\n"
+        ));
+    }
+    let cases = [
+        (
+            "nots",
+            format!("    return {}event.get('x')\n", "not ".repeat(10_000)),
+            "nests deeper than 256 levels",
+        ),
+        (
+            "sum",
+            format!("    x = 1{}\n    return True\n", " + 1".repeat(100_000)),
+            "nests deeper than 256 levels",
+        ),
+        ("elif", elif, "nests deeper than 256 levels"),
+        ("toggles", toggles, "grows past 100000 tests"),
+    ];
+    for (name, body, needle) in cases {
+        std::fs::write(
+            dir.join(format!("{name}.py")),
+            format!("def rule(event):\n{body}"),
+        )
+        .expect("writes");
+        let yml = dir.join(format!("{name}.yml"));
+        std::fs::write(
+            &yml,
+            format!(
+                "AnalysisType: rule\nFilename: {name}.py\nRuleID: Deep.{name}\nEnabled: true\n\
+                 LogTypes:\n  - AWS.CloudTrail\nSeverity: Low\n"
+            ),
+        )
+        .expect("writes");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulecast"))
+            .args(["convert", "-t", "jq"])
+            .arg(&yml)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains("error[E310]"), "{name}: {stderr}");
+        assert!(stderr.contains(needle), "{name}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,10 +2,232 @@
 //! explicit guards ("is present", "is a string", "raises unless..."), most of which other tests on
 //! the same field already imply. This removes what is implied, using only facts that hold for
 //! exact (`deep_get`) reads, so the meaning never changes.
+//!
+//! The cost is bounded, so that a huge or deeply nested condition (a long Python `elif` chain,
+//! membership in a 20,000-element list) simplifies in about linear time: what is known is looked
+//! up by hash; the second look at each part of an `and`/`or` (under what its siblings imply)
+//! takes no second looks inside and rebuilds only [`SECOND_LOOK_DEPTH`] levels; alternatives
+//! inside alternatives teach nothing past [`ALTERNATIVE_DEPTH`]; only conditions up to
+//! [`REMEMBER_NODES`] are remembered whole. And all of it draws on a [`Work`] budget: once that
+//! is spent the rest is kept as it is, less simplified but never wrong.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
 use crate::ir::{Expr, FieldPath, JsonType, Predicate, Quantifier, Subject, Test};
+
+/// A fast hasher for [`Fingerprint`]s (the multiply-rotate step of rustc's FxHasher).
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(b));
+        }
+        self.add(bytes.len() as u64);
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.add(x);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Write for Fx {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.write(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// A hash that equal values share, for looking a value up in a [`Set`].
+trait Fingerprint: PartialEq {
+    fn fingerprint(&self) -> u64;
+}
+
+/// How many nodes of a condition its fingerprint reads (the first ones, depth first): a lookup
+/// costs the same for a condition of any size.
+const FINGERPRINT_NODES: usize = 24;
+
+impl Fingerprint for Test {
+    fn fingerprint(&self) -> u64 {
+        let mut h = Fx(0);
+        hash_test(self, &mut h);
+        h.finish()
+    }
+}
+
+impl Fingerprint for Expr {
+    fn fingerprint(&self) -> u64 {
+        walk_fingerprint(false, self)
+    }
+}
+
+/// The fingerprint of `Not(e)` when `not` (which [`Expr::not`] makes of a condition that is not
+/// itself a negation or a constant), of `e` otherwise.
+fn walk_fingerprint(not: bool, e: &Expr) -> u64 {
+    let mut h = Fx(1);
+    let mut n = 0;
+    if not {
+        std::mem::discriminant(&Expr::Not(Box::new(Expr::Const(true)))).hash(&mut h);
+        n += 1;
+    }
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        n += 1;
+        if n > FINGERPRINT_NODES {
+            break;
+        }
+        std::mem::discriminant(e).hash(&mut h);
+        match e {
+            Expr::And(xs) | Expr::Or(xs) => {
+                h.write_u64(xs.len() as u64);
+                todo.extend(xs.iter().rev());
+            }
+            Expr::Not(x) => todo.push(x),
+            Expr::Const(b) => b.hash(&mut h),
+            Expr::Pred(p) => {
+                std::mem::discriminant(&p.quantifier).hash(&mut h);
+                match &p.subject {
+                    Subject::Field(f) => f.hash(&mut h),
+                    Subject::Anywhere => h.write_u64(0),
+                }
+                hash_test(&p.test, &mut h);
+            }
+            Expr::Elements(el) => {
+                el.path.hash(&mut h);
+                todo.push(&el.body);
+            }
+        }
+    }
+    h.finish()
+}
+
+/// The fingerprint of [`Expr::not`] of `e`, without building it.
+fn negation_fingerprint(e: &Expr) -> u64 {
+    match e {
+        Expr::Not(x) => x.fingerprint(),
+        Expr::Const(b) => Expr::Const(!b).fingerprint(),
+        other => walk_fingerprint(true, other),
+    }
+}
+
+/// `a` is [`Expr::not`] of `b`.
+fn is_negation(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (a, Expr::Not(x)) => a == x.as_ref(),
+        (Expr::Const(x), Expr::Const(y)) => x != y,
+        (Expr::Not(x), b) => x.as_ref() == b,
+        _ => false,
+    }
+}
+
+/// Hash a test: its kind and the values that tell tests of a kind apart.
+fn hash_test(t: &Test, h: &mut Fx) {
+    std::mem::discriminant(t).hash(h);
+    match t {
+        Test::Is(v) => match v {
+            serde_json::Value::String(s) => s.hash(h),
+            serde_json::Value::Bool(b) => b.hash(h),
+            serde_json::Value::Number(n) => hash_number(n.as_f64(), h),
+            _ => {}
+        },
+        Test::Compare { op, value } => {
+            op.symbol().hash(h);
+            hash_number(Some(value.value), h);
+        }
+        Test::HasKey(k) => k.hash(h),
+        Test::Type(t) => t.jq_name().hash(h),
+        Test::Null | Test::Exists | Test::Truthy => {}
+        // Patterns, regexes, networks, field references: by their debug text.
+        other => {
+            let _ = std::fmt::write(h, format_args!("{other:?}"));
+        }
+    }
+}
+
+/// Hash a number by its value (`-0.0` as `0.0`, which equals it).
+fn hash_number(n: Option<f64>, h: &mut Fx) {
+    if let Some(n) = n {
+        h.write_u64(if n == 0.0 { 0 } else { n.to_bits() });
+    }
+}
+
+/// A set of tests or conditions, looked up by [`Fingerprint`]; cheap to clone (no allocation per
+/// member).
+#[derive(Debug, Clone)]
+struct Set<T> {
+    items: HashMap<u64, Bucket<T>>,
+}
+
+/// The members of a [`Set`] that share a fingerprint: almost always one.
+#[derive(Debug, Clone)]
+enum Bucket<T> {
+    One(Rc<T>),
+    Many(Vec<Rc<T>>),
+}
+
+impl<T: PartialEq> Bucket<T> {
+    fn contains(&self, x: &T) -> bool {
+        match self {
+            Bucket::One(y) => **y == *x,
+            Bucket::Many(ys) => ys.iter().any(|y| **y == *x),
+        }
+    }
+}
+
+impl<T> Default for Set<T> {
+    fn default() -> Self {
+        Set {
+            items: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Fingerprint> Set<T> {
+    fn contains(&self, x: &T) -> bool {
+        !self.items.is_empty()
+            && self
+                .items
+                .get(&x.fingerprint())
+                .is_some_and(|b| b.contains(x))
+    }
+
+    /// Add `x` (made by `make` only when it is not in the set yet).
+    fn insert_with(&mut self, x: &T, make: impl FnOnce() -> T) {
+        match self.items.entry(x.fingerprint()) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Bucket::One(Rc::new(make())));
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if o.get().contains(x) {
+                    return;
+                }
+                let new = Rc::new(make());
+                let b = o.get_mut();
+                *b = match std::mem::replace(b, Bucket::Many(Vec::new())) {
+                    Bucket::One(y) => Bucket::Many(vec![y, new]),
+                    Bucket::Many(mut ys) => {
+                        ys.push(new);
+                        Bucket::Many(ys)
+                    }
+                };
+            }
+        }
+    }
+}
 
 /// What is known about one exact field.
 #[derive(Debug, Clone, Default)]
@@ -15,8 +237,8 @@ struct Fact {
     /// The possible types when present (None: any).
     types: Option<Vec<JsonType>>,
     /// Predicates known true / false.
-    yes: Vec<Test>,
-    no: Vec<Test>,
+    yes: Set<Test>,
+    no: Set<Test>,
 }
 
 /// What is known: facts per exact field, and whole conditions known to hold or to fail (so that
@@ -24,8 +246,55 @@ struct Fact {
 #[derive(Debug, Clone, Default)]
 struct Facts {
     fields: HashMap<FieldPath, Fact>,
-    holds: Vec<Expr>,
-    fails: Vec<Expr>,
+    holds: Set<Expr>,
+    fails: Set<Expr>,
+    /// Learn only the presence and types of fields (what [`learn`] reads from the facts of
+    /// each alternative of an `or`), not which tests and conditions hold.
+    presence_only: bool,
+    /// How many alternatives (of an `or` known to hold, ...) these facts are inside.
+    alternative_depth: usize,
+    /// How many things have been learned (what a copy costs, roughly).
+    learned: usize,
+}
+
+impl Facts {
+    /// A copy, paid for from `work`.
+    fn copy(&self, work: &mut Work) -> Facts {
+        work.spend(self.learned + 1);
+        self.clone()
+    }
+}
+
+/// How deeply [`learn`] looks into alternatives inside alternatives (what a field must be in
+/// every alternative of an `or` that holds): deeper ones teach nothing, which keeps learning a
+/// deeply nested condition linear.
+const ALTERNATIVE_DEPTH: usize = 8;
+
+/// How much work one [`simplify`] may still do, counted in conditions rebuilt, things learned,
+/// facts copied and conditions compared: far more than any rule of ordinary size needs (the
+/// shipped rules take under 25,000), and a bound on the time a huge one takes. Once it is spent,
+/// what is left is kept as it is.
+struct Work {
+    left: usize,
+    /// How many second looks are under way (a second look takes no second looks inside).
+    second: usize,
+    /// How deep inside a second look the rebuilding is.
+    looked: usize,
+}
+
+/// How deep a second look rebuilds: deeper parts are left as they are (the first look has
+/// simplified them already), which keeps second looks at a deeply nested condition linear.
+const SECOND_LOOK_DEPTH: usize = 8;
+
+/// The [`Work`] one [`simplify`] call may do.
+const WORK: usize = 500_000;
+
+impl Work {
+    /// Spend `n` units; false once the budget is spent.
+    fn spend(&mut self, n: usize) -> bool {
+        self.left = self.left.saturating_sub(n);
+        self.left > 0
+    }
 }
 
 impl Facts {
@@ -65,23 +334,34 @@ fn needs_presence(t: &Test) -> bool {
     !matches!(t, Test::Null | Test::Is(serde_json::Value::Null))
 }
 
-fn learn(e: &Expr, positive: bool, facts: &mut Facts) {
-    if !matches!(e, Expr::Const(_) | Expr::Not(_)) {
+/// How large a whole condition [`learn`] remembers may be (it keeps a copy).
+const REMEMBER_NODES: usize = 256;
+
+/// Learn that `e` holds (`positive`) or fails. A whole condition is remembered (a copy) only when
+/// it is small and while `work` lasts; what it says about fields is learned either way.
+fn learn(e: &Expr, positive: bool, facts: &mut Facts, work: &mut Work) {
+    facts.learned += 1;
+    if !facts.presence_only
+        && !matches!(e, Expr::Const(_) | Expr::Not(_))
+        && size_within(e, REMEMBER_NODES)
+        && work.spend(1)
+    {
         let known = if positive {
             &mut facts.holds
         } else {
             &mut facts.fails
         };
-        if !known.contains(e) {
-            known.push(e.clone());
-        }
+        known.insert_with(e, || e.clone());
     }
     match e {
         Expr::Pred(p) => {
             let Some(f) = field(p) else { return };
+            let presence_only = facts.presence_only;
             let fact = facts.entry(f.clone()).or_default();
             if positive {
-                fact.yes.push(p.test.clone());
+                if !presence_only {
+                    fact.yes.insert_with(&p.test, || p.test.clone());
+                }
                 match &p.test {
                     Test::Null => fact.present = Some(false),
                     t if needs_presence(t) => {
@@ -107,7 +387,9 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts) {
                     _ => {}
                 }
             } else {
-                fact.no.push(p.test.clone());
+                if !presence_only {
+                    fact.no.insert_with(&p.test, || p.test.clone());
+                }
                 match &p.test {
                     Test::Null => fact.present = Some(true),
                     Test::Exists => fact.present = Some(false),
@@ -115,14 +397,22 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts) {
                 }
             }
         }
-        Expr::Not(x) => learn(x, !positive, facts),
-        Expr::And(xs) if positive => xs.iter().for_each(|x| learn(x, true, facts)),
-        Expr::Or(xs) if !positive => xs.iter().for_each(|x| learn(x, false, facts)),
+        Expr::Not(x) => learn(x, !positive, facts, work),
+        Expr::And(xs) if positive => xs.iter().for_each(|x| learn(x, true, facts, work)),
+        Expr::Or(xs) if !positive => xs.iter().for_each(|x| learn(x, false, facts, work)),
         Expr::Or(xs) | Expr::And(xs) => {
             // Some alternative holds: what every alternative says about presence and types.
+            if facts.alternative_depth >= ALTERNATIVE_DEPTH {
+                return;
+            }
+            let alternative_depth = facts.alternative_depth + 1;
             let mut each = xs.iter().map(|x| {
-                let mut f = Facts::default();
-                learn(x, positive, &mut f);
+                let mut f = Facts {
+                    presence_only: true,
+                    alternative_depth,
+                    ..Facts::default()
+                };
+                learn(x, positive, &mut f, work);
                 f
             });
             let Some(first) = each.next() else { return };
@@ -208,44 +498,67 @@ fn decide(p: &Predicate, facts: &Facts) -> Option<bool> {
     }
 }
 
-fn rebuild(e: &Expr, facts: &Facts) -> Expr {
+fn rebuild(e: &Expr, facts: &Facts, work: &mut Work) -> Expr {
+    if !work.spend(1) {
+        // Out of work: the rest stays as it is.
+        return e.clone();
+    }
     if facts.holds.contains(e) {
         return Expr::Const(true);
     }
     if facts.fails.contains(e) {
         return Expr::Const(false);
     }
+    if work.second > 0 {
+        if work.looked >= SECOND_LOOK_DEPTH {
+            return e.clone();
+        }
+        work.looked += 1;
+        let r = rebuild_node(e, facts, work);
+        work.looked -= 1;
+        return r;
+    }
+    rebuild_node(e, facts, work)
+}
+
+/// [`rebuild`] of `e` once it is not decided as a whole.
+fn rebuild_node(e: &Expr, facts: &Facts, work: &mut Work) -> Expr {
     match e {
         Expr::Pred(p) => match decide(p, facts) {
             Some(b) => Expr::Const(b),
             None => e.clone(),
         },
-        Expr::Not(x) => Expr::not(rebuild(x, facts)),
+        Expr::Not(x) => Expr::not(rebuild(x, facts, work)),
         Expr::And(xs) => {
             // Each conjunct under the facts of those before it, then drop the ones the others imply.
-            let mut facts = facts.clone();
+            let mut facts = facts.copy(work);
             let mut out = Vec::with_capacity(xs.len());
             for x in xs {
-                let y = rebuild(x, &facts);
-                learn(&y, true, &mut facts);
+                let y = rebuild(x, &facts, work);
+                learn(&y, true, &mut facts, work);
                 out.push(y);
             }
             let mut out = match Expr::and(out) {
                 Expr::And(v) => v,
                 other => return other,
             };
-            if out.iter().any(|x| out.contains(&Expr::not(x.clone()))) {
+            if has_complement(&out) {
                 return Expr::Const(false);
             }
+            // (Not inside a second look: a second look takes none.)
+            let cost = if work.second == 0 { size(&out) } else { 0 };
             let mut i = 0;
-            while i < out.len() {
+            while i < out.len() && work.second == 0 && work.spend(cost) {
                 let mut others = Facts::default();
                 for (j, y) in out.iter().enumerate() {
                     if j != i {
-                        learn(y, true, &mut others);
+                        learn(y, true, &mut others, work);
                     }
                 }
-                match rebuild(&out[i], &others) {
+                work.second += 1;
+                let y = rebuild(&out[i], &others, work);
+                work.second -= 1;
+                match y {
                     Expr::Const(true) => {
                         out.remove(i);
                     }
@@ -258,12 +571,12 @@ fn rebuild(e: &Expr, facts: &Facts) -> Expr {
         }
         Expr::Or(xs) => {
             // Each disjunct under the negation of those before it.
-            let facts_base = facts.clone();
-            let mut facts = facts.clone();
+            let facts_base = facts.copy(work);
+            let mut facts = facts.copy(work);
             let mut out = Vec::with_capacity(xs.len());
             for x in xs {
-                let y = rebuild(x, &facts);
-                learn(&y, false, &mut facts);
+                let y = rebuild(x, &facts, work);
+                learn(&y, false, &mut facts, work);
                 out.push(y);
             }
             // Then each under the negation of those after it (A ∨ B = (A given ¬B) ∨ B).
@@ -271,21 +584,27 @@ fn rebuild(e: &Expr, facts: &Facts) -> Expr {
                 Expr::Or(v) => v,
                 other => return other,
             };
+            let cost = if work.second == 0 { size(&out) } else { 0 };
             for i in (0..out.len()).rev() {
-                let mut later = facts_base.clone();
-                for y in &out[i + 1..] {
-                    learn(y, false, &mut later);
+                if work.second > 0 || !work.spend(cost) {
+                    break;
                 }
-                out[i] = rebuild(&out[i], &later);
+                let mut later = facts_base.copy(work);
+                for y in &out[i + 1..] {
+                    learn(y, false, &mut later, work);
+                }
+                work.second += 1;
+                out[i] = rebuild(&out[i], &later, work);
+                work.second -= 1;
             }
-            if out.iter().any(|x| out.contains(&Expr::not(x.clone()))) {
+            if has_complement(&out) {
                 return Expr::Const(true);
             }
             dedup(Expr::or(out))
         }
         Expr::Const(_) => e.clone(),
         Expr::Elements(el) => {
-            let body = simplify(&el.body);
+            let body = simplify_within(&el.body, work);
             let mut el = el.clone();
             el.body = Box::new(body);
             Expr::Elements(el)
@@ -293,13 +612,64 @@ fn rebuild(e: &Expr, facts: &Facts) -> Expr {
     }
 }
 
+/// How many nodes the conditions hold (counted without recursion).
+fn size(xs: &[Expr]) -> usize {
+    let mut n = 0;
+    let mut todo: Vec<&Expr> = xs.iter().collect();
+    while let Some(e) = todo.pop() {
+        n += 1;
+        match e {
+            Expr::And(ys) | Expr::Or(ys) => todo.extend(ys),
+            Expr::Not(y) => todo.push(y),
+            Expr::Elements(el) => todo.push(&el.body),
+            Expr::Const(_) | Expr::Pred(_) => {}
+        }
+    }
+    n
+}
+
+/// `e` has at most `limit` nodes (counted without recursion, stopping past the limit).
+fn size_within(e: &Expr, limit: usize) -> bool {
+    let mut n = 0;
+    let mut todo = vec![e];
+    while let Some(e) = todo.pop() {
+        n += 1;
+        if n > limit {
+            return false;
+        }
+        match e {
+            Expr::And(ys) | Expr::Or(ys) => todo.extend(ys),
+            Expr::Not(y) => todo.push(y),
+            Expr::Elements(el) => todo.push(&el.body),
+            Expr::Const(_) | Expr::Pred(_) => {}
+        }
+    }
+    true
+}
+
+/// Some condition of `xs` is the negation of another.
+fn has_complement(xs: &[Expr]) -> bool {
+    let mut by_key: HashMap<u64, Vec<&Expr>> = HashMap::new();
+    for x in xs {
+        by_key.entry(x.fingerprint()).or_default().push(x);
+    }
+    xs.iter().any(|x| {
+        by_key
+            .get(&negation_fingerprint(x))
+            .is_some_and(|v| v.iter().any(|y| is_negation(y, x)))
+    })
+}
+
 fn dedup(e: Expr) -> Expr {
     let and = matches!(e, Expr::And(_));
     match e {
         Expr::And(xs) | Expr::Or(xs) if xs.len() > 1 => {
             let mut seen: Vec<Expr> = Vec::new();
+            let mut keys: HashMap<u64, Vec<usize>> = HashMap::new();
             for x in xs {
-                if !seen.contains(&x) {
+                let same = keys.entry(x.fingerprint()).or_default();
+                if !same.iter().any(|&i| seen[i] == x) {
+                    same.push(seen.len());
                     seen.push(x);
                 }
             }
@@ -315,9 +685,21 @@ fn dedup(e: Expr) -> Expr {
 
 /// The same condition without the guards its other tests imply; `¬Exists` reads as `Null`.
 pub fn simplify(e: &Expr) -> Expr {
+    simplify_within(
+        e,
+        &mut Work {
+            left: WORK,
+            second: 0,
+            looked: 0,
+        },
+    )
+}
+
+/// [`simplify`] spending from `work`.
+fn simplify_within(e: &Expr, work: &mut Work) -> Expr {
     let mut cur = e.clone();
     for _ in 0..4 {
-        let next = factor(&normalise(&rebuild(&cur, &Facts::default())));
+        let next = factor(&normalise(&rebuild(&cur, &Facts::default(), work)), work);
         if next == cur {
             break;
         }
@@ -360,24 +742,41 @@ fn normalise(e: &Expr) -> Expr {
 
 /// `not (c and a) and not (c and b)` is `not (c and (a or b))`: the "raises" conditions Python's
 /// value semantics attach to each alternative share their conjuncts, written once instead.
-fn factor(e: &Expr) -> Expr {
+fn factor(e: &Expr, work: &mut Work) -> Expr {
     match e {
         Expr::And(xs) => {
-            let mut xs: Vec<Expr> = xs.iter().map(factor).collect();
-            while let Some(next) = factor_once(&xs) {
-                xs = next;
+            let mut xs: Vec<Expr> = xs.iter().map(|x| factor(x, work)).collect();
+            // Each step compares the conjuncts of the negated conjunctions with each other.
+            while work.spend(negated_conjuncts(&xs).saturating_pow(2)) {
+                match factor_once(&xs) {
+                    Some(next) => xs = next,
+                    None => break,
+                }
             }
             Expr::and(xs)
         }
-        Expr::Or(xs) => Expr::or(xs.iter().map(factor).collect()),
-        Expr::Not(x) => Expr::not(factor(x)),
+        Expr::Or(xs) => Expr::or(xs.iter().map(|x| factor(x, work)).collect()),
+        Expr::Not(x) => Expr::not(factor(x, work)),
         Expr::Elements(el) => {
             let mut el = el.clone();
-            el.body = Box::new(factor(&el.body));
+            el.body = Box::new(factor(&el.body, work));
             Expr::Elements(el)
         }
         other => other.clone(),
     }
+}
+
+/// How many conjuncts the negated conjunctions among `xs` have in all.
+fn negated_conjuncts(xs: &[Expr]) -> usize {
+    xs.iter()
+        .map(|x| match x {
+            Expr::Not(inner) => match inner.as_ref() {
+                Expr::And(ys) => ys.len(),
+                _ => 0,
+            },
+            _ => 0,
+        })
+        .sum()
 }
 
 /// One factoring step over the conjuncts of an And, if two negated conjunctions share a conjunct.
@@ -429,4 +828,64 @@ fn factor_once(xs: &[Expr]) -> Option<Vec<Expr>> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Span;
+
+    fn p(field: &str, v: &str) -> Expr {
+        crate::panther::exact(
+            &FieldPath(vec![field.into()]),
+            Test::Is(serde_json::json!(v)),
+            Span::default(),
+        )
+    }
+
+    #[test]
+    fn negations_are_found_without_building_them() {
+        let shapes = [
+            p("a", "1"),
+            Expr::not(p("a", "1")),
+            Expr::Const(true),
+            Expr::and(vec![p("a", "1"), Expr::or(vec![p("b", "2"), p("c", "3")])]),
+            Expr::not(Expr::or(vec![p("b", "2"), p("c", "3")])),
+        ];
+        for x in &shapes {
+            let n = Expr::not(x.clone());
+            assert_eq!(negation_fingerprint(x), n.fingerprint(), "{x:?}");
+            assert!(is_negation(&n, x), "{x:?}");
+            assert!(has_complement(&[x.clone(), p("z", "0"), n]), "{x:?}");
+            for y in &shapes {
+                assert_eq!(is_negation(y, x), *y == Expr::not(x.clone()), "{y:?} {x:?}");
+            }
+        }
+        assert!(!has_complement(&shapes[2..]));
+    }
+
+    /// A condition nested as deep as the translator allows, and wide ones, simplify in bounded
+    /// work (a regression here takes exponential or cubic time).
+    #[test]
+    fn deep_and_wide_conditions_stay_cheap() {
+        let mut e = p("last", "x");
+        for i in 0..150 {
+            e = Expr::or(vec![
+                p("n", &format!("E{i}")),
+                Expr::and(vec![Expr::not(p("f", &format!("F{i}"))), e]),
+            ]);
+        }
+        let wide = Expr::or((0..20_000).map(|i| p("n", &format!("E{i}"))).collect());
+        let not_wide = Expr::not(wide.clone());
+        let both = Expr::and(vec![wide, e.clone(), not_wide.clone()]);
+        for x in [e, not_wide, both] {
+            let s = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || simplify(&x))
+                .expect("thread")
+                .join()
+                .expect("no overflow");
+            assert!(size(std::slice::from_ref(&s)) > 0);
+        }
+    }
 }

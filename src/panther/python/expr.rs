@@ -8,13 +8,23 @@
 use rustpython_parser::ast;
 
 use super::value::{Atom, Callable, Py, Value};
-use super::{and, not_translatable, Env, Translated, Translator};
+use super::{and, not_translatable, start_offset, Env, Translated, Translator};
 use crate::eval::Num;
 
 impl<'m> Translator<'m> {
+    /// A Python expression as a [`Value`], within the limits on recursion and size (`limits`).
+    pub(super) fn expr(&mut self, e: &ast::Expr, env: &Env) -> Translated<Value> {
+        self.enter(start_offset(e))?;
+        let v = self.expr_node(e, env);
+        self.depth -= 1;
+        let v = v?;
+        self.check_size(&v, start_offset(e))?;
+        Ok(v)
+    }
+
     /// A Python expression as a [`Value`]. Each kind of expression is handled where its concern
     /// lives: operators in `ops`, subscripts in `keys`, calls in `calls`, f-strings in `strings`.
-    pub(super) fn expr(&mut self, e: &ast::Expr, env: &Env) -> Translated<Value> {
+    fn expr_node(&mut self, e: &ast::Expr, env: &Env) -> Translated<Value> {
         match e {
             ast::Expr::Constant(c) => Ok(Value::constant(py_constant(&c.value, e)?)),
             ast::Expr::Name(n) => self.name(n, e, env),
@@ -32,7 +42,7 @@ impl<'m> Translator<'m> {
                 let (t, ok) = self.truth(&c);
                 let a = self.expr(&i.body, env)?;
                 let b = self.expr(&i.orelse, env)?;
-                let mut v = Value::if_then_else(t, a, b);
+                let mut v = self.join(t, a, b, e)?;
                 v.ok = and(ok, v.ok);
                 Ok(v)
             }

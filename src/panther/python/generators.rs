@@ -40,7 +40,7 @@ impl<'m> Translator<'m> {
         let found = self.quantify(true, var, iter, &[], &test, &env, f.iter.as_ref())?;
         let (t, ok) = self.truth(&found);
         let b = self.run(stack, env)?;
-        Ok((Value::if_then_else(t, r, b), ok))
+        Ok((self.join(t, r, b, stmt)?, ok))
     }
 
     /// The body of a loop over event data as Python syntax: the condition under which an element
@@ -202,19 +202,17 @@ impl<'m> Translator<'m> {
                         continue;
                     };
                     // Python's order: stop at the first decisive item.
-                    let (mut acc, mut ok) = (Expr::Const(!is_any), Expr::Const(true));
+                    let mut ts = Vec::with_capacity(items.len());
+                    let mut item_oks = Vec::with_capacity(items.len());
                     for item in items {
                         let mut item_env = env.clone();
                         item_env.insert(var.to_owned(), Value::constant(item));
                         let (t, item_ok) = self.generator_item(is_any, ifs, elt, &item_env)?;
-                        if is_any {
-                            ok = and(ok, or(acc.clone(), item_ok));
-                            acc = or(acc, t);
-                        } else {
-                            ok = and(ok, or(not(acc.clone()), item_ok));
-                            acc = and(acc, t);
-                        }
+                        ts.push(t);
+                        item_oks.push(item_ok);
                     }
+                    let ok = Self::chain_ok(!is_any, &ts, item_oks);
+                    let acc = if is_any { Expr::or(ts) } else { Expr::and(ts) };
                     (acc, ok)
                 }
                 Atom::Json(l) => {

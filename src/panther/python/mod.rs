@@ -22,8 +22,10 @@
 //!   constants and functions, then runs `rule(event)` with the parameter bound to the event.
 //! - `stmt` runs statements: `Translator::run` walks a stack of frames (blocks), binding
 //!   names in an `Env` as it goes. Where control flow branches (`if`, `try`, a loop over event
-//!   data) each continuation is run to its `return` and the two values are joined on the
-//!   branching condition (`Value::if_then_else`), so the result is one `Value` per function.
+//!   data) one continuation is run to its `return`, the other goes on in place, and the two
+//!   values are joined on the branching condition (`Value::if_then_else`) when the run returns,
+//!   so the result is one `Value` per function; an `if` whose branches only bind names joins
+//!   the names instead, and the rest of the function runs once.
 //! - `expr` turns an expression into a `Value` (`value` defines the types), dispatching to
 //!   the module of each concern: `ops` for truthiness, `and`/`or`/`not` and comparisons,
 //!   `keys` for reading fields (`event.get`, `event[...]`, `deep_get`), `calls` for calls
@@ -32,6 +34,18 @@
 //! - A condition is an IR [`Expr`] over the event: the truth of the returned value (`ops`),
 //!   conjoined with its `ok`, is the rule's condition.
 //! - `fields` separately reads `alert_context()` for the alert's output fields.
+//!
+//! # Cost
+//!
+//! The translation's cost follows the rule's size. `a or b or ...` and `a and b and ...` over
+//! bools (the usual case) become one `Or`/`And` of the operands' truths, each written once; an
+//! operand-returning chain copies each operand's truth into the guards after it (quadratic in
+//! the chain's length, refused past the size limit); `elif` chains and early returns join one
+//! test per branch, and runs of branches returning the same constant join as one `Or`/`And`.
+//! What cannot be written without copies (a variable flipped by many independent `if`s) grows
+//! until `limits` refuses it: nesting, recursion, statements run and the size of each value are
+//! bounded (docs/errors.md, "Python rules"), and the translation runs on a thread with a stack
+//! sized for those bounds. The simplifier that follows bounds its own work (`simplify`).
 //!
 //! Refusals are `PyErr`s made by `Translator::refuse` (or `not_translatable` outside a
 //! translator) and carry the byte offset of the construct; [`translate`] turns them into a
@@ -46,6 +60,7 @@ mod helpers;
 mod ipaddress;
 mod isinstance;
 mod keys;
+mod limits;
 mod module;
 mod ops;
 mod regex;
@@ -53,6 +68,8 @@ mod stmt;
 mod strings;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_cost;
 mod value;
 
 use std::collections::HashMap;
@@ -99,9 +116,50 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
         let (l, c) = at(offset);
         Diagnostic::new(Code::PythonSyntax, msg).in_other_file(path, l, c)
     })?;
+    if let Err(e) = limits::check_nesting(&module) {
+        // Dropping a syntax tree recurses as deep as it nests, which is what the check refused:
+        // the tree is left allocated instead (once, and no larger than the source).
+        std::mem::forget(module);
+        let (l, c) = at(e.at);
+        return Err(Diagnostic::new(e.code, e.msg).in_other_file(path, l, c));
+    }
     let prelude = parse(PRELUDE).map_err(|(msg, _)| {
         Diagnostic::new(Code::PythonSyntax, format!("rulecast prelude: {msg}"))
     })?;
+    let (module_ref, prelude_ref) = (&module, &prelude);
+    let result = on_translation_stack(move || translate_rule(module_ref, prelude_ref, span))
+        .map_err(|e| {
+            let (l, c) = at(e.at);
+            Diagnostic::new(e.code, e.msg).in_other_file(path, l, c)
+        })?;
+    Ok(Translation {
+        condition: result,
+        fields: output_fields(&module),
+    })
+}
+
+/// The stack the translation runs on (see [`on_translation_stack`]).
+const TRANSLATION_STACK: usize = 64 << 20;
+
+/// Run `f` on a thread with a [`TRANSLATION_STACK`]: the translator recurses at most
+/// `limits::MAX_DEPTH` levels, but a level can take several kilobytes of stack (more in a debug
+/// build), more than the 2 MiB a spawned thread gets by default. Only what is used is allocated.
+/// Runs on the current thread if no thread can be started.
+fn on_translation_stack<T: Send>(f: impl FnOnce() -> T + Send + Copy) -> T {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("rulecast-python".into())
+            .stack_size(TRANSLATION_STACK)
+            .spawn_scoped(s, f)
+        {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => f(),
+        }
+    })
+}
+
+/// The condition of the module's `rule()`, with the prelude's helpers at hand.
+fn translate_rule(module: &[ast::Stmt], prelude: &[ast::Stmt], span: Span) -> Translated<Expr> {
     let mut t = Translator {
         span,
         globals: HashMap::new(),
@@ -113,20 +171,15 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
         ip_checks: Vec::new(),
         defaults: HashMap::new(),
         deferred: Vec::new(),
+        depth: 0,
+        steps: 0,
     };
-    for s in &prelude {
+    for s in prelude {
         if let ast::Stmt::FunctionDef(f) = s {
             t.prelude.insert(f.name.to_string(), f);
         }
     }
-    let result = t.translate_module(&module).map_err(|e| {
-        let (l, c) = at(e.at);
-        Diagnostic::new(e.code, e.msg).in_other_file(path, l, c)
-    })?;
-    Ok(Translation {
-        condition: result,
-        fields: output_fields(&module),
-    })
+    t.translate_module(module)
 }
 
 /// Parse Python source into its statements, or a message and the byte offset of the error.
@@ -197,6 +250,10 @@ struct Translator<'m> {
     /// The refusals deferred so far (see [`Translator::deferred_refusal`]): each one's message
     /// and offset, numbered by position.
     deferred: Vec<(String, usize)>,
+    /// How deeply the translator is recursing (see `limits`).
+    depth: usize,
+    /// How many statements have run (see `limits`).
+    steps: usize,
 }
 
 /// `a ∧ b`.

@@ -11,32 +11,108 @@ use rustpython_parser::ast::{self, Ranged};
 use crate::ir::{Anchor, CompareOp, Expr, JsonType, Number, Pattern, Test};
 use crate::panther::{fields_equal, quantified};
 
+use super::limits::Size;
 use super::value::{Atom, Loc, Py, Value};
 use super::{and, not, or, Env, Translated, Translator};
 
 impl<'m> Translator<'m> {
-    /// `a and b and ...` / `a or b or ...`: evaluated left to right, each step returning one of
-    /// its operands as Python does ([`Translator::value_and`], [`Translator::value_or`]).
+    /// `a and b and ...` / `a or b or ...`: evaluated left to right, returning the first operand
+    /// that decides (falsy for `and`, truthy for `or`) or else the last, as Python does
+    /// ([`Translator::value_chain`]).
+    ///
+    /// When every operand is a bool (comparisons, `not`, ...: the usual `return a == x or b == y`)
+    /// the result is a bool too, built in one step from the operands' truths
+    /// ([`Translator::bool_chain`]).
     pub(super) fn bool_operation(
         &mut self,
         b: &ast::ExprBoolOp,
         e: &ast::Expr,
         env: &Env,
     ) -> Translated<Value> {
-        let mut it = b.values.iter();
-        let Some(first) = it.next() else {
-            return self.refuse(e, "an empty boolean operation");
-        };
-        let mut acc = self.expr(first, env)?;
-        for x in it {
-            let v = self.expr(x, env)?;
-            acc = if b.op == ast::BoolOp::And {
-                self.value_and(acc, v)
+        let is_and = b.op == ast::BoolOp::And;
+        let mut vals = Vec::with_capacity(b.values.len());
+        for x in &b.values {
+            vals.push(self.expr(x, env)?);
+        }
+        match vals.len() {
+            0 => self.refuse(e, "an empty boolean operation"),
+            1 => Ok(vals.remove(0)),
+            _ if vals.iter().all(Value::is_bool) => Ok(self.bool_chain(is_and, &vals)),
+            _ => self.value_chain(is_and, vals, e),
+        }
+    }
+
+    /// The evaluation of `v1 and v2 and ...` (`is_and`) or `v1 or v2 or ...` stops at an operand
+    /// that decides; `ts` the operands' truths. Operand `i` is evaluated where none before it
+    /// decided, and ok when `ok1 ∧ (s1 ∨ (ok2 ∧ (s2 ∨ ...)))`, `s` the operands' stops.
+    pub(super) fn chain_ok(is_and: bool, ts: &[Expr], oks: Vec<Expr>) -> Expr {
+        let mut ok = Expr::Const(true);
+        for (i, v_ok) in oks.into_iter().enumerate().rev() {
+            ok = if i + 1 == ts.len() {
+                v_ok
             } else {
-                self.value_or(acc, v)
+                let stops = if is_and {
+                    not(ts[i].clone())
+                } else {
+                    ts[i].clone()
+                };
+                and(v_ok, or(stops, ok))
             };
         }
-        Ok(acc)
+        ok
+    }
+
+    /// `v1 and v2 and ...` (`is_and`) or `v1 or v2 or ...` over bools: a bool, `t1 ∧ t2 ∧ ...`
+    /// (`∨`). Each operand's conditions appear once, so the cost follows the rule's size.
+    fn bool_chain(&self, is_and: bool, vals: &[Value]) -> Value {
+        let (truths, oks): (Vec<Expr>, Vec<Expr>) = vals.iter().map(|v| self.truth(v)).unzip();
+        let ok = Self::chain_ok(is_and, &truths, oks);
+        let t = if is_and {
+            Expr::and(truths)
+        } else {
+            Expr::or(truths)
+        };
+        Value::boolean(t, ok)
+    }
+
+    /// `v1 and v2 and ...` (`is_and`) or `v1 or v2 or ...` returning an operand: each alternative
+    /// of operand `i` is the result where the operands before it did not decide (`¬t1 ∧ ... ∧
+    /// ¬t(i-1)` for `or`) and, unless it is the last, this alternative decides. The operands'
+    /// truths are computed once and copied into the guards after them (refused past the size
+    /// limit).
+    fn value_chain(&self, is_and: bool, vals: Vec<Value>, node: &ast::Expr) -> Translated<Value> {
+        let truths: Vec<Expr> = vals.iter().map(|v| self.truth(v).0).collect();
+        let n = vals.len();
+        let (mut copies, mut before) = (0usize, 0usize);
+        for (v, t) in vals.iter().zip(&truths) {
+            copies = copies.saturating_add(before.saturating_mul(v.alts.len()));
+            before = before.saturating_add(Size::of([t]).nodes);
+        }
+        self.fits(copies, node)?;
+        let mut alts = Vec::new();
+        let mut oks = Vec::with_capacity(n);
+        let mut undecided: Vec<Expr> = Vec::new();
+        for (i, v) in vals.into_iter().enumerate() {
+            let prefix = Expr::and(undecided.clone());
+            for (g, x) in v.alts {
+                let guard = if i + 1 == n {
+                    and(prefix.clone(), g)
+                } else {
+                    let (t, _) = self.truth(&Value::of(x.clone()));
+                    let decides = if is_and { not(t) } else { t };
+                    and(prefix.clone(), and(g, decides))
+                };
+                alts.push((guard, x));
+            }
+            oks.push(v.ok);
+            let t = &truths[i];
+            undecided.push(if is_and { t.clone() } else { not(t.clone()) });
+        }
+        Ok(Value {
+            alts,
+            ok: Self::chain_ok(is_and, &truths, oks),
+        }
+        .tidy())
     }
 
     /// `not x` (a bool: the negated truthiness) and `-<number constant>`.
@@ -78,7 +154,7 @@ impl<'m> Translator<'m> {
             let v = self.compare(*op, &left, &r, e)?;
             result = Some(match result {
                 None => v,
-                Some(acc) => self.value_and(acc, v),
+                Some(acc) => self.value_and(acc, v, e)?,
             });
             left = r;
         }
@@ -108,42 +184,12 @@ impl<'m> Translator<'m> {
         (Expr::or(alts), v.ok.clone())
     }
 
-    /// Python's `a or b`: `a` where `a` is truthy, else `b` (evaluated only then); ok when `a` is
-    /// ok and, where `a` is falsy, `b` is ok.
-    fn value_or(&self, a: Value, b: Value) -> Value {
-        let (ta, _) = self.truth(&a);
-        let mut alts = Vec::new();
-        for (g, x) in &a.alts {
-            let (t, _) = self.truth(&Value::of(x.clone()));
-            alts.push((and(g.clone(), t), x.clone()));
+    /// Python's `a and b` (a bool when both are): see [`Translator::value_chain`].
+    fn value_and(&self, a: Value, b: Value, node: &ast::Expr) -> Translated<Value> {
+        if a.is_bool() && b.is_bool() {
+            return Ok(self.bool_chain(true, &[a, b]));
         }
-        for (g, x) in b.alts {
-            alts.push((and(not(ta.clone()), g), x));
-        }
-        Value {
-            alts,
-            ok: and(a.ok, or(ta, b.ok)),
-        }
-        .tidy()
-    }
-
-    /// Python's `a and b`: `a` where `a` is falsy, else `b` (evaluated only then); ok when `a` is
-    /// ok and, where `a` is truthy, `b` is ok.
-    fn value_and(&self, a: Value, b: Value) -> Value {
-        let (ta, _) = self.truth(&a);
-        let mut alts = Vec::new();
-        for (g, x) in &a.alts {
-            let (t, _) = self.truth(&Value::of(x.clone()));
-            alts.push((and(g.clone(), not(t)), x.clone()));
-        }
-        for (g, x) in b.alts {
-            alts.push((and(ta.clone(), g), x));
-        }
-        Value {
-            alts,
-            ok: and(a.ok, or(not(ta), b.ok)),
-        }
-        .tidy()
+        self.value_chain(true, vec![a, b], node)
     }
 
     /// Apply `f` to every pair of alternatives: f gives (value, ok) for the pair.
@@ -154,8 +200,15 @@ impl<'m> Translator<'m> {
         mut f: impl FnMut(&Atom, &Atom) -> Result<(Expr, Expr), String>,
         node: &impl Ranged,
     ) -> Translated<Value> {
+        // Each pair copies both guards: refuse before a product of many alternatives is built.
+        let guards = |v: &Value| Size::of(v.alts.iter().map(|(g, _)| g)).nodes;
+        let copies = guards(a)
+            .saturating_mul(b.alts.len())
+            .saturating_add(guards(b).saturating_mul(a.alts.len()));
+        self.fits(copies.saturating_mul(2), node)?;
         let mut vals = Vec::new();
         let mut bad = Vec::new();
+        let mut nodes = 0usize;
         for (ga, xa) in &a.alts {
             for (gb, xb) in &b.alts {
                 let g = and(ga.clone(), gb.clone());
@@ -166,6 +219,8 @@ impl<'m> Translator<'m> {
                     Ok(r) => r,
                     Err(what) => return self.refuse(node, what),
                 };
+                nodes = nodes.saturating_add(Size::of([&v, &ok]).nodes);
+                self.fits(nodes, node)?;
                 vals.push(and(g.clone(), v));
                 bad.push(and(g, not(ok)));
             }

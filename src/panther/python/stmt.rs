@@ -11,9 +11,10 @@ use rustpython_parser::ast;
 use crate::ir::Expr;
 
 use super::ipaddress::TryIp;
+use super::limits::Size;
 use super::module::{import_bindings, import_from_bindings};
 use super::value::{Py, Value};
-use super::{Env, Translated, Translator};
+use super::{and, not, or, start_offset, Env, Translated, Translator};
 
 /// One block being run, and (for an unrolled loop) what comes next.
 #[derive(Clone)]
@@ -27,9 +28,20 @@ pub(super) struct Frame<'a> {
 pub(super) struct Loop<'a> {
     /// The loop variable, or the names a `for a, b in ...` target unpacks each item into.
     names: Vec<String>,
-    items: Vec<Value>,
+    /// Shared: a branch inside the loop copies the frames, not the items.
+    items: std::rc::Rc<[Value]>,
     next: usize,
     body: &'a [ast::Stmt],
+}
+
+/// A branch taken while the other side runs on in place: once the run has its return value `v`,
+/// the branch's value `a` joins it as `finish(if t then a else v, pre_ok)`.
+struct Join<'m> {
+    t: Expr,
+    a: Value,
+    pre_ok: Vec<Expr>,
+    /// The statement that branched (errors point there).
+    at: &'m ast::Stmt,
 }
 
 impl<'m> Translator<'m> {
@@ -38,31 +50,77 @@ impl<'m> Translator<'m> {
     /// Statements that only bind names (assignments, imports, the steps of a loop over constants)
     /// update `env` and go on; the `ok` of each value they compute is collected in `pre_ok`, since
     /// an exception there ends the function whatever comes next. A statement that branches (`if`,
-    /// `try`, a loop over event data) runs each continuation to its return value and joins them
-    /// with [`Value::if_then_else`]; `return` ends the run.
-    pub(super) fn run(&mut self, mut stack: Vec<Frame<'m>>, mut env: Env) -> Translated<Value> {
+    /// `try`) runs one continuation to its return value and goes on with the other in place, and
+    /// the two values are joined with [`Value::if_then_else`] when the run returns (so an `elif`
+    /// chain, or a loop with an early return, costs no recursion); an `if` whose branches both
+    /// only bind names runs each branch and joins the names instead ([`Translator::merge_if`]).
+    /// `return` ends the run.
+    pub(super) fn run(&mut self, stack: Vec<Frame<'m>>, env: Env) -> Translated<Value> {
+        let at = stack
+            .last()
+            .and_then(|f| f.stmts.first())
+            .map_or(0, start_offset);
+        self.enter(at)?;
+        let r = self.run_frames(stack, env);
+        self.depth -= 1;
+        r
+    }
+
+    /// [`Translator::run`] without the depth count.
+    fn run_frames(&mut self, mut stack: Vec<Frame<'m>>, mut env: Env) -> Translated<Value> {
         let mut pre_ok: Vec<Expr> = Vec::new();
+        let mut joins: Vec<Join<'m>> = Vec::new();
         loop {
             let Some(top) = stack.last_mut() else {
-                return Ok(finish(Value::constant(Py::None), pre_ok));
+                return self.unwind(finish(Value::constant(Py::None), pre_ok), joins);
             };
             let Some((stmt, rest)) = top.stmts.split_first() else {
                 end_block(&mut stack, &mut env);
                 continue;
             };
             top.stmts = rest;
+            self.step(stmt)?;
             match stmt {
                 ast::Stmt::Return(r) => {
                     let v = match &r.value {
                         Some(e) => self.expr(e, &env)?,
                         None => Value::constant(Py::None),
                     };
-                    return Ok(finish(v, pre_ok));
+                    return self.unwind(finish(v, pre_ok), joins);
                 }
                 ast::Stmt::If(i) => {
-                    let (v, ok) = self.run_if(i, stack, env)?;
+                    let c = self.expr(&i.test, &env)?;
+                    let (t, ok) = self.truth(&c);
                     pre_ok.push(ok);
-                    return Ok(finish(v, pre_ok));
+                    if t != Expr::Const(true) && t != Expr::Const(false) && merges(i, &env) {
+                        let ok = self.merge_if(i, &t, &mut env)?;
+                        pre_ok.push(ok);
+                        continue;
+                    }
+                    let a = if t == Expr::Const(false) {
+                        Value::raising()
+                    } else {
+                        let mut a_stack = stack.clone();
+                        a_stack.push(Frame {
+                            stmts: &i.body,
+                            unrolled: None,
+                        });
+                        self.run(a_stack, env.clone())?
+                    };
+                    if t == Expr::Const(true) {
+                        let v = self.join(t, a, Value::raising(), stmt)?;
+                        return self.unwind(finish(v, pre_ok), joins);
+                    }
+                    joins.push(Join {
+                        t,
+                        a,
+                        pre_ok: std::mem::take(&mut pre_ok),
+                        at: stmt,
+                    });
+                    stack.push(Frame {
+                        stmts: &i.orelse,
+                        unrolled: None,
+                    });
                 }
                 ast::Stmt::Assign(a) => {
                     let v = self.expr(&a.value, &env)?;
@@ -99,14 +157,14 @@ impl<'m> Translator<'m> {
                     };
                     let (v, ok) = self.for_over_event_array(f, stmt, var, &iter, stack, env)?;
                     pre_ok.push(ok);
-                    return Ok(finish(v, pre_ok));
+                    return self.unwind(finish(v, pre_ok), joins);
                 }
                 ast::Stmt::Continue(_) | ast::Stmt::Break(_) => {
                     self.leave_loop_body(stmt, &mut stack)?;
                 }
                 ast::Stmt::Raise(_) => {
                     pre_ok.push(Expr::Const(false));
-                    return Ok(finish(Value::raising(), pre_ok));
+                    return self.unwind(finish(Value::raising(), pre_ok), joins);
                 }
                 ast::Stmt::Expr(e) if matches!(e.value.as_ref(), ast::Expr::Constant(_)) => {}
                 ast::Stmt::Pass(_) => {}
@@ -122,8 +180,17 @@ impl<'m> Translator<'m> {
                     return self.refuse(stmt, "a statement with side effects");
                 }
                 ast::Stmt::Try(t) => {
-                    let v = self.run_try(t, stmt, stack, env)?;
-                    return Ok(finish(v, pre_ok));
+                    let (valid, a, handler) = self.run_try(t, stmt, &stack, &env)?;
+                    joins.push(Join {
+                        t: valid,
+                        a,
+                        pre_ok: std::mem::take(&mut pre_ok),
+                        at: stmt,
+                    });
+                    stack.push(Frame {
+                        stmts: handler,
+                        unrolled: None,
+                    });
                 }
                 ast::Stmt::TryStar(_) => {
                     return self.refuse(
@@ -140,38 +207,130 @@ impl<'m> Translator<'m> {
         }
     }
 
-    /// `if test: body else: orelse` followed by the rest of the stack: both branches run to their
-    /// return values (a branch the test can never take is not run), joined on the test's truth.
-    /// Returns the joined value and the condition the test raises no exception.
-    fn run_if(
-        &mut self,
-        i: &'m ast::StmtIf,
-        stack: Vec<Frame<'m>>,
-        env: Env,
-    ) -> Translated<(Value, Expr)> {
-        let c = self.expr(&i.test, &env)?;
-        let (t, ok) = self.truth(&c);
-        let mut a_stack = stack.clone();
-        a_stack.push(Frame {
-            stmts: &i.body,
-            unrolled: None,
-        });
-        let mut b_stack = stack;
-        b_stack.push(Frame {
-            stmts: &i.orelse,
-            unrolled: None,
-        });
-        let a = if t == Expr::Const(false) {
-            Value::raising()
+    /// The run's return value `v` joined with the branches taken before it, innermost first.
+    ///
+    /// Branches in a row that return the same bool constant (`if a: return True` / `elif b:
+    /// return True` / ... / `return v`) join in one step, as `a ∨ b ∨ ... ∨ v` (`¬a ∧ ¬b ∧ ... ∧
+    /// v` for `False`): joined one at a time, each step would copy the tests so far. Joins of
+    /// bools keep a bound on the result's size (measured exactly only once the bound passes the
+    /// limits); other joins are measured.
+    fn unwind(&self, mut v: Value, joins: Vec<Join<'m>>) -> Translated<Value> {
+        let mut size = Size::of_value(&v);
+        // Tests of branches in a row returning `run_of`, innermost first, and where the last one is.
+        let mut run: Vec<Expr> = Vec::new();
+        let mut run_of = true;
+        let mut run_at = None;
+        for j in joins.into_iter().rev() {
+            if let Some(c) = constant_branch(&j, &v) {
+                if c != run_of {
+                    if let Some(at) = run_at.take() {
+                        v = join_run(v, std::mem::take(&mut run), run_of);
+                        size = self.recheck(&v, size.deeper(1).more(1), at)?;
+                    }
+                }
+                // Under a `not` (for False) in the `or` (`and`).
+                size = size.beside(Size::of([&j.t]).deeper(2).more(1));
+                run.push(if c { j.t } else { not(j.t) });
+                run_of = c;
+                run_at = Some(j.at);
+                continue;
+            }
+            if let Some(at) = run_at.take() {
+                v = join_run(v, std::mem::take(&mut run), run_of);
+                size = self.recheck(&v, size.deeper(1).more(1), at)?;
+            }
+            let copies = j.a.alts.len() + v.alts.len() + 2;
+            let t = Size::of([&j.t]);
+            self.fits(t.nodes.saturating_mul(copies), j.at)?;
+            let bools = j.a.is_bool() && v.is_bool();
+            // Two bools: `(t ∧ a) ∨ (¬t ∧ v)`, ok `(t ∧ ok_a) ∨ (¬t ∧ ok_v)` (or the one ok), under
+            // the `and` of `pre_ok`: four copies of `t`, an `and` per alternative, 4 levels deeper.
+            let bound = size
+                .beside(Size::of_value(&j.a))
+                .beside(Size::of(&j.pre_ok))
+                .beside(t.times(4))
+                .more(j.a.alts.len() + v.alts.len() + 12)
+                .deeper(4);
+            v = finish(Value::if_then_else(j.t, j.a, v), j.pre_ok);
+            size = if bools {
+                self.recheck(&v, bound, j.at)?
+            } else {
+                self.check_size(&v, start_offset(j.at))?;
+                Size::of_value(&v)
+            };
+        }
+        if let Some(at) = run_at {
+            v = join_run(v, run, run_of);
+            self.recheck(&v, size.deeper(1).more(1), at)?;
+        }
+        Ok(v)
+    }
+
+    /// `if test: body else: orelse` whose branches only bind names (see [`merges`]), `t` the
+    /// test's truth: each branch runs on its own copy of `env`, and every name either binds is
+    /// bound to `if t then <its value in body> else <in orelse>`. Returns the condition the
+    /// branch taken raises no exception.
+    fn merge_if(&mut self, i: &'m ast::StmtIf, t: &Expr, env: &mut Env) -> Translated<Expr> {
+        let mut env_a = env.clone();
+        let ok_a = self.run_block(&i.body, &mut env_a)?;
+        let mut env_b = env.clone();
+        let ok_b = self.run_block(&i.orelse, &mut env_b)?;
+        let mut names = Vec::new();
+        assigned_names(&i.body, &mut names);
+        assigned_names(&i.orelse, &mut names);
+        for n in names {
+            let (Some(a), Some(b)) = (env_a.remove(&n), env_b.remove(&n)) else {
+                // `merges` saw to it that both branches bind every name either binds.
+                return self.refuse(i, format!("the name '{n}' bound on one branch only"));
+            };
+            let v = self.join(t.clone(), a, b, i)?;
+            env.insert(n, v);
+        }
+        Ok(if ok_a == ok_b {
+            ok_a
         } else {
-            self.run(a_stack, env.clone())?
-        };
-        let b = if t == Expr::Const(true) {
-            Value::raising()
-        } else {
-            self.run(b_stack, env)?
-        };
-        Ok((Value::if_then_else(t, a, b), ok))
+            or(and(t.clone(), ok_a), and(not(t.clone()), ok_b))
+        })
+    }
+
+    /// Run a block that only binds names (see [`merges`]) on `env`: the condition it raises no
+    /// exception.
+    fn run_block(&mut self, stmts: &'m [ast::Stmt], env: &mut Env) -> Translated<Expr> {
+        let mut pre_ok = Vec::new();
+        for stmt in stmts {
+            self.step(stmt)?;
+            match stmt {
+                ast::Stmt::Assign(a) => {
+                    let v = self.expr(&a.value, env)?;
+                    let [ast::Expr::Name(n)] = a.targets.as_slice() else {
+                        return self.refuse(stmt, "an assignment to something other than one name");
+                    };
+                    assign(env, &mut pre_ok, n.id.to_string(), v);
+                }
+                ast::Stmt::AnnAssign(a) => {
+                    let (ast::Expr::Name(n), Some(value)) = (a.target.as_ref(), &a.value) else {
+                        return self.refuse(stmt, "an annotated assignment without a value");
+                    };
+                    let v = self.expr(value, env)?;
+                    assign(env, &mut pre_ok, n.id.to_string(), v);
+                }
+                ast::Stmt::If(i) => {
+                    let c = self.expr(&i.test, env)?;
+                    let (t, ok) = self.truth(&c);
+                    pre_ok.push(ok);
+                    match t {
+                        Expr::Const(true) => pre_ok.push(self.run_block(&i.body, env)?),
+                        Expr::Const(false) => pre_ok.push(self.run_block(&i.orelse, env)?),
+                        t => {
+                            let ok = self.merge_if(i, &t, env)?;
+                            pre_ok.push(ok);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Expr::and(pre_ok))
     }
 
     /// The names a `for` target binds: one name, or a tuple of names to unpack each item into.
@@ -239,7 +398,7 @@ impl<'m> Translator<'m> {
             stmts: &f.body,
             unrolled: Some(Loop {
                 names: bound,
-                items,
+                items: items.into(),
                 next: 1,
                 body: &f.body,
             }),
@@ -271,24 +430,24 @@ impl<'m> Translator<'m> {
     }
 
     /// `try: ... except ValueError: ...` around one `ipaddress.ip_address()` call (the only `try`
-    /// rulecast follows, see [`Translator::try_ip_address`]): where the address parses, the rest
-    /// of the try block and then the statements after it; elsewhere the handler and then the
-    /// statements after it.
+    /// rulecast follows, see [`Translator::try_ip_address`]): the condition the address parses,
+    /// the value where it does (the rest of the try block, then the statements after it, with
+    /// `stack` the frames after it), and the handler's statements (to run, then what follows the
+    /// try statement, where it does not).
     fn run_try(
         &mut self,
         t: &'m ast::StmtTry,
         stmt: &ast::Stmt,
-        stack: Vec<Frame<'m>>,
-        env: Env,
-    ) -> Translated<Value> {
-        let (value, handler) = self.try_ip_address(t, stmt, &env)?;
+        stack: &[Frame<'m>],
+        env: &Env,
+    ) -> Translated<(Expr, Value, &'m [ast::Stmt])> {
+        let (value, handler) = self.try_ip_address(t, stmt, env)?;
         let TryIp {
             valid,
             first,
             bind,
             rest,
         } = value;
-        // The address parsed: the rest of the try block, then what follows it.
         let a = match first {
             Some(returned) => returned,
             None => {
@@ -296,7 +455,7 @@ impl<'m> Translator<'m> {
                 if let Some((name, v)) = bind {
                     env_a.insert(name, v);
                 }
-                let mut a_stack = stack.clone();
+                let mut a_stack = stack.to_vec();
                 a_stack.push(Frame {
                     stmts: rest,
                     unrolled: None,
@@ -304,15 +463,30 @@ impl<'m> Translator<'m> {
                 self.run(a_stack, env_a)?
             }
         };
-        // ValueError: the handler, then what follows the try statement.
-        let mut b_stack = stack;
-        b_stack.push(Frame {
-            stmts: handler,
-            unrolled: None,
-        });
-        let b = self.run(b_stack, env)?;
-        Ok(Value::if_then_else(valid, a, b))
+        Ok((valid, a, handler))
     }
+}
+
+/// The bool constant a branch returns when it can join a run in [`Translator::unwind`]: `v` (what
+/// the run returns otherwise) is a bool, and the branch raises exactly where `v` does.
+fn constant_branch(j: &Join<'_>, v: &Value) -> Option<bool> {
+    let c = j.a.as_const_bool()?;
+    let fine = v.is_bool() && j.a.ok == v.ok && j.pre_ok.iter().all(|x| *x == Expr::Const(true));
+    fine.then_some(c)
+}
+
+/// `v` after a run of branches returning `of` (tests innermost first): `t1 ∨ t2 ∨ ... ∨ v`
+/// (for `True`; the tests are already negated for `False`, joined with `∧`). The same as joining
+/// them one at a time ([`Value::if_then_else`] of a bool constant and a bool).
+fn join_run(v: Value, mut run: Vec<Expr>, of: bool) -> Value {
+    if run.is_empty() {
+        return v;
+    }
+    run.reverse();
+    let (truth, ok) = v.into_bool_truth();
+    run.push(truth);
+    let value = if of { Expr::or(run) } else { Expr::and(run) };
+    Value::boolean(value, ok)
 }
 
 /// The function's return value `v`, ok only when the statements run before the return raised
@@ -371,5 +545,83 @@ fn bind_loop_item(env: &mut Env, names: &[String], item: &Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// Whether `if` can be run by running both branches and joining the names they bind
+/// ([`Translator::merge_if`]) instead of running the rest of the function once per branch: the
+/// branches only bind names (assignments and such `if`s; no `return`, loop or call for effect),
+/// and bind the same new names (a name bound on one branch only stays unbound on the other).
+fn merges(i: &ast::StmtIf, env: &Env) -> bool {
+    let mut bound: Vec<&str> = env.keys().map(String::as_str).collect();
+    bound.sort_unstable();
+    if_binds(i, &mut bound)
+}
+
+/// [`merges`] for `i` with `bound` the names bound before it (sorted); adds those it binds.
+fn if_binds<'a>(i: &'a ast::StmtIf, bound: &mut Vec<&'a str>) -> bool {
+    let mut a = bound.clone();
+    let mut b = bound.clone();
+    if !block_binds(&i.body, &mut a) || !block_binds(&i.orelse, &mut b) || a != b {
+        return false;
+    }
+    *bound = a;
+    true
+}
+
+/// [`merges`] for a block: it only binds names (adding them to `bound`, kept sorted).
+fn block_binds<'a>(stmts: &'a [ast::Stmt], bound: &mut Vec<&'a str>) -> bool {
+    let bind = |n: &'a str, bound: &mut Vec<&'a str>| {
+        if let Err(at) = bound.binary_search(&n) {
+            bound.insert(at, n);
+        }
+    };
+    for s in stmts {
+        match s {
+            ast::Stmt::Assign(a) => match a.targets.as_slice() {
+                [ast::Expr::Name(n)] => bind(n.id.as_str(), bound),
+                _ => return false,
+            },
+            ast::Stmt::AnnAssign(a) => match (a.target.as_ref(), &a.value) {
+                (ast::Expr::Name(n), Some(_)) => bind(n.id.as_str(), bound),
+                _ => return false,
+            },
+            ast::Stmt::If(i) => {
+                if !if_binds(i, bound) {
+                    return false;
+                }
+            }
+            ast::Stmt::Pass(_) => {}
+            ast::Stmt::Expr(e) if matches!(e.value.as_ref(), ast::Expr::Constant(_)) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The names a block that only binds names ([`merges`]) assigns, added to `out` once each.
+fn assigned_names(stmts: &[ast::Stmt], out: &mut Vec<String>) {
+    for s in stmts {
+        let name = match s {
+            ast::Stmt::Assign(a) => match a.targets.as_slice() {
+                [ast::Expr::Name(n)] => Some(n.id.as_str()),
+                _ => None,
+            },
+            ast::Stmt::AnnAssign(a) => match a.target.as_ref() {
+                ast::Expr::Name(n) => Some(n.id.as_str()),
+                _ => None,
+            },
+            ast::Stmt::If(i) => {
+                assigned_names(&i.body, out);
+                assigned_names(&i.orelse, out);
+                None
+            }
+            _ => None,
+        };
+        if let Some(n) = name {
+            if !out.iter().any(|x| x == n) {
+                out.push(n.to_owned());
+            }
+        }
     }
 }

@@ -205,7 +205,8 @@ pub(super) enum Atom {
 }
 
 /// A symbolic Python value: disjoint guarded alternatives, and the condition under which
-/// computing it raises no exception.
+/// computing it raises no exception. Wherever `ok` holds some alternative's guard holds (where
+/// none does, computing the value raises); where `ok` fails the alternatives do not matter.
 #[derive(Debug, Clone)]
 pub(super) struct Value {
     pub(super) alts: Vec<(Expr, Atom)>,
@@ -240,6 +241,40 @@ impl Value {
         Value {
             alts: vec![],
             ok: Expr::Const(false),
+        }
+    }
+
+    /// Every alternative is a bool (a comparison, `not`, `and`/`or` of bools, ...). Its truth is
+    /// then the bool itself: alternatives cover every case the value is computed without raising,
+    /// so the value is the bool `truth` wherever it is ok.
+    pub(super) fn is_bool(&self) -> bool {
+        self.alts
+            .iter()
+            .all(|(_, a)| matches!(a, Atom::Bool(_) | Atom::Const(Py::Bool(_))))
+    }
+
+    /// The truth of a value whose alternatives are all bools ([`Value::is_bool`]), and its `ok`.
+    pub(super) fn into_bool_truth(self) -> (Expr, Expr) {
+        let t = Expr::or(
+            self.alts
+                .into_iter()
+                .map(|(g, a)| match a {
+                    Atom::Bool(e) => and(g, e),
+                    Atom::Const(Py::Bool(b)) => and(g, Expr::Const(b)),
+                    _ => Expr::Const(false),
+                })
+                .collect(),
+        );
+        (t, self.ok)
+    }
+
+    /// The bool this value certainly is, when it is a bool constant wherever it is computed
+    /// (which may raise).
+    pub(super) fn as_const_bool(&self) -> Option<bool> {
+        match self.alts.as_slice() {
+            [(Expr::Const(true), Atom::Const(Py::Bool(b)))] => Some(*b),
+            [(Expr::Const(true), Atom::Bool(Expr::Const(b)))] => Some(*b),
+            _ => None,
         }
     }
 
@@ -281,7 +316,25 @@ impl Value {
 
     /// Python's `a if t else b`, and the join of two branches of an `if` statement: `a` where
     /// `t` holds, `b` elsewhere.
+    ///
+    /// Two bools join into one bool, `(t ∧ a) ∨ (¬t ∧ b)` (`t ∨ b` when `a` is `True`), so that a
+    /// chain of branches (an `elif` chain, a loop with an early return) grows by one test per
+    /// branch, and stays flat when the branches return the same constant.
     pub(super) fn if_then_else(t: Expr, a: Value, b: Value) -> Value {
+        if a.is_bool() && b.is_bool() {
+            let (ta, a_ok) = a.into_bool_truth();
+            let (tb, b_ok) = b.into_bool_truth();
+            let value = match ta {
+                Expr::Const(true) => or(t.clone(), tb),
+                ta => or(and(t.clone(), ta), and(not(t.clone()), tb)),
+            };
+            let ok = if a_ok == b_ok {
+                a_ok
+            } else {
+                or(and(t.clone(), a_ok), and(not(t), b_ok))
+            };
+            return Value::boolean(value, ok);
+        }
         let mut alts = Vec::new();
         for (g, x) in a.alts {
             alts.push((and(t.clone(), g), x));

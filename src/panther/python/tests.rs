@@ -13,21 +13,7 @@ fn tr(src: &str) -> Result<Expr, Diagnostic> {
 fn check(body: &str, cases: &[(serde_json::Value, bool)]) {
     let src = format!("import re\nfrom fnmatch import fnmatch\nfrom panther_base_helpers import deep_get, pattern_match, pattern_match_list\nfrom panther_aws_helpers import aws_cloudtrail_success\n\ndef rule(event):\n{}\n", body.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"));
     let cond = tr(&src).unwrap_or_else(|d| panic!("{d:?}\n{src}"));
-    let rule = crate::rule::Rule {
-        format: crate::rule::Format::Panther,
-        meta: Default::default(),
-        detections: vec![],
-        condition_text: vec![],
-        condition: cond.clone(),
-        span: Span::default(),
-    };
-    let jq = crate::backend::render(
-        crate::backend::Target::Jq.backend(),
-        &rule,
-        &Default::default(),
-    )
-    .expect("renders");
-    let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
+    let (jq, program) = jq_program(cond.clone());
     for (e, want) in cases {
         let got = crate::eval::matches(&cond, e).expect("evaluates");
         assert_eq!(got, *want, "evaluator on {e}\n{body}\n{cond:?}");
@@ -52,21 +38,7 @@ fn fails(body: &str, needle: &str) -> Diagnostic {
 /// A whole module; each event with the expected verdict, checked with the evaluator and jq.
 fn check_module(src: &str, cases: &[(serde_json::Value, bool)]) {
     let cond = tr(src).unwrap_or_else(|d| panic!("{d:?}\n{src}"));
-    let rule = crate::rule::Rule {
-        format: crate::rule::Format::Panther,
-        meta: Default::default(),
-        detections: vec![],
-        condition_text: vec![],
-        condition: cond.clone(),
-        span: Span::default(),
-    };
-    let jq = crate::backend::render(
-        crate::backend::Target::Jq.backend(),
-        &rule,
-        &Default::default(),
-    )
-    .expect("renders");
-    let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
+    let (jq, program) = jq_program(cond.clone());
     for (e, want) in cases {
         let got = crate::eval::matches(&cond, e).expect("evaluates");
         assert_eq!(got, *want, "evaluator on {e}\n{src}\n{cond:?}");
@@ -765,4 +737,26 @@ fn integers_compare_exactly() {
         "return 9007199254740993 > 9007199254740992.0 and 9007199254740993 != 9007199254740992",
         &[(json!({}), true)],
     );
+}
+
+/// The jq filter for a translated condition, and the filter compiled by jaq.
+pub(super) fn jq_program(
+    condition: crate::ir::Expr,
+) -> (String, crate::backend::jq::exec::JqProgram) {
+    let rule = crate::rule::Rule {
+        format: crate::rule::Format::Panther,
+        meta: Default::default(),
+        detections: vec![],
+        condition_text: vec![],
+        condition,
+        span: Span::default(),
+    };
+    let jq = crate::backend::render(
+        crate::backend::Target::Jq.backend(),
+        &rule,
+        &Default::default(),
+    )
+    .expect("renders");
+    let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
+    (jq, program)
 }

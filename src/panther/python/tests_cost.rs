@@ -5,6 +5,7 @@
 //! regression would hang, exhaust memory or overflow the stack.
 
 use super::limits::Size;
+use super::tests::jq_program;
 use super::*;
 use serde_json::json;
 
@@ -34,21 +35,7 @@ fn check_module(src: String, cases: &[(serde_json::Value, bool)]) {
                 let got = crate::eval::matches(&cond, e).expect("evaluates");
                 assert_eq!(got, *want, "evaluator on {e}");
             }
-            let rule = crate::rule::Rule {
-                format: crate::rule::Format::Panther,
-                meta: Default::default(),
-                detections: vec![],
-                condition_text: vec![],
-                condition: cond,
-                span: Span::default(),
-            };
-            let jq = crate::backend::render(
-                crate::backend::Target::Jq.backend(),
-                &rule,
-                &Default::default(),
-            )
-            .expect("renders");
-            let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
+            let (_, program) = jq_program(cond);
             for (e, want) in &cases {
                 let by_jq = !program.run(e).expect("runs").is_empty();
                 assert_eq!(by_jq, *want, "jq on {e}");

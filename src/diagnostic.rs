@@ -14,6 +14,9 @@ use crate::source::{LineCol, SourceFile, Span};
 pub enum Code {
     /// E001: a file or directory could not be read or written.
     Io,
+    /// E002: the project configuration (`rulecast.toml`, a pySigma pipeline) is invalid: an
+    /// unknown key, a bad value, a path that leaves the project.
+    Config,
     /// E101: the file is not UTF-8 text (binary data).
     NotText,
     /// E102: YAML syntax error.
@@ -65,6 +68,7 @@ impl Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Io => "E001",
+            Code::Config => "E002",
             Code::NotText => "E101",
             Code::Yaml => "E102",
             Code::NotARule => "E103",
@@ -91,8 +95,9 @@ impl Code {
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 24] = [
         Code::Io,
+        Code::Config,
         Code::NotText,
         Code::Yaml,
         Code::NotARule,
@@ -166,6 +171,14 @@ impl Diagnostic {
     pub fn in_other_file(mut self, path: impl Into<PathBuf>, line: usize, column: usize) -> Self {
         self.file = Some(path.into());
         self.with_line_col(line, column)
+    }
+
+    /// Point at `span` when there is one.
+    pub fn with_span_opt(self, span: Option<Span>) -> Self {
+        match span {
+            Some(s) => self.with_span(s),
+            None => self,
+        }
     }
 
     /// Keep an existing location, else point at `span`.

@@ -17,6 +17,7 @@
 pub mod backend;
 pub mod cli;
 pub mod cloudtrail;
+pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod escape;
@@ -30,6 +31,7 @@ pub mod rule;
 pub mod ruletest;
 pub mod sigma;
 pub mod source;
+pub mod suggest;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -51,6 +53,71 @@ pub struct LoadOptions {
 pub struct LoadedFile {
     pub file: SourceFile,
     pub rules: Vec<Result<Rule, Diagnostic>>,
+    /// Why the file holds no rule and is no error: a YAML file of a rules repository that is not
+    /// a rule (a Panther global helper, data model, pack or policy; a YAML with no rule key).
+    pub not_a_rule: Option<String>,
+}
+
+impl LoadedFile {
+    /// A file whose reading failed as a whole: its one diagnostic.
+    pub fn failed(file: SourceFile, d: Diagnostic) -> LoadedFile {
+        LoadedFile {
+            file,
+            rules: vec![Err(d)],
+            not_a_rule: None,
+        }
+    }
+}
+
+/// Panther analysis types that are not rules over log events: shared Python, data models, packs
+/// of other analyses, lookup tables, saved and scheduled queries, cloud resource policies.
+const PANTHER_NOT_RULES: [&str; 7] = [
+    "global",
+    "datamodel",
+    "pack",
+    "lookup_table",
+    "saved_query",
+    "scheduled_query",
+    "policy",
+];
+
+/// The keys that make a YAML document a rule of some kind (Sigma rule, correlation or filter,
+/// legacy collection action; Panther analysis).
+const RULE_KEYS: [&str; 9] = [
+    "title",
+    "detection",
+    "logsource",
+    "correlation",
+    "filter",
+    "action",
+    "id",
+    "name",
+    "AnalysisType",
+];
+
+/// Why `docs` are no rule and no error, if they are not: every document is a Panther analysis
+/// of a non-rule type, or a mapping without any rule key.
+fn not_a_rule(docs: &[yaml::Document]) -> Option<String> {
+    let panther_type = |d: &yaml::Document| {
+        d.node
+            .get("AnalysisType")
+            .and_then(yaml::Node::as_str)
+            .filter(|t| PANTHER_NOT_RULES.contains(t))
+            .map(|t| format!("Panther {t}"))
+    };
+    let no_rule_key = |d: &yaml::Document| match &d.node {
+        yaml::Node::Map(entries)
+            if !entries.iter().any(|(k, _)| RULE_KEYS.contains(&k.as_str())) =>
+        {
+            Some("YAML without rule keys".to_owned())
+        }
+        _ => None,
+    };
+    let reasons: Vec<String> = docs
+        .iter()
+        .map(|d| panther_type(d).or_else(|| no_rule_key(d)))
+        .collect::<Option<_>>()?;
+    reasons.into_iter().next()
 }
 
 /// The largest rule file (or tests, mapping, placeholders or Python file) rulecast reads: 10 MiB,
@@ -145,6 +212,14 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<LoadedFile, FileDiag
 pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
     let rules = match yaml::parse_documents(&file.text) {
         Err(d) => vec![Err(d)],
+        Ok(docs) if !docs.is_empty() && not_a_rule(&docs).is_some() => {
+            let not_a_rule = not_a_rule(&docs);
+            return LoadedFile {
+                file,
+                rules: Vec::new(),
+                not_a_rule,
+            };
+        }
         Ok(docs) if docs.is_empty() => vec![Err(Diagnostic::new(
             Code::Empty,
             "the file holds no YAML document; expected a Sigma rule",
@@ -157,7 +232,11 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
             }
         }
     };
-    LoadedFile { file, rules }
+    LoadedFile {
+        file,
+        rules,
+        not_a_rule: None,
+    }
 }
 
 /// Read a placeholders file: `placeholders: {name: value | [values]}` (or the mapping itself).

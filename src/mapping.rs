@@ -14,6 +14,9 @@
 //!   - logsource: {product: aws, service: cloudtrail}
 //!     table: cloudtrail_mgmt
 //! ```
+//!
+//! A field can also be renamed to a column of the user's own Athena table, with its type:
+//! `sourceIPAddress: {athena: {column: src_ip, type: string}}`.
 
 use std::path::Path;
 
@@ -42,6 +45,9 @@ pub struct Mapping {
     table: Option<String>,
     schema: Option<String>,
     logsources: Vec<(Vec<(String, String)>, String)>,
+    /// Table columns the mapping names with their type (`{column: src_ip, type: string}`): the
+    /// table has them besides the schema's.
+    columns: Vec<(String, String)>,
 }
 
 impl Mapping {
@@ -93,10 +99,12 @@ impl Mapping {
                                     let target: Target = tname.parse().map_err(|e: String| {
                                         Diagnostic::new(Code::BadValue, e).with_span(at(&["fields", from, tname]))
                                     })?;
-                                    let Node::Str(t) = t else {
-                                        return Err(Diagnostic::new(Code::BadValue, format!("the new name of '{from}' for {tname} must be a string")).with_span(fspan));
+                                    let t = match t {
+                                        Node::Str(t) => t.clone(),
+                                        Node::Map(_) => m.column(from, target, t).map_err(|d| d.or_span(at(&["fields", from, tname])))?,
+                                        _ => return Err(Diagnostic::new(Code::BadValue, format!("the new name of '{from}' for {tname} must be a string or {{column, type}}")).with_span(fspan)),
                                     };
-                                    m.renames.push(Rename { from: FieldPath::parse(from), target: Some(target), to: FieldPath::parse(t) });
+                                    m.renames.push(Rename { from: FieldPath::parse(from), target: Some(target), to: FieldPath::parse(&t) });
                                 }
                             }
                             other => {
@@ -162,6 +170,42 @@ impl Mapping {
         Ok(m)
     }
 
+    /// A rename to a column of the user's table, `{column: name, type: DDL type}` (Athena): the
+    /// column is added to the table's columns, so no DDL file has to be written by hand.
+    fn column(&mut self, from: &str, target: Target, spec: &Node) -> Result<String, Diagnostic> {
+        let bad = |m: String| Diagnostic::new(Code::BadValue, m);
+        if target != Target::Athena {
+            return Err(bad(format!(
+                "'{from}': a column with a type is for the athena target; for {target} give the new field name"
+            )));
+        }
+        let (Some(Node::Str(column)), Some(Node::Str(ty))) = (spec.get("column"), spec.get("type"))
+        else {
+            return Err(bad(format!(
+                "'{from}': expected {{column: name, type: DDL type}} (type: string, bigint, boolean, ...)"
+            )));
+        };
+        if let Node::Map(keys) = spec {
+            if let Some((k, _)) = keys.iter().find(|(k, _)| k != "column" && k != "type") {
+                return Err(bad(format!(
+                    "unknown key '{k}' in a column; expected column, type"
+                )));
+            }
+        }
+        let name_ok = !column.is_empty()
+            && column
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !name_ok {
+            return Err(bad(format!(
+                "'{from}': column '{}' must be a plain name (letters, digits, _)",
+                crate::escape::visible(column)
+            )));
+        }
+        self.columns.push((column.clone(), ty.clone()));
+        Ok(column.clone())
+    }
+
     /// The rule as `target` should see it: fields renamed, the extra condition ANDed in front.
     pub fn apply(&self, rule: &Rule, target: Target) -> Rule {
         let mut r = rule.clone();
@@ -199,6 +243,7 @@ impl Mapping {
         if opts.schema.is_none() {
             opts.schema.clone_from(&self.schema);
         }
+        opts.columns.clone_from(&self.columns);
     }
 
     /// The longest matching prefix rename for this target (a target-specific one beats a general one).

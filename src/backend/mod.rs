@@ -321,6 +321,46 @@ pub trait Backend: Sync {
     fn prepare(&self, _opts: &RenderOptions) -> Result<Settings, Diagnostic> {
         Ok(Arc::new(()))
     }
+    /// The command-line options this target reads. An option given on the command line that no
+    /// selected target reads is a usage error, not silently ignored.
+    fn options(&self) -> &'static [RenderOption] {
+        &[]
+    }
+    /// Why this target does not read `option`, when there is more to say than that it does not
+    /// (where the target takes that setting instead).
+    fn option_note(&self, _option: RenderOption) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A command-line option that shapes a query; each backend lists the ones it reads
+/// ([`Backend::options`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderOption {
+    Limit,
+    Table,
+    Schema,
+    Since,
+    Until,
+    Partitions,
+    LogGroup,
+    ArrayMax,
+}
+
+impl RenderOption {
+    /// The flag as the command line spells it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            RenderOption::Limit => "--limit",
+            RenderOption::Table => "--table",
+            RenderOption::Schema => "--schema",
+            RenderOption::Since => "--since",
+            RenderOption::Until => "--until",
+            RenderOption::Partitions => "--partitions",
+            RenderOption::LogGroup => "--log-group",
+            RenderOption::ArrayMax => "--array-max",
+        }
+    }
 }
 
 /// Options for rendering. Each target reads the ones that apply to it.
@@ -348,6 +388,29 @@ pub struct RenderOptions {
     pub now: Option<String>,
     /// A directory whose files override built-in templates of the same relative name.
     pub templates_dir: Option<PathBuf>,
+    /// Columns the table has besides its schema's (Athena), as a mapping names them: (name, DDL
+    /// type).
+    pub columns: Vec<(String, String)>,
+}
+
+impl RenderOptions {
+    /// The options that are set, in flag order.
+    pub fn given(&self) -> Vec<RenderOption> {
+        let set = [
+            (RenderOption::Limit, self.limit.is_some()),
+            (RenderOption::Table, self.table.is_some()),
+            (RenderOption::Schema, self.schema.is_some()),
+            (RenderOption::Since, self.since.is_some()),
+            (RenderOption::Until, self.until.is_some()),
+            (RenderOption::Partitions, self.partitions.is_some()),
+            (RenderOption::LogGroup, !self.log_groups.is_empty()),
+            (RenderOption::ArrayMax, self.array_max.is_some()),
+        ];
+        set.into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(o, _)| o)
+            .collect()
+    }
 }
 
 /// Render a rule's whole query for `backend`, checking `opts` first (see [`Prepared`] to check

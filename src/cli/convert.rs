@@ -4,14 +4,16 @@
 //! written: what is in DIR is compared with what would be, a unified diff per difference.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use clap::ValueEnum;
 
-use super::{load_inputs, load_options, stderr_text, Status};
+use super::outdir::{self, Counts, Mode, OutputFile, OutputFiles, TargetPlan};
+use super::project::{ConfigArgs, Project};
+use super::{stderr_text, Status};
 use crate::backend::cloudwatch::MAX_ARRAY_MAX;
 use crate::backend::{Backend, Prepared, RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
@@ -26,9 +28,10 @@ pub struct ConvertArgs {
     /// Rule files, directories (searched recursively for *.yml, *.yaml), or `-` for standard input.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The query language(s) to produce: jq, athena, cloudwatch, a comma-separated list, or `all`.
-    #[arg(short, long, default_value = "jq", value_parser = parse_targets)]
-    pub target: Targets,
+    /// The query language(s) to produce: jq, athena, cloudwatch, a comma-separated list, or `all`
+    /// [default: the configuration's `targets`, else jq; all targets for `-f markdown`].
+    #[arg(short, long, value_parser = parse_targets)]
+    pub target: Option<Targets>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -37,8 +40,12 @@ pub struct ConvertArgs {
     pub output_dir: Option<PathBuf>,
     /// With --output-dir: write nothing; show how DIR differs from what would be written, and exit
     /// 1 if it does.
-    #[arg(long, requires = "output_dir")]
+    #[arg(long)]
     pub check: bool,
+    /// With --output-dir: remove the files of DIR/<target>/ that no rule produces any more (with
+    /// --check: show them as what would be removed).
+    #[arg(long)]
+    pub prune: bool,
     /// YAML file with values for `expand` placeholders: `placeholders: {name: value or list}`.
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
@@ -48,22 +55,25 @@ pub struct ConvertArgs {
     /// Row limit of the query (athena, cloudwatch); at least 1.
     #[arg(long, value_parser = parse_limit)]
     pub limit: Option<u64>,
-    /// Table to query (athena; default `cloudtrail_logs`).
+    /// Table to query (athena) [default: the schema's, `cloudtrail_logs`].
     #[arg(long)]
     pub table: Option<String>,
-    /// Table schema (athena): `cloudtrail` or `security-lake`.
+    /// Table schema (athena): `cloudtrail` (default), `security-lake`, or a `.ddl` file of your
+    /// own (`rulecast schema` prints the built-in ones).
     #[arg(long)]
     pub schema: Option<String>,
-    /// Start of the time window: RFC 3339 (`2026-11-01T00:00:00Z`) or relative (`24h`, `7d`).
+    /// Start of the time window (athena): RFC 3339 (`2026-11-01T00:00:00Z`), a date, or relative
+    /// to when the query runs (`90m`, `24h`, `7d`, `2w`).
     #[arg(long)]
     pub since: Option<String>,
-    /// End of the time window: RFC 3339 or relative.
+    /// End of the time window (athena): RFC 3339, a date, or relative.
     #[arg(long)]
     pub until: Option<String>,
-    /// Partition layout used to prune by time (athena): `projection` or `ymd`.
+    /// Partition layout used to prune by time (athena): `projection` (default for cloudtrail),
+    /// `ymd` (year/month/day columns) or `none`; security-lake: `eventday` or `none`.
     #[arg(long)]
     pub partitions: Option<String>,
-    /// Log group for CloudWatch saved queries (repeatable).
+    /// Log group for CloudWatch queries (in the usage line and saved queries; repeatable).
     #[arg(long = "log-group")]
     pub log_groups: Vec<String>,
     /// How many array elements an any-element predicate expands to (cloudwatch); 1 to 100.
@@ -80,25 +90,6 @@ pub struct ConvertArgs {
     /// per logsource (see docs/mappings/).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
-}
-
-impl ConvertArgs {
-    /// The render options the flags give, for a rule from `source_path`.
-    fn render_options(&self, source_path: String) -> RenderOptions {
-        RenderOptions {
-            source_path,
-            limit: self.limit,
-            table: self.table.clone(),
-            schema: self.schema.clone(),
-            since: self.since.clone(),
-            until: self.until.clone(),
-            partitions: self.partitions.clone(),
-            log_groups: self.log_groups.clone(),
-            array_max: self.array_max,
-            now: self.now.clone(),
-            templates_dir: self.templates.clone(),
-        }
-    }
 }
 
 // The output formats of `convert`. (A plain comment: clap would make a doc comment help text.)
@@ -155,67 +146,114 @@ fn parse_array_max(s: &str) -> Result<usize, String> {
     }
 }
 
-/// A file `-o` writes: its text, and the rule file it comes from.
-#[derive(Debug, Clone)]
-struct OutputFile {
-    text: String,
-    rule_file: PathBuf,
-}
-
-/// The files `-o` writes, by name relative to the output directory (`<target>/<stem>.<ext>`).
-type OutputFiles = BTreeMap<PathBuf, OutputFile>;
-
 /// Every file the rules would write, by name: more than one is a clash ([`resolve_clashes`]).
 type Candidates = BTreeMap<PathBuf, Vec<OutputFile>>;
 
-/// What `convert` works with once its arguments are checked.
+/// What `convert` works with once its arguments and the configuration are checked: every value
+/// here is valid, so no rule can fail for a bad option.
 struct Setup {
     backends: Vec<&'static dyn Backend>,
     load_options: LoadOptions,
     mapping: Option<Mapping>,
+    /// The options every rule is rendered with (flags over the configuration).
+    base: RenderOptions,
+    output_dir: Option<PathBuf>,
 }
 
 /// `rulecast convert`. Exit status 1 when a rule does not convert (or `--check` finds a
 /// difference), 2 for bad arguments and I/O errors.
 pub(super) fn convert(
     args: &ConvertArgs,
+    config: &ConfigArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    let Some(setup) = check_args(args, err)? else {
+    let Some(project) = Project::open(config, &args.paths, err)? else {
         return Ok(Status::Error);
+    };
+    let setup = match setup(args, &project) {
+        Ok(s) => s,
+        Err(Usage(msg)) => {
+            writeln!(err, "{msg}")?;
+            return Ok(Status::Error);
+        }
+    };
+    let Some(load_options) =
+        project.load_options(args.placeholders.as_deref(), &args.paths, err)?
+    else {
+        return Ok(Status::Error);
+    };
+    let setup = Setup {
+        load_options,
+        ..setup
     };
     let converter = Converter {
         args,
+        base: &setup.base,
+        writes_files: setup.output_dir.is_some(),
         mapping: setup.mapping.as_ref(),
         prepared: RefCell::default(),
     };
     let mut io_errors = Vec::new();
-    let loaded = load_inputs(
+    let inputs = project.load(
         &args.paths,
         &args.stdin_filename,
         &setup.load_options,
+        false,
         &mut io_errors,
         err,
     )?;
+    let loaded = inputs.files;
+    if let Some(s) = inputs.left_out.summary() {
+        writeln!(err, "note: {s}")?;
+    }
     if args.format == Format::Markdown {
-        return markdown_report(&converter, &loaded, io_errors, out, err);
+        return markdown_report(&converter, &setup.backends, &loaded, io_errors, out, err);
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
     let mut candidates = Candidates::new();
-    for &backend in &setup.backends {
+    let mut failed_outputs = BTreeSet::new();
+    for (i, &backend) in setup.backends.iter().enumerate() {
         for lf in &loaded {
-            converter.convert_file(backend, lf, &mut candidates, &mut failures, out)?;
+            // A rule that does not load fails the same way for every target: reported once.
+            if i == 0 {
+                report_load_errors(args, &setup, lf, &mut failures, out)?;
+            }
+            let name = output_name(args, backend, lf);
+            if converter.convert_file(backend, lf, &mut candidates, &mut failures, out)? {
+                failed_outputs.insert(name);
+            }
         }
     }
     let files = resolve_clashes(candidates, &mut failures);
     let mut status = Status::Success;
-    if let Some(dir) = &args.output_dir {
-        if write_output_dir(args, &setup.backends, dir, &files, &mut io_errors, out)? {
+    let mut counts = Counts::default();
+    if let Some(dir) = &setup.output_dir {
+        let mode = Mode {
+            check: args.check,
+            prune: args.prune,
+        };
+        for &backend in &setup.backends {
+            let name = backend.target().name();
+            let mine: OutputFiles = files
+                .iter()
+                .filter(|(k, _)| k.starts_with(name))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let plan = TargetPlan {
+                name,
+                ext: extension(args, backend),
+                files: &mine,
+                failed: &failed_outputs,
+            };
+            outdir::sync_target(dir, &plan, mode, &mut counts, &mut io_errors, out)?;
+        }
+        if counts.differ > 0 {
             status = Status::Failure;
         }
     }
     failures.sort();
+    failures.dedup();
     for d in io_errors.iter().chain(&failures) {
         writeln!(err, "{}", stderr_text(d))?;
     }
@@ -225,33 +263,184 @@ pub(super) fn convert(
     if !io_errors.is_empty() {
         status = Status::Error;
     }
+    if let Some(dir) = &setup.output_dir {
+        let rules_failed = failures.len();
+        let summary = summary_line(dir, args.check, &counts, rules_failed);
+        writeln!(err, "{summary}")?;
+        if args.format == Format::Json {
+            writeln!(
+                out,
+                "{}",
+                summary_json(dir, args.check, &counts, rules_failed)
+            )?;
+        }
+    }
     Ok(status)
 }
 
-/// Check the arguments and read the files they name (placeholders, mapping); None, with the
-/// error printed, when they cannot be used.
-fn check_args(args: &ConvertArgs, err: &mut dyn Write) -> std::io::Result<Option<Setup>> {
-    let backends: Vec<&'static dyn Backend> = args.target.0.iter().map(|t| t.backend()).collect();
-    let Some(load_options) = load_options(&args.placeholders, err)? else {
-        return Ok(None);
-    };
-    let mapping = match &args.mapping {
-        Some(p) => match Mapping::load(p) {
-            Ok(m) => Some(m),
-            Err(d) => {
-                writeln!(err, "{}", stderr_text(&d))?;
-                return Ok(None);
-            }
-        },
-        None => None,
-    };
-    if args.format == Format::Markdown && args.output_dir.is_some() {
-        writeln!(
-            err,
-            "error: --format markdown prints one report; redirect it instead of using --output-dir"
-        )?;
-        return Ok(None);
+/// The name `-o` gives the output of rule file `lf` for `backend`: `<target>/<stem>.<ext>`.
+fn output_name(args: &ConvertArgs, backend: &dyn Backend, lf: &LoadedFile) -> PathBuf {
+    let stem = lf
+        .file
+        .path
+        .file_stem()
+        .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(backend.target().name()).join(format!("{stem}.{}", extension(args, backend)))
+}
+
+/// The rules of `lf` that did not load, reported once whatever the number of targets (a JSON
+/// line without a target with `-f json`).
+fn report_load_errors(
+    args: &ConvertArgs,
+    setup: &Setup,
+    lf: &LoadedFile,
+    failures: &mut Vec<FileDiagnostic>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    for d in lf.rules.iter().filter_map(|r| r.as_ref().err()) {
+        let fd = d.clone().in_file(&lf.file);
+        if args.format == Format::Json && setup.output_dir.is_none() {
+            writeln!(out, "{}", error_json(&fd, None))?;
+        }
+        failures.push(fd);
     }
+    Ok(())
+}
+
+/// The JSON line of a rule that failed: `{"path","target"?,"error":{...}}`.
+fn error_json(fd: &FileDiagnostic, target: Option<Target>) -> serde_json::Value {
+    let mut obj = serde_json::json!({
+        "path": fd.path.display().to_string(),
+        "error": {"code": fd.code.as_str(), "message": fd.message, "line": fd.line, "column": fd.column},
+    });
+    if let (Some(t), Some(map)) = (target, obj.as_object_mut()) {
+        map.insert("target".to_owned(), t.name().into());
+    }
+    obj
+}
+
+/// What a run with `-o` came to, in words: `queries differ`, `rules failed`, both, or `ok`.
+fn outcome(counts: &Counts, rules_failed: usize) -> &'static str {
+    match (counts.differ > 0, rules_failed > 0) {
+        (false, false) => "ok",
+        (true, false) => "queries differ",
+        (false, true) => "rules failed",
+        (true, true) => "queries differ and rules failed",
+    }
+}
+
+/// The one-line summary on stderr after `convert -o`.
+fn summary_line(dir: &std::path::Path, check: bool, c: &Counts, rules_failed: usize) -> String {
+    let dir = crate::escape::visible(&dir.display().to_string()).into_owned();
+    let mut parts = Vec::new();
+    if check {
+        parts.push(format!("{} up to date", c.unchanged));
+        parts.push(format!("{} differ", c.differ));
+    } else {
+        parts.push(format!("{} written", c.written));
+        parts.push(format!("{} unchanged", c.unchanged));
+        if c.pruned > 0 {
+            parts.push(format!("{} pruned", c.pruned));
+        }
+        if c.extra > 0 {
+            parts.push(format!(
+                "{} no rule produces (--prune removes them)",
+                c.extra
+            ));
+        }
+    }
+    parts.push(format!("{rules_failed} rules failed"));
+    format!("{dir}: {} ({})", parts.join(", "), outcome(c, rules_failed))
+}
+
+/// The summary as the last JSON line of `convert -o DIR -f json`.
+fn summary_json(
+    dir: &std::path::Path,
+    check: bool,
+    c: &Counts,
+    rules_failed: usize,
+) -> serde_json::Value {
+    serde_json::json!({
+        "summary": {
+            "output_dir": dir.display().to_string(),
+            "check": check,
+            "written": c.written,
+            "unchanged": c.unchanged,
+            "pruned": c.pruned,
+            "extra": c.extra,
+            "differ": c.differ,
+            "rules_failed": rules_failed,
+            "outcome": outcome(c, rules_failed),
+        }
+    })
+}
+
+/// A bad command line or configuration: the message, printed once; exit status 2.
+struct Usage(String);
+
+/// Check the arguments against each other, merge them over the configuration, and check every
+/// option with each selected target ([`Backend::prepare`]) before any rule is read.
+fn setup(args: &ConvertArgs, project: &Project) -> Result<Setup, Usage> {
+    let usage = |m: String| Usage(format!("error: {m}"));
+    let cfg = project.config.as_ref();
+    let conv = cfg.map(|c| c.convert.clone()).unwrap_or_default();
+    let targets: Vec<Target> = match (&args.target, conv.targets) {
+        (Some(t), _) => t.0.clone(),
+        (None, Some(t)) => t,
+        (None, None) if args.format == Format::Markdown => Target::ALL.to_vec(),
+        (None, None) => vec![Target::Jq],
+    };
+    let backends: Vec<&'static dyn Backend> = targets.iter().map(|t| t.backend()).collect();
+    let flags = RenderOptions {
+        limit: args.limit,
+        table: args.table.clone(),
+        schema: args.schema.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        partitions: args.partitions.clone(),
+        log_groups: args.log_groups.clone(),
+        array_max: args.array_max,
+        ..RenderOptions::default()
+    };
+    // An option given on the command line that no selected target reads would be silently
+    // ignored: refuse it. (One from the configuration may be meant for another run's targets.)
+    for opt in flags.given() {
+        if backends.iter().any(|b| b.options().contains(&opt)) {
+            continue;
+        }
+        let readers: Vec<&str> = Target::ALL
+            .iter()
+            .filter(|t| t.backend().options().contains(&opt))
+            .map(|t| t.name())
+            .collect();
+        let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+        let notes: Vec<&str> = backends.iter().filter_map(|b| b.option_note(opt)).collect();
+        let note = notes.first().map(|n| format!(" ({n})")).unwrap_or_default();
+        return Err(usage(format!(
+            "{} applies to -t {}, not to -t {}{note}",
+            opt.flag(),
+            readers.join(" or -t "),
+            names.join(",")
+        )));
+    }
+    let output_dir = args.output_dir.clone().or(conv.output_dir.clone());
+    match &output_dir {
+        Some(dir) => outdir::check_output_arg(dir).map_err(usage)?,
+        None if args.check || args.prune => {
+            let flag = if args.check { "--check" } else { "--prune" };
+            return Err(usage(format!(
+                "{flag} works on an output directory: give -o DIR (or output-dir in rulecast.toml)"
+            )));
+        }
+        None => {}
+    }
+    if args.format == Format::Markdown && args.output_dir.is_some() {
+        return Err(usage(
+            "--format markdown prints one report; redirect it instead of using --output-dir"
+                .to_owned(),
+        ));
+    }
+    let output_dir = output_dir.filter(|_| args.format != Format::Markdown);
     if args.format == Format::QueryDefinition {
         if let Some(b) = backends.iter().find(|b| b.saved_query().is_none()) {
             let with: Vec<&str> = Target::ALL
@@ -259,25 +448,68 @@ fn check_args(args: &ConvertArgs, err: &mut dyn Write) -> std::io::Result<Option
                 .filter(|t| t.backend().saved_query().is_some())
                 .map(|t| t.name())
                 .collect();
-            writeln!(
-                err,
-                "error: --format query-definition makes saved queries; it needs -t {}, not {}",
+            return Err(usage(format!(
+                "--format query-definition makes saved queries; it needs -t {}, not {}",
                 with.join(" or -t "),
                 b.target()
-            )?;
-            return Ok(None);
+            )));
         }
     }
-    Ok(Some(Setup {
+    let base = RenderOptions {
+        limit: flags.limit.or(conv.limit),
+        table: flags.table.or(conv.table),
+        schema: flags.schema.or(conv.schema),
+        since: flags.since.or(conv.since),
+        until: flags.until.or(conv.until),
+        partitions: flags.partitions.or(conv.partitions),
+        log_groups: if flags.log_groups.is_empty() {
+            conv.log_groups
+        } else {
+            flags.log_groups
+        },
+        array_max: flags.array_max.or(conv.array_max),
+        now: args.now.clone(),
+        templates_dir: args
+            .templates
+            .clone()
+            .or_else(|| cfg.and_then(|c| c.templates.clone())),
+        ..RenderOptions::default()
+    };
+    // Every option, checked once for every selected target: a bad value is one usage error,
+    // not one error per rule.
+    for &b in &backends {
+        let mut opts = base.clone();
+        if !b.options().contains(&crate::backend::RenderOption::Since) {
+            (opts.since, opts.until) = (None, None);
+        }
+        if let Err(d) = b.prepare(&opts) {
+            return Err(usage(d.message));
+        }
+    }
+    let mapping_path = args
+        .mapping
+        .clone()
+        .or_else(|| cfg.and_then(|c| c.mapping.clone()));
+    let mapping = match mapping_path {
+        Some(p) => Some(Mapping::load(&p).map_err(|d| Usage(d.to_string()))?),
+        None => None,
+    };
+    Ok(Setup {
         backends,
-        load_options,
+        load_options: LoadOptions::default(),
         mapping,
-    }))
+        base,
+        output_dir,
+    })
 }
 
 /// The arguments and the mapping every rule is converted with.
 struct Converter<'a> {
     args: &'a ConvertArgs,
+    /// The options every rule is rendered with, apart from its path.
+    base: &'a RenderOptions,
+    /// Whether queries go to files (`-o`) rather than to standard output.
+    writes_files: bool,
     mapping: Option<&'a Mapping>,
     /// Each target's options checked once ([`Backend::prepare`]), by the options they were
     /// checked with apart from the rule's path (a mapping can choose a table per logsource).
@@ -292,7 +524,10 @@ impl Converter<'_> {
         rule: &Rule,
         path: &str,
     ) -> Result<String, Diagnostic> {
-        let mut opts = self.args.render_options(path.to_owned());
+        let mut opts = RenderOptions {
+            source_path: path.to_owned(),
+            ..self.base.clone()
+        };
         match self.mapping {
             Some(m) => {
                 m.options(rule, &mut opts);
@@ -322,7 +557,8 @@ impl Converter<'_> {
     }
 
     /// Convert one rule file for one target: its queries printed, or (with -o) kept in `files`
-    /// to write; each rule that does not convert goes to `failures`.
+    /// to write; each rule that does not render goes to `failures` (rules that did not load are
+    /// reported once, by [`report_load_errors`]). Whether some rule of the file failed.
     fn convert_file(
         &self,
         backend: &'static dyn Backend,
@@ -330,56 +566,50 @@ impl Converter<'_> {
         files: &mut Candidates,
         failures: &mut Vec<FileDiagnostic>,
         out: &mut dyn Write,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<bool> {
         let args = self.args;
-        let queries = self.render_rules(backend, lf, failures, out)?;
+        let (queries, failed) = self.render_rules(backend, lf, failures, out)?;
         if queries.is_empty() {
-            return Ok(());
+            return Ok(failed);
         }
         let text = queries.join("\n");
-        if args.output_dir.is_some() {
-            let stem = lf
-                .file
-                .path
-                .file_stem()
-                .map_or_else(|| "stdin".into(), |s| s.to_string_lossy().into_owned());
-            let name = PathBuf::from(backend.target().name())
-                .join(format!("{stem}.{}", extension(args, backend)));
-            files.entry(name).or_default().push(OutputFile {
-                text,
-                rule_file: lf.file.path.clone(),
-            });
+        if self.writes_files {
+            files
+                .entry(output_name(args, backend, lf))
+                .or_default()
+                .push(OutputFile {
+                    text,
+                    rule_file: lf.file.path.clone(),
+                });
         } else if matches!(args.format, Format::Text | Format::QueryDefinition) {
             writeln!(out, "{text}")?;
         }
-        Ok(())
+        Ok(failed)
     }
 
-    /// Every rule's query for one target, in the output format (a saved-query definition for
-    /// `--format query-definition`). With `--format json` and no -o, each rule's JSON line (its
-    /// query or its error) is printed as it comes.
+    /// Every loaded rule's query for one target, in the output format (a saved-query definition
+    /// for `--format query-definition`), and whether any rule of the file failed. With
+    /// `--format json` and no -o, each rule's JSON line (its query or its error) is printed as
+    /// it comes.
     fn render_rules(
         &self,
         backend: &'static dyn Backend,
         lf: &LoadedFile,
         failures: &mut Vec<FileDiagnostic>,
         out: &mut dyn Write,
-    ) -> std::io::Result<Vec<String>> {
+    ) -> std::io::Result<(Vec<String>, bool)> {
         let args = self.args;
         let target = backend.target();
-        let json_lines = args.format == Format::Json && args.output_dir.is_none();
+        let json_lines = args.format == Format::Json && !self.writes_files;
         let path_text = lf.file.path.display().to_string();
         let mut queries = Vec::new();
-        for r in &lf.rules {
-            let rendered = r
-                .as_ref()
-                .map_err(Clone::clone)
-                .and_then(|rule| self.render(backend, rule, &path_text).map(|q| (rule, q)));
-            match rendered {
-                Ok((rule, query)) => {
+        let mut failed = lf.rules.iter().any(Result::is_err);
+        for rule in lf.rules.iter().flatten() {
+            match self.render(backend, rule, &path_text) {
+                Ok(query) => {
                     let query = match backend.saved_query() {
                         Some(saved) if args.format == Format::QueryDefinition => {
-                            saved(&rule.meta.title, &query, &args.log_groups).to_string()
+                            saved(&rule.meta.title, &query, &self.base.log_groups).to_string()
                         }
                         _ => query,
                     };
@@ -398,18 +628,14 @@ impl Converter<'_> {
                 Err(d) => {
                     let fd = d.in_file(&lf.file);
                     if json_lines {
-                        let obj = serde_json::json!({
-                            "path": path_text,
-                            "target": target.name(),
-                            "error": {"code": fd.code.as_str(), "message": fd.message, "line": fd.line, "column": fd.column},
-                        });
-                        writeln!(out, "{obj}")?;
+                        writeln!(out, "{}", error_json(&fd, Some(target)))?;
                     }
                     failures.push(fd);
+                    failed = true;
                 }
             }
         }
-        Ok(queries)
+        Ok((queries, failed))
     }
 }
 
@@ -442,162 +668,6 @@ fn resolve_clashes(candidates: Candidates, failures: &mut Vec<FileDiagnostic>) -
     files
 }
 
-/// Write the files for -o under `dir`, one directory per target; with `--check`, write nothing
-/// and print how `dir` differs instead. Returns whether `--check` found a difference; write
-/// errors go to `io_errors`.
-fn write_output_dir(
-    args: &ConvertArgs,
-    backends: &[&'static dyn Backend],
-    dir: &Path,
-    files: &OutputFiles,
-    io_errors: &mut Vec<FileDiagnostic>,
-    out: &mut dyn Write,
-) -> std::io::Result<bool> {
-    let mut differs = false;
-    for &backend in backends {
-        let target_dir = dir.join(backend.target().name());
-        let mine: OutputFiles = files
-            .iter()
-            .filter(|(k, _)| k.starts_with(backend.target().name()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if let Err(e) = output_subdir(dir, &target_dir) {
-            io_errors.push(Diagnostic::new(Code::Io, e).at_path(&target_dir));
-            continue;
-        }
-        if args.check {
-            if check_dir(&target_dir, dir, &mine, extension(args, backend), out)? {
-                differs = true;
-            }
-            continue;
-        }
-        let created =
-            std::fs::create_dir_all(dir).and_then(|()| match std::fs::create_dir(&target_dir) {
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-                r => r,
-            });
-        if let Err(e) = created {
-            io_errors.push(
-                Diagnostic::new(Code::Io, format!("cannot create directory: {e}"))
-                    .at_path(&target_dir),
-            );
-            continue;
-        }
-        for (name, OutputFile { text, .. }) in &mine {
-            let p = dir.join(name);
-            if let Err(e) = write_replacing(&p, text) {
-                io_errors.push(Diagnostic::new(Code::Io, format!("cannot write: {e}")).at_path(&p));
-            }
-        }
-    }
-    Ok(differs)
-}
-
-/// Check a directory `-o` writes into (`DIR/<target>`): missing (it is created), a directory, or
-/// a symbolic link to a directory inside `root`. A link out of `root` is refused: writing
-/// through it would replace files elsewhere, and `--check` would show them.
-fn output_subdir(root: &Path, sub: &Path) -> Result<(), String> {
-    let m = match std::fs::symlink_metadata(sub) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(format!("cannot read: {e}")),
-    };
-    if m.is_dir() {
-        return Ok(());
-    }
-    if !m.file_type().is_symlink() {
-        return Err("not a directory".to_owned());
-    }
-    let refuse = |to: &str| {
-        format!("refusing to write through a symbolic link to {to}, outside the output directory")
-    };
-    let target = std::fs::canonicalize(sub).map_err(|_| refuse("a missing directory"))?;
-    let inside = std::fs::canonicalize(root).is_ok_and(|r| target.starts_with(r));
-    if inside && target.is_dir() {
-        Ok(())
-    } else {
-        Err(refuse(&target.display().to_string()))
-    }
-}
-
-/// Write `text` to `path` the way `-o` does: into a new temporary file beside it, then renamed
-/// over it. Whatever was at `path` (a symbolic link, a hard link) is replaced, never written
-/// through, and a reader never sees half a file.
-fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a file path",
-        ));
-    };
-    for attempt in 0..100 {
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".rulecast-{}-{attempt}.tmp", std::process::id()));
-        let tmp = dir.join(tmp_name);
-        // create_new: fails on anything already there, a symbolic link included.
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp);
-        let mut file = match file {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        };
-        let written = file
-            .write_all(text.as_bytes())
-            .and_then(|()| file.flush())
-            .and_then(|()| {
-                drop(file);
-                std::fs::rename(&tmp, path)
-            });
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        return written;
-    }
-    Err(std::io::Error::new(
-        std::io::ErrorKind::AlreadyExists,
-        "no free name for a temporary file",
-    ))
-}
-
-/// What `--check` finds at an output path: nothing, a regular file's text, or something it does
-/// not read (a symbolic link, a FIFO, a directory, a file that is not UTF-8), described.
-enum Existing {
-    Missing,
-    Text(String),
-    Other(String),
-}
-
-/// Look at `p` without following a symbolic link or opening anything but a regular file.
-fn existing(p: &Path) -> Existing {
-    let m = match std::fs::symlink_metadata(p) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Existing::Missing,
-        Err(e) => return Existing::Other(format!("cannot be read ({e})")),
-    };
-    let t = m.file_type();
-    if !t.is_file() {
-        let what = if t.is_symlink() {
-            "a symbolic link"
-        } else if t.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file"
-        };
-        return Existing::Other(what.to_owned());
-    }
-    match std::fs::read(p) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Existing::Text(text),
-            Err(_) => Existing::Other("not UTF-8 text".to_owned()),
-        },
-        Err(e) => Existing::Other(format!("cannot be read ({e})")),
-    }
-}
-
 /// The extension of files written with -o: the target's, or `json` for saved-query definitions.
 fn extension(args: &ConvertArgs, backend: &dyn Backend) -> &'static str {
     if args.format == Format::QueryDefinition {
@@ -607,88 +677,12 @@ fn extension(args: &ConvertArgs, backend: &dyn Backend) -> &'static str {
     }
 }
 
-/// A path as `--check` prints it: a file name from a rule file's name can hold any character, so
-/// hidden ones are written visibly (see [`crate::escape`]).
-fn shown_path(p: &Path) -> String {
-    crate::escape::visible(&p.display().to_string()).into_owned()
-}
-
-/// Compare `expected` (names relative to `root`) with the files in `target_dir`; print a unified
-/// diff for each difference. Returns whether anything differs.
-fn check_dir(
-    target_dir: &Path,
-    root: &Path,
-    expected: &OutputFiles,
-    ext: &str,
-    out: &mut dyn Write,
-) -> std::io::Result<bool> {
-    let mut differs = false;
-    for (name, OutputFile { text: want, .. }) in expected {
-        let p = root.join(name);
-        let (old_name, have) = match existing(&p) {
-            Existing::Text(have) if have == *want => continue,
-            Existing::Text(have) => (shown_path(&p), have),
-            Existing::Missing => ("/dev/null".to_owned(), String::new()),
-            Existing::Other(what) => {
-                writeln!(
-                    out,
-                    "{} is {what}: -o would replace it with the generated file",
-                    shown_path(&p)
-                )?;
-                ("/dev/null".to_owned(), String::new())
-            }
-        };
-        differs = true;
-        let diff = similar::TextDiff::from_lines(have.as_str(), want.as_str());
-        write!(
-            out,
-            "{}",
-            diff.unified_diff()
-                .context_radius(3)
-                .header(&old_name, &format!("{} (generated)", shown_path(&p)))
-        )?;
-    }
-    let mut present: Vec<PathBuf> = std::fs::read_dir(target_dir)
-        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    present.sort();
-    for p in present {
-        let is_ours = p.extension().is_some_and(|e| e == ext);
-        let rel = p
-            .strip_prefix(root)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| p.clone());
-        if is_ours && !expected.contains_key(&rel) {
-            differs = true;
-            match existing(&p) {
-                Existing::Text(have) => {
-                    let diff = similar::TextDiff::from_lines(have.as_str(), "");
-                    write!(
-                        out,
-                        "{}",
-                        diff.unified_diff().header(&shown_path(&p), "/dev/null")
-                    )?;
-                    writeln!(out, "extra file: {} (no rule produces it)", shown_path(&p))?;
-                }
-                Existing::Other(what) => {
-                    writeln!(
-                        out,
-                        "extra file: {} ({what}; no rule produces it)",
-                        shown_path(&p)
-                    )?;
-                }
-                Existing::Missing => {}
-            }
-        }
-    }
-    Ok(differs)
-}
-
 /// `convert --format markdown`: every rule's section of the report (see
 /// [`report::markdown`]), a blank line between rules; the rules and queries that did not
 /// convert are reported on stderr after it.
 fn markdown_report(
     converter: &Converter,
+    backends: &[&'static dyn Backend],
     loaded: &[LoadedFile],
     io_errors: Vec<FileDiagnostic>,
     out: &mut dyn Write,
@@ -710,11 +704,11 @@ fn markdown_report(
                 writeln!(out)?;
             }
             first = false;
-            let queries: Vec<(Target, Result<String, FileDiagnostic>)> = Target::ALL
-                .into_iter()
-                .map(|t| {
-                    let query = converter.render(t.backend(), rule, &path);
-                    (t, query.map_err(|d| d.in_file(&lf.file)))
+            let queries: Vec<(Target, Result<String, FileDiagnostic>)> = backends
+                .iter()
+                .map(|&b| {
+                    let query = converter.render(b, rule, &path);
+                    (b.target(), query.map_err(|d| d.in_file(&lf.file)))
                 })
                 .collect();
             report::markdown::write_rule(out, rule, &path, &queries)?;

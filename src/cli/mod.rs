@@ -1,5 +1,5 @@
-//! The command line: `convert`, `test`, `targets`, `explain`, `catalog`, `completions`. The only
-//! module that prints.
+//! The command line: `convert`, `test`, `targets`, `explain`, `catalog`, `init`, `schema`,
+//! `completions`. The only module that prints.
 //!
 //! This file holds the parsed command line ([`Cli`], [`Command`]), the dispatch ([`run`]), the
 //! exit [`Status`] and what every command shares: reading the inputs and showing diagnostics.
@@ -7,20 +7,23 @@
 //! rule tests' report), `report` (`explain` and `catalog`).
 
 mod convert;
+mod init;
+mod outdir;
+mod project;
 mod report;
 mod test;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::backend::Target;
-use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
-use crate::{discover, load_placeholders, load_source, source_from_bytes, LoadOptions, LoadedFile};
+use crate::diagnostic::FileDiagnostic;
 
 pub use convert::{ConvertArgs, Format, Targets};
+pub use init::{InitArgs, SchemaArgs};
+pub use project::ConfigArgs;
 pub use report::{CatalogArgs, CatalogFormat, ExplainArgs, ReportFormat};
 pub use test::TestArgs;
 
@@ -28,16 +31,18 @@ pub use test::TestArgs;
 #[command(
     name = "rulecast",
     version,
-    about = "Transpile Sigma detection rules into queries over AWS CloudTrail logs"
+    about = "Transpile Sigma and Panther detection rules into queries over AWS CloudTrail logs (jq, Athena SQL, CloudWatch Logs Insights)"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Convert rules into queries for one target.
+    /// Convert rules into queries for one or more targets (-t jq,athena,cloudwatch or all).
     Convert(Box<ConvertArgs>),
     /// Run the tests that ship with rules (`x.tests.yml` beside `x.yml`) through the reference
     /// evaluator and the jq target.
@@ -50,6 +55,11 @@ pub enum Command {
     /// Build a catalog over rule trees: indicators with corpus counts, rules per action, rules
     /// without an action filter, totals by level and tactic.
     Catalog(CatalogArgs),
+    /// Write a commented starter rulecast.toml (the project configuration).
+    Init(InitArgs),
+    /// Print a built-in Athena table schema: its DDL column list (and field map), a starting
+    /// point for `--schema my_table.ddl`.
+    Schema(SchemaArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
 }
@@ -82,10 +92,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
     };
     let result = match cli.command {
         Command::Targets => targets(&mut out),
-        Command::Convert(args) => convert::convert(&args, &mut out, err),
-        Command::Test(args) => test::test(&args, &mut out, err),
-        Command::Explain(args) => report::explain(&args, &mut out, err),
-        Command::Catalog(args) => report::catalog(&args, &mut out, err),
+        Command::Convert(args) => convert::convert(&args, &cli.config, &mut out, err),
+        Command::Test(args) => test::test(&args, &cli.config, &mut out, err),
+        Command::Explain(args) => report::explain(&args, &cli.config, &mut out, err),
+        Command::Catalog(args) => report::catalog(&args, &cli.config, &mut out, err),
+        Command::Init(args) => init::init(&args, &mut out, err),
+        Command::Schema(args) => init::schema(&args, &mut out, err),
         Command::Completions { shell } => completions(shell, &mut out),
     };
     // Whatever is still buffered must reach its reader too.
@@ -145,86 +157,6 @@ fn targets(out: &mut dyn Write) -> std::io::Result<Status> {
         writeln!(out, "{:<11} {}", t.name(), t.description())?;
     }
     Ok(Status::Success)
-}
-
-/// The load options of a command: its `--placeholders` file read, if one is given. None (the
-/// diagnostic printed) when that file cannot be read.
-fn load_options(
-    path: &Option<PathBuf>,
-    err: &mut dyn Write,
-) -> std::io::Result<Option<LoadOptions>> {
-    let mut opts = LoadOptions::default();
-    if let Some(p) = path {
-        match load_placeholders(p) {
-            Ok(ph) => opts.placeholders = ph,
-            Err(d) => {
-                writeln!(err, "{}", stderr_text(&d))?;
-                return Ok(None);
-            }
-        }
-    }
-    Ok(Some(opts))
-}
-
-/// Read every input (files, directories, `-`) into loaded files, reporting unreadable ones. The
-/// entries of directories skipped on purpose (see [`discover`]) are noted on `err` as they are
-/// found.
-fn load_inputs(
-    paths: &[PathBuf],
-    stdin_name: &str,
-    opts: &LoadOptions,
-    io_errors: &mut Vec<FileDiagnostic>,
-    err: &mut dyn Write,
-) -> std::io::Result<Vec<LoadedFile>> {
-    let mut loaded = Vec::new();
-    let (stdin, rest): (Vec<&PathBuf>, Vec<&PathBuf>) =
-        paths.iter().partition(|p| p.as_os_str() == "-");
-    let rest: Vec<PathBuf> = rest.into_iter().cloned().collect();
-    let walk = discover::walk(&rest);
-    for s in &walk.skipped {
-        writeln!(
-            err,
-            "{}: note: skipped: {}",
-            printable(&s.path.display().to_string()),
-            printable(&s.reason)
-        )?;
-    }
-    io_errors.extend(walk.errors);
-    let files = walk.files;
-    if !stdin.is_empty() {
-        let mut bytes = Vec::new();
-        match crate::read_to_end_limited(std::io::stdin(), &mut bytes) {
-            Ok(_) => match source_from_bytes(stdin_name, bytes) {
-                Ok(f) => loaded.push(load_source(f, opts)),
-                Err(d) => loaded.push(LoadedFile {
-                    file: crate::source::SourceFile::new(stdin_name, ""),
-                    rules: vec![Err(
-                        Diagnostic::new(d.code, d.message).with_line_col(d.line, d.column)
-                    )],
-                }),
-            },
-            Err(e) => io_errors.push(
-                Diagnostic::new(Code::Io, format!("cannot read standard input: {e}"))
-                    .at_path(stdin_name),
-            ),
-        }
-    }
-    for f in files {
-        match crate::read_limited(&f) {
-            Ok(bytes) => match source_from_bytes(&f, bytes) {
-                Ok(src) => loaded.push(load_source(src, opts)),
-                Err(d) => loaded.push(LoadedFile {
-                    file: crate::source::SourceFile::new(&f, ""),
-                    rules: vec![Err(
-                        Diagnostic::new(d.code, d.message).with_line_col(d.line, d.column)
-                    )],
-                }),
-            },
-            Err(e) => io_errors
-                .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
-        }
-    }
-    Ok(loaded)
 }
 
 /// `s` with control characters escaped (`\n`, `\u{1b}`): a file name cannot break a line of

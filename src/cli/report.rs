@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{load_inputs, load_options, stderr_text, Status};
+use super::project::{read_rules, ConfigArgs};
+use super::{stderr_text, Status};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::report;
 use crate::rule::Rule;
@@ -58,15 +59,27 @@ pub enum CatalogFormat {
 /// load); the loaded files and the status those failures give. None when the placeholders file
 /// cannot be read (its diagnostic printed).
 fn load_and_report_failures(
+    config: &ConfigArgs,
     paths: &[PathBuf],
     placeholders_file: &Option<PathBuf>,
     err: &mut dyn Write,
 ) -> std::io::Result<Option<(Vec<LoadedFile>, Status)>> {
-    let Some(opts) = load_options(placeholders_file, err)? else {
+    let mut io_errors = Vec::new();
+    let Some((_, inputs)) = read_rules(
+        config,
+        paths,
+        placeholders_file.as_deref(),
+        false,
+        &mut io_errors,
+        err,
+    )?
+    else {
         return Ok(None);
     };
-    let mut io_errors = Vec::new();
-    let loaded = load_inputs(paths, "<stdin>", &opts, &mut io_errors, err)?;
+    if let Some(s) = inputs.left_out.summary() {
+        writeln!(err, "note: {s}")?;
+    }
+    let loaded = inputs.files;
     let mut status = Status::Success;
     let mut failures: Vec<FileDiagnostic> = loaded
         .iter()
@@ -93,10 +106,12 @@ fn load_and_report_failures(
 /// Markdown.
 pub(super) fn explain(
     args: &ExplainArgs,
+    config: &ConfigArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    let Some((loaded, status)) = load_and_report_failures(&args.paths, &args.placeholders, err)?
+    let Some((loaded, status)) =
+        load_and_report_failures(config, &args.paths, &args.placeholders, err)?
     else {
         return Ok(Status::Error);
     };
@@ -130,10 +145,12 @@ pub(super) fn explain(
 /// `rulecast catalog`: one catalog over every rule that loads, to stdout or `--output`.
 pub(super) fn catalog(
     args: &CatalogArgs,
+    config: &ConfigArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    let Some((loaded, status)) = load_and_report_failures(&args.paths, &args.placeholders, err)?
+    let Some((loaded, status)) =
+        load_and_report_failures(config, &args.paths, &args.placeholders, err)?
     else {
         return Ok(Status::Error);
     };

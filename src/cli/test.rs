@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{load_inputs, load_options, stderr_text, Status};
+use super::project::{read_rules, ConfigArgs};
+use super::{stderr_text, Status};
 use crate::escape::visible;
 use crate::ruletest::run::{test_file, CaseResult, FileOutcome, SetupError};
 
@@ -27,14 +28,23 @@ pub struct TestArgs {
 /// unreadable inputs.
 pub(super) fn test(
     args: &TestArgs,
+    config: &ConfigArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    let Some(opts) = load_options(&args.placeholders, err)? else {
+    let mut io_errors = Vec::new();
+    let Some((_, inputs)) = read_rules(
+        config,
+        &args.paths,
+        args.placeholders.as_deref(),
+        true,
+        &mut io_errors,
+        err,
+    )?
+    else {
         return Ok(Status::Error);
     };
-    let mut io_errors = Vec::new();
-    let loaded = load_inputs(&args.paths, "<stdin>", &opts, &mut io_errors, err)?;
+    let loaded = inputs.files;
     let (mut passed, mut failed, mut skipped, mut untested) = (0usize, 0usize, 0usize, 0usize);
     // Tests of rules that did not convert (the error is on stderr): not run, apart from the
     // tests that ran and disagreed.
@@ -108,9 +118,14 @@ pub(super) fn test(
     } else {
         String::new()
     };
+    let left_out = inputs
+        .left_out
+        .summary()
+        .map(|s| format!("; {s}"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "{passed} passed, {failed} failed, {skipped} skipped{not_run_note} ({untested} rule files without tests)"
+        "{passed} passed, {failed} failed, {skipped} skipped{not_run_note} ({untested} rule files without tests{left_out})"
     )?;
     Ok(if !io_errors.is_empty() {
         Status::Error

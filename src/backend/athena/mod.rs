@@ -38,6 +38,48 @@ mod sql;
 mod typed;
 mod window;
 
+/// The names `--schema` takes for the built-in table schemas, the default first.
+pub fn schema_names() -> Vec<&'static str> {
+    schema::SCHEMAS.iter().map(|s| s.name).collect()
+}
+
+/// The column list (Athena DDL) of the built-in schema `name`, followed by its field map when
+/// the table renames CloudTrail's fields: what `rulecast schema` prints, and a starting point
+/// for a `--schema my_table.ddl` of one's own.
+pub fn schema_text(name: &str) -> Result<String, String> {
+    let Some(def) = schema::SCHEMAS.iter().find(|s| s.name == name) else {
+        return Err(format!(
+            "unknown schema '{name}'; expected one of {}",
+            schema_names().join(", ")
+        ));
+    };
+    let mut text = format!(
+        "-- rulecast schema {name}: the columns rulecast expects in the {name} table (default table \
+         {}; partitions: {}).\n",
+        def.default_table,
+        def.partitions.join(", ")
+    );
+    if def.fields.is_none() {
+        text.push_str(
+            "-- Save it, add or rename columns, and pass it as --schema FILE.ddl (or rename single \
+             fields in a mapping: {athena: {column: name, type: string}}).\n",
+        );
+    }
+    text.push_str(def.ddl);
+    if let Some(fields) = def.fields {
+        text.push_str("\n-- Field map (CloudTrail field -> column path), longest prefix first:\n");
+        for line in fields.lines() {
+            text.push_str("-- ");
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 pub use ddl::parse_ddl;
 pub use schema::{Column, Schema, SchemaDef, TimeKind, Ty, SCHEMAS};
 pub use sql::{ident, lit};
@@ -117,6 +159,11 @@ impl Backend for AthenaBackend {
     /// The schema (built-in or a DDL file), partition layout, table name and time window.
     fn prepare(&self, opts: &RenderOptions) -> Result<super::Settings, Diagnostic> {
         Ok(std::sync::Arc::new(Settings::from_options(opts)?))
+    }
+
+    fn options(&self) -> &'static [super::RenderOption] {
+        use super::RenderOption::*;
+        &[Limit, Table, Schema, Since, Until, Partitions]
     }
 
     /// Text safe inside a `--` comment: every line break, control, bidirectional or other

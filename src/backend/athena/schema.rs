@@ -114,7 +114,7 @@ const DEFAULT_COLUMNS: &[&str] = &[
 pub static SCHEMAS: &[SchemaDef] = &[
     SchemaDef {
         name: "cloudtrail",
-        ddl_path: "schemas/athena/cloudtrail.ddl",
+        ddl_path: "--schema cloudtrail, printed by `rulecast schema cloudtrail`",
         ddl: include_str!("../../../schemas/athena/cloudtrail.ddl"),
         fields_path: None,
         fields: None,
@@ -138,9 +138,9 @@ pub static SCHEMAS: &[SchemaDef] = &[
     },
     SchemaDef {
         name: "security-lake",
-        ddl_path: "schemas/athena/security-lake.ddl",
+        ddl_path: "--schema security-lake, printed by `rulecast schema security-lake`",
         ddl: include_str!("../../../schemas/athena/security-lake.ddl"),
-        fields_path: Some("schemas/athena/security-lake.fields"),
+        fields_path: Some("the security-lake field map, printed by `rulecast schema security-lake`"),
         fields: Some(include_str!("../../../schemas/athena/security-lake.fields")),
         exact_case: true,
         default_table: "amazon_security_lake_glue_db_us_east_1.amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0",
@@ -219,6 +219,38 @@ impl Schema {
         let schema: &'static Schema = Box::leak(Box::new(Schema::parse(def)?));
         if let Ok(mut m) = cache.lock() {
             m.insert(path.to_path_buf(), schema);
+        }
+        Ok(schema)
+    }
+
+    /// This schema with more columns (`(name, DDL type)`, from a mapping's `{column, type}`),
+    /// parsed once per schema and column list.
+    pub fn with_columns(
+        &'static self,
+        extra: &[(String, String)],
+    ) -> Result<&'static Schema, String> {
+        /// Extended schemas so far, by base DDL source and columns.
+        type Cache = Mutex<HashMap<(String, Vec<(String, String)>), &'static Schema>>;
+        static EXTENDED: OnceLock<Cache> = OnceLock::new();
+        let key = (self.def.ddl_path.to_owned(), extra.to_vec());
+        let cache = EXTENDED.get_or_init(|| Mutex::new(HashMap::new()));
+        if let Some(s) = cache.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return Ok(s);
+        }
+        let mut ddl = self.def.ddl.trim_end().to_owned();
+        for (name, ty) in extra {
+            ddl.push_str(&format!(",\n{name} {ty}"));
+        }
+        let shown = format!("{} and the mapping's columns", self.def.ddl_path);
+        // One leak per distinct column list for the life of the process: schemas are `'static`.
+        let def: &'static SchemaDef = Box::leak(Box::new(SchemaDef {
+            ddl_path: Box::leak(shown.into_boxed_str()),
+            ddl: Box::leak(ddl.into_boxed_str()),
+            ..*self.def
+        }));
+        let schema: &'static Schema = Box::leak(Box::new(Schema::parse(def)?));
+        if let Ok(mut m) = cache.lock() {
+            m.insert(key, schema);
         }
         Ok(schema)
     }

@@ -36,6 +36,11 @@ impl Settings {
             Schema::from_file(std::path::Path::new(name))
         }
         .map_err(option_error)?;
+        let schema = if opts.columns.is_empty() {
+            schema
+        } else {
+            schema.with_columns(&opts.columns).map_err(option_error)?
+        };
         let def = schema.def;
         let layout = match opts.partitions.as_deref() {
             None => def.partitions[0],

@@ -129,6 +129,19 @@ impl Backend for CloudwatchBackend {
         Ok(std::sync::Arc::new(Settings::from_options(opts)?))
     }
 
+    fn options(&self) -> &'static [super::RenderOption] {
+        use super::RenderOption::*;
+        &[Limit, ArrayMax, LogGroup]
+    }
+
+    fn option_note(&self, option: super::RenderOption) -> Option<&'static str> {
+        use super::RenderOption::*;
+        matches!(option, Since | Until).then_some(
+            "Logs Insights takes the time range from the console's time picker or from \
+             `aws logs start-query --start-time/--end-time`, not from the query text",
+        )
+    }
+
     /// A saved query: the JSON `aws logs put-query-definition --cli-input-json` takes.
     fn saved_query(&self) -> Option<super::SavedQuery> {
         Some(query_definition)

@@ -25,6 +25,7 @@ pub mod eval;
 pub mod ir;
 pub mod mapping;
 pub mod panther;
+pub mod pipeline;
 pub mod portable_regex;
 pub mod report;
 pub mod rule;
@@ -96,7 +97,7 @@ const RULE_KEYS: [&str; 9] = [
 ];
 
 /// Why `docs` are no rule and no error, if they are not: every document is a Panther analysis
-/// of a non-rule type, or a mapping without any rule key.
+/// of a non-rule type.
 fn not_a_rule(docs: &[yaml::Document]) -> Option<String> {
     let panther_type = |d: &yaml::Document| {
         d.node
@@ -105,19 +106,32 @@ fn not_a_rule(docs: &[yaml::Document]) -> Option<String> {
             .filter(|t| PANTHER_NOT_RULES.contains(t))
             .map(|t| format!("Panther {t}"))
     };
-    let no_rule_key = |d: &yaml::Document| match &d.node {
-        yaml::Node::Map(entries)
-            if !entries.iter().any(|(k, _)| RULE_KEYS.contains(&k.as_str())) =>
-        {
-            Some("YAML without rule keys".to_owned())
-        }
-        _ => None,
-    };
-    let reasons: Vec<String> = docs
-        .iter()
-        .map(|d| panther_type(d).or_else(|| no_rule_key(d)))
-        .collect::<Option<_>>()?;
+    let reasons: Vec<String> = docs.iter().map(panther_type).collect::<Option<_>>()?;
     reasons.into_iter().next()
+}
+
+/// Whether a file that did not load is YAML of another kind (CI configuration, a compose file):
+/// every document a mapping without any key a rule has. A directory search counts such a file
+/// instead of failing on it; a file named on the command line is still an error.
+pub fn is_other_yaml(lf: &LoadedFile) -> bool {
+    let failed = !lf.rules.is_empty()
+        && lf
+            .rules
+            .iter()
+            .all(|r| r.as_ref().is_err_and(|d| d.code == Code::NotARule));
+    if !failed {
+        return false;
+    }
+    let Ok(docs) = yaml::parse_documents(&lf.file.text) else {
+        return false;
+    };
+    !docs.is_empty()
+        && docs.iter().all(|d| match &d.node {
+            yaml::Node::Map(entries) => {
+                !entries.iter().any(|(k, _)| RULE_KEYS.contains(&k.as_str()))
+            }
+            _ => false,
+        })
 }
 
 /// The largest rule file (or tests, mapping, placeholders or Python file) rulecast reads: 10 MiB,

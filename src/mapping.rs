@@ -170,6 +170,59 @@ impl Mapping {
         Ok(m)
     }
 
+    /// Rename `from` (a field or path prefix) to `to` for every target.
+    pub fn add_rename(&mut self, from: &str, to: &str) {
+        self.renames.push(Rename {
+            from: FieldPath::parse(from),
+            target: None,
+            to: FieldPath::parse(to),
+        });
+    }
+
+    /// AND `conditions` (Sigma detection syntax, a node of `doc`) to every rule, or its negation.
+    pub fn add_condition(
+        &mut self,
+        doc: &yaml::Document,
+        conditions: &Node,
+        negated: bool,
+    ) -> Result<(), String> {
+        if !matches!(conditions, Node::Map(_)) {
+            return Err(
+                "'conditions' must be a mapping of fields (Sigma detection syntax)".to_owned(),
+            );
+        }
+        let no_placeholders = |_: &str| None;
+        let cx = crate::sigma::detection::Context {
+            doc,
+            placeholders: &no_placeholders,
+            root: &[],
+            budget: &std::cell::Cell::new(crate::sigma::detection::MAX_IR_NODES),
+        };
+        let e = crate::sigma::detection::lower_detection(&cx, "conditions", conditions)
+            .map_err(|d| d.message)?;
+        let e = if negated { Expr::Not(Box::new(e)) } else { e };
+        self.condition = Some(match self.condition.take() {
+            Some(c) => Expr::and(vec![c, e]),
+            None => e,
+        });
+        Ok(())
+    }
+
+    /// Query `table` (Athena) when neither the command line nor a logsource entry names one.
+    pub fn set_table(&mut self, table: &str) {
+        self.table = Some(table.to_owned());
+    }
+
+    /// Whether the mapping adds a condition to every rule.
+    pub fn has_condition(&self) -> bool {
+        self.condition.is_some()
+    }
+
+    /// How many renames it holds.
+    pub fn rename_count(&self) -> usize {
+        self.renames.len()
+    }
+
     /// A rename to a column of the user's table, `{column: name, type: DDL type}` (Athena): the
     /// column is added to the table's columns, so no DDL file has to be written by hand.
     fn column(&mut self, from: &str, target: Target, spec: &Node) -> Result<String, Diagnostic> {
@@ -243,7 +296,7 @@ impl Mapping {
         if opts.schema.is_none() {
             opts.schema.clone_from(&self.schema);
         }
-        opts.columns.clone_from(&self.columns);
+        opts.columns.extend(self.columns.iter().cloned());
     }
 
     /// The longest matching prefix rename for this target (a target-specific one beats a general one).

@@ -18,6 +18,7 @@ use crate::backend::cloudwatch::MAX_ARRAY_MAX;
 use crate::backend::{Backend, Prepared, RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::mapping::Mapping;
+use crate::pipeline::Pipeline;
 use crate::report;
 use crate::rule::Rule;
 use crate::{LoadOptions, LoadedFile};
@@ -86,10 +87,16 @@ pub struct ConvertArgs {
     /// (`jq/filter.jq.j2`, `athena/query.sql.j2`, `cloudwatch/query.cwl.j2`).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
-    /// A field-mapping file: renamed fields per target, a condition added to every rule, tables
-    /// per logsource (see docs/mappings/).
+    /// A field-mapping file: renamed fields per target (or to a typed column of your table), a
+    /// condition added to every rule, tables per logsource (see docs/mappings/). Applied after
+    /// the pipelines.
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+    /// A pySigma processing pipeline (repeatable; applied by priority): field_name_mapping,
+    /// field_name_prefix_mapping, add_condition and set_state of `table` are read, anything else
+    /// is refused.
+    #[arg(short = 'p', long = "pipeline", value_name = "FILE")]
+    pub pipelines: Vec<PathBuf>,
 }
 
 // The output formats of `convert`. (A plain comment: clap would make a doc comment help text.)
@@ -154,7 +161,8 @@ type Candidates = BTreeMap<PathBuf, Vec<OutputFile>>;
 struct Setup {
     backends: Vec<&'static dyn Backend>,
     load_options: LoadOptions,
-    mapping: Option<Mapping>,
+    /// The pipelines (by priority), then the mapping file: applied to each rule in this order.
+    mappings: Vec<Mapping>,
     /// The options every rule is rendered with (flags over the configuration).
     base: RenderOptions,
     output_dir: Option<PathBuf>,
@@ -191,7 +199,7 @@ pub(super) fn convert(
         args,
         base: &setup.base,
         writes_files: setup.output_dir.is_some(),
-        mapping: setup.mapping.as_ref(),
+        mappings: &setup.mappings,
         prepared: RefCell::default(),
     };
     let mut io_errors = Vec::new();
@@ -490,14 +498,25 @@ fn setup(args: &ConvertArgs, project: &Project) -> Result<Setup, Usage> {
         .mapping
         .clone()
         .or_else(|| cfg.and_then(|c| c.mapping.clone()));
-    let mapping = match mapping_path {
-        Some(p) => Some(Mapping::load(&p).map_err(|d| Usage(d.to_string()))?),
-        None => None,
+    let pipeline_paths = if args.pipelines.is_empty() {
+        cfg.map(|c| c.pipelines.clone()).unwrap_or_default()
+    } else {
+        args.pipelines.clone()
     };
+    let mut pipelines = Vec::new();
+    for p in &pipeline_paths {
+        pipelines.push(Pipeline::load(p).map_err(|d| Usage(d.to_string()))?);
+    }
+    // pySigma applies pipelines lowest priority first; equal ones in the order given.
+    pipelines.sort_by_key(|p| p.priority);
+    let mut mappings: Vec<Mapping> = pipelines.into_iter().map(|p| p.mapping).collect();
+    if let Some(p) = mapping_path {
+        mappings.push(Mapping::load(&p).map_err(|d| Usage(d.to_string()))?);
+    }
     Ok(Setup {
         backends,
         load_options: LoadOptions::default(),
-        mapping,
+        mappings,
         base,
         output_dir,
     })
@@ -510,7 +529,7 @@ struct Converter<'a> {
     base: &'a RenderOptions,
     /// Whether queries go to files (`-o`) rather than to standard output.
     writes_files: bool,
-    mapping: Option<&'a Mapping>,
+    mappings: &'a [Mapping],
     /// Each target's options checked once ([`Backend::prepare`]), by the options they were
     /// checked with apart from the rule's path (a mapping can choose a table per logsource).
     prepared: RefCell<Vec<(RenderOptions, Rc<Prepared<'static>>)>>,
@@ -528,14 +547,15 @@ impl Converter<'_> {
             source_path: path.to_owned(),
             ..self.base.clone()
         };
-        match self.mapping {
-            Some(m) => {
-                m.options(rule, &mut opts);
-                self.prepared(b, &opts)
-                    .render(&m.apply(rule, b.target()), &opts)
-            }
-            None => self.prepared(b, &opts).render(rule, &opts),
+        if self.mappings.is_empty() {
+            return self.prepared(b, &opts).render(rule, &opts);
         }
+        let mut mapped = rule.clone();
+        for m in self.mappings {
+            m.options(&mapped, &mut opts);
+            mapped = m.apply(&mapped, b.target());
+        }
+        self.prepared(b, &opts).render(&mapped, &opts)
     }
 
     /// `b` with `opts` checked, once per target and distinct options.

@@ -55,8 +55,18 @@ impl LeftOut {
         if self.excluded > 0 {
             parts.push(format!("{} excluded by {FILE_NAME}", files(self.excluded)));
         }
-        for (what, n) in &self.not_rules {
-            parts.push(format!("{} not rules ({what})", files(*n)));
+        if !self.not_rules.is_empty() {
+            let n: usize = self.not_rules.values().sum();
+            let kinds: Vec<String> = self
+                .not_rules
+                .iter()
+                .map(|(what, n)| format!("{n} {what}"))
+                .collect();
+            parts.push(format!(
+                "{} that are not rules ({})",
+                files(n),
+                kinds.join(", ")
+            ));
         }
         if !self.skipped.is_empty() {
             let n = self.skipped.len();
@@ -194,6 +204,13 @@ impl Project {
         for mut lf in loaded {
             if let Some(what) = lf.not_a_rule.take() {
                 *left_out.not_rules.entry(what).or_default() += 1;
+                continue;
+            }
+            if !rest.contains(&lf.file.path) && crate::is_other_yaml(&lf) {
+                *left_out
+                    .not_rules
+                    .entry("YAML without rule keys".to_owned())
+                    .or_default() += 1;
                 continue;
             }
             if let Some(reason) = self.skip_reason(&mut lf, whole_files) {

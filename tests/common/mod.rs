@@ -3,6 +3,8 @@
 
 pub mod oracle;
 
+pub mod run;
+
 use std::path::{Path, PathBuf};
 
 use rulecast::backend::{self, RenderOptions, Target};

@@ -185,17 +185,29 @@ fn time_window(
             {
                 window.push(p);
             }
-            let bound = |secs: i64| match def.time_kind {
-                TimeKind::IsoText => lit(&window::iso(secs)),
-                TimeKind::Timestamp => {
-                    format!("from_iso8601_timestamp({})", lit(&window::iso(secs)))
+            // A fixed bound compares the column with a literal; one relative to the run time
+            // compares instants (ISO text is parsed first).
+            let bound = |b: window::Bound, op: &str| match (b, def.time_kind) {
+                (window::Bound::At(secs), TimeKind::IsoText) => {
+                    format!("{time_expr} {op} {}", lit(&window::iso(secs)))
+                }
+                (window::Bound::At(secs), TimeKind::Timestamp) => format!(
+                    "{time_expr} {op} from_iso8601_timestamp({})",
+                    lit(&window::iso(secs))
+                ),
+                (window::Bound::Ago(span), TimeKind::IsoText) => format!(
+                    "from_iso8601_timestamp({time_expr}) {op} {}",
+                    window::ago(span, 0)
+                ),
+                (window::Bound::Ago(span), TimeKind::Timestamp) => {
+                    format!("{time_expr} {op} {}", window::ago(span, 0))
                 }
             };
             if let Some(a) = w.since {
-                window.push(format!("{time_expr} >= {}", bound(a)));
+                window.push(bound(a, ">="));
             }
             if let Some(b) = w.until {
-                window.push(format!("{time_expr} < {}", bound(b)));
+                window.push(bound(b, "<"));
             }
         }
         None => warnings.push(

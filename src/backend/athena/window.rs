@@ -1,8 +1,6 @@
 //! The time window of an Athena query: `--since`/`--until` (RFC 3339 or relative like `24h`)
 //! become a partition predicate Athena can prune with and a precise bound on the event time.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 /// A point in time: seconds since the Unix epoch (UTC) plus a fraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Instant {
@@ -11,17 +9,6 @@ pub struct Instant {
 }
 
 impl Instant {
-    /// The clock.
-    pub fn now() -> Instant {
-        match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => Instant {
-                secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-                nanos: d.subsec_nanos(),
-            },
-            Err(_) => Instant { secs: 0, nanos: 0 },
-        }
-    }
-
     /// Whole seconds, rounded up.
     pub fn ceil_secs(self) -> i64 {
         if self.nanos > 0 {
@@ -197,11 +184,49 @@ pub fn parse_point(s: &str, now: Instant) -> Result<Instant, String> {
     }
 }
 
-/// A resolved time window: whole seconds, `since` inclusive, `until` exclusive.
+/// One end of a time window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// A fixed instant (RFC 3339 or a date on the command line): whole seconds since the epoch.
+    At(i64),
+    /// A span before the query's run time, in seconds (`--since 7d`): rendered from
+    /// `current_timestamp`, so a saved query keeps meaning "the last 7 days".
+    Ago(i64),
+}
+
+impl Bound {
+    /// The bound as a point on a common axis (`Ago` as negative offsets from an unknown now),
+    /// for comparing two bounds of the same kind.
+    fn key(self) -> (bool, i64) {
+        match self {
+            Bound::At(s) => (false, s),
+            Bound::Ago(s) => (true, -s),
+        }
+    }
+}
+
+/// A time window, `since` inclusive, `until` exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
-    pub since: Option<i64>,
-    pub until: Option<i64>,
+    pub since: Option<Bound>,
+    pub until: Option<Bound>,
+}
+
+/// Parse one end: a span back from the run time, or a fixed instant (`ceil`: rounded up to
+/// the second, for an exclusive end). With `now` (a fixed clock, for reproducible tests) a span
+/// is resolved to an instant.
+fn parse_bound(s: &str, now: Option<Instant>, ceil: bool) -> Result<Bound, String> {
+    match (parse_relative(s), now) {
+        (Some(span), None) => Ok(Bound::Ago(span?)),
+        (Some(_), Some(now)) | (None, Some(now)) => {
+            let i = parse_point(s, now)?;
+            Ok(Bound::At(if ceil { i.ceil_secs() } else { i.secs }))
+        }
+        (None, None) => {
+            let i = parse_point(s, Instant { secs: 0, nanos: 0 })?;
+            Ok(Bound::At(if ceil { i.ceil_secs() } else { i.secs }))
+        }
+    }
 }
 
 impl Window {
@@ -214,40 +239,53 @@ impl Window {
         if since.is_none() && until.is_none() {
             return Ok(None);
         }
-        let now = match now {
-            Some(n) => parse_rfc3339(n).map_err(|e| format!("--now: {e}"))?,
-            None => Instant::now(),
-        };
+        let now = now
+            .map(|n| parse_rfc3339(n).map_err(|e| format!("--now: {e}")))
+            .transpose()?;
         let since = since
-            .map(|s| parse_point(s, now).map_err(|e| format!("--since: {e}")))
+            .map(|s| parse_bound(s, now, false).map_err(|e| format!("--since: {e}")))
             .transpose()?;
         let until = until
-            .map(|s| parse_point(s, now).map_err(|e| format!("--until: {e}")))
+            .map(|s| parse_bound(s, now, true).map_err(|e| format!("--until: {e}")))
             .transpose()?;
-        let w = Window {
-            since: since.map(|i| i.secs),
-            until: until.map(Instant::ceil_secs),
-        };
-        if let (Some(a), Some(b)) = (w.since, w.until) {
-            if a >= b {
+        if let (Some(a), Some(b)) = (since, until) {
+            let (ka, kb) = (a.key(), b.key());
+            if ka.0 == kb.0 && ka.1 >= kb.1 {
+                let show = |b: Bound| match b {
+                    Bound::At(s) => iso(s),
+                    Bound::Ago(s) => format!("{s} s before the run"),
+                };
                 return Err(format!(
                     "--since ({}) is not before --until ({})",
-                    iso(a),
-                    iso(b)
+                    show(a),
+                    show(b)
                 ));
             }
         }
-        Ok(Some(w))
+        Ok(Some(Window { since, until }))
     }
+}
 
-    /// The first and last day (days since the epoch) whose partitions can hold the window's
-    /// events, `lag` days of late delivery included.
-    pub fn days(&self, lag: i64) -> (Option<i64>, Option<i64>) {
-        (
-            self.since.map(|s| s.div_euclid(86_400)),
-            self.until.map(|u| (u - 1).div_euclid(86_400) + lag),
-        )
+/// `current_timestamp - INTERVAL 'n' UNIT` for a span of seconds, in the largest unit that
+/// divides it, plus `extra_days` days.
+pub fn ago(secs: i64, extra_days: i64) -> String {
+    let (n, unit) = [(86_400, "DAY"), (3_600, "HOUR"), (60, "MINUTE")]
+        .into_iter()
+        .find(|(u, _)| secs % u == 0)
+        .map_or((secs, "SECOND"), |(u, name)| (secs / u, name));
+    let mut e = format!("current_timestamp - INTERVAL '{n}' {unit}");
+    if extra_days > 0 {
+        e.push_str(&format!(" + INTERVAL '{extra_days}' DAY"));
     }
+    e
+}
+
+/// A relative bound's day as partition text: `date_format(<ago> AT TIME ZONE 'UTC', fmt)`.
+fn day_of(secs: i64, extra_days: i64, fmt: &str) -> String {
+    format!(
+        "date_format(({}) AT TIME ZONE 'UTC', '{fmt}')",
+        ago(secs, extra_days)
+    )
 }
 
 /// A partition value (a date: digits, maybe with slashes; never a quote) as an SQL string literal.
@@ -255,13 +293,14 @@ fn quote(s: &str) -> String {
     format!("'{s}'")
 }
 
-/// `col >= 'a'`, `col <= 'b'`, or `col BETWEEN 'a' AND 'b'`.
+/// `col >= a`, `col <= b`, or `col BETWEEN a AND b` (a and b are SQL: literals or
+/// expressions).
 fn range(col: &str, lo: Option<String>, hi: Option<String>) -> Option<String> {
     match (lo, hi) {
-        (Some(a), Some(b)) if a == b => Some(format!("{col} = {}", quote(&a))),
-        (Some(a), Some(b)) => Some(format!("{col} BETWEEN {} AND {}", quote(&a), quote(&b))),
-        (Some(a), None) => Some(format!("{col} >= {}", quote(&a))),
-        (None, Some(b)) => Some(format!("{col} <= {}", quote(&b))),
+        (Some(a), Some(b)) if a == b => Some(format!("{col} = {a}")),
+        (Some(a), Some(b)) => Some(format!("{col} BETWEEN {a} AND {b}")),
+        (Some(a), None) => Some(format!("{col} >= {a}")),
+        (None, Some(b)) => Some(format!("{col} <= {b}")),
         (None, None) => None,
     }
 }
@@ -292,7 +331,7 @@ fn ymd(first: Option<i64>, last: Option<i64>) -> Option<String> {
         }
         (Some((y1, m1, d1)), Some((y2, m2, d2))) => {
             if (&y1, &m1) == (&y2, &m2) {
-                let days = range("day", Some(d1), Some(d2)).unwrap_or_default();
+                let days = range("day", Some(quote(&d1)), Some(quote(&d2))).unwrap_or_default();
                 return Some(format!("year = '{y1}' AND month = '{m1}' AND {days}"));
             }
             groups.push(format!(
@@ -327,34 +366,90 @@ fn ymd(first: Option<i64>, last: Option<i64>) -> Option<String> {
     Some(format!("({})", groups.join(" OR ")))
 }
 
-/// The partition predicate for `layout`, or None when it has none.
+/// The partition predicate for `layout`, or None when it has none. Partition columns are
+/// compared as they are, never wrapped in a function, so Athena prunes with them; a relative
+/// bound compares them with a `date_format` of `current_timestamp`, which the engine computes
+/// once when it plans the query.
 pub fn partition_predicate(layout: &str, w: &Window, lag: i64) -> Result<Option<String>, String> {
-    let (first, last) = w.days(lag);
-    let fmt = |d: i64, f: &dyn Fn(i64, u32, u32) -> String| {
-        let (y, m, dd) = civil_from_days(d);
-        f(y, m, dd)
+    let day_text = |fmt: &str, b: Option<Bound>, upper: bool| {
+        b.map(|b| match b {
+            Bound::At(secs) => {
+                let d = if upper {
+                    (secs - 1).div_euclid(86_400) + lag
+                } else {
+                    secs.div_euclid(86_400)
+                };
+                let (y, m, dd) = civil_from_days(d);
+                quote(&match fmt {
+                    "%Y/%m/%d" => format!("{y:04}/{m:02}/{dd:02}"),
+                    _ => format!("{y:04}{m:02}{dd:02}"),
+                })
+            }
+            Bound::Ago(span) => day_of(span, if upper { lag } else { 0 }, fmt),
+        })
     };
     Ok(match layout {
-        "projection" => {
-            let f = |y: i64, m: u32, d: u32| format!("{y:04}/{m:02}/{d:02}");
-            range(
-                "\"timestamp\"",
-                first.map(|d| fmt(d, &f)),
-                last.map(|d| fmt(d, &f)),
-            )
-        }
-        "eventday" => {
-            let f = |y: i64, m: u32, d: u32| format!("{y:04}{m:02}{d:02}");
-            range(
-                "eventday",
-                first.map(|d| fmt(d, &f)),
-                last.map(|d| fmt(d, &f)),
-            )
-        }
-        "ymd" => ymd(first, last),
+        "projection" => range(
+            "\"timestamp\"",
+            day_text("%Y/%m/%d", w.since, false),
+            day_text("%Y/%m/%d", w.until, true),
+        ),
+        "eventday" => range(
+            "eventday",
+            day_text("%Y%m%d", w.since, false),
+            day_text("%Y%m%d", w.until, true),
+        ),
+        "ymd" => match (w.since, w.until) {
+            (Some(Bound::Ago(_)), _) | (_, Some(Bound::Ago(_))) => ymd_relative(w, lag),
+            _ => {
+                let at = |b: Option<Bound>, upper: bool| match b {
+                    Some(Bound::At(s)) if upper => Some((s - 1).div_euclid(86_400) + lag),
+                    Some(Bound::At(s)) => Some(s.div_euclid(86_400)),
+                    _ => None,
+                };
+                ymd(at(w.since, false), at(w.until, true))
+            }
+        },
         "none" => None,
         other => return Err(format!("unknown partition layout '{other}'")),
     })
+}
+
+/// The `year`/`month`/`day` predicate of a window with a relative end: the year compared as
+/// it is (that alone prunes every other year), then the day as `year/month/day` text.
+fn ymd_relative(w: &Window, lag: i64) -> Option<String> {
+    let mut parts = Vec::new();
+    let ymd_text = "concat(year, '/', month, '/', day)";
+    let mut end = |b: Bound, upper: bool| {
+        let (year, day) = match b {
+            Bound::At(secs) => {
+                let d = if upper {
+                    (secs - 1).div_euclid(86_400) + lag
+                } else {
+                    secs.div_euclid(86_400)
+                };
+                let (y, m, dd) = civil_from_days(d);
+                (
+                    quote(&format!("{y:04}")),
+                    quote(&format!("{y:04}/{m:02}/{dd:02}")),
+                )
+            }
+            Bound::Ago(span) => {
+                let extra = if upper { lag } else { 0 };
+                (day_of(span, extra, "%Y"), day_of(span, extra, "%Y/%m/%d"))
+            }
+        };
+        let op = if upper { "<=" } else { ">=" };
+        parts.push(format!("year {op} {year}"));
+        parts.push(format!("{ymd_text} {op} {day}"));
+    };
+    if let Some(b) = w.since {
+        end(b, false);
+    }
+    if let Some(b) = w.until {
+        end(b, true);
+    }
+    (!parts.is_empty()).then(|| parts.join(" AND "))
 }
 
 #[cfg(test)]
@@ -404,6 +499,42 @@ mod tests {
         ] {
             assert!(parse_point(bad, now).is_err(), "{bad}");
         }
+    }
+
+    /// A relative window stays relative: the query computes it from its run time, and the
+    /// partition columns are compared as they are.
+    #[test]
+    fn relative_windows_follow_the_run_time() {
+        let w = Window::from_options(Some("7d"), None, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(w.since, Some(Bound::Ago(7 * 86_400)));
+        assert_eq!(
+            partition_predicate("projection", &w, 1).unwrap().unwrap(),
+            "\"timestamp\" >= date_format((current_timestamp - INTERVAL '7' DAY) AT TIME ZONE 'UTC', '%Y/%m/%d')"
+        );
+        let w = Window::from_options(Some("36h"), Some("90m"), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            partition_predicate("eventday", &w, 0).unwrap().unwrap(),
+            "eventday BETWEEN date_format((current_timestamp - INTERVAL '36' HOUR) AT TIME ZONE 'UTC', '%Y%m%d') \
+             AND date_format((current_timestamp - INTERVAL '90' MINUTE) AT TIME ZONE 'UTC', '%Y%m%d')"
+        );
+        let ymd = partition_predicate("ymd", &w, 1).unwrap().unwrap();
+        assert!(ymd.starts_with("year >= date_format((current_timestamp - INTERVAL '36' HOUR) AT TIME ZONE 'UTC', '%Y') AND concat(year, '/', month, '/', day) >= "), "{ymd}");
+        assert!(ymd.contains("concat(year, '/', month, '/', day) <= date_format((current_timestamp - INTERVAL '90' MINUTE + INTERVAL '1' DAY) AT TIME ZONE 'UTC', '%Y/%m/%d')"), "{ymd}");
+        // A relative start with a fixed end: both kinds in one predicate.
+        let w = Window::from_options(Some("30d"), Some("2026-11-22T00:00:00Z"), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            partition_predicate("projection", &w, 1).unwrap().unwrap(),
+            "\"timestamp\" BETWEEN date_format((current_timestamp - INTERVAL '30' DAY) AT TIME ZONE 'UTC', '%Y/%m/%d') AND '2026/11/22'"
+        );
+        assert_eq!(ago(90, 0), "current_timestamp - INTERVAL '90' SECOND");
+        assert!(Window::from_options(Some("1d"), Some("2d"), None).is_err());
+        assert!(Window::from_options(Some("2d"), Some("1d"), None).is_ok());
     }
 
     #[test]

@@ -159,8 +159,9 @@ impl Mapping {
                     return Err(Diagnostic::new(
                         Code::BadValue,
                         format!(
-                            "unknown key '{other}' in mapping; expected one of {}",
-                            KEYS.join(", ")
+                            "unknown key '{other}' in mapping; expected one of {}{}",
+                            KEYS.join(", "),
+                            crate::suggest::did_you_mean(other, KEYS)
                         ),
                     )
                     .with_span(span));

@@ -36,7 +36,8 @@ pub struct ConvertArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write `DIR/<target>/<rule file stem>.<ext>` instead of printing.
+    /// Write `DIR/<target>/<rule file stem>.<ext>` instead of printing (unchanged files are left
+    /// alone; a summary line goes to stderr) [default: the configuration's `output-dir`].
     #[arg(short, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// With --output-dir: write nothing; show how DIR differs from what would be written, and exit
@@ -47,7 +48,8 @@ pub struct ConvertArgs {
     /// --check: show them as what would be removed).
     #[arg(long)]
     pub prune: bool,
-    /// YAML file with values for `expand` placeholders: `placeholders: {name: value or list}`.
+    /// YAML file with values for `expand` placeholders: `placeholders: {name: value or list}`
+    /// [default: the configuration's, else a placeholders.yml at or above the rule paths].
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
     /// The name standard input is shown under in headers and diagnostics.
@@ -77,7 +79,8 @@ pub struct ConvertArgs {
     /// Log group for CloudWatch queries (in the usage line and saved queries; repeatable).
     #[arg(long = "log-group")]
     pub log_groups: Vec<String>,
-    /// How many array elements an any-element predicate expands to (cloudwatch); 1 to 100.
+    /// How many array elements an any-element predicate expands to (cloudwatch); 1 to 100
+    /// [default: 5, fewer when the query would pass the 10,000-character limit].
     #[arg(long, value_parser = parse_array_max)]
     pub array_max: Option<usize>,
     /// The time relative windows count back from (RFC 3339), for reproducible output.
@@ -483,6 +486,14 @@ fn setup(args: &ConvertArgs, project: &Project) -> Result<Setup, Usage> {
             .or_else(|| cfg.and_then(|c| c.templates.clone())),
         ..RenderOptions::default()
     };
+    if let Some(t) = &base.templates_dir {
+        if !t.is_dir() {
+            return Err(usage(format!(
+                "--templates {}: not a directory",
+                crate::escape::visible(&t.display().to_string())
+            )));
+        }
+    }
     // Every option, checked once for every selected target: a bad value is one usage error,
     // not one error per rule.
     for &b in &backends {

@@ -44,8 +44,8 @@ pub struct Cli {
 pub enum Command {
     /// Convert rules into queries for one or more targets (-t jq,athena,cloudwatch or all).
     Convert(Box<ConvertArgs>),
-    /// Run the tests that ship with rules (`x.tests.yml` beside `x.yml`) through the reference
-    /// evaluator and the jq target.
+    /// Run the tests that ship with rules (a Sigma rule's `x.tests.yml` sidecar, a Panther rule's
+    /// `Tests:`) through the reference evaluator and the jq target.
     Test(TestArgs),
     /// List the targets.
     Targets,

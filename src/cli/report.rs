@@ -22,7 +22,8 @@ pub struct ExplainArgs {
     pub paths: Vec<PathBuf>,
     #[arg(short, long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// YAML file with values for `expand` placeholders.
+    /// YAML file with values for `expand` placeholders [default: the configuration's, else a
+    /// placeholders.yml at or above the rule paths].
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
 }
@@ -37,7 +38,8 @@ pub struct CatalogArgs {
     /// Write the catalog to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// YAML file with values for `expand` placeholders.
+    /// YAML file with values for `expand` placeholders [default: the configuration's, else a
+    /// placeholders.yml at or above the rule paths].
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
 }

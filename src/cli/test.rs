@@ -17,7 +17,8 @@ pub struct TestArgs {
     /// are skipped.
     #[arg(default_value = "rules")]
     pub paths: Vec<PathBuf>,
-    /// YAML file with values for `expand` placeholders.
+    /// YAML file with values for `expand` placeholders [default: the configuration's, else a
+    /// placeholders.yml at or above the rule paths].
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
 }

@@ -3,6 +3,9 @@
 
 use base64::Engine as _;
 
+/// Every value modifier rulecast reads, as messages list them.
+const MODIFIERS: &str = "contains, startswith, endswith, all, re, i, m, s, cidr, exists, cased, neq, fieldref, gt, gte, lt, lte, base64, base64offset, wide, utf16le, utf16be, utf16, windash, expand";
+
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Anchor, CompareOp, Part, Pattern, RegexFlags};
 use crate::source::Span;
@@ -110,7 +113,9 @@ impl Modifiers {
                 "re" => typed(Kind::Regex, &mut m)?,
                 "i" | "m" | "s" => {
                     if m.kind != Kind::Regex {
-                        return conflict(format!("modifier '{name}' is a regex flag and needs 're' before it"));
+                        return conflict(format!(
+                            "modifier '{name}' is a regex flag and needs 're' before it"
+                        ));
                     }
                     match canonical {
                         "i" => m.flags.ignore_case = true,
@@ -126,11 +131,14 @@ impl Modifiers {
                 "lte" => typed(Kind::Compare(CompareOp::Lte), &mut m)?,
                 "fieldref" => {
                     if m.kind != Kind::Text {
-                        return conflict(format!("modifier '{name}' conflicts with an earlier type modifier"));
+                        return conflict(format!(
+                            "modifier '{name}' conflicts with an earlier type modifier"
+                        ));
                     }
                     m.kind = Kind::FieldRef;
                 }
-                "base64" | "base64offset" | "utf16le" | "utf16be" | "utf16" | "windash" | "expand" => {
+                "base64" | "base64offset" | "utf16le" | "utf16be" | "utf16" | "windash"
+                | "expand" => {
                     let t = match canonical {
                         "base64" => Transform::Base64,
                         "base64offset" => Transform::Base64Offset,
@@ -140,7 +148,10 @@ impl Modifiers {
                         "windash" => Transform::Windash,
                         _ => Transform::Expand,
                     };
-                    if m.anchor != Anchor::Whole && t != Transform::Windash && t != Transform::Expand {
+                    if m.anchor != Anchor::Whole
+                        && t != Transform::Windash
+                        && t != Transform::Expand
+                    {
                         return conflict(format!(
                             "modifier '{name}' must come before contains/startswith/endswith (it cannot encode wildcards)"
                         ));
@@ -154,12 +165,15 @@ impl Modifiers {
                     ))
                 }
                 _ => {
+                    let known = MODIFIERS.split(", ").filter(|m| m.len() > 1);
+                    let hint = match crate::suggest::closest(name, known) {
+                        Some(near) => format!("did you mean '{near}'? Modifiers are {MODIFIERS}"),
+                        None => format!("expected one of {MODIFIERS}"),
+                    };
                     return Err(Diagnostic::new(
                         Code::UnknownModifier,
-                        format!(
-                            "unknown modifier '{name}'; expected one of contains, startswith, endswith, all, re, i, m, s, cidr, exists, cased, neq, fieldref, gt, gte, lt, lte, base64, base64offset, wide, utf16le, utf16be, utf16, windash, expand"
-                        ),
-                    ))
+                        format!("unknown modifier '{name}'; {hint}"),
+                    ));
                 }
             }
         }
@@ -488,6 +502,16 @@ mod tests {
             Code::ModifierConflict
         );
         assert_eq!(parse("contans").unwrap_err().code, Code::UnknownModifier);
+        let near = parse("endswit").unwrap_err().message;
+        assert!(
+            near.starts_with("unknown modifier 'endswit'; did you mean 'endswith'?"),
+            "{near}"
+        );
+        let far = parse("zzzzzz").unwrap_err().message;
+        assert!(
+            far.contains("expected one of contains, startswith"),
+            "{far}"
+        );
         assert!(parse("re|i|m|s").is_ok());
         assert!(parse("base64offset|contains").is_ok());
         assert!(parse("wide|base64offset|contains").is_ok());

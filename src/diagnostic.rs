@@ -53,6 +53,8 @@ pub enum Code {
     /// E310: a Panther rule construct that no per-event query can express (a cache, an enrichment
     /// lookup, policy parsing, arbitrary code): "not translatable: <construct>".
     NotTranslatable,
+    /// E311: the rule's logsource is not AWS CloudTrail and no mapping maps it.
+    NotCloudTrail,
     /// E401: the rule uses something the target cannot express.
     Unsupported,
     /// E501: a template failed to render.
@@ -84,6 +86,7 @@ impl Code {
             Code::MissingPlaceholder => "E308",
             Code::BadDetection => "E309",
             Code::NotTranslatable => "E310",
+            Code::NotCloudTrail => "E311",
             Code::Unsupported => "E401",
             Code::Template => "E501",
             Code::Internal => "E901",
@@ -91,7 +94,7 @@ impl Code {
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 24] = [
         Code::Io,
         Code::NotText,
         Code::Yaml,
@@ -112,6 +115,7 @@ impl Code {
         Code::MissingPlaceholder,
         Code::BadDetection,
         Code::NotTranslatable,
+        Code::NotCloudTrail,
         Code::Unsupported,
         Code::Template,
         Code::Internal,

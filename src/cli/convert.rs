@@ -80,6 +80,10 @@ pub struct ConvertArgs {
     /// per logsource (see docs/mappings/).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+    /// Exit 1 when `rulecast check` would warn about a rule (its findings are printed on stderr
+    /// as warnings either way).
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 impl ConvertArgs {
@@ -198,8 +202,20 @@ pub(super) fn convert(
         &mut io_errors,
         err,
     )?;
+    let warnings = super::check::print_warnings(&loaded, setup.mapping.as_ref(), true, err)?;
+    let warned = if args.deny_warnings && warnings > 0 {
+        Status::Failure
+    } else {
+        Status::Success
+    };
     if args.format == Format::Markdown {
-        return markdown_report(&converter, &loaded, io_errors, out, err);
+        return markdown_report(&converter, &loaded, io_errors, out, err).map(|s| {
+            if s == Status::Error {
+                s
+            } else {
+                s.max(warned)
+            }
+        });
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
     let mut candidates = Candidates::new();
@@ -209,7 +225,7 @@ pub(super) fn convert(
         }
     }
     let files = resolve_clashes(candidates, &mut failures);
-    let mut status = Status::Success;
+    let mut status = warned;
     if let Some(dir) = &args.output_dir {
         if write_output_dir(args, &setup.backends, dir, &files, &mut io_errors, out)? {
             status = Status::Failure;
@@ -292,6 +308,16 @@ impl Converter<'_> {
         rule: &Rule,
         path: &str,
     ) -> Result<String, Diagnostic> {
+        if !crate::check::logsource_ok(&rule.meta.logsource, self.mapping) {
+            return Err(Diagnostic::new(
+                Code::NotCloudTrail,
+                format!(
+                    "logsource {} is not AWS CloudTrail; map it to a table with --mapping (`logsources:`) to convert it",
+                    crate::check::logsource_text(&rule.meta.logsource)
+                ),
+            )
+            .with_span(rule.logsource_span));
+        }
         let mut opts = self.args.render_options(path.to_owned());
         match self.mapping {
             Some(m) => {

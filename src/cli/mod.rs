@@ -1,11 +1,13 @@
-//! The command line: `convert`, `test`, `targets`, `explain`, `catalog`, `completions`. The only
+//! The command line: `convert`, `test`, `check`, `targets`, `explain`, `catalog`, `completions`. The only
 //! module that prints.
 //!
 //! This file holds the parsed command line ([`Cli`], [`Command`]), the dispatch ([`run`]), the
 //! exit [`Status`] and what every command shares: reading the inputs and showing diagnostics.
 //! Each command lives in its own file: `convert` (queries, `-o` and `--check`), `test` (the
-//! rule tests' report), `report` (`explain` and `catalog`).
+//! rule tests' report), `check` (findings, and the warnings of `convert` and `test`), `report`
+//! (`explain` and `catalog`).
 
+mod check;
 mod convert;
 mod report;
 mod test;
@@ -20,6 +22,7 @@ use crate::backend::Target;
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::{discover, load_placeholders, load_source, source_from_bytes, LoadOptions, LoadedFile};
 
+pub use check::{CheckArgs, CheckFormat};
 pub use convert::{ConvertArgs, Format, Targets};
 pub use report::{CatalogArgs, CatalogFormat, ExplainArgs, ReportFormat};
 pub use test::TestArgs;
@@ -42,6 +45,10 @@ pub enum Command {
     /// Run the tests that ship with rules (`x.tests.yml` beside `x.yml`) through the reference
     /// evaluator and the jq target.
     Test(TestArgs),
+    /// Find the mistakes that change what a rule means: unused detections, a logsource that is
+    /// not CloudTrail, duplicate ids, bad tags and dates, unknown fields and Panther keys, constant
+    /// conditions; and every rule that does not load.
+    Check(CheckArgs),
     /// List the targets.
     Targets,
     /// Show each rule as the catalog sees it: stages and predicates, exclusions, indicators,
@@ -84,6 +91,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
         Command::Targets => targets(&mut out),
         Command::Convert(args) => convert::convert(&args, &mut out, err),
         Command::Test(args) => test::test(&args, &mut out, err),
+        Command::Check(args) => check::check(&args, &mut out, err),
         Command::Explain(args) => report::explain(&args, &mut out, err),
         Command::Catalog(args) => report::catalog(&args, &mut out, err),
         Command::Completions { shell } => completions(shell, &mut out),

@@ -19,6 +19,10 @@ pub struct TestArgs {
     /// YAML file with values for `expand` placeholders.
     #[arg(long, value_name = "FILE")]
     pub placeholders: Option<PathBuf>,
+    /// Exit 1 when `rulecast check` would warn about a rule (its findings are printed on stderr
+    /// as warnings either way).
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// `rulecast test`: run every rule file's tests; a `FAIL` line on stdout for each test that does
@@ -35,6 +39,7 @@ pub(super) fn test(
     };
     let mut io_errors = Vec::new();
     let loaded = load_inputs(&args.paths, "<stdin>", &opts, &mut io_errors, err)?;
+    let warnings = super::check::print_warnings(&loaded, None, false, err)?;
     let (mut passed, mut failed, mut skipped, mut untested) = (0usize, 0usize, 0usize, 0usize);
     // Tests of rules that did not convert (the error is on stderr): not run, apart from the
     // tests that ran and disagreed.
@@ -114,7 +119,7 @@ pub(super) fn test(
     )?;
     Ok(if !io_errors.is_empty() {
         Status::Error
-    } else if failed > 0 || unconverted > 0 {
+    } else if failed > 0 || unconverted > 0 || (args.deny_warnings && warnings > 0) {
         Status::Failure
     } else {
         Status::Success

@@ -84,6 +84,16 @@ fn dangling_detections(file: &SourceFile, doc: &Document, out: &mut Vec<Finding>
             Err(_) => return,
         }
     }
+    let names: Vec<&str> = det
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "condition" && *k != "timeframe")
+        .collect();
+    // A condition naming a detection that does not exist, or a pattern that selects none, is a
+    // load error already; what it leaves unused says nothing more.
+    if parsed.iter().any(|c| !resolves(c, &names)) {
+        return;
+    }
     for (name, _) in det {
         if name == "condition" || name == "timeframe" {
             continue;
@@ -102,6 +112,18 @@ fn dangling_detections(file: &SourceFile, doc: &Document, out: &mut Vec<Finding>
             format!("detection '{name}' is not used by the condition, so it does not restrict what the rule matches"),
             format!("indent '{name}' under the detection it belongs to, or use it in the condition (`... and {name}`), or delete it"),
         ));
+    }
+}
+
+/// Does every name in `c` name a detection, and every pattern select one?
+fn resolves(c: &Cond, names: &[&str]) -> bool {
+    match c {
+        Cond::Or(xs) | Cond::And(xs) => xs.iter().all(|x| resolves(x, names)),
+        Cond::Not(x) => resolves(x, names),
+        Cond::Ident(n, _) => names.contains(&n.as_str()),
+        Cond::Selector { pattern, .. } => names
+            .iter()
+            .any(|n| selector_matches(pattern.as_deref(), n)),
     }
 }
 

@@ -34,6 +34,9 @@ fn walk(e: &Expr, event: &Value, negated: bool, out: &mut Vec<String>) {
             // The parts that gave the same answer as the whole decided it: the failing parts of
             // a failing `and`, every part of one that held (and the other way round for `or`).
             for x in xs {
+                if out.len() >= MAX_REASONS {
+                    break;
+                }
                 if eval::matches(x, event) == Ok(value) {
                     walk(x, event, negated, out);
                 }

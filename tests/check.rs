@@ -204,6 +204,10 @@ fn warnings_exit_zero_unless_denied() {
         rulecast(&["check", "-f", "nope", &p]).status.code(),
         Some(2)
     );
+    // One file named twice is one rule, not two with the same id.
+    let a = fixture("duplicate_id/a.yml");
+    let (code, got, _) = findings(&[&a, &a]);
+    assert_eq!((code, got), (Some(0), vec![]));
 }
 
 /// A logsource the mapping maps is not a finding, and convert takes it.

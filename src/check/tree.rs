@@ -39,6 +39,10 @@ pub fn lint_tree(files: &[(&SourceFile, &[Document])], out: &mut Vec<Finding>) {
         let Some(first) = ds.first() else { continue };
         let first_at = first.file.line_col(first.span.start);
         for d in &ds[1..] {
+            // The same file named twice on the command line is not a second rule.
+            if d.file.path == first.file.path && d.span == first.span {
+                continue;
+            }
             out.push(Finding::new(
                 Lint::DuplicateId,
                 d.file,

@@ -20,12 +20,10 @@ pub fn lint_tree(files: &[(&SourceFile, &[Document])], out: &mut Vec<Finding>) {
     // (key kind, value) → declarations, in file order.
     let mut decls: BTreeMap<(&'static str, String), Vec<Decl<'_>>> = BTreeMap::new();
     for (file, docs) in files {
-        for doc in *docs {
+        // Legacy `action:` documents are merged into others; they declare nothing themselves.
+        for doc in docs.iter().filter(|d| d.node.get("action").is_none()) {
             let at = |k: &str| doc.keys.key(&[k]).unwrap_or(Span::at(doc.start));
             for (key, kind) in [("id", "id"), ("name", "name"), ("RuleID", "id")] {
-                if doc.node.get("action").is_some() {
-                    continue;
-                }
                 if let Some(v) = doc.node.get(key).and_then(Node::scalar_text) {
                     decls.entry((kind, v)).or_default().push(Decl {
                         file,

@@ -257,6 +257,9 @@ fn convert_and_test_warn() {
     let denied = rulecast(&["convert", "--deny-warnings", &p]);
     assert_eq!(denied.status.code(), Some(1));
     assert_eq!(denied.stdout, o.stdout);
+    let md = rulecast(&["convert", "-f", "markdown", "--deny-warnings", &p]);
+    assert_eq!(md.status.code(), Some(1));
+    assert!(text(&md.stdout).contains("IAM user deleted"));
     // A rule with the warning and a passing test.
     let d = std::env::temp_dir().join(format!("rulecast-check-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("temp dir");

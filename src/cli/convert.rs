@@ -209,13 +209,7 @@ pub(super) fn convert(
         Status::Success
     };
     if args.format == Format::Markdown {
-        return markdown_report(&converter, &loaded, io_errors, out, err).map(|s| {
-            if s == Status::Error {
-                s
-            } else {
-                s.max(warned)
-            }
-        });
+        return markdown_report(&converter, &loaded, io_errors, out, err).map(|s| s.max(warned));
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
     let mut candidates = Candidates::new();

@@ -56,6 +56,8 @@ pub enum Code {
     /// E310: a Panther rule construct that no per-event query can express (a cache, an enrichment
     /// lookup, policy parsing, arbitrary code): "not translatable: <construct>".
     NotTranslatable,
+    /// E311: the rule's logsource is not AWS CloudTrail and no mapping maps it.
+    NotCloudTrail,
     /// E401: the rule uses something the target cannot express.
     Unsupported,
     /// E501: a template failed to render.
@@ -88,6 +90,7 @@ impl Code {
             Code::MissingPlaceholder => "E308",
             Code::BadDetection => "E309",
             Code::NotTranslatable => "E310",
+            Code::NotCloudTrail => "E311",
             Code::Unsupported => "E401",
             Code::Template => "E501",
             Code::Internal => "E901",
@@ -95,7 +98,7 @@ impl Code {
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 25] = [
         Code::Io,
         Code::Config,
         Code::NotText,
@@ -117,6 +120,7 @@ impl Code {
         Code::MissingPlaceholder,
         Code::BadDetection,
         Code::NotTranslatable,
+        Code::NotCloudTrail,
         Code::Unsupported,
         Code::Template,
         Code::Internal,

@@ -11,10 +11,12 @@
 //!
 //! Around the pipeline: [`discover`] finds rule files, [`escape`] keeps rule text from reaching a
 //! terminal or a query raw, [`mapping`] renames fields per target,
-//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`report`]
+//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`check`]
+//! finds the mistakes that change what a rule means, [`report`]
 //! builds the explain, catalog and Markdown reports, and [`cli`] is the command line.
 
 pub mod backend;
+pub mod check;
 pub mod cli;
 pub mod cloudtrail;
 pub mod config;
@@ -47,6 +49,9 @@ pub use sigma::Placeholders;
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     pub placeholders: Placeholders,
+    /// A placeholder without a value stays the literal `%name%` instead of being an error
+    /// (`check`, which needs no values to find a rule's mistakes).
+    pub literal_placeholders: bool,
 }
 
 /// One rule file, read and converted to the IR: every document's rule or its diagnostic.
@@ -242,7 +247,13 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
             if docs.iter().any(panther::is_panther) {
                 panther::load(&file, &docs)
             } else {
-                sigma::load(&file, &docs, &opts.placeholders)
+                let lookup = |name: &str| {
+                    opts.placeholders
+                        .get(name)
+                        .cloned()
+                        .or_else(|| opts.literal_placeholders.then(|| vec![format!("%{name}%")]))
+                };
+                sigma::load(&file, &docs, &lookup)
             }
         }
     };

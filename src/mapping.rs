@@ -279,6 +279,17 @@ impl Mapping {
         r
     }
 
+    /// Some `logsources:` entry matches this logsource (every key of the entry is in it).
+    pub fn maps_logsource(&self, logsource: &[(String, String)]) -> bool {
+        self.logsources.iter().any(|(ls, _)| {
+            ls.iter().all(|(k, v)| {
+                logsource
+                    .iter()
+                    .any(|(rk, rv)| rk == k && rv.eq_ignore_ascii_case(v))
+            })
+        })
+    }
+
     /// Fill the table and schema from the mapping where the command line left them open.
     pub fn options(&self, rule: &Rule, opts: &mut RenderOptions) {
         if opts.table.is_none() {

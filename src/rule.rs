@@ -28,6 +28,13 @@ pub struct Rule {
     /// Where the rule's document starts in its file.
     #[serde(skip)]
     pub span: Span,
+    /// Where its `logsource` key is (the document's start when it has none).
+    #[serde(skip)]
+    pub logsource_span: Span,
+    /// A Panther Python rule: the condition under which `rule(event)` raises an exception
+    /// (Panther reports a test whose event makes it raise as failed). None for other rules.
+    #[serde(skip)]
+    pub raises: Option<Expr>,
 }
 
 /// One named detection (`selection:`, `filter_main:`).

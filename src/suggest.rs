@@ -21,36 +21,41 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .unwrap_or_default()
 }
 
-/// Levenshtein distance with adjacent transpositions counted as one edit (`contians`). Words
-/// longer than 64 characters are never close to a name, so the cost stays small.
+/// Levenshtein distance with adjacent transpositions counted as one edit (optimal string
+/// alignment: `contians` is one edit from `contains`), over characters, keeping three rows.
+/// Words longer than 64 characters are cut there: never close to a name, and the cost stays
+/// small.
 fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().take(64).collect();
     let b: Vec<char> = b.chars().take(64).collect();
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
+    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
     for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[i - 2][j - 2] + 1);
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
             }
-            rows[i][j] = d;
         }
+        prev2 = std::mem::replace(&mut prev, cur);
     }
-    rows[a.len()][b.len()]
+    prev[b.len()]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("sevrity", "severity"), 1);
+        assert_eq!(distance("seevrity", "severity"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance(&"a".repeat(10_000), &"a".repeat(10_000)), 0);
+    }
 
     #[test]
     fn near_misses_find_their_name() {

@@ -836,6 +836,8 @@ fn py_rule(condition: Expr) -> Rule {
         condition_text: vec![],
         condition,
         span: Span::default(),
+        logsource_span: Span::default(),
+        raises: None,
     }
 }
 

@@ -304,6 +304,8 @@ fn rule_with(subject: Subject, test: Test, title: &str) -> Rule {
             span: Span::default(),
         }),
         span: Span::default(),
+        logsource_span: Span::default(),
+        raises: None,
     }
 }
 

@@ -31,6 +31,8 @@ fn rule_with(test: Test, title: &str) -> Rule {
             span: Span::default(),
         }),
         span: Span::default(),
+        logsource_span: Span::default(),
+        raises: None,
     }
 }
 

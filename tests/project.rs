@@ -177,7 +177,12 @@ fn output_dir_prune_check_and_summary() {
     write(
         &rules,
         "b.yml",
-        RULE.replace("Key created", "Other").as_str(),
+        RULE.replace("Key created", "Other")
+            .replace(
+                "11111111-2222-4333-8444-555555555555",
+                "22222222-2222-4333-8444-555555555555",
+            )
+            .as_str(),
     );
     let out = d.join("out");
     let o = rulecast(&["convert", "--no-config", s(&rules), "-o", s(&out)]);

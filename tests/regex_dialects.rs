@@ -60,6 +60,8 @@ fn rule_on(field: &str, regex: &str, f: RegexFlags) -> Rule {
             span: Span::default(),
         }),
         span: Span::default(),
+        logsource_span: Span::default(),
+        raises: None,
     }
 }
 

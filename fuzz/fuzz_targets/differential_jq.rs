@@ -284,6 +284,8 @@ fn rule(condition: Expr) -> Rule {
         condition_text: vec![],
         condition,
         span: Span::default(),
+        logsource_span: Span::default(),
+        raises: None,
     }
 }
 

@@ -100,6 +100,10 @@ pub struct ConvertArgs {
     /// is refused.
     #[arg(short = 'p', long = "pipeline", value_name = "FILE")]
     pub pipelines: Vec<PathBuf>,
+    /// Exit 1 when `rulecast check` would warn about a rule (its findings are printed on stderr
+    /// as warnings either way).
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 // The output formats of `convert`. (A plain comment: clap would make a doc comment help text.)
@@ -218,8 +222,15 @@ pub(super) fn convert(
     if let Some(s) = inputs.left_out.summary() {
         writeln!(err, "note: {s}")?;
     }
+    let warnings = super::check::print_warnings(&loaded, &setup.mappings, true, err)?;
+    let warned = if args.deny_warnings && warnings > 0 {
+        Status::Failure
+    } else {
+        Status::Success
+    };
     if args.format == Format::Markdown {
-        return markdown_report(&converter, &setup.backends, &loaded, io_errors, out, err);
+        return markdown_report(&converter, &setup.backends, &loaded, io_errors, out, err)
+            .map(|s| s.max(warned));
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
     let mut candidates = Candidates::new();
@@ -237,7 +248,7 @@ pub(super) fn convert(
         }
     }
     let files = resolve_clashes(candidates, &mut failures);
-    let mut status = Status::Success;
+    let mut status = warned;
     let mut counts = Counts::default();
     if let Some(dir) = &setup.output_dir {
         let mode = Mode {
@@ -554,6 +565,16 @@ impl Converter<'_> {
         rule: &Rule,
         path: &str,
     ) -> Result<String, Diagnostic> {
+        if !crate::check::logsource_ok(&rule.meta.logsource, self.mappings) {
+            return Err(Diagnostic::new(
+                Code::NotCloudTrail,
+                format!(
+                    "logsource {} is not AWS CloudTrail; map it to a table with --mapping (`logsources:`) to convert it",
+                    crate::check::logsource_text(&rule.meta.logsource)
+                ),
+            )
+            .with_span(rule.logsource_span));
+        }
         let mut opts = RenderOptions {
             source_path: path.to_owned(),
             ..self.base.clone()

@@ -1,11 +1,13 @@
-//! The command line: `convert`, `test`, `targets`, `explain`, `catalog`, `init`, `schema`,
-//! `completions`. The only module that prints.
+//! The command line: `convert`, `test`, `check`, `targets`, `explain`, `catalog`, `init`,
+//! `schema`, `completions`. The only module that prints.
 //!
 //! This file holds the parsed command line ([`Cli`], [`Command`]), the dispatch ([`run`]), the
 //! exit [`Status`] and what every command shares: reading the inputs and showing diagnostics.
 //! Each command lives in its own file: `convert` (queries, `-o` and `--check`), `test` (the
-//! rule tests' report), `report` (`explain` and `catalog`).
+//! rule tests' report), `check` (findings, and the warnings of `convert` and `test`), `report`
+//! (`explain` and `catalog`).
 
+mod check;
 mod convert;
 mod init;
 mod outdir;
@@ -21,6 +23,7 @@ use clap::{Parser, Subcommand};
 use crate::backend::Target;
 use crate::diagnostic::FileDiagnostic;
 
+pub use check::{CheckArgs, CheckFormat};
 pub use convert::{ConvertArgs, Format, Targets};
 pub use init::{InitArgs, SchemaArgs};
 pub use project::ConfigArgs;
@@ -47,6 +50,10 @@ pub enum Command {
     /// Run the tests that ship with rules (a Sigma rule's `x.tests.yml` sidecar, a Panther rule's
     /// `Tests:`) through the reference evaluator and the jq target.
     Test(TestArgs),
+    /// Find the mistakes that change what a rule means: unused detections, a logsource that is
+    /// not CloudTrail, duplicate ids, bad tags and dates, unknown fields and Panther keys, constant
+    /// conditions; and every rule that does not load.
+    Check(CheckArgs),
     /// List the targets.
     Targets,
     /// Show each rule as the catalog sees it: stages and predicates, exclusions, indicators,
@@ -98,6 +105,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
         Command::Catalog(args) => report::catalog(&args, &cli.config, &mut out, err),
         Command::Init(args) => init::init(&args, &mut out, err),
         Command::Schema(args) => init::schema(&args, &mut out, err),
+        Command::Check(args) => check::check(&args, &cli.config, &mut out, err),
         Command::Completions { shell } => completions(shell, &mut out),
     };
     // Whatever is still buffered must reach its reader too.

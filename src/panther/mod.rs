@@ -8,7 +8,7 @@
 
 pub mod detection;
 pub mod python;
-mod simplify;
+pub(crate) mod simplify;
 
 use std::path::{Path, PathBuf};
 
@@ -195,6 +195,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
         Some(n) => Some(detection::lower_filters(doc, n)?),
         None => None,
     };
+    let mut raises = None;
     let (body, mut fields) = match (doc.node.get("Filename"), doc.node.get("Detection")) {
         (Some(_), Some(_)) => {
             return Err(Diagnostic::new(
@@ -217,6 +218,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
             let (py, text) =
                 read_rule_module(&file.path, name).map_err(|d| d.with_span(value_at))?;
             let t = python::translate(&py, &text, at("Filename"))?;
+            raises = t.raises;
             (t.condition, t.fields)
         }
         (None, Some(d)) => (detection::lower_detection(doc, d)?, vec![]),
@@ -264,6 +266,8 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
         condition_text: vec![],
         condition,
         span: Span::at(doc.start),
+        logsource_span: at("LogTypes"),
+        raises,
     })
 }
 

@@ -9,8 +9,9 @@ use super::explain::{explain, Explanation, Indicator};
 use super::{md_cell, md_code, md_heading, md_inline, md_item};
 use crate::rule::{Format, Rule};
 
-/// The MITRE ATT&CK enterprise tactics: (id, Sigma tag name, display name).
-const TACTICS: [(&str, &str, &str); 14] = [
+/// The MITRE ATT&CK enterprise tactics: (id, Sigma tag name, display name). The two tactics
+/// ATT&CK split Defense Evasion into are newer than the ids here: they are matched by name only.
+const TACTICS: [(&str, &str, &str); 16] = [
     ("TA0043", "reconnaissance", "Reconnaissance"),
     ("TA0042", "resource_development", "Resource Development"),
     ("TA0001", "initial_access", "Initial Access"),
@@ -25,6 +26,8 @@ const TACTICS: [(&str, &str, &str); 14] = [
     ("TA0011", "command_and_control", "Command and Control"),
     ("TA0010", "exfiltration", "Exfiltration"),
     ("TA0040", "impact", "Impact"),
+    ("", "stealth", "Stealth"),
+    ("", "defense_impairment", "Defense Impairment"),
 ];
 
 /// The tactics a rule's tags name (`attack.persistence`, `attack.ta0003`, Panther `TA0003:T1098`).
@@ -35,11 +38,8 @@ pub fn tactics(tags: &[String]) -> Vec<&'static str> {
         let body = t.strip_prefix("attack.").unwrap_or(&t);
         for (id, name, display) in TACTICS {
             let id = id.to_ascii_lowercase();
-            if body == name
-                || body == name.replace('_', "-")
-                || body == id
-                || body.starts_with(&format!("{id}:"))
-            {
+            let by_id = !id.is_empty() && (body == id || body.starts_with(&format!("{id}:")));
+            if body == name || body == name.replace('_', "-") || by_id {
                 out.insert(display);
             }
         }
@@ -301,6 +301,13 @@ mod tests {
             "TA0005:T1562".to_owned(),
         ];
         assert_eq!(tactics(&tags), vec!["Defense Evasion", "Persistence"]);
+        assert_eq!(
+            tactics(&[
+                "attack.stealth".to_owned(),
+                "attack.defense-impairment".to_owned()
+            ]),
+            vec!["Defense Impairment", "Stealth"]
+        );
         assert_eq!(
             tactics(&["attack.privilege-escalation".to_owned()]),
             vec!["Privilege Escalation"]

@@ -4,7 +4,9 @@
 //! This module reads test cases and knows nothing of rule formats; [`run`] finds a rule file's
 //! tests (a sidecar `x.tests.yml`, or a Panther rule's inline `Tests:`) and runs them.
 
+pub mod report;
 pub mod run;
+pub mod why;
 
 use std::path::Path;
 

@@ -11,11 +11,12 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{cases_from_node, load_sidecar, TestCase};
+use super::{cases_from_node, load_sidecar, why, TestCase};
 use crate::backend::jq::exec::JqProgram;
 use crate::backend::{self, RenderOptions, Target};
 use crate::diagnostic::{Diagnostic, FileDiagnostic};
 use crate::eval::Evaluator;
+use crate::ir::Expr;
 use crate::source::SourceFile;
 use crate::LoadedFile;
 
@@ -94,6 +95,10 @@ pub struct Runner<'a> {
     evaluators: Vec<Evaluator<'a>>,
     filters: Vec<String>,
     programs: Vec<JqProgram>,
+    /// Each rule's condition, to say which predicates decided a test.
+    conditions: Vec<&'a Expr>,
+    /// Evaluators of the conditions under which a Panther rule's `rule()` raises.
+    raisers: Vec<Evaluator<'a>>,
 }
 
 impl<'a> Runner<'a> {
@@ -105,6 +110,8 @@ impl<'a> Runner<'a> {
             evaluators: Vec::new(),
             filters: Vec::new(),
             programs: Vec::new(),
+            conditions: Vec::new(),
+            raisers: Vec::new(),
         };
         let mut problems = Vec::new();
         for r in &lf.rules {
@@ -118,6 +125,13 @@ impl<'a> Runner<'a> {
             match Evaluator::new(&rule.condition) {
                 Ok(e) => runner.evaluators.push(e),
                 Err(e) => problems.push(SetupError::Evaluator(e)),
+            }
+            runner.conditions.push(&rule.condition);
+            if let Some(raises) = &rule.raises {
+                match Evaluator::new(raises) {
+                    Ok(e) => runner.raisers.push(e),
+                    Err(e) => problems.push(SetupError::Evaluator(e)),
+                }
             }
             let options = RenderOptions {
                 source_path: lf.file.path.display().to_string(),
@@ -151,7 +165,18 @@ impl<'a> Runner<'a> {
         Verdicts {
             evaluator: self.evaluators.iter().any(|e| e.matches(event)),
             jq_runs: self.programs.iter().map(|p| p.run(event)).collect(),
+            raises: self.raisers.iter().any(|e| e.matches(event)),
+            raise_checked: !self.raisers.is_empty(),
         }
+    }
+
+    /// The predicates that decided each rule's condition on `event` ([`why::decided_by`]).
+    pub fn decided_by(&self, event: &Value) -> Vec<String> {
+        self.conditions
+            .iter()
+            .flat_map(|c| why::decided_by(c, event))
+            .take(why::MAX_REASONS)
+            .collect()
     }
 }
 
@@ -162,6 +187,11 @@ pub struct Verdicts {
     pub evaluator: bool,
     /// Each rule's jq program: its outputs (the event when it matches), or its error.
     pub jq_runs: Vec<Result<Vec<Value>, String>>,
+    /// A Panther rule's `rule()` raises an exception on the event (which Panther reports as a
+    /// failed test, whatever the test expects).
+    pub raises: bool,
+    /// Whether raising was checked (the file holds a Panther Python rule).
+    pub raise_checked: bool,
 }
 
 impl Verdicts {
@@ -182,6 +212,11 @@ impl Verdicts {
     pub fn agree_with(&self, expected: bool) -> bool {
         self.evaluator == expected && self.jq().is_ok_and(|j| j == expected)
     }
+
+    /// The test passes as Panther runs it: the expected result, and `rule()` does not raise.
+    pub fn passes(&self, expected: bool) -> bool {
+        !self.raises && self.agree_with(expected)
+    }
 }
 
 /// One test case and what became of it.
@@ -190,6 +225,8 @@ pub struct CaseResult {
     pub case: TestCase,
     /// None for a test that mocks Python functions: skipped, it cannot run outside Panther.
     pub verdicts: Option<Verdicts>,
+    /// For a test that fails: the predicates that decided the rule's answer.
+    pub decided_by: Vec<String>,
 }
 
 /// What testing one rule file came to.
@@ -251,7 +288,15 @@ pub fn test_file(lf: &LoadedFile) -> FileOutcome {
         .into_iter()
         .map(|case| {
             let verdicts = (!case.mocked).then(|| runner.run(&case.log));
-            CaseResult { case, verdicts }
+            let decided_by = match &verdicts {
+                Some(v) if !v.passes(case.expected) && !v.raises => runner.decided_by(&case.log),
+                _ => Vec::new(),
+            };
+            CaseResult {
+                case,
+                verdicts,
+                decided_by,
+            }
         })
         .collect();
     FileOutcome::Ran {

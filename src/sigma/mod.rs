@@ -28,13 +28,14 @@ const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"]
 /// Placeholder values for the `expand` modifier, by name.
 pub type Placeholders = indexmap::IndexMap<String, Vec<String>>;
 
-/// Convert every rule document of a Sigma file. Legacy `action: global` documents are merged into
+/// Convert every rule document of a Sigma file, with `placeholders` giving the values of each
+/// `expand` placeholder (None: it has none). Legacy `action: global` documents are merged into
 /// the documents after them, `action: reset` clears that, and `action: repeat` re-uses the previous
 /// rule with changes.
 pub fn load(
     file: &SourceFile,
     docs: &[Document],
-    placeholders: &Placeholders,
+    placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
 ) -> Vec<Result<Rule, Diagnostic>> {
     let mut out = Vec::new();
     let mut global: Option<Node> = None;
@@ -159,7 +160,7 @@ fn merge(base: &Node, over: &Node) -> Node {
 fn load_rule(
     file: &SourceFile,
     doc: &Document,
-    placeholders: &Placeholders,
+    placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
     budget: &Cell<usize>,
 ) -> Result<Rule, Diagnostic> {
     let at = |path: &[&str]| doc.keys.key(path).unwrap_or(Span::at(doc.start));
@@ -291,7 +292,7 @@ fn load_rule(
     let cx = Context {
         root: &["detection"],
         doc,
-        placeholders: &|name| placeholders.get(name).cloned(),
+        placeholders,
         budget,
     };
     let mut detections = Vec::new();
@@ -373,6 +374,8 @@ fn load_rule(
         condition_text: conditions,
         condition: Expr::or(alts),
         span: Span::at(doc.start),
+        logsource_span: at(&["logsource"]),
+        raises: None,
     })
 }
 

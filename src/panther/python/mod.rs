@@ -92,6 +92,26 @@ pub struct Translation {
     pub condition: Expr,
     /// The fields `alert_context()` reads, for the alert's output.
     pub fields: Vec<String>,
+    /// The condition under which `rule(event)` raises, simplified; None when it never does or
+    /// when the condition holds a marker of the translator's (an element-relative path, a
+    /// deferred refusal) that has no meaning over a whole event.
+    pub raises: Option<Expr>,
+}
+
+/// `raises` simplified, unless it is `false` or reads a marker path.
+fn usable_raises(raises: &Expr) -> Option<Expr> {
+    let r = crate::panther::simplify::simplify(raises);
+    if r == Expr::Const(false) {
+        return None;
+    }
+    let marked = r.predicates().iter().any(|p| match &p.subject {
+        crate::ir::Subject::Field(f) => f
+            .segments()
+            .iter()
+            .any(|s| s.starts_with([ELEMENT_MARKER, REFUSAL_MARKER])),
+        crate::ir::Subject::Anywhere => false,
+    });
+    (!marked).then_some(r)
 }
 
 /// Python versions of the Panther helpers rulecast translates by inlining them.
@@ -132,9 +152,11 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
             let (l, c) = at(e.at);
             Diagnostic::new(e.code, e.msg).in_other_file(path, l, c)
         })?;
+    let (condition, raises) = result;
     Ok(Translation {
-        condition: result,
+        condition,
         fields: output_fields(&module),
+        raises: raises.and_then(|r| usable_raises(&r)),
     })
 }
 
@@ -159,7 +181,11 @@ fn on_translation_stack<T: Send>(f: impl FnOnce() -> T + Send + Copy) -> T {
 }
 
 /// The condition of the module's `rule()`, with the prelude's helpers at hand.
-fn translate_rule(module: &[ast::Stmt], prelude: &[ast::Stmt], span: Span) -> Translated<Expr> {
+fn translate_rule(
+    module: &[ast::Stmt],
+    prelude: &[ast::Stmt],
+    span: Span,
+) -> Translated<(Expr, Option<Expr>)> {
     let mut t = Translator {
         span,
         globals: HashMap::new(),
@@ -173,13 +199,15 @@ fn translate_rule(module: &[ast::Stmt], prelude: &[ast::Stmt], span: Span) -> Tr
         deferred: Vec::new(),
         depth: 0,
         steps: 0,
+        raises: None,
     };
     for s in prelude {
         if let ast::Stmt::FunctionDef(f) = s {
             t.prelude.insert(f.name.to_string(), f);
         }
     }
-    t.translate_module(module)
+    let cond = t.translate_module(module)?;
+    Ok((cond, t.raises.take()))
 }
 
 /// Parse Python source into its statements, or a message and the byte offset of the error.
@@ -254,6 +282,8 @@ struct Translator<'m> {
     depth: usize,
     /// How many statements have run (see `limits`).
     steps: usize,
+    /// Set once `rule()` is translated: the condition under which it raises.
+    raises: Option<Expr>,
 }
 
 /// `a ∧ b`.

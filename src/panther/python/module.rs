@@ -19,7 +19,7 @@ use crate::ir::{Expr, JsonType, Test};
 use super::generators::check_no_element_refs;
 use super::stmt::Frame;
 use super::value::{Atom, Callable, Loc, Py, Value};
-use super::{and, not_translatable, Env, PyErr, Translated, Translator, REFUSAL_MARKER};
+use super::{and, not, not_translatable, Env, PyErr, Translated, Translator, REFUSAL_MARKER};
 
 impl<'m> Translator<'m> {
     /// The condition under which the module's `rule(event)` returns `True` without raising.
@@ -161,6 +161,7 @@ impl<'m> Translator<'m> {
             };
             alts.push(and(g.clone(), t));
         }
+        self.raises = Some(not(result.ok.clone()));
         let cond = and(Expr::or(alts), result.ok);
         check_no_element_refs(&cond, rule)?;
         self.settle_deferred(cond)

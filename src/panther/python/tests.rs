@@ -698,6 +698,8 @@ fn integers_compare_exactly() {
         condition_text: vec![],
         condition: cond,
         span: Span::default(),
+        logsource_span: Span::default(),
+        raises: None,
     };
     for target in crate::backend::Target::ALL {
         let d = crate::backend::render(target.backend(), &rule, &Default::default())
@@ -750,6 +752,8 @@ pub(super) fn jq_program(
         condition_text: vec![],
         condition,
         span: Span::default(),
+        logsource_span: Span::default(),
+        raises: None,
     };
     let jq = crate::backend::render(
         crate::backend::Target::Jq.backend(),

@@ -463,3 +463,34 @@ fn pysigma_pipelines() {
         "{err}"
     );
 }
+
+/// The words a new user reads first: help that says what the commands do and what the defaults
+/// are, a near-miss modifier named.
+#[test]
+fn help_and_near_misses() {
+    let o = rulecast(&["--help"]);
+    let help = text(&o.stdout);
+    assert!(
+        help.contains("Sigma and Panther") && help.contains("init") && help.contains("schema"),
+        "{help}"
+    );
+    let o = rulecast(&["convert", "--help"]);
+    let help = text(&o.stdout);
+    assert!(help.contains("one or more targets"), "{help}");
+    assert!(
+        help.contains("`ymd` (year/month/day columns) or `none`"),
+        "{help}"
+    );
+    let d = temp_dir("words");
+    let rule = write(
+        &d,
+        "r.yml",
+        &RULE.replace("eventName:", "eventName|endswit:"),
+    );
+    let o = rulecast(&["convert", "--no-config", s(&rule)]);
+    assert!(
+        text(&o.stderr).contains("unknown modifier 'endswit'; did you mean 'endswith'?"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -29,13 +29,34 @@ fn corpus_files() -> Option<Vec<std::path::PathBuf>> {
     Some(files)
 }
 
-/// A list inside a list is over the size limit at the default --array-max (5): left at its
-/// default, --array-max is lowered until the query fits (3: the query also accepts an inner
-/// `items` that is an empty string or dict, which Python iterates without raising), and the
-/// query says how many elements it checks; set by the user, it is kept and the size is an error.
+/// A list inside a list can be over the size limit at the default --array-max (5): left at its
+/// default, --array-max is lowered until the query fits, and the query says how many elements it
+/// checks; set by the user, it is kept and the size is an error. The shipped rule fits at 5; a
+/// copy that tests six networks per element does not, and comes down to 3.
 #[test]
 fn the_nested_list_rule_fits_with_a_smaller_array_max() {
-    let path = root().join("rules/panther/aws_ec2_security_group_open_ingress.yml");
+    let shipped = root().join("rules/panther/aws_ec2_security_group_open_ingress.yml");
+    let o = rulecast_cli(&[
+        "convert",
+        "-t",
+        "cloudwatch",
+        shipped.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("only its elements 0 to 4 are checked (--array-max 5)"));
+    let dir = std::env::temp_dir().join(format!("rulecast-cw-shrink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let yml = std::fs::read_to_string(&shipped).expect("reads");
+    let py = std::fs::read_to_string(shipped.with_extension("py")).expect("reads");
+    let wide = py.replace(
+        "OPEN = (\"0.0.0.0/0\", \"::/0\")",
+        "OPEN = (\"0.0.0.0/0\", \"::/0\", \"0.0.0.0/1\", \"128.0.0.0/1\", \"::/1\", \"8000::/1\")",
+    );
+    assert_ne!(wide, py, "the rule's OPEN tuple changed: update this test");
+    std::fs::write(dir.join("aws_ec2_security_group_open_ingress.py"), wide).expect("writes");
+    let path = dir.join("aws_ec2_security_group_open_ingress.yml");
+    std::fs::write(&path, yml).expect("writes");
     let path_s = path.to_str().expect("utf-8 path");
     let o = rulecast_cli(&["convert", "-t", "cloudwatch", "--array-max", "5", path_s]);
     assert_eq!(o.status.code(), Some(1));

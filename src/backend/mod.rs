@@ -326,6 +326,12 @@ pub trait Backend: Sync {
     fn options(&self) -> &'static [RenderOption] {
         &[]
     }
+    /// NOT of a rendered operand when the target has an exact shorter form than its null-safe
+    /// `not` token (`x IS NULL` for `NOT COALESCE(x IS NOT NULL, FALSE)`: an `IS NULL` test is
+    /// never NULL). None keeps the token.
+    fn negate_text(&self, _inner: &str) -> Option<String> {
+        None
+    }
     /// Why this target does not read `option`, when there is more to say than that it does not
     /// (where the target takes that setting instead).
     fn option_note(&self, _option: RenderOption) -> Option<&'static str> {
@@ -582,7 +588,12 @@ fn render_expr(
         Expr::Const(true) => s.true_.to_owned(),
         Expr::Const(false) => s.false_.to_owned(),
         Expr::Pred(p) => backend.predicate(p, cx).map_err(|d| d.or_span(p.span))?,
-        Expr::Not(inner) => negate(s, &render_expr(backend, inner, cx, indent, false)?),
+        Expr::Not(inner) => {
+            let inner = render_expr(backend, inner, cx, indent, false)?;
+            backend
+                .negate_text(&inner)
+                .unwrap_or_else(|| negate(s, &inner))
+        }
         Expr::Elements(el) => {
             if let Some(r) = backend.expand_elements(el, cx, indent) {
                 return r.map_err(|d| d.or_span(el.span));
@@ -658,6 +669,10 @@ fn group(s: &Syntax, and: bool, mut parts: Vec<String>, indent: usize, top: bool
         return zero.to_owned();
     }
     parts.retain(|p| p != unit);
+    // `a AND a` is `a` (and `a OR a` is `a`) in every target's logic, three-valued SQL included:
+    // an operand is printed once.
+    let mut seen = std::collections::HashSet::new();
+    parts.retain(|p| seen.insert(p.clone()));
     if parts.is_empty() {
         return unit.to_owned();
     }

@@ -166,6 +166,12 @@ impl Backend for AthenaBackend {
         &[Limit, Table, Schema, Since, Until, Partitions]
     }
 
+    /// `x IS NULL` ↔ `x IS NOT NULL` (never NULL themselves, so no COALESCE is needed), and
+    /// `NOT COALESCE(NOT COALESCE(y, FALSE), FALSE)` is `COALESCE(y, FALSE)`.
+    fn negate_text(&self, inner: &str) -> Option<String> {
+        sql::negate(inner)
+    }
+
     /// Text safe inside a `--` comment: every line break, control, bidirectional or other
     /// invisible format character becomes a space.
     fn comment(&self, text: &str) -> String {

@@ -173,3 +173,115 @@ pub(super) fn like_pattern(p: &Pattern) -> String {
     }
     out
 }
+
+/// NOT of a rendered condition in a shorter exact form, when there is one: an `IS [NOT] NULL`
+/// test of one term flips (it is never NULL, so `NOT COALESCE(.., FALSE)` adds nothing), and a
+/// null-safe negation of a null-safe negation is the inner value made null-safe.
+pub(super) fn negate(inner: &str) -> Option<String> {
+    if let Some(x) = inner
+        .strip_suffix(" IS NOT NULL")
+        .filter(|x| single_term(x))
+    {
+        return Some(format!("{x} IS NULL"));
+    }
+    if let Some(x) = inner.strip_suffix(" IS NULL").filter(|x| single_term(x)) {
+        return Some(format!("{x} IS NOT NULL"));
+    }
+    let body = inner
+        .strip_prefix("NOT COALESCE(")?
+        .strip_suffix(", FALSE)")?;
+    // The whole of `inner` must be the one wrapper: its `(` closes at the very end.
+    (closing_paren(inner, "NOT COALESCE".len()) == Some(inner.len() - 1))
+        .then(|| format!("COALESCE({body}, FALSE)"))
+}
+
+/// Whether `x` is one SQL term: a (possibly dotted, possibly quoted) name, or one function call
+/// whose parenthesis closes at its end. String literals and quoted names are skipped over, so a
+/// value can never make a longer expression look like one term.
+fn single_term(x: &str) -> bool {
+    if x.is_empty() {
+        return false;
+    }
+    match x.find('(') {
+        None => {
+            x.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                || (x.starts_with('"')
+                    && x.ends_with('"')
+                    && x.len() > 1
+                    && !x[1..x.len() - 1].contains('"'))
+        }
+        Some(open) => {
+            x[..open]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && open > 0
+                && closing_paren(x, open) == Some(x.len() - 1)
+        }
+    }
+}
+
+/// The byte index of the `)` that closes the `(` at `open`, skipping `'...'` literals and
+/// `"..."` names (their doubled quotes included).
+fn closing_paren(s: &str, open: usize) -> Option<usize> {
+    let bytes = s.as_bytes();
+    if bytes.get(open) != Some(&b'(') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod negate_tests {
+    use super::negate;
+
+    #[test]
+    fn short_exact_negations() {
+        assert_eq!(
+            negate("errorcode IS NULL").as_deref(),
+            Some("errorcode IS NOT NULL")
+        );
+        assert_eq!(
+            negate("useridentity.invokedby IS NOT NULL").as_deref(),
+            Some("useridentity.invokedby IS NULL")
+        );
+        assert_eq!(
+            negate("json_extract(requestparameters, '$.a') IS NULL").as_deref(),
+            Some("json_extract(requestparameters, '$.a') IS NOT NULL")
+        );
+        assert_eq!(
+            negate("NOT COALESCE(any_match(x, v -> v IS NOT NULL), FALSE)").as_deref(),
+            Some("COALESCE(any_match(x, v -> v IS NOT NULL), FALSE)")
+        );
+        // Not one term, or not one wrapper: the null-safe NOT stays.
+        for keep in [
+            "a = 'x' OR b IS NULL",
+            "(a IS NULL) AND (b IS NULL)",
+            "f(a) OR g(b) IS NULL",
+            "NOT COALESCE(a, FALSE) AND NOT COALESCE(b, FALSE)",
+            "lower(a) = ') IS NULL'",
+            "\"a\" OR \"b\" IS NULL",
+        ] {
+            assert_eq!(negate(keep), None, "{keep}");
+        }
+    }
+}

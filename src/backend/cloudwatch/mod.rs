@@ -134,6 +134,22 @@ impl Backend for CloudwatchBackend {
         &[Limit, ArrayMax, LogGroup]
     }
 
+    /// `not (not ispresent(x))` is `ispresent(x)`, and `not (ispresent(x))` reads as
+    /// `not ispresent(x)`: a presence test is true or false, never unknown.
+    fn negate_text(&self, inner: &str) -> Option<String> {
+        let presence = |t: &str| {
+            t.strip_prefix("ispresent(")
+                .and_then(|r| r.strip_suffix(')'))
+                .is_some_and(|f| !f.is_empty() && !f.contains(['(', ')', '`', ' ']))
+        };
+        let t = inner.strip_prefix('(')?.strip_suffix(')')?;
+        match t.strip_prefix("not ") {
+            Some(p) if presence(p) => Some(p.to_owned()),
+            None if presence(t) => Some(format!("not {t}")),
+            _ => None,
+        }
+    }
+
     fn option_note(&self, option: super::RenderOption) -> Option<&'static str> {
         use super::RenderOption::*;
         matches!(option, Since | Until).then_some(

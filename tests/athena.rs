@@ -538,10 +538,20 @@ fn not_is_null_safe_and_lists_become_in() {
         q.contains("lower(eventname) IN ('stoplogging', 'deletetrail')"),
         "{q}"
     );
+    // Null-safe: true when errorCode is missing (NULL), in the short form an expert writes.
     assert!(
-        q.contains("NOT COALESCE(lower(errorcode) = 'accessdenied', FALSE)"),
+        q.contains("lower(errorcode) IS DISTINCT FROM 'accessdenied'"),
         "{q}"
     );
+    let q = one(&rule(
+        r#"    sel:
+        eventName: StopLogging
+    filter:
+        - errorCode: AccessDenied
+        - userAgent: x
+    condition: sel and not filter"#,
+    ));
+    assert!(q.contains("NOT COALESCE("), "{q}");
 }
 
 #[test]

@@ -187,12 +187,26 @@ pub(super) fn negate(inner: &str) -> Option<String> {
     if let Some(x) = inner.strip_suffix(" IS NULL").filter(|x| single_term(x)) {
         return Some(format!("{x} IS NOT NULL"));
     }
+    // `x = 'v'` is NULL when x is: its null-safe negation is `x IS DISTINCT FROM 'v'`.
+    if let Some((x, v)) = inner.split_once(" = ") {
+        if single_term(x) && string_literal(v) {
+            return Some(format!("{x} IS DISTINCT FROM {v}"));
+        }
+    }
     let body = inner
         .strip_prefix("NOT COALESCE(")?
         .strip_suffix(", FALSE)")?;
     // The whole of `inner` must be the one wrapper: its `(` closes at the very end.
     (closing_paren(inner, "NOT COALESCE".len()) == Some(inner.len() - 1))
         .then(|| format!("COALESCE({body}, FALSE)"))
+}
+
+/// Whether `v` is exactly one plain string literal (`'it''s'`).
+fn string_literal(v: &str) -> bool {
+    v.len() >= 2
+        && v.starts_with('\'')
+        && v.ends_with('\'')
+        && v[1..v.len() - 1].replace("''", "").find('\'').is_none()
 }
 
 /// Whether `x` is one SQL term: a (possibly dotted, possibly quoted) name, or one function call
@@ -272,14 +286,28 @@ mod negate_tests {
             negate("NOT COALESCE(any_match(x, v -> v IS NOT NULL), FALSE)").as_deref(),
             Some("COALESCE(any_match(x, v -> v IS NOT NULL), FALSE)")
         );
+        assert_eq!(
+            negate("useridentity.type = 'AssumedRole'").as_deref(),
+            Some("useridentity.type IS DISTINCT FROM 'AssumedRole'")
+        );
+        assert_eq!(
+            negate("json_extract_scalar(a, '$.b') = 'it''s'").as_deref(),
+            Some("json_extract_scalar(a, '$.b') IS DISTINCT FROM 'it''s'")
+        );
+        assert_eq!(
+            negate("lower(a) = ') IS NULL'").as_deref(),
+            Some("lower(a) IS DISTINCT FROM ') IS NULL'")
+        );
         // Not one term, or not one wrapper: the null-safe NOT stays.
         for keep in [
             "a = 'x' OR b IS NULL",
             "(a IS NULL) AND (b IS NULL)",
             "f(a) OR g(b) IS NULL",
             "NOT COALESCE(a, FALSE) AND NOT COALESCE(b, FALSE)",
-            "lower(a) = ') IS NULL'",
             "\"a\" OR \"b\" IS NULL",
+            "a = 'x' OR b = 'y'",
+            "a = 'x' AND b = 'y'",
+            "lower(a) = 'x' OR 'y' = 'y'",
         ] {
             assert_eq!(negate(keep), None, "{keep}");
         }

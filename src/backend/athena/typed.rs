@@ -35,7 +35,7 @@ use super::schema::{self, Schema, Ty, SCHEMAS};
 use super::sql::{ascii_fold, ident, like_pattern, lit};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Anchor, CompareOp, Count, Elements, FieldPath, JsonType, Number, Pattern};
-use crate::ir::{Predicate, Quantifier, Shape, Subject, Test};
+use crate::ir::{Part, Predicate, Quantifier, Shape, Subject, Test};
 
 /// What the table knows about a column's JSON type.
 #[derive(Debug, Clone)]
@@ -144,6 +144,37 @@ fn test_label(t: &Test) -> &'static str {
         Test::Null => "null",
         Test::Exists => "exists",
     }
+}
+
+/// The text `json_extract_scalar` gives for the JSON value `expr` (a string's text, a number's or
+/// a boolean's; NULL for the rest), with `json_extract(doc, 'path')` read in one call.
+fn scalar_of(expr: &str) -> String {
+    let one_call = expr
+        .strip_prefix("json_extract(")
+        .and_then(|r| r.strip_suffix("')"))
+        .and_then(|r| r.rsplit_once(", '"))
+        .filter(|(doc, path)| !path.contains('\'') && !doc.contains(['(', ')', '\'', ',', ' ']));
+    match one_call {
+        Some((doc, path)) => format!("json_extract_scalar({doc}, '{path}')"),
+        None => format!("json_extract_scalar({expr}, '$')"),
+    }
+}
+
+/// Whether the text of a JSON number or boolean (which `json_extract_scalar` gives too) could pass
+/// a whole-text match of `pattern`. When it cannot, a string-type guard in front of the match
+/// decides nothing and is left out.
+fn non_string_could_match(pattern: &[Part], fold: bool) -> bool {
+    let boolean = ["true", "false"]
+        .iter()
+        .any(|t| crate::eval::wildcard_match(pattern, t, fold));
+    // A number's text holds only digits, a sign, a point and an exponent.
+    let number = pattern.iter().all(|p| match p {
+        Part::Lit(s) => s
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E')),
+        _ => true,
+    });
+    boolean || number
 }
 
 /// The JSON type of a `JSON` expression, from its text's first character.
@@ -455,10 +486,14 @@ impl PredicateRenderer<'_> {
             }),
             Test::Is(v) => self.equals(val, v),
             Test::Str { pattern, fold } => Ok(match val {
-                TypedValue::Json { expr, .. } => and(
-                    json_type_is(expr, JsonType::String),
-                    wildcard_test(&format!("json_extract_scalar({expr}, '$')"), pattern, *fold),
-                ),
+                TypedValue::Json { expr, .. } => {
+                    let text = wildcard_test(&scalar_of(expr), pattern, *fold);
+                    if non_string_could_match(&pattern.0, *fold) {
+                        and(json_type_is(expr, JsonType::String), text)
+                    } else {
+                        text
+                    }
+                }
                 TypedValue::Typed {
                     expr,
                     kind: JsonKind::Str,
@@ -627,10 +662,14 @@ impl PredicateRenderer<'_> {
                         format!("COALESCE(json_format({expr}) = 'null', TRUE)")
                     }
                     (J::Null, _) => format!("json_format({expr}) = 'null'"),
-                    (J::String(s), _) => and(
-                        json_type_is(expr, JsonType::String),
-                        format!("json_extract_scalar({expr}, '$') = {}", lit(s)),
-                    ),
+                    (J::String(s), _) => {
+                        let text = format!("{} = {}", scalar_of(expr), lit(s));
+                        if non_string_could_match(&[Part::Lit(s.clone())], false) {
+                            and(json_type_is(expr, JsonType::String), text)
+                        } else {
+                            text
+                        }
+                    }
                     (_, Some(n)) => {
                         let mut alts = vec![and(
                             json_type_is(expr, JsonType::Number),

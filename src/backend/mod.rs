@@ -332,6 +332,11 @@ pub trait Backend: Sync {
     fn negate_text(&self, _inner: &str) -> Option<String> {
         None
     }
+    /// The operands of an OR, some of them merged when the target has a shorter exact form for
+    /// them together (`x IN ('a', 'b')` for `x = 'a' OR x = 'b'`). The default keeps them.
+    fn merge_disjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        parts
+    }
     /// Why this target does not read `option`, when there is more to say than that it does not
     /// (where the target takes that setting instead).
     fn option_note(&self, _option: RenderOption) -> Option<&'static str> {
@@ -636,9 +641,51 @@ fn render_expr(
                 }
                 parts.push(render_expr(backend, x, cx, item_indent, false)?);
             }
+            if matches!(e, Expr::Or(_)) {
+                parts = backend.merge_disjuncts(parts);
+            }
             group(s, matches!(e, Expr::And(_)), parts, indent, top)
         }
     })
+}
+
+/// Merge the operands of an OR that compare one term with one value each into one operand per
+/// term: `split` reads an operand as (term, value) when it has that form; `join` writes a term
+/// with its values. Other operands, and terms with one value, stay as they are and where they
+/// are; a merged term takes the place of its first comparison.
+pub fn merge_equalities(
+    parts: Vec<String>,
+    split: impl Fn(&str) -> Option<(String, String)>,
+    join: impl Fn(&str, &[String]) -> String,
+) -> Vec<String> {
+    let keys: Vec<Option<(String, String)>> = parts.iter().map(|p| split(p)).collect();
+    let mut values: Vec<(String, Vec<String>)> = Vec::new();
+    for (term, value) in keys.iter().flatten() {
+        match values.iter_mut().find(|(t, _)| t == term) {
+            Some((_, vs)) => vs.push(value.clone()),
+            None => values.push((term.clone(), vec![value.clone()])),
+        }
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    let mut placed: Vec<&str> = Vec::new();
+    for (part, key) in parts.iter().zip(&keys) {
+        let Some((term, _)) = key else {
+            out.push(part.clone());
+            continue;
+        };
+        let vs = values
+            .iter()
+            .find(|(t, _)| t == term)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default();
+        if vs.len() < 2 {
+            out.push(part.clone());
+        } else if !placed.contains(&term.as_str()) {
+            placed.push(term);
+            out.push(join(term, vs));
+        }
+    }
+    out
 }
 
 /// NOT of a rendered operand, a constant folded.
@@ -786,6 +833,27 @@ fn environment(backend: &dyn Backend, dir: Option<&Path>) -> Result<Arc<Template
 
 #[cfg(test)]
 mod tests {
+    /// Comparisons of one term merge into one operand in the first one's place; the rest keep
+    /// their order.
+    #[test]
+    fn equalities_merge_per_term() {
+        let split = |p: &str| p.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned()));
+        let join = |t: &str, vs: &[String]| format!("{t} in {}", vs.join("|"));
+        let parts = |xs: &[&str]| xs.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            merge_equalities(
+                parts(&["a=1", "x", "b=2", "a=3", "b=4", "c=5"]),
+                split,
+                join
+            ),
+            parts(&["a in 1|3", "x", "b in 2|4", "c=5"])
+        );
+        assert_eq!(
+            merge_equalities(parts(&["x", "y"]), split, join),
+            parts(&["x", "y"])
+        );
+    }
+
     use super::*;
 
     /// The target table and each backend agree about who is who, and what a target says about

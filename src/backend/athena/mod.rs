@@ -172,6 +172,13 @@ impl Backend for AthenaBackend {
         sql::negate(inner)
     }
 
+    /// `x = 'a' OR x = 'b'` is `x IN ('a', 'b')`, NULL included.
+    fn merge_disjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        super::merge_equalities(parts, sql::equality, |term, values| {
+            format!("{term} IN ({})", values.join(", "))
+        })
+    }
+
     /// Text safe inside a `--` comment: every line break, control, bidirectional or other
     /// invisible format character becomes a space.
     fn comment(&self, text: &str) -> String {

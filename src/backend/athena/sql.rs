@@ -188,10 +188,8 @@ pub(super) fn negate(inner: &str) -> Option<String> {
         return Some(format!("{x} IS NOT NULL"));
     }
     // `x = 'v'` is NULL when x is: its null-safe negation is `x IS DISTINCT FROM 'v'`.
-    if let Some((x, v)) = inner.split_once(" = ") {
-        if single_term(x) && string_literal(v) {
-            return Some(format!("{x} IS DISTINCT FROM {v}"));
-        }
+    if let Some((x, v)) = equality(inner) {
+        return Some(format!("{x} IS DISTINCT FROM {v}"));
     }
     let body = inner
         .strip_prefix("NOT COALESCE(")?
@@ -199,6 +197,12 @@ pub(super) fn negate(inner: &str) -> Option<String> {
     // The whole of `inner` must be the one wrapper: its `(` closes at the very end.
     (closing_paren(inner, "NOT COALESCE".len()) == Some(inner.len() - 1))
         .then(|| format!("COALESCE({body}, FALSE)"))
+}
+
+/// `x = 'v'` read as (x, 'v'), when `x` is one term and `'v'` one string literal.
+pub(super) fn equality(part: &str) -> Option<(String, String)> {
+    let (x, v) = part.split_once(" = ")?;
+    (single_term(x) && string_literal(v)).then(|| (x.to_owned(), v.to_owned()))
 }
 
 /// Whether `v` is exactly one plain string literal (`'it''s'`).

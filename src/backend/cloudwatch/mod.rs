@@ -150,6 +150,24 @@ impl Backend for CloudwatchBackend {
         }
     }
 
+    /// `(x = "a") or (x = "b")` is `x in ["a", "b"]`.
+    fn merge_disjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        let split = |p: &str| {
+            let (x, v) = p.strip_prefix('(')?.strip_suffix(')')?.split_once(" = ")?;
+            let name_ok = !x.is_empty()
+                && x.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@'));
+            let value_ok = v.len() >= 2
+                && v.starts_with('"')
+                && v.ends_with('"')
+                && !v[1..v.len() - 1].contains(['"', '\\']);
+            (name_ok && value_ok).then(|| (x.to_owned(), v.to_owned()))
+        };
+        super::merge_equalities(parts, split, |term, values| {
+            format!("({term} in [{}])", values.join(", "))
+        })
+    }
+
     fn option_note(&self, option: super::RenderOption) -> Option<&'static str> {
         use super::RenderOption::*;
         matches!(option, Since | Until).then_some(

@@ -25,7 +25,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::backend::Target;
+use crate::backend::{RenderOptions, Target};
 use crate::diagnostic::{Code, Diagnostic, FileDiagnostic};
 use crate::source::{SourceFile, Span};
 
@@ -57,14 +57,8 @@ pub struct Config {
 pub struct ConvertConfig {
     pub targets: Option<Vec<Target>>,
     pub output_dir: Option<PathBuf>,
-    pub limit: Option<u64>,
-    pub table: Option<String>,
-    pub schema: Option<String>,
-    pub since: Option<String>,
-    pub until: Option<String>,
-    pub partitions: Option<String>,
-    pub log_groups: Vec<String>,
-    pub array_max: Option<usize>,
+    /// The query options it sets (`limit`, `table`, `since`, ...).
+    pub options: RenderOptions,
 }
 
 /// The `exclude` globs, compiled. A pattern without `/` matches a file or directory name at any
@@ -210,14 +204,17 @@ impl Config {
             convert: ConvertConfig {
                 targets,
                 output_dir: opt("output-dir", &c.output_dir)?,
-                limit: c.limit,
-                table: c.table,
-                schema: c.schema,
-                since: c.since,
-                until: c.until,
-                partitions: c.partitions,
-                log_groups: c.log_groups,
-                array_max: c.array_max,
+                options: RenderOptions {
+                    limit: c.limit,
+                    table: c.table,
+                    schema: c.schema,
+                    since: c.since,
+                    until: c.until,
+                    partitions: c.partitions,
+                    log_groups: c.log_groups,
+                    array_max: c.array_max,
+                    ..RenderOptions::default()
+                },
             },
             dir,
         })

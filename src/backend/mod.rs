@@ -405,6 +405,27 @@ pub struct RenderOptions {
 }
 
 impl RenderOptions {
+    /// These options, each one left unset taken from `fallback` (flags over a configuration
+    /// file). The rule's path, `now`, the templates and the columns are this one's.
+    pub fn or(self, fallback: &RenderOptions) -> RenderOptions {
+        let f = fallback.clone();
+        RenderOptions {
+            limit: self.limit.or(f.limit),
+            table: self.table.or(f.table),
+            schema: self.schema.or(f.schema),
+            since: self.since.or(f.since),
+            until: self.until.or(f.until),
+            partitions: self.partitions.or(f.partitions),
+            log_groups: if self.log_groups.is_empty() {
+                f.log_groups
+            } else {
+                self.log_groups
+            },
+            array_max: self.array_max.or(f.array_max),
+            ..self
+        }
+    }
+
     /// The options that are set, in flag order.
     pub fn given(&self) -> Vec<RenderOption> {
         let set = [

@@ -478,25 +478,14 @@ fn setup(args: &ConvertArgs, project: &Project) -> Result<Setup, Usage> {
         }
     }
     let base = RenderOptions {
-        limit: flags.limit.or(conv.limit),
-        table: flags.table.or(conv.table),
-        schema: flags.schema.or(conv.schema),
-        since: flags.since.or(conv.since),
-        until: flags.until.or(conv.until),
-        partitions: flags.partitions.or(conv.partitions),
-        log_groups: if flags.log_groups.is_empty() {
-            conv.log_groups
-        } else {
-            flags.log_groups
-        },
-        array_max: flags.array_max.or(conv.array_max),
         now: args.now.clone(),
         templates_dir: args
             .templates
             .clone()
             .or_else(|| cfg.and_then(|c| c.templates.clone())),
-        ..RenderOptions::default()
-    };
+        ..flags
+    }
+    .or(&conv.options);
     if let Some(t) = &base.templates_dir {
         if !t.is_dir() {
             return Err(usage(format!(

@@ -194,6 +194,16 @@ pub enum Bound {
     Ago(i64),
 }
 
+/// The day (days since the epoch) whose partition holds the second at `secs`: for an upper
+/// (exclusive) bound, the day of the second before it, plus `lag` days of late delivery.
+fn partition_day(secs: i64, upper: bool, lag: i64) -> i64 {
+    if upper {
+        (secs - 1).div_euclid(86_400) + lag
+    } else {
+        secs.div_euclid(86_400)
+    }
+}
+
 impl Bound {
     /// The bound as a point on a common axis (`Ago` as negative offsets from an unknown now),
     /// for comparing two bounds of the same kind.
@@ -374,12 +384,7 @@ pub fn partition_predicate(layout: &str, w: &Window, lag: i64) -> Result<Option<
     let day_text = |fmt: &str, b: Option<Bound>, upper: bool| {
         b.map(|b| match b {
             Bound::At(secs) => {
-                let d = if upper {
-                    (secs - 1).div_euclid(86_400) + lag
-                } else {
-                    secs.div_euclid(86_400)
-                };
-                let (y, m, dd) = civil_from_days(d);
+                let (y, m, dd) = civil_from_days(partition_day(secs, upper, lag));
                 quote(&match fmt {
                     "%Y/%m/%d" => format!("{y:04}/{m:02}/{dd:02}"),
                     _ => format!("{y:04}{m:02}{dd:02}"),
@@ -403,8 +408,7 @@ pub fn partition_predicate(layout: &str, w: &Window, lag: i64) -> Result<Option<
             (Some(Bound::Ago(_)), _) | (_, Some(Bound::Ago(_))) => ymd_relative(w, lag),
             _ => {
                 let at = |b: Option<Bound>, upper: bool| match b {
-                    Some(Bound::At(s)) if upper => Some((s - 1).div_euclid(86_400) + lag),
-                    Some(Bound::At(s)) => Some(s.div_euclid(86_400)),
+                    Some(Bound::At(s)) => Some(partition_day(s, upper, lag)),
                     _ => None,
                 };
                 ymd(at(w.since, false), at(w.until, true))
@@ -423,12 +427,7 @@ fn ymd_relative(w: &Window, lag: i64) -> Option<String> {
     let mut end = |b: Bound, upper: bool| {
         let (year, day) = match b {
             Bound::At(secs) => {
-                let d = if upper {
-                    (secs - 1).div_euclid(86_400) + lag
-                } else {
-                    secs.div_euclid(86_400)
-                };
-                let (y, m, dd) = civil_from_days(d);
+                let (y, m, dd) = civil_from_days(partition_day(secs, upper, lag));
                 (
                     quote(&format!("{y:04}")),
                     quote(&format!("{y:04}/{m:02}/{dd:02}")),

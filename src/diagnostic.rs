@@ -53,6 +53,13 @@ pub enum Code {
     /// E310: a Panther rule construct that no per-event query can express (a cache, an enrichment
     /// lookup, policy parsing, arbitrary code): "not translatable: <construct>".
     NotTranslatable,
+    /// E311: a correlation rule with an invalid shape (unknown type, bad timespan, a missing
+    /// `field`, a bad condition or alias).
+    CorrelationShape,
+    /// E312: a correlation names a rule that is not in the run (or names several).
+    UnknownRule,
+    /// E313: correlations that reference themselves, or chains beyond the limits.
+    CorrelationCycle,
     /// E401: the rule uses something the target cannot express.
     Unsupported,
     /// E501: a template failed to render.
@@ -84,6 +91,9 @@ impl Code {
             Code::MissingPlaceholder => "E308",
             Code::BadDetection => "E309",
             Code::NotTranslatable => "E310",
+            Code::CorrelationShape => "E311",
+            Code::UnknownRule => "E312",
+            Code::CorrelationCycle => "E313",
             Code::Unsupported => "E401",
             Code::Template => "E501",
             Code::Internal => "E901",
@@ -91,7 +101,7 @@ impl Code {
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 26] = [
         Code::Io,
         Code::NotText,
         Code::Yaml,
@@ -112,6 +122,9 @@ impl Code {
         Code::MissingPlaceholder,
         Code::BadDetection,
         Code::NotTranslatable,
+        Code::CorrelationShape,
+        Code::UnknownRule,
+        Code::CorrelationCycle,
         Code::Unsupported,
         Code::Template,
         Code::Internal,

@@ -28,6 +28,10 @@ pub struct Rule {
     /// Where the rule's document starts in its file.
     #[serde(skip)]
     pub span: Span,
+    /// A Sigma correlation rule's `correlation:` section; its `condition` above is then the OR of
+    /// its base rules' conditions (through chains), for reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Box<crate::correlation::Correlation>>,
 }
 
 /// One named detection (`selection:`, `filter_main:`).

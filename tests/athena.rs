@@ -836,6 +836,7 @@ fn py_rule(condition: Expr) -> Rule {
         condition_text: vec![],
         condition,
         span: Span::default(),
+        correlation: None,
     }
 }
 

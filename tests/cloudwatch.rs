@@ -304,6 +304,7 @@ fn rule_with(subject: Subject, test: Test, title: &str) -> Rule {
             span: Span::default(),
         }),
         span: Span::default(),
+        correlation: None,
     }
 }
 

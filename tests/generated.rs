@@ -31,6 +31,7 @@ fn rule_with(test: Test, title: &str) -> Rule {
             span: Span::default(),
         }),
         span: Span::default(),
+        correlation: None,
     }
 }
 

@@ -60,6 +60,7 @@ fn rule_on(field: &str, regex: &str, f: RegexFlags) -> Rule {
             span: Span::default(),
         }),
         span: Span::default(),
+        correlation: None,
     }
 }
 

@@ -185,11 +185,6 @@ pub(super) fn convert(
     let Some(setup) = check_args(args, err)? else {
         return Ok(Status::Error);
     };
-    let converter = Converter {
-        args,
-        mapping: setup.mapping.as_ref(),
-        prepared: RefCell::default(),
-    };
     let mut io_errors = Vec::new();
     let loaded = load_inputs(
         &args.paths,
@@ -198,14 +193,20 @@ pub(super) fn convert(
         &mut io_errors,
         err,
     )?;
+    let converter = Converter {
+        args,
+        mapping: setup.mapping.as_ref(),
+        prepared: RefCell::default(),
+        hidden: crate::correlation::not_generated(&loaded),
+    };
     if args.format == Format::Markdown {
         return markdown_report(&converter, &loaded, io_errors, out, err);
     }
     let mut failures: Vec<FileDiagnostic> = Vec::new();
     let mut candidates = Candidates::new();
     for &backend in &setup.backends {
-        for lf in &loaded {
-            converter.convert_file(backend, lf, &mut candidates, &mut failures, out)?;
+        for (fi, lf) in loaded.iter().enumerate() {
+            converter.convert_file(backend, fi, lf, &mut candidates, &mut failures, out)?;
         }
     }
     let files = resolve_clashes(candidates, &mut failures);
@@ -282,6 +283,9 @@ struct Converter<'a> {
     /// Each target's options checked once ([`Backend::prepare`]), by the options they were
     /// checked with apart from the rule's path (a mapping can choose a table per logsource).
     prepared: RefCell<Vec<(RenderOptions, Rc<Prepared<'static>>)>>,
+    /// Rules (file index, rule index) used by correlations that do not `generate` them: not
+    /// output on their own.
+    hidden: std::collections::HashSet<crate::correlation::At>,
 }
 
 impl Converter<'_> {
@@ -326,13 +330,14 @@ impl Converter<'_> {
     fn convert_file(
         &self,
         backend: &'static dyn Backend,
+        fi: usize,
         lf: &LoadedFile,
         files: &mut Candidates,
         failures: &mut Vec<FileDiagnostic>,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
         let args = self.args;
-        let queries = self.render_rules(backend, lf, failures, out)?;
+        let queries = self.render_rules(backend, fi, lf, failures, out)?;
         if queries.is_empty() {
             return Ok(());
         }
@@ -361,6 +366,7 @@ impl Converter<'_> {
     fn render_rules(
         &self,
         backend: &'static dyn Backend,
+        fi: usize,
         lf: &LoadedFile,
         failures: &mut Vec<FileDiagnostic>,
         out: &mut dyn Write,
@@ -370,7 +376,10 @@ impl Converter<'_> {
         let json_lines = args.format == Format::Json && args.output_dir.is_none();
         let path_text = lf.file.path.display().to_string();
         let mut queries = Vec::new();
-        for r in &lf.rules {
+        for (ri, r) in lf.rules.iter().enumerate() {
+            if self.hidden.contains(&(fi, ri)) {
+                continue;
+            }
             let rendered = r
                 .as_ref()
                 .map_err(Clone::clone)

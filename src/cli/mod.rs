@@ -224,6 +224,7 @@ fn load_inputs(
                 .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
         }
     }
+    crate::correlation::finish(&mut loaded);
     Ok(loaded)
 }
 

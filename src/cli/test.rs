@@ -67,7 +67,38 @@ pub(super) fn test(
                 tests_path,
                 results,
             } => {
-                for CaseResult { case, verdicts } in &results {
+                for CaseResult {
+                    case,
+                    verdicts,
+                    rows,
+                } in &results
+                {
+                    if let (Some(r), Some((_, want))) = (rows, &case.logs) {
+                        if r.agree_with(want) {
+                            passed += 1;
+                            continue;
+                        }
+                        failed += 1;
+                        let shown = |x: &Result<Vec<serde_json::Value>, String>| match x {
+                            Ok(rows) => serde_json::Value::Array(rows.clone()).to_string(),
+                            Err(e) => format!("error ({e})"),
+                        };
+                        let line = format!(
+                            "FAIL {} :: {}: expected {}, evaluator {}, jq {}",
+                            tests_path.display(),
+                            case.name,
+                            match want {
+                                crate::ruletest::ExpectedRows::Any(b) => format!("some row: {b}"),
+                                crate::ruletest::ExpectedRows::Count(n) => format!("{n} rows"),
+                                crate::ruletest::ExpectedRows::Rows(r) =>
+                                    serde_json::Value::Array(r.clone()).to_string(),
+                            },
+                            shown(&r.evaluator),
+                            shown(&r.jq),
+                        );
+                        writeln!(out, "{}", visible(&line))?;
+                        continue;
+                    }
                     let Some(v) = verdicts else {
                         skipped += 1;
                         continue;

@@ -264,6 +264,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
         condition_text: vec![],
         condition,
         span: Span::at(doc.start),
+        correlation: None,
     })
 }
 

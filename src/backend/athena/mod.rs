@@ -36,7 +36,7 @@ mod schema;
 mod settings;
 mod sql;
 mod typed;
-mod window;
+pub mod window;
 
 pub use ddl::parse_ddl;
 pub use schema::{Column, Schema, SchemaDef, TimeKind, Ty, SCHEMAS};

@@ -698,6 +698,7 @@ fn integers_compare_exactly() {
         condition_text: vec![],
         condition: cond,
         span: Span::default(),
+        correlation: None,
     };
     for target in crate::backend::Target::ALL {
         let d = crate::backend::render(target.backend(), &rule, &Default::default())
@@ -750,6 +751,7 @@ pub(super) fn jq_program(
         condition_text: vec![],
         condition,
         span: Span::default(),
+        correlation: None,
     };
     let jq = crate::backend::render(
         crate::backend::Target::Jq.backend(),

@@ -418,6 +418,7 @@ fn conditions_at_the_depth_limit_pass_every_stage() {
                 condition_text: vec![],
                 condition: cond,
                 span: Span::default(),
+                correlation: None,
             };
             // A query may be refused (Logs Insights caps a query's length), never overflow.
             for target in crate::backend::Target::ALL {

@@ -690,6 +690,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/jq/helpers.jq.j2"),
     ),
     (
+        "athena/correlation.sql.j2",
+        include_str!("../../templates/athena/correlation.sql.j2"),
+    ),
+    (
         "athena/query.sql.j2",
         include_str!("../../templates/athena/query.sql.j2"),
     ),

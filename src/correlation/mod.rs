@@ -205,7 +205,7 @@ impl Correlation {
     pub fn condition_text(&self) -> String {
         self.condition
             .iter()
-            .map(|b| format!("{} {}", b.op.name(), crate::yaml::float_text(b.value)))
+            .map(|b| format!("{} {}", b.op.name(), eval::number(b.value)))
             .collect::<Vec<_>>()
             .join(" and ")
     }

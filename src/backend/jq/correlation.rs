@@ -146,11 +146,15 @@ fn walk(
                 value_exprs(corr.kind, &base.values, cx)
             ));
         }
+        let v = if corr.fields.is_empty() {
+            "[]".to_owned()
+        } else {
+            format!("({} else [] end)", v_branches.join(" el"))
+        };
         defs.push(format!(
-            "def rc_item_{k}($t): [\n  {}\n] as $m\n| if any($m[]; .) then ({} else null end) as $g\n  | if $g != null and all($g[]; . != null) then {{c: {k}, t: $t, m: $m, g: $g, v: ({} else [] end)}} else empty end\n  else empty end;",
+            "def rc_item_{k}($t): [\n  {}\n] as $m\n| if any($m[]; .) then ({} else null end) as $g\n  | if $g != null and all($g[]; . != null) then {{c: {k}, t: $t, m: $m, g: $g, v: {v}}} else empty end\n  else empty end;",
             conds.join(",\n  "),
             g_branches.join(" el"),
-            v_branches.join(" el"),
         ));
         items.push(k);
     }

@@ -427,3 +427,63 @@ fn system_jq_agrees_on_random_streams() {
         })
         .expect("agrees");
 }
+
+/// Chains are bounded: nine correlations deep is refused at the outermost one's reference, and
+/// resolving a long chain takes no time.
+#[test]
+fn chains_deeper_than_the_limit_are_refused() {
+    let mut text = String::from(BASE);
+    let mut previous = "denied".to_owned();
+    for i in 0..10 {
+        text.push_str(&format!("---\ntitle: Level {i}\nname: c{i}\ncorrelation:\n  type: event_count\n  rules: [{previous}]\n  timespan: 1h\n  condition: {{gte: 1}}\n"));
+        previous = format!("c{i}");
+    }
+    let start = std::time::Instant::now();
+    let lf = loaded_one("deep.yml", &text);
+    assert!(start.elapsed().as_secs() < 2);
+    // Levels 0..=7 resolve (a chain of 8); deeper ones are E313.
+    assert!(lf.rules[1..9].iter().all(Result::is_ok));
+    for r in &lf.rules[9..] {
+        let d = r.as_ref().expect_err("too deep");
+        assert_eq!(d.code.as_str(), "E313", "{}", d.message);
+    }
+}
+
+/// `--mapping` renames the fields of a correlation's base rules and group-by, and ANDs its
+/// condition into each base rule.
+#[test]
+fn a_mapping_applies_to_base_rules_and_group_by() {
+    let dir = std::env::temp_dir().join(format!("rulecast-corr-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let map = dir.join("m.yml");
+    std::fs::write(
+        &map,
+        "fields:\n  errorCode: error_code\n  sourceIPAddress: src\ncondition:\n  recipientAccountId: '111122223333'\n",
+    )
+    .expect("write");
+    let mapping = rulecast::mapping::Mapping::load(&map).expect("mapping loads");
+    let lf = loaded_one(
+        "m.yml",
+        &format!("{BASE}---\ntitle: X\ncorrelation:\n  type: event_count\n  rules: [denied]\n  group-by: [sourceIPAddress]\n  timespan: 1h\n  condition: {{gte: 2}}\n"),
+    );
+    let rule = mapping.apply(lf.rules[1].as_ref().expect("resolves"), Target::Jq);
+    let q = jq(&rule);
+    assert!(
+        q.contains("\"error_code\"") && !q.contains("\"errorCode\""),
+        "{q}"
+    );
+    assert!(
+        q.contains("rc_one([\"src\"])") && q.contains("\"recipientAccountId\""),
+        "{q}"
+    );
+    // The output column keeps the rule's name.
+    assert!(q.contains("{\"sourceIPAddress\": .g[0]"), "{q}");
+    let ev = |acct: &str| json!({"eventTime": "2026-01-01T00:00:00Z", "error_code": "AccessDenied", "src": "192.0.2.1", "recipientAccountId": acct});
+    let program = JqProgram::compile(&format!("{INPUTS_PRELUDE}{q}")).expect("compiles");
+    assert_eq!(
+        jaq_rows(&program, &[ev("111122223333"), ev("111122223333")]).len(),
+        1
+    );
+    assert!(jaq_rows(&program, &[ev("111122223333"), ev("999999999999")]).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}

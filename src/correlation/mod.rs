@@ -362,7 +362,8 @@ impl Resolver<'_> {
             return Ok(Some(rule));
         }
         let first = corr.rules.first().map_or(rule.span, |r| r.span);
-        if stack.len() >= MAX_CHAIN_DEPTH {
+        // A guard on the recursion itself; the chain's depth is checked once it is built.
+        if stack.len() > MAX_CHAIN_DEPTH {
             return Err(Diagnostic::new(
                 Code::CorrelationCycle,
                 format!(
@@ -477,6 +478,18 @@ impl Resolver<'_> {
                 ));
             }
         }
+        let depth = 1 + bases.iter().map(base_depth).max().unwrap_or(0);
+        if depth > MAX_CHAIN_DEPTH {
+            return Err(Some(
+                Diagnostic::new(
+                    Code::CorrelationCycle,
+                    format!(
+                        "correlations reference correlations more than {MAX_CHAIN_DEPTH} deep (the limit)"
+                    ),
+                )
+                .with_span(corr.rules.first().map_or(rule.span, |r| r.span)),
+            ));
+        }
         let size: usize = bases.iter().map(base_count).sum();
         if size > MAX_BASES {
             return Err(Some(
@@ -502,6 +515,19 @@ impl Resolver<'_> {
             c.unresolved = None;
         }
         Ok(Some(out))
+    }
+}
+
+/// How many correlations deep a base reaches (0 for a plain rule).
+fn base_depth(b: &Base) -> usize {
+    match &b.kind {
+        BaseKind::Rule(_) => 0,
+        BaseKind::Correlation(r) => {
+            1 + r
+                .correlation
+                .as_ref()
+                .map_or(0, |c| c.bases.iter().map(base_depth).max().unwrap_or(0))
+        }
     }
 }
 

@@ -120,6 +120,23 @@ fn array_max(cx: &RenderCx) -> Result<usize, Diagnostic> {
 }
 
 impl Backend for CloudwatchBackend {
+    /// Correlations are refused: Logs Insights groups by fixed `bin()` windows, so every
+    /// episode across a bucket edge would be missed, `temporal_ordered` could not check the
+    /// order, and the referee (our only check of what we emit) has no model of `stats` yet.
+    fn correlation(
+        &self,
+        _rule: &Rule,
+        _corr: &crate::correlation::Correlation,
+        _cx: &mut RenderCx,
+    ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
+        Err(Diagnostic::new(
+            crate::diagnostic::Code::Unsupported,
+            "a Sigma correlation rule is unsupported by cloudwatch: Logs Insights has only fixed \
+             bin() windows (an episode across a bucket edge would be missed) and rulecast's \
+             Logs Insights referee cannot check a stats query yet; convert it with -t jq or -t athena",
+        ))
+    }
+
     fn target(&self) -> Target {
         Target::Cloudwatch
     }

@@ -45,7 +45,7 @@ pub(super) fn render(
     } else {
         items
             .iter()
-            .map(|k| format!("rc_item_{k}($t)"))
+            .map(|k| format!("rc_item_{k}"))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -59,7 +59,7 @@ pub(super) fn render(
     columns.push("\"last_seen\": (.pts[-1][0] | todate)".to_owned());
     columns.push("\"value\": .pts[0][1]".to_owned());
     let main = format!(
-        "[inputs | rc_records | select(type == \"object\") | (.eventTime | rc_time) as $t | select($t != null) | {item_calls}] as $items\n\
+        "[inputs | rc_records | select(type == \"object\") | {item_calls}] as $items\n\
          | rc_alerts_{top}($items)\n\
          | sort_by([.pts[0][0], .g])\n\
          | .[]\n\
@@ -152,7 +152,7 @@ fn walk(
             format!("({} else [] end)", v_branches.join(" el"))
         };
         defs.push(format!(
-            "def rc_item_{k}($t): [\n  {}\n] as $m\n| if any($m[]; .) then ({} else null end) as $g\n  | if $g != null and all($g[]; . != null) then {{c: {k}, t: $t, m: $m, g: $g, v: {v}}} else empty end\n  else empty end;",
+            "def rc_item_{k}: [\n  {}\n] as $m\n| if any($m[]; .) then (.eventTime | rc_time) as $t | ({} else null end) as $g\n  | if $t != null and $g != null and all($g[]; . != null) then {{c: {k}, t: $t, m: $m, g: $g, v: {v}}} else empty end\n  else empty end;",
             conds.join(",\n  "),
             g_branches.join(" el"),
         ));

@@ -447,7 +447,10 @@ fn render_with(
     let (condition, extra, template) = match rule.correlation.as_deref() {
         Some(corr) => {
             corr.check_resolved()?;
-            let mut extra = backend.correlation(rule, corr, &mut cx)?;
+            // A target's refusal points at the correlation's document.
+            let mut extra = backend
+                .correlation(rule, corr, &mut cx)
+                .map_err(|d| d.or_span(rule.span))?;
             for n in &corr.notes {
                 cx.needs.note(n.clone());
             }
@@ -692,6 +695,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "athena/correlation.sql.j2",
         include_str!("../../templates/athena/correlation.sql.j2"),
+    ),
+    (
+        "cloudwatch/correlation.cwl.j2",
+        include_str!("../../templates/cloudwatch/correlation.cwl.j2"),
     ),
     (
         "athena/query.sql.j2",

@@ -204,10 +204,6 @@ fn rand_suffix() -> u64 {
 /// shipped rule converts; a rule added here must say why in its error).
 pub const CLOUDWATCH_UNSUPPORTED: &[(&str, &str)] = &[
     (
-        "rules/sigma/correlation/access_denied_burst.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
         "rules/sigma/correlation/console_brute_force_then_success.yml",
         "a Sigma correlation rule is unsupported by cloudwatch",
     ),
@@ -216,39 +212,11 @@ pub const CLOUDWATCH_UNSUPPORTED: &[(&str, &str)] = &[
         "a Sigma correlation rule is unsupported by cloudwatch",
     ),
     (
-        "rules/sigma/correlation/ec2_launches_across_regions.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
         "rules/sigma/correlation/kms_key_disabled_then_deleted.yml",
         "a Sigma correlation rule is unsupported by cloudwatch",
     ),
     (
-        "rules/sigma/correlation/lambda_code_update_burst.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
         "rules/sigma/correlation/new_user_added_to_group.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
-        "rules/sigma/correlation/recon_distinct_api_calls.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
-        "rules/sigma/correlation/s3_bucket_deletion_spree.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
-        "rules/sigma/correlation/s3_download_volume.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
-        "rules/sigma/correlation/s3_large_average_download.yml",
-        "a Sigma correlation rule is unsupported by cloudwatch",
-    ),
-    (
-        "rules/sigma/correlation/secrets_mass_retrieval.yml",
         "a Sigma correlation rule is unsupported by cloudwatch",
     ),
     (

@@ -33,6 +33,7 @@
 //! conditions over list indices), `saved_query.rs` (put-query-definition JSON) and [`referee`]
 //! (the offline model of Logs Insights the tests check every query against).
 
+mod correlation;
 mod elements;
 mod fields;
 mod message;
@@ -120,21 +121,15 @@ fn array_max(cx: &RenderCx) -> Result<usize, Diagnostic> {
 }
 
 impl Backend for CloudwatchBackend {
-    /// Correlations are refused: Logs Insights groups by fixed `bin()` windows, so every
-    /// episode across a bucket edge would be missed, `temporal_ordered` could not check the
-    /// order, and the referee (our only check of what we emit) has no model of `stats` yet.
+    /// Event counts, distinct counts, sums and means per fixed `bin()` bucket, with the
+    /// approximation stated (see `correlation.rs`); other correlations are refused.
     fn correlation(
         &self,
         _rule: &Rule,
-        _corr: &crate::correlation::Correlation,
-        _cx: &mut RenderCx,
+        corr: &crate::correlation::Correlation,
+        cx: &mut RenderCx,
     ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
-        Err(Diagnostic::new(
-            crate::diagnostic::Code::Unsupported,
-            "a Sigma correlation rule is unsupported by cloudwatch: Logs Insights has only fixed \
-             bin() windows (an episode across a bucket edge would be missed) and rulecast's \
-             Logs Insights referee cannot check a stats query yet; convert it with -t jq or -t athena",
-        ))
+        correlation::render(self, corr, cx)
     }
 
     fn target(&self) -> Target {

@@ -639,3 +639,76 @@ fn cloudwatch_counts_per_fixed_bucket_what_the_rule_counts() {
         "only {rows_seen} rows: the tests do not exercise the buckets"
     );
 }
+
+/// Random event streams for the Athena query, run by `scripts/check-athena` in DuckDB: when
+/// `RULECAST_ATHENA_CORRELATION_CASES` names a file, each case (the query, its events, the
+/// evaluator's rows) is written there as a JSON line. Fields are CloudTrail columns: grouped by
+/// `sourceIPAddress`, values in `requestParameters.v` (numbers, numeric strings, other strings,
+/// null, arrays), every type, with and without a chain. Without the variable the queries must
+/// still render.
+#[test]
+fn athena_random_streams() {
+    let out = std::env::var_os("RULECAST_ATHENA_CORRELATION_CASES");
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut lines = Vec::new();
+    for case in 0..72 {
+        let kind = case % 6;
+        let chain = case % 12 >= 6;
+        let text = stream_rule(kind, chain)
+            .replace("group-by: [g]", "group-by: [sourceIPAddress]")
+            .replace("field: v,", "field: requestParameters.v,");
+        let lf = loaded_one("a.yml", &text);
+        let rule = lf
+            .rules
+            .last()
+            .and_then(|r| r.as_ref().ok())
+            .expect("loads");
+        let c = rule.correlation.as_deref().expect("correlation");
+        let sql = backend::render(Target::Athena.backend(), rule, &RenderOptions::default())
+            .expect("renders");
+        let n = 5 + next(35);
+        let events: Vec<Value> = (0..n)
+            .map(|_| {
+                let name = ["A", "B", "C", "D"][next(4) as usize];
+                let time = format!("2026-03-01T00:00:{:02}Z", next(20));
+                let values = [
+                    json!(1),
+                    json!(2),
+                    json!(-3),
+                    json!("2"),
+                    json!("u"),
+                    json!(null),
+                    json!([1]),
+                    json!(4),
+                ];
+                let v = values[next(8) as usize].clone();
+                let mut e = json!({
+                    "eventVersion": "1.09",
+                    "eventName": name,
+                    "eventTime": time,
+                    "requestParameters": {"v": v},
+                });
+                match next(5) {
+                    0 => {}
+                    1 => e["sourceIPAddress"] = json!(null),
+                    n => {
+                        e["sourceIPAddress"] =
+                            json!(["192.0.2.1", "192.0.2.2", "203.0.113.9"][n as usize - 2])
+                    }
+                }
+                e
+            })
+            .collect();
+        let want = rows_json(c, &rows(rule, &events).expect("evaluates"));
+        lines.push(json!({"name": format!("case {case} ({}, chain {chain})", c.kind.name()), "sql": sql, "events": events, "rows": want}).to_string());
+    }
+    if let Some(path) = out {
+        std::fs::write(path, lines.join("\n") + "\n").expect("writes the cases");
+    }
+}

@@ -154,10 +154,14 @@ fn groups(n: usize, prefix: &str) -> Vec<String> {
 fn text_expr(field: &FieldPath, s: &Settings) -> Result<String, Diagnostic> {
     match resolve(s.schema, field, &mut Scope::default())? {
         Access::Scalar { text, .. } => Ok(text),
-        Access::Json { doc, keys, .. } => Ok(format!(
-            "json_extract_scalar({doc}, {})",
-            lit(&json_path(&keys))
-        )),
+        // Objects and arrays take no part (Trino's json_extract_scalar already gives NULL for
+        // them; saying so keeps engines that return their text from counting them).
+        Access::Json { doc, keys, .. } => {
+            let p = lit(&json_path(&keys));
+            Ok(format!(
+                "IF(substr(json_format(json_extract({doc}, {p})), 1, 1) IN ('[', '{{'), NULL, json_extract_scalar({doc}, {p}))"
+            ))
+        }
         _ => Err(unsupported(format!(
             "grouping or counting by '{field}' (a field inside an array)"
         ))),

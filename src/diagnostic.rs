@@ -56,7 +56,14 @@ pub enum Code {
     /// E310: a Panther rule construct that no per-event query can express (a cache, an enrichment
     /// lookup, policy parsing, arbitrary code): "not translatable: <construct>".
     NotTranslatable,
-    /// E311: the rule's logsource is not AWS CloudTrail and no mapping maps it.
+    /// E311: a correlation rule with an invalid shape (unknown type, bad timespan, a missing
+    /// `field`, a bad condition or alias).
+    CorrelationShape,
+    /// E312: a correlation names a rule that is not in the run (or names several).
+    UnknownRule,
+    /// E313: correlations that reference themselves, or chains beyond the limits.
+    CorrelationCycle,
+    /// E314: the rule's logsource is not AWS CloudTrail and no mapping maps it.
     NotCloudTrail,
     /// E401: the rule uses something the target cannot express.
     Unsupported,
@@ -90,7 +97,10 @@ impl Code {
             Code::MissingPlaceholder => "E308",
             Code::BadDetection => "E309",
             Code::NotTranslatable => "E310",
-            Code::NotCloudTrail => "E311",
+            Code::CorrelationShape => "E311",
+            Code::UnknownRule => "E312",
+            Code::CorrelationCycle => "E313",
+            Code::NotCloudTrail => "E314",
             Code::Unsupported => "E401",
             Code::Template => "E501",
             Code::Internal => "E901",
@@ -98,7 +108,7 @@ impl Code {
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 28] = [
         Code::Io,
         Code::Config,
         Code::NotText,
@@ -120,6 +130,9 @@ impl Code {
         Code::MissingPlaceholder,
         Code::BadDetection,
         Code::NotTranslatable,
+        Code::CorrelationShape,
+        Code::UnknownRule,
+        Code::CorrelationCycle,
         Code::NotCloudTrail,
         Code::Unsupported,
         Code::Template,

@@ -7,6 +7,8 @@
 //! | meaning | [`ir`], [`eval`], [`portable_regex`] | the IR and its reference evaluator over JSON events; rule regexes rebuilt so every target's engine reads them alike |
 //! | back end | [`backend`] | IR → query text through a minijinja template per target |
 //!
+//! | correlations | [`correlation`] | correlation documents → references resolved across the run → alert rows |
+//!
 //! Every stage reports through [`diagnostic::Diagnostic`], which carries a span from the start.
 //!
 //! Around the pipeline: [`discover`] finds rule files, [`escape`] keeps rule text from reaching a
@@ -20,6 +22,7 @@ pub mod check;
 pub mod cli;
 pub mod cloudtrail;
 pub mod config;
+pub mod correlation;
 pub mod diagnostic;
 pub mod discover;
 pub mod escape;
@@ -224,7 +227,10 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<LoadedFile, FileDiag
     let bytes = read_limited(path)
         .map_err(|e| Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(path))?;
     let file = source_from_bytes(path, bytes)?;
-    Ok(load_source(file, opts))
+    let mut lf = [load_source(file, opts)];
+    correlation::finish(&mut lf);
+    let [lf] = lf;
+    Ok(lf)
 }
 
 /// Convert the rules of one source file.
@@ -257,11 +263,16 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
             }
         }
     };
-    LoadedFile {
+    let mut lf = [LoadedFile {
         file,
         rules,
         not_a_rule: None,
-    }
+    }];
+    // Correlations find their rules in the same file here; those naming rules of other files
+    // wait for the run-wide pass ([`correlation::finish`]).
+    correlation::resolve(&mut lf, false);
+    let [lf] = lf;
+    lf
 }
 
 /// Read a placeholders file: `placeholders: {name: value | [values]}` (or the mapping itself).

@@ -276,6 +276,9 @@ impl Mapping {
             .iter()
             .map(|f| self.rename(&FieldPath::parse(f), target).to_string())
             .collect();
+        if let Some(c) = r.correlation.as_deref_mut() {
+            self.apply_correlation(c, target);
+        }
         r
     }
 
@@ -288,6 +291,30 @@ impl Mapping {
                     .any(|(rk, rv)| rk == k && rv.eq_ignore_ascii_case(v))
             })
         })
+    }
+
+    /// A correlation's base rules as `target` should see them (fields renamed, the extra
+    /// condition ANDed in), and the fields they are grouped and counted by renamed; the output
+    /// columns keep the group-by names the rule wrote.
+    fn apply_correlation(&self, c: &mut crate::correlation::Correlation, target: Target) {
+        use crate::correlation::{BaseKind, Source};
+        for b in &mut c.bases {
+            for s in b.group.iter_mut().chain(b.values.iter_mut()) {
+                if let Source::Path(p) = s {
+                    *p = self.rename(p, target);
+                }
+            }
+            match &mut b.kind {
+                BaseKind::Rule(e) => {
+                    let mut x = self.rename_expr(e, target);
+                    if let Some(extra) = &self.condition {
+                        x = Expr::and(vec![self.rename_expr(extra, target), x]);
+                    }
+                    *e = x;
+                }
+                BaseKind::Correlation(inner) => **inner = self.apply(inner, target),
+            }
+        }
     }
 
     /// Fill the table and schema from the mapping where the command line left them open.

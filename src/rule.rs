@@ -35,6 +35,10 @@ pub struct Rule {
     /// (Panther reports a test whose event makes it raise as failed). None for other rules.
     #[serde(skip)]
     pub raises: Option<Expr>,
+    /// A Sigma correlation rule's `correlation:` section; its `condition` above is then the OR of
+    /// its base rules' conditions (through chains), for reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Box<crate::correlation::Correlation>>,
 }
 
 /// One named detection (`selection:`, `filter_main:`).

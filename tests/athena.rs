@@ -848,6 +848,7 @@ fn py_rule(condition: Expr) -> Rule {
         span: Span::default(),
         logsource_span: Span::default(),
         raises: None,
+        correlation: None,
     }
 }
 

@@ -83,7 +83,8 @@ fn every_finding_from_its_fixture() {
         (
             "correlation_unresolved.yml",
             1,
-            vec![f("E401", 13, "error"), f("C105", 15, "error")],
+            // The loader resolves correlations now: the reference is its E312 too.
+            vec![f("C105", 15, "error"), f("E312", 17, "error")],
         ),
         ("related_type.yml", 1, vec![f("C106", 3, "error")]),
         (
@@ -221,12 +222,12 @@ fn mapped_logsource_is_accepted() {
     let (code, got, _) = findings(&["--mapping", &mapping, &p]);
     assert_eq!(got, vec![f("C113", 7, "warning")]);
     assert_eq!(code, Some(0));
-    // convert refuses it without the mapping (E311, nothing on stdout) and takes it with one.
+    // convert refuses it without the mapping (E314, nothing on stdout) and takes it with one.
     let o = rulecast(&["convert", "-t", "athena", &p]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stdout).is_empty(), "{}", text(&o.stdout));
     assert!(
-        text(&o.stderr).contains("logsource_windows.yml:2:1: error[E311]: logsource {product: windows, category: process_creation} is not AWS CloudTrail"),
+        text(&o.stderr).contains("logsource_windows.yml:2:1: error[E314]: logsource {product: windows, category: process_creation} is not AWS CloudTrail"),
         "{}",
         text(&o.stderr)
     );

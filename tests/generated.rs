@@ -33,6 +33,7 @@ fn rule_with(test: Test, title: &str) -> Rule {
         span: Span::default(),
         logsource_span: Span::default(),
         raises: None,
+        correlation: None,
     }
 }
 

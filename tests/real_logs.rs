@@ -51,6 +51,28 @@ fn jq_agrees_with_the_evaluator_on_real_records() {
                 failures.push(format!("{}: does not convert", rel(path)));
                 continue;
             };
+            if let Some(c) = rule.correlation.as_deref() {
+                // A correlation over the whole file: jaq prints the evaluator's rows.
+                let program = JqProgram::compile(&format!(
+                    "{}{filter}",
+                    rulecast::ruletest::run::INPUTS_PRELUDE
+                ))
+                .expect("compiles");
+                let want = rulecast::correlation::eval::rows(rule, &records)
+                    .map(|r| rulecast::correlation::eval::rows_json(c, &r))
+                    .expect("evaluates");
+                let got = program
+                    .run(&serde_json::Value::Array(records.clone()))
+                    .expect("runs");
+                checked += 1;
+                if !rulecast::ruletest::same_rows(&want, &got) {
+                    failures.push(format!(
+                        "{}: jaq rows {got:?}, evaluator {want:?}",
+                        rel(path)
+                    ));
+                }
+                continue;
+            }
             let eval = Evaluator::new(&rule.condition).expect("compiles");
             let program = JqProgram::compile(&filter).expect("compiles");
             // One run over the whole file, as users run it: the selected records must be exactly

@@ -62,6 +62,7 @@ fn rule_on(field: &str, regex: &str, f: RegexFlags) -> Rule {
         span: Span::default(),
         logsource_span: Span::default(),
         raises: None,
+        correlation: None,
     }
 }
 

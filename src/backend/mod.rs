@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
+use crate::correlation::Correlation;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::ir::{Expr, Predicate, Quantifier, Subject, Test};
 use crate::rule::Rule;
@@ -307,6 +308,29 @@ pub trait Backend: Sync {
     ) -> Option<Result<String, Diagnostic>> {
         None
     }
+    /// The template variables of a Sigma correlation rule's query (see [`crate::correlation`]),
+    /// rendered through [`Backend::correlation_template`]. Targets that cannot express
+    /// correlations keep this default: an E401 error for the rule.
+    fn correlation(
+        &self,
+        _rule: &Rule,
+        _corr: &Correlation,
+        _cx: &mut RenderCx,
+    ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
+        Err(Diagnostic::unsupported(
+            self.target().name(),
+            "a Sigma correlation rule",
+        ))
+    }
+    /// The template (under `templates/`) that frames a correlation query:
+    /// `<target>/correlation.<extension>.j2`.
+    fn correlation_template(&self) -> String {
+        format!(
+            "{}/correlation.{}.j2",
+            self.target().name(),
+            self.extension()
+        )
+    }
     /// Check the finished query (a length limit, say).
     fn finish(&self, query: String, _cx: &RenderCx) -> Result<String, Diagnostic> {
         Ok(query)
@@ -515,17 +539,44 @@ fn render_with(
         depth: 0,
         elements: Vec::new(),
     };
-    let condition = render_condition(backend, &rule.condition, &mut cx)?;
-    let extra = backend.frame(rule, &cx)?;
+    let (condition, extra, template) = match rule.correlation.as_deref() {
+        Some(corr) => {
+            corr.check_resolved()?;
+            // A target's refusal points at the correlation's document.
+            let mut extra = backend
+                .correlation(rule, corr, &mut cx)
+                .map_err(|d| d.or_span(rule.span))?;
+            for n in &corr.notes {
+                cx.needs.note(n.clone());
+            }
+            let texts = |xs: &[crate::correlation::Named]| -> Vec<String> {
+                xs.iter().map(|x| x.text.clone()).collect()
+            };
+            extra.extend([
+                ("correlation_type", Value::from(corr.kind.name())),
+                ("correlation_rules", Value::from(texts(&corr.rules))),
+                ("group_by", Value::from(texts(&corr.group_by))),
+                ("timespan", Value::from(corr.timespan_text.clone())),
+                ("timespan_seconds", Value::from(corr.timespan)),
+                ("correlation_condition", Value::from(corr.condition_text())),
+            ]);
+            (String::new(), extra, backend.correlation_template())
+        }
+        None => {
+            let condition = render_condition(backend, &rule.condition, &mut cx)?;
+            let extra = backend.frame(rule, &cx)?;
+            (condition, extra, backend.template().to_owned())
+        }
+    };
     let templates = environment(backend, opts.templates_dir.as_deref())?;
     let origin = templates
         .origins
-        .get(backend.template())
+        .get(&template)
         .cloned()
-        .unwrap_or_else(|| format!("templates/{}", backend.template()));
+        .unwrap_or_else(|| format!("templates/{template}"));
     let tmpl = templates
         .env
-        .get_template(backend.template())
+        .get_template(&template)
         .map_err(|e| template_error(&e, &origin))?;
     let base = minijinja::context! {
         title => rule.meta.title,
@@ -778,6 +829,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "jq/filter.jq.j2",
         include_str!("../../templates/jq/filter.jq.j2"),
+    ),
+    (
+        "jq/correlation.jq.j2",
+        include_str!("../../templates/jq/correlation.jq.j2"),
+    ),
+    (
+        "jq/helpers.jq.j2",
+        include_str!("../../templates/jq/helpers.jq.j2"),
+    ),
+    (
+        "athena/correlation.sql.j2",
+        include_str!("../../templates/athena/correlation.sql.j2"),
+    ),
+    (
+        "cloudwatch/correlation.cwl.j2",
+        include_str!("../../templates/cloudwatch/correlation.cwl.j2"),
     ),
     (
         "athena/query.sql.j2",

@@ -241,6 +241,9 @@ pub fn fix_for(code: Code) -> &'static str {
         Code::NotCloudTrail => {
             "use `logsource: {product: aws, service: cloudtrail}`, or map the logsource with --mapping"
         }
+        Code::CorrelationShape => "correct the correlation as the message says (docs/semantics.md)",
+        Code::UnknownRule => "name a rule of the run by its id or name",
+        Code::CorrelationCycle => "break the cycle, or shorten the chain of correlations",
         Code::Template | Code::Internal => "report this to the rulecast maintainers",
     }
 }

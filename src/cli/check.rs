@@ -147,7 +147,7 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 /// The lint findings of `files` as warnings on `err` (what `convert` and `test` show). With
-/// `skip_logsource` the logsource lint is left out (`convert` refuses such a rule with E311
+/// `skip_logsource` the logsource lint is left out (`convert` refuses such a rule with E314
 /// instead). The number printed.
 pub(super) fn print_warnings(
     files: &[LoadedFile],

@@ -202,13 +202,6 @@ pub(super) fn convert(
         load_options,
         ..setup
     };
-    let converter = Converter {
-        args,
-        base: &setup.base,
-        writes_files: setup.output_dir.is_some(),
-        mappings: &setup.mappings,
-        prepared: RefCell::default(),
-    };
     let mut io_errors = Vec::new();
     let inputs = project.load(
         &args.paths,
@@ -228,6 +221,14 @@ pub(super) fn convert(
     } else {
         Status::Success
     };
+    let converter = Converter {
+        args,
+        base: &setup.base,
+        writes_files: setup.output_dir.is_some(),
+        mappings: &setup.mappings,
+        prepared: RefCell::default(),
+        hidden: crate::correlation::not_generated(&loaded),
+    };
     if args.format == Format::Markdown {
         return markdown_report(&converter, &setup.backends, &loaded, io_errors, out, err)
             .map(|s| s.max(warned));
@@ -236,13 +237,13 @@ pub(super) fn convert(
     let mut candidates = Candidates::new();
     let mut failed_outputs = BTreeSet::new();
     for (i, &backend) in setup.backends.iter().enumerate() {
-        for lf in &loaded {
+        for (fi, lf) in loaded.iter().enumerate() {
             // A rule that does not load fails the same way for every target: reported once.
             if i == 0 {
                 report_load_errors(args, &setup, lf, &mut failures, out)?;
             }
             let name = output_name(args, backend, lf);
-            if converter.convert_file(backend, lf, &mut candidates, &mut failures, out)? {
+            if converter.convert_file(backend, fi, lf, &mut candidates, &mut failures, out)? {
                 failed_outputs.insert(name);
             }
         }
@@ -544,6 +545,9 @@ struct Converter<'a> {
     /// Each target's options checked once ([`Backend::prepare`]), by the options they were
     /// checked with apart from the rule's path (a mapping can choose a table per logsource).
     prepared: RefCell<Vec<(RenderOptions, Rc<Prepared<'static>>)>>,
+    /// Rules (file index, rule index) used by correlations that do not `generate` them: not
+    /// output on their own.
+    hidden: std::collections::HashSet<crate::correlation::At>,
 }
 
 impl Converter<'_> {
@@ -554,7 +558,10 @@ impl Converter<'_> {
         rule: &Rule,
         path: &str,
     ) -> Result<String, Diagnostic> {
-        if !crate::check::logsource_ok(&rule.meta.logsource, self.mappings) {
+        // A correlation has no logsource of its own: its base rules have theirs.
+        if rule.correlation.is_none()
+            && !crate::check::logsource_ok(&rule.meta.logsource, self.mappings)
+        {
             return Err(Diagnostic::new(
                 Code::NotCloudTrail,
                 format!(
@@ -603,13 +610,14 @@ impl Converter<'_> {
     fn convert_file(
         &self,
         backend: &'static dyn Backend,
+        fi: usize,
         lf: &LoadedFile,
         files: &mut Candidates,
         failures: &mut Vec<FileDiagnostic>,
         out: &mut dyn Write,
     ) -> std::io::Result<bool> {
         let args = self.args;
-        let (queries, failed) = self.render_rules(backend, lf, failures, out)?;
+        let (queries, failed) = self.render_rules(backend, fi, lf, failures, out)?;
         if queries.is_empty() {
             return Ok(failed);
         }
@@ -635,6 +643,7 @@ impl Converter<'_> {
     fn render_rules(
         &self,
         backend: &'static dyn Backend,
+        fi: usize,
         lf: &LoadedFile,
         failures: &mut Vec<FileDiagnostic>,
         out: &mut dyn Write,
@@ -645,7 +654,13 @@ impl Converter<'_> {
         let path_text = lf.file.path.display().to_string();
         let mut queries = Vec::new();
         let mut failed = lf.rules.iter().any(Result::is_err);
-        for rule in lf.rules.iter().flatten() {
+        for (ri, r) in lf.rules.iter().enumerate() {
+            if self.hidden.contains(&(fi, ri)) {
+                continue;
+            }
+            let Ok(rule) = r else {
+                continue;
+            };
             match self.render(backend, rule, &path_text) {
                 Ok(query) => {
                     let query = match backend.saved_query() {

@@ -200,6 +200,8 @@ impl Project {
                     .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
             }
         }
+        // Correlations find the rules they name in the other files of the run.
+        crate::correlation::finish(&mut loaded);
         let mut files = Vec::new();
         for mut lf in loaded {
             if let Some(what) = lf.not_a_rule.take() {

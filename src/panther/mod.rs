@@ -268,6 +268,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
         span: Span::at(doc.start),
         logsource_span: at("LogTypes"),
         raises,
+        correlation: None,
     })
 }
 

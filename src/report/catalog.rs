@@ -93,8 +93,16 @@ fn rule_label(e: &Explanation) -> String {
 
 /// The actions a rule filters on: every eventSource × eventName its positive indicators name.
 fn actions(e: &Explanation) -> Vec<String> {
+    match &e.correlation {
+        Some(c) => c.actions.clone(),
+        None => actions_from(&e.indicators),
+    }
+}
+
+/// The actions named by positive `eq` indicators on eventSource and eventName.
+pub(crate) fn actions_from(indicators: &[Indicator]) -> Vec<String> {
     let vals = |field: &str| -> Vec<String> {
-        e.indicators
+        indicators
             .iter()
             .filter(|i| i.field == field && i.kind == "eq" && !i.negated)
             .flat_map(|i| i.values.iter().map(|v| v.to_ascii_lowercase()))

@@ -48,6 +48,105 @@ pub struct Explanation {
     pub indicators: Vec<Indicator>,
     pub output_fields: Vec<String>,
     pub mitre: Vec<String>,
+    /// A correlation rule's type, rules, group-by, window and condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationView>,
+}
+
+/// What a correlation rule correlates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CorrelationView {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Each entry of `rules`: the reference and the title of the rule it names.
+    pub rules: Vec<(String, String)>,
+    pub group_by: Vec<String>,
+    pub timespan: String,
+    pub condition: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub field: Vec<String>,
+    /// The actions (`eventSource:eventName`) of its base rules, through chains: where the
+    /// catalog counts it.
+    pub actions: Vec<String>,
+}
+
+/// The stages of a correlation rule: its definition, then each referenced rule's predicates.
+fn correlation_stages(c: &crate::correlation::Correlation, stages: &mut Vec<Stage>) {
+    let texts = |xs: &[crate::correlation::Named]| {
+        xs.iter()
+            .map(|x| x.text.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = vec![
+        format!("type: {}", c.kind.name()),
+        format!("rules: {}", texts(&c.rules)),
+    ];
+    if !c.group_by.is_empty() {
+        text.push(format!("group-by: {}", texts(&c.group_by)));
+    }
+    text.push(format!("timespan: {}", c.timespan_text));
+    text.push(format!("condition: {}", c.condition_text()));
+    if !c.fields.is_empty() {
+        text.push(format!("field: {}", texts(&c.fields)));
+    }
+    for a in &c.aliases {
+        let per: Vec<String> = a.fields.iter().map(|(r, f)| format!("{r}: {f}")).collect();
+        text.push(format!("alias {}: {}", a.name, per.join(", ")));
+    }
+    stages.push(Stage {
+        name: "correlation".into(),
+        negated: false,
+        text,
+        predicates: vec![],
+    });
+    for b in &c.bases {
+        let mut preds = Vec::new();
+        let text = match &b.kind {
+            crate::correlation::BaseKind::Rule(e) => {
+                collect_indicators(e, false, &mut preds);
+                vec![]
+            }
+            crate::correlation::BaseKind::Correlation(r) => r
+                .correlation
+                .as_deref()
+                .map(|ic| {
+                    vec![format!(
+                        "a correlation: {} by {} within {}, {}",
+                        ic.kind.name(),
+                        texts(&ic.group_by),
+                        ic.timespan_text,
+                        ic.condition_text()
+                    )]
+                })
+                .unwrap_or_default(),
+        };
+        stages.push(Stage {
+            name: format!("rule {} ({})", b.reference, b.title),
+            negated: false,
+            text,
+            predicates: merge(preds, false),
+        });
+    }
+}
+
+/// The actions of every base rule of a correlation, through chains.
+fn correlation_actions(c: &crate::correlation::Correlation) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for e in c.base_conditions() {
+        let conjuncts: Vec<&Expr> = match e {
+            Expr::And(xs) => xs.iter().collect(),
+            other => vec![other],
+        };
+        let mut indicators = Vec::new();
+        for x in conjuncts {
+            if !matches!(x, Expr::Not(_)) {
+                collect_indicators(x, false, &mut indicators);
+            }
+        }
+        out.extend(super::catalog::actions_from(&merge(indicators, true)));
+    }
+    out.into_iter().collect()
 }
 
 /// Build the view of a rule.
@@ -60,6 +159,9 @@ pub fn explain(rule: &Rule, path: &str) -> Explanation {
             text: rule.condition_text.clone(),
             predicates: vec![],
         });
+    }
+    if let Some(c) = rule.correlation.as_deref() {
+        correlation_stages(c, &mut stages);
     }
     let negated = negated_detections(rule);
     for d in &rule.detections {
@@ -77,7 +179,7 @@ pub fn explain(rule: &Rule, path: &str) -> Explanation {
             predicates: merge(preds, false),
         });
     }
-    if rule.detections.is_empty() {
+    if rule.detections.is_empty() && rule.correlation.is_none() {
         // A rule without named detections (Panther): one stage with the whole condition.
         let mut preds = Vec::new();
         collect_indicators(&rule.condition, false, &mut preds);
@@ -109,6 +211,19 @@ pub fn explain(rule: &Rule, path: &str) -> Explanation {
         stages,
         exclusions: merge(exclusions, true),
         indicators: merge(indicators, true),
+        correlation: rule.correlation.as_deref().map(|c| CorrelationView {
+            kind: c.kind.name().to_owned(),
+            rules: c
+                .bases
+                .iter()
+                .map(|b| (b.reference.clone(), b.title.clone()))
+                .collect(),
+            group_by: c.group_by.iter().map(|g| g.text.clone()).collect(),
+            timespan: c.timespan_text.clone(),
+            condition: c.condition_text(),
+            field: c.fields.iter().map(|f| f.text.clone()).collect(),
+            actions: correlation_actions(c),
+        }),
         output_fields: rule.meta.fields.clone(),
         mitre: rule
             .meta

@@ -53,6 +53,36 @@ pub struct Record {
     pub message: Option<String>,
 }
 
+/// A correlation test's record: the rows the evaluator and jq printed against the expected rows
+/// (or row count).
+fn correlation_record(
+    mut rec: Record,
+    rows: &super::run::RowVerdicts,
+    want: &super::ExpectedRows,
+) -> Record {
+    rec.engines = vec!["evaluator", "jq"];
+    if rows.agree_with(want) {
+        return rec;
+    }
+    let shown = |x: &Result<Vec<serde_json::Value>, String>| match x {
+        Ok(rows) => serde_json::Value::Array(rows.clone()).to_string(),
+        Err(e) => format!("error ({e})"),
+    };
+    let expected = match want {
+        super::ExpectedRows::Any(b) => format!("some row: {b}"),
+        super::ExpectedRows::Count(n) => format!("{n} rows"),
+        super::ExpectedRows::Rows(r) => serde_json::Value::Array(r.clone()).to_string(),
+    };
+    rec.outcome = Outcome::Fail;
+    rec.jq = Some(serde_json::Value::String(shown(&rows.jq)));
+    rec.message = Some(format!(
+        "expected {expected}, evaluator {}, jq {}",
+        shown(&rows.evaluator),
+        shown(&rows.jq)
+    ));
+    rec
+}
+
 /// The records of one rule file's outcome (none for a file without tests).
 pub fn records(lf: &LoadedFile, outcome: &FileOutcome) -> Vec<Record> {
     let rule_file = lf.file.path.display().to_string();
@@ -128,7 +158,11 @@ fn case_record(mut rec: Record, r: &CaseResult) -> Record {
         case,
         verdicts,
         decided_by,
+        rows,
     } = r;
+    if let (Some(rows), Some((_, want))) = (rows, &case.logs) {
+        return correlation_record(rec, rows, want);
+    }
     rec.expected = Some(case.expected);
     let Some(v) = verdicts else {
         rec.outcome = Outcome::Skip;

@@ -90,7 +90,9 @@ impl fmt::Display for SetupError {
     }
 }
 
-/// The rules of one file, ready for test events: every rule's evaluator and jq filter.
+/// The rules of one file, ready for test events: every rule's evaluator and jq filter, and the
+/// file's outermost correlations (those no other correlation of the file uses) with their jq
+/// programs.
 pub struct Runner<'a> {
     evaluators: Vec<Evaluator<'a>>,
     filters: Vec<String>,
@@ -99,6 +101,39 @@ pub struct Runner<'a> {
     conditions: Vec<&'a Expr>,
     /// Evaluators of the conditions under which a Panther rule's `rule()` raises.
     raisers: Vec<Evaluator<'a>>,
+    correlations: Vec<(&'a crate::rule::Rule, String, JqProgram)>,
+}
+
+/// What jq needs in front of a correlation program to run in-process on one array of events
+/// (the real `jq -n` reads them with `inputs`).
+pub const INPUTS_PRELUDE: &str = "def inputs: .[];\n";
+
+/// The correlations of a file that no other correlation of the file uses.
+fn outermost(lf: &LoadedFile) -> Vec<usize> {
+    let rules: Vec<(usize, &crate::rule::Rule)> = lf
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().ok().map(|r| (i, r)))
+        .collect();
+    let used: Vec<&str> = rules
+        .iter()
+        .filter_map(|(_, r)| r.correlation.as_deref())
+        .flat_map(|c| c.rules.iter().map(|n| n.text.as_str()))
+        .collect();
+    rules
+        .iter()
+        .filter(|(_, r)| r.correlation.is_some())
+        .filter(|(_, r)| {
+            let keys = [
+                r.meta.id.as_deref(),
+                r.meta.name.as_deref(),
+                Some(r.meta.title.as_str()),
+            ];
+            !keys.into_iter().flatten().any(|k| used.contains(&k))
+        })
+        .map(|(i, _)| *i)
+        .collect()
 }
 
 impl<'a> Runner<'a> {
@@ -112,9 +147,11 @@ impl<'a> Runner<'a> {
             programs: Vec::new(),
             conditions: Vec::new(),
             raisers: Vec::new(),
+            correlations: Vec::new(),
         };
         let mut problems = Vec::new();
-        for r in &lf.rules {
+        let outer = outermost(lf);
+        for (i, r) in lf.rules.iter().enumerate() {
             let rule = match r {
                 Ok(rule) => rule,
                 Err(d) => {
@@ -122,6 +159,25 @@ impl<'a> Runner<'a> {
                     continue;
                 }
             };
+            if rule.correlation.is_some() {
+                if !outer.contains(&i) {
+                    continue;
+                }
+                let options = RenderOptions {
+                    source_path: lf.file.path.display().to_string(),
+                    ..Default::default()
+                };
+                let program = backend::render(jq, rule, &options)
+                    .map_err(|d| d.in_file(&lf.file).to_string())
+                    .and_then(|q| {
+                        JqProgram::compile(&format!("{INPUTS_PRELUDE}{q}")).map(|p| (q, p))
+                    });
+                match program {
+                    Ok((q, p)) => runner.correlations.push((rule, q, p)),
+                    Err(e) => problems.push(SetupError::Jq(e)),
+                }
+                continue;
+            }
             match Evaluator::new(&rule.condition) {
                 Ok(e) => runner.evaluators.push(e),
                 Err(e) => problems.push(SetupError::Evaluator(e)),
@@ -158,6 +214,49 @@ impl<'a> Runner<'a> {
     /// The jq filters, one per rule (for running them elsewhere too, such as the system `jq`).
     pub fn filters(&self) -> &[String] {
         &self.filters
+    }
+
+    /// The jq programs of the file's outermost correlations (for `jq -n`).
+    pub fn correlation_filters(&self) -> Vec<&str> {
+        self.correlations
+            .iter()
+            .map(|(_, q, _)| q.as_str())
+            .collect()
+    }
+
+    /// The alert rows of the file's outermost correlations over `events`, by the evaluator and
+    /// by jq (in document order, one correlation's rows after another's).
+    pub fn run_logs(&self, events: &[Value]) -> RowVerdicts {
+        if self.correlations.is_empty() {
+            let none =
+                Err("the file has no correlation rule to run a list of events through".to_owned());
+            return RowVerdicts {
+                evaluator: none.clone(),
+                jq: none,
+            };
+        }
+        let mut evaluator = Ok(Vec::new());
+        let mut jq = Ok(Vec::new());
+        let input = Value::Array(events.to_vec());
+        for (rule, _, program) in &self.correlations {
+            let rows = crate::correlation::eval::rows(rule, events).map(|rows| {
+                rule.correlation
+                    .as_deref()
+                    .map(|c| crate::correlation::eval::rows_json(c, &rows))
+                    .unwrap_or_default()
+            });
+            match (&mut evaluator, rows) {
+                (Ok(all), Ok(rows)) => all.extend(rows),
+                (_, Err(e)) => evaluator = Err(e),
+                _ => {}
+            }
+            match (&mut jq, program.run(&input)) {
+                (Ok(all), Ok(rows)) => all.extend(rows),
+                (_, Err(e)) => jq = Err(e),
+                _ => {}
+            }
+        }
+        RowVerdicts { evaluator, jq }
     }
 
     /// What the evaluator and every jq program say of one event.
@@ -219,14 +318,34 @@ impl Verdicts {
     }
 }
 
+/// The alert rows the evaluator and jq gave for a correlation test's events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowVerdicts {
+    pub evaluator: Result<Vec<Value>, String>,
+    pub jq: Result<Vec<Value>, String>,
+}
+
+impl RowVerdicts {
+    /// The evaluator meets the expectation and jq gives the evaluator's rows.
+    pub fn agree_with(&self, expected: &super::ExpectedRows) -> bool {
+        match (&self.evaluator, &self.jq) {
+            (Ok(e), Ok(j)) => expected.met_by(e) && super::same_rows(e, j),
+            _ => false,
+        }
+    }
+}
+
 /// One test case and what became of it.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
     pub case: TestCase,
-    /// None for a test that mocks Python functions: skipped, it cannot run outside Panther.
+    /// None for a test that mocks Python functions (skipped, it cannot run outside Panther) and
+    /// for a correlation test.
     pub verdicts: Option<Verdicts>,
     /// For a test that fails: the predicates that decided the rule's answer.
     pub decided_by: Vec<String>,
+    /// A correlation test's rows.
+    pub rows: Option<RowVerdicts>,
 }
 
 /// What testing one rule file came to.
@@ -287,6 +406,15 @@ pub fn test_file(lf: &LoadedFile) -> FileOutcome {
     let results = cases
         .into_iter()
         .map(|case| {
+            if let Some((events, _)) = &case.logs {
+                let rows = Some(runner.run_logs(events));
+                return CaseResult {
+                    case,
+                    verdicts: None,
+                    decided_by: Vec::new(),
+                    rows,
+                };
+            }
             let verdicts = (!case.mocked).then(|| runner.run(&case.log));
             let decided_by = match &verdicts {
                 Some(v) if !v.passes(case.expected) && !v.raises => runner.decided_by(&case.log),
@@ -296,6 +424,7 @@ pub fn test_file(lf: &LoadedFile) -> FileOutcome {
                 case,
                 verdicts,
                 decided_by,
+                rows: None,
             }
         })
         .collect();

@@ -172,11 +172,7 @@ fn load_rule(
         .with_span(Span::at(doc.start)));
     };
     if doc.node.get("correlation").is_some() {
-        return Err(Diagnostic::new(
-            Code::Unsupported,
-            "Sigma correlation rules are not supported yet",
-        )
-        .with_span(at(&["correlation"])));
+        return crate::correlation::parse::load(doc);
     }
     if doc.node.get("filter").is_some() && doc.node.get("detection").is_none() {
         return Err(Diagnostic::new(
@@ -376,6 +372,7 @@ fn load_rule(
         span: Span::at(doc.start),
         logsource_span: at(&["logsource"]),
         raises: None,
+        correlation: None,
     })
 }
 

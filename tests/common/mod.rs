@@ -128,6 +128,37 @@ pub fn system_jq() -> bool {
     found
 }
 
+/// Run a correlation program with the system jq as `jq -n -c -f q.jq` over `input` (JSON lines or
+/// a CloudTrail file) on standard input; the outputs.
+pub fn run_system_jq_n(filter: &str, input: &str) -> Result<Vec<serde_json::Value>, String> {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("rulecast-jq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let f = dir.join(format!("n{}.jq", rand_suffix()));
+    std::fs::write(&f, filter).map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new("jq")
+        .args(["-n", "-c", "-f"])
+        .arg(&f)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let _ = writer.join();
+    let _ = std::fs::remove_file(&f);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).map_err(|e| format!("{e}: {l}")))
+        .collect()
+}
+
 /// Run a filter with the system jq on one input; the outputs.
 pub fn run_system_jq(
     filter: &str,
@@ -173,7 +204,28 @@ fn rand_suffix() -> u64 {
 
 /// The shipped rules Logs Insights cannot take, each with its stated reason (none today: every
 /// shipped rule converts; a rule added here must say why in its error).
-pub const CLOUDWATCH_UNSUPPORTED: &[(&str, &str)] = &[];
+pub const CLOUDWATCH_UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "rules/sigma/correlation/console_brute_force_then_success.yml",
+        "a Sigma correlation rule is unsupported by cloudwatch",
+    ),
+    (
+        "rules/sigma/correlation/defense_evasion_combo.yml",
+        "a Sigma correlation rule is unsupported by cloudwatch",
+    ),
+    (
+        "rules/sigma/correlation/kms_key_disabled_then_deleted.yml",
+        "a Sigma correlation rule is unsupported by cloudwatch",
+    ),
+    (
+        "rules/sigma/correlation/new_user_added_to_group.yml",
+        "a Sigma correlation rule is unsupported by cloudwatch",
+    ),
+    (
+        "rules/sigma/correlation/user_created_then_key.yml",
+        "a Sigma correlation rule is unsupported by cloudwatch",
+    ),
+];
 
 #[allow(dead_code)]
 pub fn known_unsupported(path: &std::path::Path, err: &str) -> bool {

@@ -29,6 +29,7 @@
 //!   `--since`/`--until` window and its partition predicate.
 
 mod access;
+mod correlation;
 mod ddl;
 mod frame;
 mod predicate;
@@ -36,7 +37,7 @@ mod schema;
 mod settings;
 mod sql;
 mod typed;
-mod window;
+pub mod window;
 
 /// The names `--schema` takes for the built-in table schemas, the default first.
 pub fn schema_names() -> Vec<&'static str> {
@@ -154,6 +155,16 @@ impl Backend for AthenaBackend {
     /// The `events` block, SELECT list, time window and the other template variables.
     fn frame(&self, rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
         frame::frame(rule, cx)
+    }
+
+    /// One query of common table expressions (see `correlation.rs`).
+    fn correlation(
+        &self,
+        rule: &Rule,
+        corr: &crate::correlation::Correlation,
+        cx: &mut RenderCx,
+    ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
+        correlation::render(self, rule, corr, cx)
     }
 
     /// The schema (built-in or a DDL file), partition layout, table name and time window.

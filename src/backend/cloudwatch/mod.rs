@@ -33,6 +33,7 @@
 //! conditions over list indices), `saved_query.rs` (put-query-definition JSON) and [`referee`]
 //! (the offline model of Logs Insights the tests check every query against).
 
+mod correlation;
 mod elements;
 mod fields;
 mod message;
@@ -120,6 +121,17 @@ fn array_max(cx: &RenderCx) -> Result<usize, Diagnostic> {
 }
 
 impl Backend for CloudwatchBackend {
+    /// Event counts, distinct counts, sums and means per fixed `bin()` bucket, with the
+    /// approximation stated (see `correlation.rs`); other correlations are refused.
+    fn correlation(
+        &self,
+        _rule: &Rule,
+        corr: &crate::correlation::Correlation,
+        cx: &mut RenderCx,
+    ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
+        correlation::render(self, corr, cx)
+    }
+
     fn target(&self) -> Target {
         Target::Cloudwatch
     }

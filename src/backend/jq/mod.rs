@@ -11,6 +11,7 @@
 //! `values.rs` says which values a predicate reads (calls to the template's `rc_` helpers),
 //! `predicate.rs` renders each test over them, and `exec.rs` runs a rendered filter in-process.
 
+mod correlation;
 pub mod exec;
 mod predicate;
 mod values;
@@ -142,6 +143,16 @@ impl Backend for JqBackend {
             &cond,
             needs,
         )))
+    }
+
+    /// A program for `jq -n` over every input (see `correlation.rs`).
+    fn correlation(
+        &self,
+        _rule: &crate::rule::Rule,
+        corr: &crate::correlation::Correlation,
+        cx: &mut RenderCx,
+    ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
+        correlation::render(self, corr, cx)
     }
 
     /// Text safe inside a `#` comment: backslashes doubled, line breaks, controls, bidirectional

@@ -700,6 +700,7 @@ fn integers_compare_exactly() {
         span: Span::default(),
         logsource_span: Span::default(),
         raises: None,
+        correlation: None,
     };
     for target in crate::backend::Target::ALL {
         let d = crate::backend::render(target.backend(), &rule, &Default::default())
@@ -754,6 +755,7 @@ pub(super) fn jq_program(
         span: Span::default(),
         logsource_span: Span::default(),
         raises: None,
+        correlation: None,
     };
     let jq = crate::backend::render(
         crate::backend::Target::Jq.backend(),

@@ -420,6 +420,7 @@ fn conditions_at_the_depth_limit_pass_every_stage() {
                 span: Span::default(),
                 logsource_span: Span::default(),
                 raises: None,
+                correlation: None,
             };
             // A query may be refused (Logs Insights caps a query's length), never overflow.
             for target in crate::backend::Target::ALL {

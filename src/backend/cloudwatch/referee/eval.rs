@@ -3,7 +3,7 @@
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use super::{CmpOp, Expr, Operand, MAX_FIELDS};
+use super::{Aggregate, CmpOp, Expr, Operand, MAX_FIELDS};
 
 /// A field value as Logs Insights holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,6 +204,108 @@ fn equal(a: &Val, b: &Val) -> bool {
         (Val::Str(x), Val::Str(y)) => x == y,
         (Val::Num { value: x, .. }, Val::Num { value: y, .. }) => x == y,
         _ => a.text() == b.text(),
+    }
+}
+
+/// Group `records` (with their times) by time bin and `by` fields, one record per group holding
+/// the bin (`YYYY-MM-DD HH:MM:SS.000`), the `by` values and the named aggregates; groups in bin
+/// order, then by their `by` texts. See [`super::Query::rows`] for the model.
+pub(super) fn stats(
+    records: &[(Option<i64>, Record)],
+    aggregates: &[(Aggregate, String)],
+    bin: u64,
+    bin_name: &str,
+    by: &[String],
+) -> Vec<(Option<i64>, Record)> {
+    let bin = i64::try_from(bin).unwrap_or(i64::MAX);
+    let mut groups: std::collections::BTreeMap<(i64, Vec<String>), Vec<&Record>> =
+        std::collections::BTreeMap::new();
+    for (t, r) in records {
+        let Some(t) = t else { continue };
+        let Some(keys) = by
+            .iter()
+            .map(|f| r.get(f).map(|v| v.text().to_owned()))
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
+        groups
+            .entry((t.div_euclid(bin) * bin, keys))
+            .or_default()
+            .push(r);
+    }
+    let number = |x: f64| Val::Num {
+        value: x,
+        text: crate::correlation::eval::number(x).to_string(),
+    };
+    groups
+        .into_iter()
+        .map(|((start, keys), rs)| {
+            let mut fields = IndexMap::new();
+            let shown = crate::backend::athena::window::iso(start)
+                .replace('T', " ")
+                .replace('Z', ".000");
+            fields.insert(bin_name.to_owned(), Val::Str(shown));
+            for (f, k) in by.iter().zip(&keys) {
+                if let Some(v) = rs.first().and_then(|r| r.get(f)) {
+                    fields.insert(f.clone(), v);
+                } else {
+                    fields.insert(f.clone(), Val::Str(k.clone()));
+                }
+            }
+            for (a, name) in aggregates {
+                let nums = |f: &str| -> Vec<f64> {
+                    rs.iter()
+                        .filter_map(|r| match r.get(f) {
+                            Some(Val::Num { value, .. }) => Some(value),
+                            _ => None,
+                        })
+                        .collect()
+                };
+                let v = match a {
+                    Aggregate::Count => Some(number(rs.len() as f64)),
+                    Aggregate::CountDistinct(f) => {
+                        let distinct: std::collections::BTreeSet<String> = rs
+                            .iter()
+                            .filter_map(|r| r.get(f).map(|v| v.text().to_owned()))
+                            .collect();
+                        Some(number(distinct.len() as f64))
+                    }
+                    Aggregate::Sum(f) => {
+                        let xs = nums(f);
+                        (!xs.is_empty()).then(|| number(xs.iter().sum()))
+                    }
+                    Aggregate::Avg(f) => {
+                        let xs = nums(f);
+                        (!xs.is_empty()).then(|| number(xs.iter().sum::<f64>() / xs.len() as f64))
+                    }
+                };
+                if let Some(v) = v {
+                    fields.insert(name.clone(), v);
+                }
+            }
+            (
+                Some(start),
+                Record {
+                    fields,
+                    message: String::new(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// How `sort` orders two values: numbers by value, then texts; a missing value last.
+pub(super) fn order(a: Option<&Val>, b: Option<&Val>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(Val::Num { value: x, .. }), Some(Val::Num { value: y, .. })) => {
+            x.partial_cmp(y).unwrap_or(Ordering::Equal)
+        }
+        (Some(x), Some(y)) => x.text().cmp(y.text()),
     }
 }
 

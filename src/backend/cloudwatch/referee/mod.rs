@@ -55,8 +55,32 @@ pub struct Query {
 pub enum Command {
     Fields(Vec<String>),
     Filter(Expr),
-    Sort { field: String, descending: bool },
+    /// `stats <aggregates> by bin(<seconds>) as <bin_name>, <by>...`.
+    Stats {
+        aggregates: Vec<(Aggregate, String)>,
+        bin: u64,
+        bin_name: String,
+        by: Vec<String>,
+    },
+    Sort {
+        field: String,
+        descending: bool,
+    },
     Limit(u64),
+}
+
+/// An aggregate of `stats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Aggregate {
+    /// `count(*)`: the records.
+    Count,
+    /// `count_distinct(f)`: the distinct texts of `f` (exact here; Logs Insights estimates it
+    /// beyond some thousands of values).
+    CountDistinct(String),
+    /// `sum(f)`: the sum of the numbers of `f` (strings are not added); no value without one.
+    Sum(String),
+    /// `avg(f)`: their mean; no value without one.
+    Avg(String),
 }
 
 /// A Boolean expression of a `filter`.
@@ -152,6 +176,44 @@ impl Query {
             Command::Filter(e) => record.eval(e),
             _ => true,
         })
+    }
+
+    /// The rows of a query with `stats` over `events`: each command in order (filters keep the
+    /// records they pass, `stats` groups them, `sort` and `limit` order and cut the rows). The
+    /// model of `stats`: a record's `@timestamp` is its `eventTime` (CloudTrail writes each event
+    /// to CloudWatch Logs at its event time); `bin(p)` puts it in the bucket starting at the last
+    /// multiple of `p` seconds since the epoch, shown as `YYYY-MM-DD HH:MM:SS.000`; a record
+    /// without a time or without a `by` field is left out; the rows come in bucket order, then
+    /// by the `by` values.
+    pub fn rows(&self, events: &[serde_json::Value]) -> Vec<Record> {
+        let mut records: Vec<(Option<i64>, Record)> = events
+            .iter()
+            .map(|e| (crate::correlation::eval::event_time(e), flatten(e)))
+            .collect();
+        for c in &self.commands {
+            match c {
+                Command::Fields(_) => {}
+                Command::Filter(e) => records.retain(|(_, r)| r.eval(e)),
+                Command::Stats {
+                    aggregates,
+                    bin,
+                    bin_name,
+                    by,
+                } => records = eval::stats(&records, aggregates, *bin, bin_name, by),
+                Command::Sort { field, descending } => {
+                    records.sort_by(|(_, a), (_, b)| {
+                        let o = eval::order(a.get(field).as_ref(), b.get(field).as_ref());
+                        if *descending {
+                            o.reverse()
+                        } else {
+                            o
+                        }
+                    });
+                }
+                Command::Limit(n) => records.truncate(usize::try_from(*n).unwrap_or(usize::MAX)),
+            }
+        }
+        records.into_iter().map(|(_, r)| r).collect()
     }
 
     /// The filter expressions, in order.

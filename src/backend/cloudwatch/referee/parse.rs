@@ -4,7 +4,7 @@ use pest::iterators::Pair;
 use pest::Parser as _;
 use pest_derive::Parser;
 
-use super::{CmpOp, Command, Error, Expr, Operand, Query, MAX_LIMIT, MAX_QUERY_CHARS};
+use super::{Aggregate, CmpOp, Command, Error, Expr, Operand, Query, MAX_LIMIT, MAX_QUERY_CHARS};
 
 #[derive(Parser)]
 #[grammar = "../grammar/cwli.pest"]
@@ -46,6 +46,7 @@ pub fn parse(text: &str) -> Result<Query, Error> {
                     .ok_or_else(|| error_at(text, 0, "filter without a condition"))?;
                 Command::Filter(bool_expr(text, e)?)
             }
+            Rule::stats_cmd => stats(text, p)?,
             Rule::sort_cmd => {
                 let mut field = String::new();
                 let mut descending = false;
@@ -79,6 +80,73 @@ pub fn parse(text: &str) -> Result<Query, Error> {
         commands.push(cmd);
     }
     Ok(Query { commands })
+}
+
+/// `stats <aggregate> as <name>, ... by bin(<period>) as <name>, <field>, ...`.
+fn stats(text: &str, p: Pair<Rule>) -> Result<Command, Error> {
+    let start = p.as_span().start();
+    let mut aggregates = Vec::new();
+    let mut bin = None;
+    let mut names = Vec::new();
+    for x in p.into_inner() {
+        match x.as_rule() {
+            Rule::aggregate => {
+                let mut inner = x.into_inner();
+                let agg = inner
+                    .next()
+                    .ok_or_else(|| error_at(text, start, "an aggregate without a function"))?;
+                let arg = agg
+                    .clone()
+                    .into_inner()
+                    .find(|y| y.as_rule() == Rule::field)
+                    .map(|f| field_name(&f));
+                let a = match (agg.as_rule(), arg) {
+                    (Rule::count_all, _) => Aggregate::Count,
+                    (Rule::count_distinct, Some(f)) => Aggregate::CountDistinct(f),
+                    (Rule::sum_of, Some(f)) => Aggregate::Sum(f),
+                    (Rule::avg_of, Some(f)) => Aggregate::Avg(f),
+                    _ => return Err(error_at(text, start, "an unknown aggregate")),
+                };
+                let name = inner
+                    .find(|y| y.as_rule() == Rule::field)
+                    .map(|f| field_name(&f))
+                    .ok_or_else(|| error_at(text, start, "an aggregate without `as <name>`"))?;
+                aggregates.push((a, name));
+            }
+            Rule::bin_call => {
+                let period = x
+                    .into_inner()
+                    .find(|y| y.as_rule() == Rule::period)
+                    .map(|y| y.as_str().to_owned())
+                    .unwrap_or_default();
+                let (digits, unit) = period.split_at(period.len().saturating_sub(1));
+                let n: u64 = digits.parse().unwrap_or(0);
+                let scale = match unit {
+                    "s" => 1,
+                    "m" => 60,
+                    "h" => 3600,
+                    _ => 86_400,
+                };
+                match n.checked_mul(scale) {
+                    Some(s) if s > 0 => bin = Some(s),
+                    _ => return Err(error_at(text, start, "bin() needs a period of at least 1s")),
+                }
+            }
+            Rule::field => names.push(field_name(&x)),
+            _ => {}
+        }
+    }
+    let bin = bin.ok_or_else(|| error_at(text, start, "stats without bin()"))?;
+    if names.is_empty() {
+        return Err(error_at(text, start, "bin() without `as <name>`"));
+    }
+    let bin_name = names.remove(0);
+    Ok(Command::Stats {
+        aggregates,
+        bin,
+        bin_name,
+        by: names,
+    })
 }
 
 /// Reject deep nesting before pest recurses into it.

@@ -15,6 +15,9 @@
 //!
 //! [skip]
 //! "AWS.IAM.AccessKeyCompromised" = "reads a cache (E310)"
+//!
+//! [skip-target.cloudwatch]
+//! "rules/correlation/ordered.yml" = "temporal order needs jq or Athena"
 //! ```
 //!
 //! Every path in the file is relative to its directory and must stay inside it: a repository's
@@ -49,6 +52,9 @@ pub struct Config {
     /// Rules left out of every run, by id (Sigma `id` or `name`, Panther `RuleID`) or by path
     /// relative to [`Config::dir`], with the reason.
     pub skip: BTreeMap<String, String>,
+    /// Rules one target leaves out (`[skip-target.cloudwatch]`), keyed as `skip`: for what only
+    /// some targets can express.
+    pub skip_target: BTreeMap<Target, BTreeMap<String, String>>,
     pub convert: ConvertConfig,
 }
 
@@ -98,6 +104,8 @@ struct RawConfig {
     exclude: Vec<String>,
     #[serde(default)]
     skip: BTreeMap<String, String>,
+    #[serde(default)]
+    skip_target: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     convert: RawConvert,
 }
@@ -182,6 +190,14 @@ impl Config {
                 Diagnostic::new(Code::Config, format!("targets: {m}")).with_span_opt(at("targets"))
             })?),
         };
+        let mut skip_target = BTreeMap::new();
+        for (name, rules) in raw.skip_target {
+            let target: Target = name.parse().map_err(|m: String| {
+                Diagnostic::new(Code::Config, format!("[skip-target.{name}]: {m}"))
+                    .with_span_opt(at("skip-target"))
+            })?;
+            skip_target.insert(target, rules);
+        }
         let base = std::path::absolute(&dir).unwrap_or_else(|_| dir.clone());
         let exclude = Exclude {
             set: globs(&raw.exclude).map_err(|m| {
@@ -201,6 +217,7 @@ impl Config {
             templates: opt("templates", &raw.templates)?,
             exclude,
             skip: raw.skip,
+            skip_target,
             convert: ConvertConfig {
                 targets,
                 output_dir: opt("output-dir", &c.output_dir)?,
@@ -357,6 +374,10 @@ exclude = ["global_helpers", "data_models", "packs"]
 # Rules left out of every run, by id (Sigma id or name, Panther RuleID) or by path, with why.
 [skip]
 # "AWS.IAM.Example" = "reads a Panther cache (E310)"
+
+# Rules one target leaves out: what only some targets can express.
+# [skip-target.cloudwatch]
+# "rules/sigma/correlation/user_created_then_key.yml" = "temporal order needs jq or Athena"
 "#;
 
 #[cfg(test)]
@@ -409,6 +430,10 @@ mod tests {
         assert_eq!(c.convert.targets, Some(vec![Target::Athena, Target::Jq]));
         let c = parse(STARTER).unwrap();
         assert!(c.convert == ConvertConfig::default() && c.skip.is_empty());
+        let c = parse("[skip-target.cloudwatch]\n'a.yml' = 'why'\n").unwrap();
+        assert_eq!(c.skip_target[&Target::Cloudwatch]["a.yml"], "why");
+        let e = parse("[skip-target.sql]\n'a.yml' = 'why'\n").unwrap_err();
+        assert!(e.message.contains("unknown target 'sql'"), "{}", e.message);
     }
 
     #[test]

@@ -40,6 +40,29 @@ fn test_and_catalog_of_the_shipped_rules_need_no_flags() {
     );
     let o = rulecast_in(&root, &["catalog", "rules"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // The quick start: every target, into a directory. CloudWatch leaves out the temporal
+    // correlations rules/rulecast.toml lists, and says so; without it they are E401 errors.
+    let out = temp_dir("quick-start");
+    let o = rulecast_in(&root, &["convert", "rules", "-t", "all", "-o", s(&out)]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "note: skipped for cloudwatch (rulecast.toml [skip-target.cloudwatch]): temporal"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("0 rules failed (ok)"), "{err}");
+    let o = rulecast_in(
+        &root,
+        &["--no-config", "convert", "rules", "-t", "cloudwatch"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("unsupported by cloudwatch"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// A `placeholders.yml` at the top of a rules tree feeds `expand` for rules below it; without

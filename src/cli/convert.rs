@@ -228,6 +228,8 @@ pub(super) fn convert(
         mappings: &setup.mappings,
         prepared: RefCell::default(),
         hidden: crate::correlation::not_generated(&loaded),
+        project: &project,
+        target_skips: RefCell::default(),
     };
     if args.format == Format::Markdown {
         return markdown_report(&converter, &setup.backends, &loaded, io_errors, out, err)
@@ -274,6 +276,11 @@ pub(super) fn convert(
         if counts.differ > 0 {
             status = Status::Failure;
         }
+    }
+    let mut notes = converter.target_skips.take();
+    notes.dedup();
+    for note in &notes {
+        writeln!(err, "{note}")?;
     }
     failures.sort();
     failures.dedup();
@@ -541,6 +548,10 @@ struct Converter<'a> {
     base: &'a RenderOptions,
     /// Whether queries go to files (`-o`) rather than to standard output.
     writes_files: bool,
+    /// The project: its `[skip-target.*]` lists.
+    project: &'a Project,
+    /// The notes of rules a target left out, printed at the end.
+    target_skips: RefCell<Vec<String>>,
     mappings: &'a [Mapping],
     /// Each target's options checked once ([`Backend::prepare`]), by the options they were
     /// checked with apart from the rule's path (a mapping can choose a table per logsource).
@@ -661,6 +672,14 @@ impl Converter<'_> {
             let Ok(rule) = r else {
                 continue;
             };
+            if let Some(why) = self.project.skipped_for(target, lf, rule) {
+                self.target_skips.borrow_mut().push(format!(
+                    "{}: note: skipped for {target} (rulecast.toml [skip-target.{target}]): {}",
+                    crate::escape::visible(&path_text),
+                    crate::escape::visible(why)
+                ));
+                continue;
+            }
             match self.render(backend, rule, &path_text) {
                 Ok(query) => {
                     let query = match backend.saved_query() {

@@ -269,6 +269,27 @@ impl Project {
         reason
     }
 
+    /// Why `target` leaves `rule` (of file `lf`) out, when `[skip-target.<target>]` lists it by
+    /// the file's path or the rule's id or name.
+    pub fn skipped_for(
+        &self,
+        target: crate::backend::Target,
+        lf: &LoadedFile,
+        rule: &crate::rule::Rule,
+    ) -> Option<&str> {
+        let config = self.config.as_ref()?;
+        let listed = config.skip_target.get(&target)?;
+        let by_path = relative_key(&config.dir, &lf.file.path).and_then(|k| listed.get(&k));
+        by_path
+            .or_else(|| {
+                [&rule.meta.id, &rule.meta.name]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|id| listed.get(id))
+            })
+            .map(String::as_str)
+    }
+
     /// A note for each `[skip]` entry that left nothing out: a stale entry hides nothing, but
     /// should go.
     fn note_unused_skips(&self, left_out: &LeftOut, err: &mut dyn Write) -> std::io::Result<()> {

@@ -91,9 +91,10 @@ lints! {
     /// A `related` reference not found in the tree.
     UnresolvedRelated = "C104", Warning, "unresolved-related",
         "a related id is not the id of any rule checked (it may be outside the tree)";
-    /// A correlation's `rules:` reference not found in the tree.
-    UnresolvedCorrelation = "C105", Error, "unresolved-correlation-rule",
-        "a correlation rule names a rule that is not in the tree";
+    /// A correlation's `rules:` entry that names a rule by its title (the loader resolves it, as
+    /// public rule sets need, with a note; one that names no rule is its error E312).
+    CorrelationByTitle = "C105", Warning, "correlation-rule-by-title",
+        "a correlation rule names a rule by its title instead of its id or name";
     /// A `related` entry of an unknown type.
     RelatedType = "C106", Error, "related-type",
         "a related entry's type is not derived, obsolete, merged, renamed or similar";

@@ -55,15 +55,27 @@ pub fn lint_tree(files: &[(&SourceFile, &[Document])], out: &mut Vec<Finding>) {
         }
     }
     let known: BTreeSet<&str> = decls.keys().map(|(_, v)| v.as_str()).collect();
+    let titles: BTreeSet<String> = files
+        .iter()
+        .flat_map(|(_, docs)| docs.iter())
+        .filter_map(|d| d.node.get("title").and_then(Node::scalar_text))
+        .collect();
     for (file, docs) in files {
         for doc in *docs {
-            references(file, doc, &known, out);
+            references(file, doc, &known, &titles, out);
         }
     }
 }
 
-/// `related` ids and correlation `rules:` that name no rule of the tree.
-fn references(file: &SourceFile, doc: &Document, known: &BTreeSet<&str>, out: &mut Vec<Finding>) {
+/// `related` ids that name no rule of the tree, and correlation `rules:` that name a rule by its
+/// title (one that names none is the loader's E312 already).
+fn references(
+    file: &SourceFile,
+    doc: &Document,
+    known: &BTreeSet<&str>,
+    titles: &BTreeSet<String>,
+    out: &mut Vec<Finding>,
+) {
     if let Some(Node::Seq(items)) = doc.node.get("related") {
         for item in items {
             let Some(id) = item.get("id").and_then(Node::scalar_text) else {
@@ -96,13 +108,13 @@ fn references(file: &SourceFile, doc: &Document, known: &BTreeSet<&str>, out: &m
         .key(&["correlation", "rules"])
         .unwrap_or(Span::at(doc.start));
     for n in names {
-        if !known.contains(n.as_str()) {
+        if !known.contains(n.as_str()) && titles.contains(&n) {
             out.push(Finding::new(
-                Lint::UnresolvedCorrelation,
+                Lint::CorrelationByTitle,
                 file,
                 span,
-                format!("correlation rule '{n}' is the id or name of no rule checked"),
-                "name a rule of the tree by its id or its name (not its title)",
+                format!("correlation rule '{n}' is a rule's title, not its id or name"),
+                "name the rule by its id or its name: titles change and need not be unique",
             ));
         }
     }

@@ -226,6 +226,11 @@ fn errors_point_at_their_line() {
         let (c, l, _, msg) = first_error(&loaded_one("x.yml", &text));
         assert_eq!((c.as_str(), l), (code, line + 6), "{bad}: {msg}");
     }
+    // `field` beside `condition` instead of under it: said so, at the misplaced key.
+    let text = format!("{BASE}---\ntitle: X\ncorrelation:\n  type: value_count\n  rules: [denied]\n  timespan: 1h\n  condition: {{gte: 2}}\n  field: userIdentity.arn\n");
+    let (c, l, _, msg) = first_error(&loaded_one("f.yml", &text));
+    assert_eq!((c.as_str(), l), ("E311", 14), "{msg}");
+    assert!(msg.contains("move it under 'condition'"), "{msg}");
     // A chained correlation grouped by a field its inner correlation does not group by.
     let chain = format!("{BASE}---\ntitle: Inner\nname: inner\ncorrelation:\n  type: event_count\n  rules: [denied]\n  group-by: [sourceIPAddress]\n  timespan: 1h\n  condition: {{gte: 1}}\n---\ntitle: Outer\ncorrelation:\n  type: event_count\n  rules: [inner]\n  group-by: [userIdentity.arn]\n  timespan: 1h\n  condition: {{gte: 1}}\n");
     let (c, l, _, msg) = first_error(&loaded_one("ch.yml", &chain));

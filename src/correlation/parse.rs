@@ -298,12 +298,19 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
         ));
     }
     if kind.needs_field() && fields.is_empty() {
+        // `field` beside `condition` is a common slip: say where it goes.
+        let misplaced = node.get("field").is_some();
         return Err(shape(
             format!(
-                "a {} correlation needs 'field' in its condition (the field it aggregates)",
-                kind.name()
+                "a {} correlation needs 'field' in its condition (the field it aggregates){}",
+                kind.name(),
+                if misplaced {
+                    "; 'field' is written beside 'condition': move it under 'condition'"
+                } else {
+                    ""
+                }
             ),
-            at("condition"),
+            at(if misplaced { "field" } else { "condition" }),
         ));
     }
     if !kind.needs_field() && !fields.is_empty() {

@@ -47,6 +47,16 @@ pub enum Node {
 }
 
 impl Node {
+    /// A list of scalars as strings: one scalar is a list of one, null an empty list; None when
+    /// an item is not a scalar.
+    pub fn string_list(&self) -> Option<Vec<String>> {
+        match self {
+            Node::Seq(items) => items.iter().map(Node::scalar_text).collect(),
+            Node::Null => Some(vec![]),
+            scalar => scalar.scalar_text().map(|s| vec![s]),
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),

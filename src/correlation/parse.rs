@@ -27,48 +27,10 @@ pub fn load(doc: &Document) -> Result<Rule, Diagnostic> {
     let mut meta = Meta::default();
     let mut body = None;
     for (key, value) in entries {
-        let span = at(&[key]);
-        let err = |what: &str| {
-            Err(Diagnostic::new(
-                Code::NotARule,
-                format!("'{key}' must be {what}, found {}", value.kind()),
-            )
-            .with_span(span))
-        };
+        if crate::sigma::meta::read_key(&mut meta, key, value, at(&[key]))? {
+            continue;
+        }
         match key.as_str() {
-            "title" => match value {
-                Node::Str(s) if !s.trim().is_empty() => meta.title = s.clone(),
-                _ => return err("a non-empty string"),
-            },
-            "id" | "name" | "description" | "author" | "date" | "modified" | "status" | "level"
-            | "license" => {
-                let Some(text) = value.scalar_text().filter(|_| *value != Node::Null) else {
-                    return err("a string");
-                };
-                let slot = match key.as_str() {
-                    "id" => &mut meta.id,
-                    "name" => &mut meta.name,
-                    "description" => &mut meta.description,
-                    "author" => &mut meta.author,
-                    "date" => &mut meta.date,
-                    "modified" => &mut meta.modified,
-                    "status" => &mut meta.status,
-                    "license" => &mut meta.license,
-                    _ => &mut meta.level,
-                };
-                *slot = Some(text);
-            }
-            "references" | "tags" | "falsepositives" | "fields" => {
-                let Some(list) = strings(value) else {
-                    return err("a list of strings");
-                };
-                match key.as_str() {
-                    "references" => meta.references = list,
-                    "tags" => meta.tags = list,
-                    "fields" => meta.fields = list,
-                    _ => meta.falsepositives = list,
-                }
-            }
             "correlation" => body = Some(value),
             _ => meta.custom.push((key.clone(), value.to_json())),
         }
@@ -96,14 +58,6 @@ pub fn load(doc: &Document) -> Result<Rule, Diagnostic> {
         raises: None,
         correlation: Some(Box::new(corr)),
     })
-}
-
-fn strings(n: &Node) -> Option<Vec<String>> {
-    match n {
-        Node::Seq(items) => items.iter().map(Node::scalar_text).collect(),
-        Node::Null => Some(Vec::new()),
-        other => other.scalar_text().map(|s| vec![s]),
-    }
 }
 
 fn shape(message: impl Into<String>, span: Span) -> Diagnostic {

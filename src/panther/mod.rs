@@ -156,7 +156,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                 };
                 meta.level = Some(level.to_owned());
             }
-            "Tags" => match string_list(value) {
+            "Tags" => match value.string_list() {
                 Some(l) => tags = l,
                 None => return err("a list of strings"),
             },
@@ -168,7 +168,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                     if !fw.to_ascii_uppercase().starts_with("MITRE") {
                         continue;
                     }
-                    for id in string_list(ids).unwrap_or_default() {
+                    for id in ids.string_list().unwrap_or_default() {
                         for part in id.split(':') {
                             let t = format!("attack.{}", part.trim().to_ascii_lowercase());
                             if part.trim().is_empty() || meta.tags.contains(&t) {
@@ -180,7 +180,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                 }
                 meta.custom.push((key.clone(), value.to_json()));
             }
-            "SummaryAttributes" => match string_list(value) {
+            "SummaryAttributes" => match value.string_list() {
                 Some(l) => summary = l,
                 None => return err("a list of field names"),
             },
@@ -366,14 +366,6 @@ fn read_rule_module(yaml: &Path, name: &str) -> Result<(PathBuf, String), Diagno
     let text =
         String::from_utf8(bytes).map_err(|_| io_error(&"stream did not contain valid UTF-8"))?;
     Ok((py, text))
-}
-
-fn string_list(node: &Node) -> Option<Vec<String>> {
-    match node {
-        Node::Seq(items) => items.iter().map(Node::scalar_text).collect(),
-        Node::Null => Some(vec![]),
-        scalar => scalar.scalar_text().map(|s| vec![s]),
-    }
 }
 
 // ---- IR helpers shared by both Panther front ends ----

@@ -2,6 +2,7 @@
 
 pub mod condition;
 pub mod detection;
+pub mod meta;
 pub mod modifier;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -15,15 +16,6 @@ use std::cell::Cell;
 use std::collections::HashMap;
 
 use detection::{lower_detection, Context, MAX_IR_NODES};
-
-const STATUSES: [&str; 5] = [
-    "stable",
-    "test",
-    "experimental",
-    "deprecated",
-    "unsupported",
-];
-const LEVELS: [&str; 5] = ["informational", "low", "medium", "high", "critical"];
 
 /// Placeholder values for the `expand` modifier, by name.
 pub type Placeholders = indexmap::IndexMap<String, Vec<String>>;
@@ -193,87 +185,10 @@ fn load_rule(
     let mut meta = Meta::default();
     let mut detection_node = None;
     for (key, value) in entries {
-        let span = at(&[key]);
-        let err = |what: &str| {
-            Err(Diagnostic::new(
-                Code::NotARule,
-                format!("'{key}' must be {what}, found {}", value.kind()),
-            )
-            .with_span(span))
-        };
+        if meta::read_key(&mut meta, key, value, at(&[key]))? {
+            continue;
+        }
         match key.as_str() {
-            "title" => match value {
-                Node::Str(s) if !s.trim().is_empty() => meta.title = s.clone(),
-                _ => return err("a non-empty string"),
-            },
-            "id" | "name" | "description" | "author" | "date" | "modified" | "license"
-            | "status" | "level" => {
-                let Some(text) = value.scalar_text().filter(|_| *value != Node::Null) else {
-                    return err("a string");
-                };
-                if key == "status" && !STATUSES.contains(&text.as_str()) {
-                    return Err(Diagnostic::new(
-                        Code::BadMetadata,
-                        format!("status '{text}' is not one of {}", STATUSES.join(", ")),
-                    )
-                    .with_span(span));
-                }
-                if key == "level" && !LEVELS.contains(&text.as_str()) {
-                    return Err(Diagnostic::new(
-                        Code::BadMetadata,
-                        format!("level '{text}' is not one of {}", LEVELS.join(", ")),
-                    )
-                    .with_span(span));
-                }
-                let slot = match key.as_str() {
-                    "id" => &mut meta.id,
-                    "name" => &mut meta.name,
-                    "description" => &mut meta.description,
-                    "author" => &mut meta.author,
-                    "date" => &mut meta.date,
-                    "modified" => &mut meta.modified,
-                    "license" => &mut meta.license,
-                    "status" => &mut meta.status,
-                    _ => &mut meta.level,
-                };
-                *slot = Some(text);
-            }
-            "references" | "tags" | "fields" | "falsepositives" | "scope" => {
-                let Some(list) = string_list(value) else {
-                    return err("a list of strings");
-                };
-                match key.as_str() {
-                    "references" => meta.references = list,
-                    "tags" => meta.tags = list,
-                    "fields" => meta.fields = list,
-                    "falsepositives" => meta.falsepositives = list,
-                    _ => meta.scope = list,
-                }
-            }
-            "logsource" => match value {
-                Node::Map(m) if !m.is_empty() => {
-                    for (k, v) in m {
-                        let Some(t) = v.scalar_text() else {
-                            return err("a mapping of strings");
-                        };
-                        meta.logsource.push((k.clone(), t));
-                    }
-                }
-                _ => return err("a non-empty mapping (product, service, category)"),
-            },
-            "related" => match value {
-                Node::Seq(items) => {
-                    for item in items {
-                        let id = item.get("id").and_then(Node::scalar_text);
-                        let ty = item.get("type").and_then(Node::scalar_text);
-                        match (id, ty) {
-                            (Some(id), Some(ty)) => meta.related.push((id, ty)),
-                            _ => return err("a list of {id, type} mappings"),
-                        }
-                    }
-                }
-                _ => return err("a list of {id, type} mappings"),
-            },
             "detection" => detection_node = Some(value),
             _ => meta.custom.push((key.clone(), value.to_json())),
         }
@@ -585,14 +500,6 @@ fn glob(p: &str, s: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == b'*')
-}
-
-fn string_list(node: &Node) -> Option<Vec<String>> {
-    match node {
-        Node::Seq(items) => items.iter().map(Node::scalar_text).collect(),
-        Node::Null => Some(vec![]),
-        scalar => scalar.scalar_text().map(|s| vec![s]),
-    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,9 @@ pub enum Code {
     Unsupported,
     /// E501: a template failed to render.
     Template,
+    /// E601: `scan` cannot read a log file or one of its records (not JSON, not CloudTrail, a
+    /// truncated gzip, too large).
+    BadLog,
     /// E901: rulecast broke one of its own invariants (a bug to report, never the rule's fault).
     Internal,
 }
@@ -93,12 +96,13 @@ impl Code {
             Code::NotCloudTrail => "E311",
             Code::Unsupported => "E401",
             Code::Template => "E501",
+            Code::BadLog => "E601",
             Code::Internal => "E901",
         }
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 26] = [
         Code::Io,
         Code::Config,
         Code::NotText,
@@ -123,6 +127,7 @@ impl Code {
         Code::NotCloudTrail,
         Code::Unsupported,
         Code::Template,
+        Code::BadLog,
         Code::Internal,
     ];
 }

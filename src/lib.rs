@@ -11,7 +11,8 @@
 //!
 //! Around the pipeline: [`discover`] finds rule files, [`escape`] keeps rule text from reaching a
 //! terminal or a query raw, [`mapping`] renames fields per target,
-//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`check`]
+//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`scan`] runs
+//! every rule over local CloudTrail files in one pass, [`check`]
 //! finds the mistakes that change what a rule means, [`report`]
 //! builds the explain, catalog and Markdown reports, and [`cli`] is the command line.
 
@@ -32,6 +33,7 @@ pub mod portable_regex;
 pub mod report;
 pub mod rule;
 pub mod ruletest;
+pub mod scan;
 pub mod sigma;
 pub mod source;
 pub mod suggest;

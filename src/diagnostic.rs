@@ -58,6 +58,8 @@ pub enum Code {
     NotTranslatable,
     /// E311: the rule's logsource is not AWS CloudTrail and no mapping maps it.
     NotCloudTrail,
+    /// E312: a Sigma meta filter names a rule (by id or name) that is not among the run's rules.
+    UnknownRule,
     /// E401: the rule uses something the target cannot express.
     Unsupported,
     /// E501: a template failed to render.
@@ -94,6 +96,7 @@ impl Code {
             Code::BadDetection => "E309",
             Code::NotTranslatable => "E310",
             Code::NotCloudTrail => "E311",
+            Code::UnknownRule => "E312",
             Code::Unsupported => "E401",
             Code::Template => "E501",
             Code::BadLog => "E601",
@@ -102,7 +105,7 @@ impl Code {
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 27] = [
         Code::Io,
         Code::Config,
         Code::NotText,
@@ -125,6 +128,7 @@ impl Code {
         Code::BadDetection,
         Code::NotTranslatable,
         Code::NotCloudTrail,
+        Code::UnknownRule,
         Code::Unsupported,
         Code::Template,
         Code::BadLog,

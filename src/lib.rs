@@ -64,6 +64,9 @@ pub struct LoadedFile {
     /// Why the file holds no rule and is no error: a YAML file of a rules repository that is not
     /// a rule (a Panther global helper, data model, pack or policy; a YAML with no rule key).
     pub not_a_rule: Option<String>,
+    /// The Sigma meta filters of the file ([`sigma::filter`]); a filter that does not load is an
+    /// error in `rules`.
+    pub filters: Vec<sigma::filter::Filter>,
 }
 
 impl LoadedFile {
@@ -73,6 +76,7 @@ impl LoadedFile {
             file,
             rules: vec![Err(d)],
             not_a_rule: None,
+            filters: Vec::new(),
         }
     }
 }
@@ -231,6 +235,7 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<LoadedFile, FileDiag
 
 /// Convert the rules of one source file.
 pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
+    let mut filters = Vec::new();
     let rules = match yaml::parse_documents(&file.text) {
         Err(d) => vec![Err(d)],
         Ok(docs) if !docs.is_empty() && not_a_rule(&docs).is_some() => {
@@ -239,6 +244,7 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
                 file,
                 rules: Vec::new(),
                 not_a_rule,
+                filters: Vec::new(),
             };
         }
         Ok(docs) if docs.is_empty() => vec![Err(Diagnostic::new(
@@ -255,7 +261,14 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
                         .cloned()
                         .or_else(|| opts.literal_placeholders.then(|| vec![format!("%{name}%")]))
                 };
-                sigma::load(&file, &docs, &lookup)
+                let mut rules = sigma::load(&file, &docs, &lookup);
+                for f in sigma::filter::load(&file, &docs, &lookup) {
+                    match f {
+                        Ok(f) => filters.push(f),
+                        Err(d) => rules.push(Err(d)),
+                    }
+                }
+                rules
             }
         }
     };
@@ -263,6 +276,7 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
         file,
         rules,
         not_a_rule: None,
+        filters,
     }
 }
 

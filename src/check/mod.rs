@@ -241,6 +241,7 @@ pub fn fix_for(code: Code) -> &'static str {
         Code::NotCloudTrail => {
             "use `logsource: {product: aws, service: cloudtrail}`, or map the logsource with --mapping"
         }
+        Code::UnknownRule => "name a rule of the run by its id or name, or use 'rules: any'",
         Code::BadLog => "repair or remove the log file, or skip the record",
         Code::Template | Code::Internal => "report this to the rulecast maintainers",
     }

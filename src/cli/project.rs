@@ -23,12 +23,18 @@ pub struct ConfigArgs {
     /// Read no rulecast.toml.
     #[arg(long, global = true, conflicts_with = "config")]
     pub no_config: bool,
+    /// A file of Sigma meta filters to apply to the rules of the run (repeatable), besides the
+    /// filter documents among the rule paths.
+    #[arg(long = "filter", value_name = "FILE", global = true)]
+    pub filters: Vec<PathBuf>,
 }
 
 /// The project a run works in: its configuration, when there is one.
 #[derive(Debug, Default)]
 pub struct Project {
     pub config: Option<Config>,
+    /// The `--filter` files.
+    pub filters: Vec<PathBuf>,
 }
 
 /// What a run read, and what it left out on purpose.
@@ -92,8 +98,12 @@ impl Project {
         paths: &[PathBuf],
         err: &mut dyn Write,
     ) -> std::io::Result<Option<Project>> {
+        let filters = args.filters.clone();
         if args.no_config {
-            return Ok(Some(Project::default()));
+            return Ok(Some(Project {
+                config: None,
+                filters,
+            }));
         }
         let path = match &args.config {
             Some(p) => Some(p.clone()),
@@ -103,10 +113,16 @@ impl Project {
             }
         };
         let Some(path) = path else {
-            return Ok(Some(Project::default()));
+            return Ok(Some(Project {
+                config: None,
+                filters,
+            }));
         };
         match Config::load(&path) {
-            Ok(c) => Ok(Some(Project { config: Some(c) })),
+            Ok(c) => Ok(Some(Project {
+                config: Some(c),
+                filters,
+            })),
             Err(d) => {
                 writeln!(err, "{}", stderr_text(&d))?;
                 Ok(None)
@@ -228,6 +244,19 @@ impl Project {
             files.push(lf);
         }
         self.note_unused_skips(&left_out, err)?;
+        for path in &self.filters {
+            if files.iter().any(|lf| lf.file.path == *path) {
+                continue;
+            }
+            match crate::read_limited(path) {
+                Ok(bytes) => files.push(filter_file(load_bytes(path, bytes, opts))),
+                Err(e) => io_errors.push(
+                    Diagnostic::new(Code::Io, format!("cannot read filter file: {e}"))
+                        .at_path(path),
+                ),
+            }
+        }
+        crate::sigma::filter::apply(&mut files);
         Ok(Inputs { files, left_out })
     }
 
@@ -303,6 +332,27 @@ pub fn read_rules(
     };
     let inputs = project.load(paths, "<stdin>", &opts, whole_files, io_errors, err)?;
     Ok(Some((project, inputs)))
+}
+
+/// A `--filter` file: its filters and its errors; a rule in it is an error (rules are given as
+/// rule paths).
+fn filter_file(mut lf: LoadedFile) -> LoadedFile {
+    for r in &mut lf.rules {
+        if let Ok(rule) = r {
+            *r = Err(Diagnostic::new(
+                Code::NotARule,
+                "a --filter file holds meta filters only; give rules as rule paths",
+            )
+            .with_span(rule.span));
+        }
+    }
+    if lf.filters.is_empty() && lf.rules.is_empty() {
+        lf.rules.push(Err(Diagnostic::new(
+            Code::NotARule,
+            "the --filter file holds no Sigma meta filter (a document with 'filter:')",
+        )));
+    }
+    lf
 }
 
 /// Read one input's bytes into a loaded file (a file that is not text is that file's error).

@@ -7,6 +7,7 @@
 //! rule tests' report), `check` (findings, and the warnings of `convert` and `test`), `report`
 //! (`explain` and `catalog`).
 
+mod bundle;
 mod check;
 mod convert;
 mod init;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::{printable, stderr_text};
 use crate::config::{Config, FILE_NAME};
@@ -204,6 +205,7 @@ impl Project {
                 ),
             }
         }
+        let mut read = Vec::new();
         for f in walk.files {
             // A file named on the command line is read even when a pattern matches it.
             if !rest.contains(&f) && self.config.as_ref().is_some_and(|c| c.exclude.matches(&f)) {
@@ -211,11 +213,12 @@ impl Project {
                 continue;
             }
             match crate::read_limited(&f) {
-                Ok(bytes) => loaded.push(load_bytes(&f, bytes, opts)),
+                Ok(bytes) => read.push((f, bytes)),
                 Err(e) => io_errors
                     .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
             }
         }
+        loaded.extend(load_all(read, opts));
         let mut files = Vec::new();
         for mut lf in loaded {
             if let Some(what) = lf.not_a_rule.take() {
@@ -332,6 +335,67 @@ pub fn read_rules(
     };
     let inputs = project.load(paths, "<stdin>", &opts, whole_files, io_errors, err)?;
     Ok(Some((project, inputs)))
+}
+
+/// A rule file's path and bytes, read and not yet loaded.
+type ReadFile = (PathBuf, Vec<u8>);
+
+/// Load the files read, in their order, spread over the cores: reading YAML is what a large
+/// rule tree costs. The threads get a main thread's stack (8 MiB), as deep YAML recurses.
+fn load_all(read: Vec<ReadFile>, opts: &LoadOptions) -> Vec<LoadedFile> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(read.len());
+    if workers <= 1 || read.len() < 8 {
+        return read
+            .into_iter()
+            .map(|(f, bytes)| load_bytes(&f, bytes, opts))
+            .collect();
+    }
+    let per = read.len().div_ceil(workers);
+    let mut chunks: Vec<Vec<ReadFile>> = Vec::new();
+    let mut rest = read.into_iter();
+    loop {
+        let chunk: Vec<_> = rest.by_ref().take(per).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let load = |chunk: Vec<ReadFile>| -> Vec<LoadedFile> {
+        chunk
+            .into_iter()
+            .map(|(f, bytes)| load_bytes(&f, bytes, opts))
+            .collect()
+    };
+    // Each chunk is taken once (by a thread, or here when no thread could start); the results
+    // go back to its slot, so the files keep their order.
+    let chunks: Vec<Mutex<Option<Vec<ReadFile>>>> =
+        chunks.into_iter().map(|c| Mutex::new(Some(c))).collect();
+    let results: Vec<Mutex<Vec<LoadedFile>>> = chunks.iter().map(|_| Mutex::default()).collect();
+    let take = |i: usize| {
+        let chunk = chunks[i].lock().ok().and_then(|mut c| c.take());
+        if let Some(chunk) = chunk {
+            let files = load(chunk);
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = files;
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for i in 0..chunks.len() {
+            let builder = std::thread::Builder::new().stack_size(crate::scan::WORKER_STACK);
+            let _ = builder.spawn_scoped(s, move || take(i));
+        }
+    });
+    // A chunk whose thread did not start.
+    for i in 0..chunks.len() {
+        take(i);
+    }
+    results
+        .into_iter()
+        .flat_map(|r| r.into_inner().unwrap_or_default())
+        .collect()
 }
 
 /// A `--filter` file: its filters and its errors; a rule in it is an error (rules are given as

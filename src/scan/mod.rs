@@ -21,6 +21,9 @@ use crate::rule::Rule;
 
 pub use read::{log_files, Position, Records};
 
+/// The stack of each worker thread: the 8 MiB a main thread gets.
+pub const WORKER_STACK: usize = 8 * 1024 * 1024;
+
 /// A rule of the run, with where it came from (for the alert's `path`).
 pub struct ScanRule<'r> {
     pub rule: &'r Rule,
@@ -162,17 +165,26 @@ pub fn scan(
     std::thread::scope(|s| {
         // Results wait in `pending` until every earlier file's result is out: they hold alert
         // lines and counts, not the files' records.
-        let (tx, rx) = mpsc::sync_channel::<(usize, FileResult)>(workers * 2);
+        let (tx, rx) = mpsc::channel::<(usize, FileResult)>();
         for _ in 0..workers {
             let tx = tx.clone();
             let next = &next;
-            s.spawn(move || loop {
+            let work = move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
                 if tx.send((i, scan_file(scanner, path, alerts))).is_err() {
                     break;
                 }
-            });
+            };
+            // The main thread's stack size: evaluating a deep rule recurses as on the main thread.
+            let spawned = std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(s, work.clone());
+            if spawned.is_err() {
+                // No thread to be had: this thread scans what the others leave.
+                work();
+                break;
+            }
         }
         drop(tx);
         // Results arrive in any order; hand them on in file order.

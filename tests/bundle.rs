@@ -126,3 +126,57 @@ fn hostile_labels_stay_inside_their_literals() {
     );
     assert!(!query.contains('\u{202e}'), "hidden characters are escaped");
 }
+
+/// Logs Insights cannot label matches: its bundle is as many queries as the 10,000-character
+/// limit forces, each an OR of whole rules, and together they select exactly the events some
+/// single query selects (the referee runs both).
+#[test]
+fn the_cloudwatch_bundle_selects_the_union_of_the_single_queries() {
+    use common::oracle::{CwliReferee, Oracle};
+    let rules = all_rules();
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let opts = RenderOptions::default();
+    let backend = Target::Cloudwatch.backend();
+    let bundle = render_bundle(backend, &refs, &opts).expect("bundles");
+    assert!(bundle.errors.is_empty(), "{:?}", bundle.errors);
+    assert!(bundle.queries.len() > 1, "150 rules need several queries");
+    let mut covered: Vec<usize> = bundle.queries.iter().flat_map(|(_, r)| r.clone()).collect();
+    covered.sort_unstable();
+    assert_eq!(
+        covered,
+        (0..rules.len()).collect::<Vec<_>>(),
+        "each rule in one query"
+    );
+    let referee = CwliReferee;
+    let queries: Vec<_> = bundle
+        .queries
+        .iter()
+        .map(|(q, _)| {
+            assert!(q.chars().count() <= 10_000, "over the limit");
+            referee
+                .compile(q)
+                .expect("the referee parses the bundle query")
+        })
+        .collect();
+    let singles: Vec<_> = rules
+        .iter()
+        .map(|r| {
+            let q = rulecast::backend::render(backend, r, &opts).expect("converts");
+            referee.compile(&q).expect("parses")
+        })
+        .collect();
+    let mut selected = 0;
+    for e in events() {
+        let single: Vec<bool> = singles
+            .iter()
+            .map(|q| q.matches(&e).expect("runs"))
+            .collect();
+        // Each query selects exactly what its own rules' single queries select.
+        for (q, (_, members)) in queries.iter().zip(&bundle.queries) {
+            let want = members.iter().any(|&i| single[i]);
+            assert_eq!(q.matches(&e).expect("runs"), want, "on {e}");
+        }
+        selected += usize::from(single.iter().any(|&b| b));
+    }
+    assert!(selected > 300, "{selected}");
+}

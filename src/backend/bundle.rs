@@ -4,7 +4,7 @@
 //! Each rule's condition is rendered on its own, exactly as for its single query, then the
 //! target's bundle template ([`Backend::bundle_template`]) frames them all. Rules are packed in
 //! order into as few queries as fit the target's length limit ([`Backend::max_query_len`]); a
-//! rule that fits no query alone is an error of that rule. This code never asks which target it
+//! rule too long for a bundle query even alone is given as its own single query. This code never asks which target it
 //! renders: labels and values come through [`Backend::string_literal`], and what the template
 //! does with them (a label array, or an OR with no labels) is the target's.
 
@@ -16,7 +16,7 @@ use super::{
     environment, inexact_equality, render_condition, template_error, Backend, Needs, RenderCx,
     RenderOptions,
 };
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::rule::Rule;
 use crate::scan::index::{required, Key};
 
@@ -34,7 +34,7 @@ struct Entry {
     index: usize,
     condition: String,
     needs: Needs,
-    label: String,
+    label: Option<String>,
     level: Option<String>,
     /// The lowercased `eventName` (else `eventSource`) values the rule requires, as target
     /// literals, and which field they are of (`name`, `source`); empty when it requires none.
@@ -42,6 +42,8 @@ struct Entry {
     values: Vec<String>,
     title: String,
     id: Option<String>,
+    /// The rule's query frame ([`Backend::frame`]), merged over the bundle's rules.
+    frame: Vec<(&'static str, Value)>,
 }
 
 /// A level's rank: informational 0 up to critical 4 (none: 0).
@@ -94,6 +96,13 @@ pub fn render_bundle(
                 continue;
             }
         };
+        let frame = match backend.frame(rule, &cx) {
+            Ok(f) => f,
+            Err(d) => {
+                bundle.errors.push((index, d));
+                continue;
+            }
+        };
         let label = rule
             .meta
             .id
@@ -109,19 +118,15 @@ pub fn render_bundle(
         };
         let lit = |s: &str| backend.string_literal(s);
         let values: Option<Vec<String>> = values.iter().map(|v| lit(v)).collect();
-        let Some(label_lit) = lit(&label) else {
-            bundle.errors.push((
-                index,
-                Diagnostic::unsupported(backend.target().name(), "a label in a bundle"),
-            ));
-            continue;
-        };
+        // A target without literals gets no labels (its template says it cannot label).
+        let label_lit = lit(&label);
         let values = values.unwrap_or_default();
         entries.push(Entry {
             index,
             condition,
             needs: cx.needs,
             label: label_lit,
+            frame,
             level: rule.meta.level.clone(),
             key: if values.is_empty() { "" } else { key },
             values,
@@ -160,7 +165,7 @@ pub fn render_bundle(
             .iter()
             .map(|e| {
                 minijinja::context! {
-                    label => Value::from_safe_string(e.label.clone()),
+                    label => e.label.clone().map(Value::from_safe_string),
                     title => e.title,
                     id => e.id,
                     level => e.level,
@@ -171,7 +176,10 @@ pub fn render_bundle(
                 }
             })
             .collect();
+        let merged = Value::from(merge_frames(chunk.iter().map(|e| &e.frame)));
         let ctx = minijinja::context! {
+            ..merged,
+            ..minijinja::context! {
             rules => items,
             count => chunk.len(),
             part => part,
@@ -179,6 +187,7 @@ pub fn render_bundle(
             notes => notes,
             condition_fields => fields,
             target => backend.target().name(),
+            }
         };
         tmpl.render(ctx).map_err(|e| template_error(&e, &origin))
     };
@@ -187,7 +196,7 @@ pub fn render_bundle(
     for e in &entries {
         chunk.push(e);
         let Some(max) = max else { continue };
-        if render(&chunk, bundle.queries.len() + 1)?.len() <= max {
+        if render(&chunk, bundle.queries.len() + 1)?.chars().count() <= max {
             continue;
         }
         chunk.pop();
@@ -199,18 +208,14 @@ pub fn render_bundle(
             chunk.clear();
         }
         chunk.push(e);
-        if render(&chunk, bundle.queries.len() + 1)?.len() > max {
-            bundle.errors.push((
-                e.index,
-                Diagnostic::new(
-                    Code::Unsupported,
-                    format!(
-                        "the rule alone makes a bundle query longer than {max} characters, the {} limit",
-                        backend.target().name()
-                    ),
-                ),
-            ));
+        if render(&chunk, bundle.queries.len() + 1)?.chars().count() > max {
+            // Too long even alone in a bundle: the rule's own query, which may shrink to fit
+            // ([`Backend::shrink`]), is a query of the bundle.
             chunk.clear();
+            match super::Prepared::new(backend, opts).render(rules[e.index], opts) {
+                Ok(q) => bundle.queries.push((q, vec![e.index])),
+                Err(d) => bundle.errors.push((e.index, d)),
+            }
         }
     }
     if !chunk.is_empty() {
@@ -220,4 +225,34 @@ pub fn render_bundle(
             .push((q, chunk.iter().map(|e| e.index).collect()));
     }
     Ok(bundle)
+}
+
+/// The frames of a bundle's rules as one: a list is the union of the rules' lists (first-seen
+/// order, equal items once), anything else the first rule's value.
+fn merge_frames<'f>(
+    frames: impl Iterator<Item = &'f Vec<(&'static str, Value)>>,
+) -> std::collections::BTreeMap<&'static str, Value> {
+    let mut out: std::collections::BTreeMap<&'static str, Value> = Default::default();
+    let mut lists: std::collections::BTreeMap<&'static str, Vec<Value>> = Default::default();
+    for frame in frames {
+        for (k, v) in frame {
+            match v.try_iter() {
+                Ok(items) if v.kind() == minijinja::value::ValueKind::Seq => {
+                    let list = lists.entry(k).or_default();
+                    for item in items {
+                        if !list.iter().any(|x| x.to_string() == item.to_string()) {
+                            list.push(item);
+                        }
+                    }
+                }
+                _ => {
+                    out.entry(k).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+    for (k, v) in lists {
+        out.insert(k, Value::from(v));
+    }
+    out
 }

@@ -720,6 +720,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/athena/query.sql.j2"),
     ),
     (
+        "cloudwatch/bundle.cwl.j2",
+        include_str!("../../templates/cloudwatch/bundle.cwl.j2"),
+    ),
+    (
         "cloudwatch/query.cwl.j2",
         include_str!("../../templates/cloudwatch/query.cwl.j2"),
     ),

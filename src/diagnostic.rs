@@ -59,7 +59,8 @@ pub enum Code {
     /// E311: a correlation rule with an invalid shape (unknown type, bad timespan, a missing
     /// `field`, a bad condition or alias).
     CorrelationShape,
-    /// E312: a correlation names a rule that is not in the run (or names several).
+    /// E312: a correlation or a meta filter names a rule that is not in the run (a correlation:
+    /// or names several).
     UnknownRule,
     /// E313: correlations that reference themselves, or chains beyond the limits.
     CorrelationCycle,
@@ -69,6 +70,9 @@ pub enum Code {
     Unsupported,
     /// E501: a template failed to render.
     Template,
+    /// E601: `scan` cannot read a log file or one of its records (not JSON, not CloudTrail, a
+    /// truncated gzip, too large).
+    BadLog,
     /// E901: rulecast broke one of its own invariants (a bug to report, never the rule's fault).
     Internal,
 }
@@ -103,12 +107,13 @@ impl Code {
             Code::NotCloudTrail => "E314",
             Code::Unsupported => "E401",
             Code::Template => "E501",
+            Code::BadLog => "E601",
             Code::Internal => "E901",
         }
     }
 
     /// Every code, in order: the docs table and its test iterate this.
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 29] = [
         Code::Io,
         Code::Config,
         Code::NotText,
@@ -136,6 +141,7 @@ impl Code {
         Code::NotCloudTrail,
         Code::Unsupported,
         Code::Template,
+        Code::BadLog,
         Code::Internal,
     ];
 }

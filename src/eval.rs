@@ -16,23 +16,38 @@ use crate::portable_regex::PortableRegex;
 /// A compiled rule condition, ready to test events.
 pub struct Evaluator<'a> {
     expr: &'a Expr,
-    regexes: HashMap<String, Regex>,
+    /// Each distinct regex once, compiled.
+    regexes: Vec<Regex>,
+    /// The compiled regex of each regex test, by the address of its pattern in `expr` (which the
+    /// evaluator borrows, so addresses stay put): no key is built per test.
+    by_node: HashMap<usize, usize>,
 }
 
 impl<'a> Evaluator<'a> {
     /// Compile the regexes of `expr`. Fails only on a regex the front end should have rejected.
     pub fn new(expr: &'a Expr) -> Result<Self, String> {
-        let mut regexes = HashMap::new();
+        let mut regexes = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        let mut by_node = HashMap::new();
         for p in expr.predicates() {
             if let Test::Regex { regex, flags } = &p.test {
                 let key = format!("{}{regex}", flags.inline_prefix());
-                if let std::collections::hash_map::Entry::Vacant(slot) = regexes.entry(key) {
-                    let re = PortableRegex::parse(regex, *flags)?.compile()?;
-                    slot.insert(re);
-                }
+                let i = match by_text.get(&key) {
+                    Some(&i) => i,
+                    None => {
+                        regexes.push(PortableRegex::parse(regex, *flags)?.compile()?);
+                        by_text.insert(key, regexes.len() - 1);
+                        regexes.len() - 1
+                    }
+                };
+                by_node.insert(regex as *const String as usize, i);
             }
         }
-        Ok(Evaluator { expr, regexes })
+        Ok(Evaluator {
+            expr,
+            regexes,
+            by_node,
+        })
     }
 
     /// Does the event match?
@@ -136,9 +151,10 @@ impl<'a> Evaluator<'a> {
         let Some(mine) = text(v) else { return false };
         match test {
             Test::Text { pattern, cased } => wildcard_match(&pattern.0, &mine, !cased),
-            Test::Regex { regex, flags } => self
-                .regexes
-                .get(&format!("{}{regex}", flags.inline_prefix()))
+            Test::Regex { regex, .. } => self
+                .by_node
+                .get(&(regex as *const String as usize))
+                .and_then(|&i| self.regexes.get(i))
                 .is_some_and(|re| re.is_match(&mine)),
             Test::Cidr(c) => v
                 .as_str()
@@ -393,6 +409,9 @@ pub fn is_json_number(s: &str) -> bool {
 
 /// Whole-text wildcard match; `fold` compares ASCII letters case-insensitively.
 pub fn wildcard_match(parts: &[Part], text: &str, fold: bool) -> bool {
+    if let Some(m) = simple_match(parts, text.as_bytes(), fold) {
+        return m;
+    }
     let t: Vec<char> = text.chars().collect();
     // Flatten to a char-level pattern: Some(c) literal, None-with-flag for wildcards.
     #[derive(Clone, Copy, PartialEq)]
@@ -446,6 +465,31 @@ pub fn wildcard_match(parts: &[Part], text: &str, fold: bool) -> bool {
     p[pi..].iter().all(|x| *x == P::Any)
 }
 
+/// [`wildcard_match`] for the shapes most rules use (equals, startswith, endswith, contains),
+/// on bytes without building char vectors; None for other shapes. Equivalent: ASCII folding
+/// leaves every non-ASCII byte alone, and a UTF-8 literal can only match at a char boundary (its
+/// first byte is never a continuation byte).
+fn simple_match(parts: &[Part], t: &[u8], fold: bool) -> Option<bool> {
+    let eq = |a: &[u8], b: &[u8]| {
+        if fold {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
+    Some(match parts {
+        [Part::Lit(l)] => eq(t, l.as_bytes()),
+        [Part::Lit(l), Part::AnyRun] => t.len() >= l.len() && eq(&t[..l.len()], l.as_bytes()),
+        [Part::AnyRun, Part::Lit(l)] => {
+            t.len() >= l.len() && eq(&t[t.len() - l.len()..], l.as_bytes())
+        }
+        [Part::AnyRun, Part::Lit(l), Part::AnyRun] => {
+            l.is_empty() || t.windows(l.len()).any(|w| eq(w, l.as_bytes()))
+        }
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +498,49 @@ mod tests {
 
     fn wm(p: &str, t: &str) -> bool {
         wildcard_match(&Pattern::parse_sigma(p).0, t, true)
+    }
+
+    /// The byte-level shapes agree with the general matcher, also on non-ASCII text.
+    #[test]
+    fn simple_shapes_agree_with_the_general_matcher() {
+        let lits = ["", "a", "Ab", "é", "aé", "ß", "\u{1F600}x", "K"];
+        let texts = [
+            "",
+            "a",
+            "AB",
+            "ab",
+            "xaBy",
+            "é",
+            "É",
+            "aé",
+            "xaéy",
+            "ß",
+            "\u{1F600}X",
+            "\u{212A}",
+            "k",
+        ];
+        for l in lits {
+            let shapes = [
+                vec![Part::Lit(l.into())],
+                vec![Part::Lit(l.into()), Part::AnyRun],
+                vec![Part::AnyRun, Part::Lit(l.into())],
+                vec![Part::AnyRun, Part::Lit(l.into()), Part::AnyRun],
+            ];
+            for parts in &shapes {
+                for t in texts {
+                    for fold in [false, true] {
+                        let fast = simple_match(parts, t.as_bytes(), fold).expect("a simple shape");
+                        // The general matcher, with the fast path out of the way.
+                        let general = wildcard_match(
+                            &[parts.clone(), vec![Part::Lit(String::new())]].concat(),
+                            t,
+                            fold,
+                        );
+                        assert_eq!(fast, general, "{parts:?} on {t:?}, fold {fold}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!
 //! Around the pipeline: [`discover`] finds rule files, [`escape`] keeps rule text from reaching a
 //! terminal or a query raw, [`mapping`] renames fields per target,
-//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`check`]
+//! [`ruletest`] runs the tests that ship with rules (reference evaluator and jq), [`scan`] runs
+//! every rule over local CloudTrail files in one pass, [`check`]
 //! finds the mistakes that change what a rule means, [`report`]
 //! builds the explain, catalog and Markdown reports, and [`cli`] is the command line.
 
@@ -35,6 +36,7 @@ pub mod portable_regex;
 pub mod report;
 pub mod rule;
 pub mod ruletest;
+pub mod scan;
 pub mod sigma;
 pub mod source;
 pub mod suggest;
@@ -65,6 +67,9 @@ pub struct LoadedFile {
     /// Why the file holds no rule and is no error: a YAML file of a rules repository that is not
     /// a rule (a Panther global helper, data model, pack or policy; a YAML with no rule key).
     pub not_a_rule: Option<String>,
+    /// The Sigma meta filters of the file ([`sigma::filter`]); a filter that does not load is an
+    /// error in `rules`.
+    pub filters: Vec<sigma::filter::Filter>,
 }
 
 impl LoadedFile {
@@ -74,6 +79,7 @@ impl LoadedFile {
             file,
             rules: vec![Err(d)],
             not_a_rule: None,
+            filters: Vec::new(),
         }
     }
 }
@@ -235,6 +241,7 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<LoadedFile, FileDiag
 
 /// Convert the rules of one source file.
 pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
+    let mut filters = Vec::new();
     let rules = match yaml::parse_documents(&file.text) {
         Err(d) => vec![Err(d)],
         Ok(docs) if !docs.is_empty() && not_a_rule(&docs).is_some() => {
@@ -243,6 +250,7 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
                 file,
                 rules: Vec::new(),
                 not_a_rule,
+                filters: Vec::new(),
             };
         }
         Ok(docs) if docs.is_empty() => vec![Err(Diagnostic::new(
@@ -259,7 +267,14 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
                         .cloned()
                         .or_else(|| opts.literal_placeholders.then(|| vec![format!("%{name}%")]))
                 };
-                sigma::load(&file, &docs, &lookup)
+                let mut rules = sigma::load(&file, &docs, &lookup);
+                for f in sigma::filter::load(&file, &docs, &lookup) {
+                    match f {
+                        Ok(f) => filters.push(f),
+                        Err(d) => rules.push(Err(d)),
+                    }
+                }
+                rules
             }
         }
     };
@@ -267,6 +282,7 @@ pub fn load_source(file: SourceFile, opts: &LoadOptions) -> LoadedFile {
         file,
         rules,
         not_a_rule: None,
+        filters,
     }];
     // Correlations find their rules in the same file here; those naming rules of other files
     // wait for the run-wide pass ([`correlation::finish`]).

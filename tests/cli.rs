@@ -1011,3 +1011,25 @@ fn array_max_is_bounded() {
         text(&o.stderr)
     );
 }
+
+/// `convert` over many files (loaded on every core) prints exactly what converting each file on
+/// its own prints, in file order.
+#[test]
+fn convert_over_many_files_keeps_order_and_bytes() {
+    let files = common::rule_files();
+    assert!(files.len() > 16, "enough files for several threads");
+    let mut args = vec!["convert".to_owned(), "-t".to_owned(), "jq".to_owned()];
+    args.extend(files.iter().map(|p| p.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let all = common::run::rulecast(&args);
+    let mut one_by_one = Vec::new();
+    for f in &files {
+        let o = common::run::rulecast(&["convert", "-t", "jq", f.to_str().expect("utf-8")]);
+        one_by_one.extend(o.stdout);
+    }
+    assert!(
+        all.stdout == one_by_one,
+        "convert over {} files differs from the files one by one",
+        files.len()
+    );
+}

@@ -6,6 +6,7 @@
 //! is said by the backend's methods.
 
 pub mod athena;
+pub mod bundle;
 pub mod cloudwatch;
 pub mod jq;
 
@@ -360,6 +361,20 @@ pub trait Backend: Sync {
     /// them together (`x IN ('a', 'b')` for `x = 'a' OR x = 'b'`). The default keeps them.
     fn merge_disjuncts(&self, parts: Vec<String>) -> Vec<String> {
         parts
+    }
+    /// The template (under `templates/`) that frames a bundle of rules (`convert --bundle`); None
+    /// (the default) when the target has none.
+    fn bundle_template(&self) -> Option<&'static str> {
+        None
+    }
+    /// `s` as a string literal of the target, safe whatever it holds (a bundle's rule labels);
+    /// None (the default) when the target has none to offer.
+    fn string_literal(&self, _s: &str) -> Option<String> {
+        None
+    }
+    /// The longest query the target runs, in characters; None (the default) for no limit.
+    fn max_query_len(&self) -> Option<usize> {
+        None
     }
     /// Why this target does not read `option`, when there is more to say than that it does not
     /// (where the target takes that setting instead).
@@ -847,8 +862,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/cloudwatch/correlation.cwl.j2"),
     ),
     (
+        "jq/bundle.jq.j2",
+        include_str!("../../templates/jq/bundle.jq.j2"),
+    ),
+    (
         "athena/query.sql.j2",
         include_str!("../../templates/athena/query.sql.j2"),
+    ),
+    (
+        "cloudwatch/bundle.cwl.j2",
+        include_str!("../../templates/cloudwatch/bundle.cwl.j2"),
     ),
     (
         "cloudwatch/query.cwl.j2",

@@ -243,8 +243,9 @@ pub fn fix_for(code: Code) -> &'static str {
             "use `logsource: {product: aws, service: cloudtrail}`, or map the logsource with --mapping"
         }
         Code::CorrelationShape => "correct the correlation as the message says (docs/semantics.md)",
-        Code::UnknownRule => "name a rule of the run by its id or name",
+        Code::UnknownRule => "name a rule of the run by its id or name (or, in a filter, use 'rules: any')",
         Code::CorrelationCycle => "break the cycle, or shorten the chain of correlations",
+        Code::BadLog => "repair or remove the log file, or skip the record",
         Code::Template | Code::Internal => "report this to the rulecast maintainers",
     }
 }

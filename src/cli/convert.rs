@@ -104,6 +104,11 @@ pub struct ConvertArgs {
     /// as warnings either way).
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Every rule of the run in one query per target (as few as the target's length limit
+    /// allows), each matching event labelled with the ids of the rules it matched (jq: prints
+    /// {"rules": [...], "event": {...}}). Printed on standard output, text format only.
+    #[arg(long, conflicts_with_all = ["output_dir", "check", "prune"])]
+    pub bundle: bool,
 }
 
 // The output formats of `convert`. (A plain comment: clap would make a doc comment help text.)
@@ -221,6 +226,38 @@ pub(super) fn convert(
     } else {
         Status::Success
     };
+    if args.bundle {
+        if args.format != Format::Text {
+            writeln!(
+                err,
+                "error: --bundle prints text only (no -f {:?})",
+                args.format
+            )?;
+            return Ok(Status::Error);
+        }
+        let mut failures = Vec::new();
+        for lf in &loaded {
+            report_load_errors(args, &setup, lf, &mut failures, out)?;
+        }
+        for d in &io_errors {
+            writeln!(err, "{}", stderr_text(d))?;
+        }
+        let status = super::bundle::bundle(
+            &setup.backends,
+            &setup.mappings,
+            &setup.base,
+            &loaded,
+            failures,
+            out,
+            err,
+        )?;
+        let status = if io_errors.is_empty() {
+            status
+        } else {
+            Status::Error
+        };
+        return Ok(status.max(warned));
+    }
     let converter = Converter {
         args,
         base: &setup.base,

@@ -1,4 +1,4 @@
-//! The command line: `convert`, `test`, `check`, `targets`, `explain`, `catalog`, `init`,
+//! The command line: `convert`, `scan`, `test`, `check`, `targets`, `explain`, `catalog`, `init`,
 //! `schema`, `completions`. The only module that prints.
 //!
 //! This file holds the parsed command line ([`Cli`], [`Command`]), the dispatch ([`run`]), the
@@ -7,12 +7,14 @@
 //! rule tests' report), `check` (findings, and the warnings of `convert` and `test`), `report`
 //! (`explain` and `catalog`).
 
+mod bundle;
 mod check;
 mod convert;
 mod init;
 mod outdir;
 mod project;
 mod report;
+mod scan;
 mod test;
 
 use std::io::Write;
@@ -28,6 +30,7 @@ pub use convert::{ConvertArgs, Format, Targets};
 pub use init::{InitArgs, SchemaArgs};
 pub use project::ConfigArgs;
 pub use report::{CatalogArgs, CatalogFormat, ExplainArgs, ReportFormat};
+pub use scan::ScanArgs;
 pub use test::TestArgs;
 
 #[derive(Parser, Debug)]
@@ -47,6 +50,9 @@ pub struct Cli {
 pub enum Command {
     /// Convert rules into queries for one or more targets (-t jq,athena,cloudwatch or all).
     Convert(Box<ConvertArgs>),
+    /// Run every rule over local CloudTrail log files in one pass (the reference evaluator on
+    /// every core): NDJSON alerts, or a table of matches per rule with --summary.
+    Scan(ScanArgs),
     /// Run the tests that ship with rules (a Sigma rule's `x.tests.yml` sidecar, a Panther rule's
     /// `Tests:`) through the reference evaluator and the jq target.
     Test(TestArgs),
@@ -100,6 +106,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Status {
     let result = match cli.command {
         Command::Targets => targets(&mut out),
         Command::Convert(args) => convert::convert(&args, &cli.config, &mut out, err),
+        Command::Scan(args) => scan::scan_logs(&args, &cli.config, &mut out, err),
         Command::Test(args) => test::test(&args, &cli.config, &mut out, err),
         Command::Explain(args) => report::explain(&args, &cli.config, &mut out, err),
         Command::Catalog(args) => report::catalog(&args, &cli.config, &mut out, err),

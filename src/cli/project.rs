@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::{printable, stderr_text};
 use crate::config::{Config, FILE_NAME};
@@ -23,12 +24,18 @@ pub struct ConfigArgs {
     /// Read no rulecast.toml.
     #[arg(long, global = true, conflicts_with = "config")]
     pub no_config: bool,
+    /// A file of Sigma meta filters to apply to the rules of the run (repeatable), besides the
+    /// filter documents among the rule paths.
+    #[arg(long = "filter", value_name = "FILE", global = true)]
+    pub filters: Vec<PathBuf>,
 }
 
 /// The project a run works in: its configuration, when there is one.
 #[derive(Debug, Default)]
 pub struct Project {
     pub config: Option<Config>,
+    /// The `--filter` files.
+    pub filters: Vec<PathBuf>,
 }
 
 /// What a run read, and what it left out on purpose.
@@ -92,8 +99,12 @@ impl Project {
         paths: &[PathBuf],
         err: &mut dyn Write,
     ) -> std::io::Result<Option<Project>> {
+        let filters = args.filters.clone();
         if args.no_config {
-            return Ok(Some(Project::default()));
+            return Ok(Some(Project {
+                config: None,
+                filters,
+            }));
         }
         let path = match &args.config {
             Some(p) => Some(p.clone()),
@@ -103,10 +114,16 @@ impl Project {
             }
         };
         let Some(path) = path else {
-            return Ok(Some(Project::default()));
+            return Ok(Some(Project {
+                config: None,
+                filters,
+            }));
         };
         match Config::load(&path) {
-            Ok(c) => Ok(Some(Project { config: Some(c) })),
+            Ok(c) => Ok(Some(Project {
+                config: Some(c),
+                filters,
+            })),
             Err(d) => {
                 writeln!(err, "{}", stderr_text(&d))?;
                 Ok(None)
@@ -188,6 +205,7 @@ impl Project {
                 ),
             }
         }
+        let mut read = Vec::new();
         for f in walk.files {
             // A file named on the command line is read even when a pattern matches it.
             if !rest.contains(&f) && self.config.as_ref().is_some_and(|c| c.exclude.matches(&f)) {
@@ -195,12 +213,27 @@ impl Project {
                 continue;
             }
             match crate::read_limited(&f) {
-                Ok(bytes) => loaded.push(load_bytes(&f, bytes, opts)),
+                Ok(bytes) => read.push((f, bytes)),
                 Err(e) => io_errors
                     .push(Diagnostic::new(Code::Io, format!("cannot read file: {e}")).at_path(&f)),
             }
         }
-        // Correlations find the rules they name in the other files of the run.
+        loaded.extend(load_all(read, opts));
+        for path in &self.filters {
+            if loaded.iter().any(|lf| lf.file.path == *path) {
+                continue;
+            }
+            match crate::read_limited(path) {
+                Ok(bytes) => loaded.push(filter_file(load_bytes(path, bytes, opts))),
+                Err(e) => io_errors.push(
+                    Diagnostic::new(Code::Io, format!("cannot read filter file: {e}"))
+                        .at_path(path),
+                ),
+            }
+        }
+        // Meta filters first, so that correlations count the events of filtered rules; then
+        // correlations find the rules they name in the other files of the run.
+        crate::sigma::filter::apply(&mut loaded);
         crate::correlation::finish(&mut loaded);
         let mut files = Vec::new();
         for mut lf in loaded {
@@ -326,6 +359,88 @@ pub fn read_rules(
     };
     let inputs = project.load(paths, "<stdin>", &opts, whole_files, io_errors, err)?;
     Ok(Some((project, inputs)))
+}
+
+/// A rule file's path and bytes, read and not yet loaded.
+type ReadFile = (PathBuf, Vec<u8>);
+
+/// Load the files read, in their order, spread over the cores: reading YAML is what a large
+/// rule tree costs. The threads get a main thread's stack (8 MiB), as deep YAML recurses.
+fn load_all(read: Vec<ReadFile>, opts: &LoadOptions) -> Vec<LoadedFile> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(read.len());
+    if workers <= 1 || read.len() < 8 {
+        return read
+            .into_iter()
+            .map(|(f, bytes)| load_bytes(&f, bytes, opts))
+            .collect();
+    }
+    let per = read.len().div_ceil(workers);
+    let mut chunks: Vec<Vec<ReadFile>> = Vec::new();
+    let mut rest = read.into_iter();
+    loop {
+        let chunk: Vec<_> = rest.by_ref().take(per).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let load = |chunk: Vec<ReadFile>| -> Vec<LoadedFile> {
+        chunk
+            .into_iter()
+            .map(|(f, bytes)| load_bytes(&f, bytes, opts))
+            .collect()
+    };
+    // Each chunk is taken once (by a thread, or here when no thread could start); the results
+    // go back to its slot, so the files keep their order.
+    let chunks: Vec<Mutex<Option<Vec<ReadFile>>>> =
+        chunks.into_iter().map(|c| Mutex::new(Some(c))).collect();
+    let results: Vec<Mutex<Vec<LoadedFile>>> = chunks.iter().map(|_| Mutex::default()).collect();
+    let take = |i: usize| {
+        let chunk = chunks[i].lock().ok().and_then(|mut c| c.take());
+        if let Some(chunk) = chunk {
+            let files = load(chunk);
+            if let Ok(mut slot) = results[i].lock() {
+                *slot = files;
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        for i in 0..chunks.len() {
+            let builder = std::thread::Builder::new().stack_size(crate::scan::WORKER_STACK);
+            let _ = builder.spawn_scoped(s, move || take(i));
+        }
+    });
+    // A chunk whose thread did not start.
+    for i in 0..chunks.len() {
+        take(i);
+    }
+    results
+        .into_iter()
+        .flat_map(|r| r.into_inner().unwrap_or_default())
+        .collect()
+}
+
+/// A `--filter` file: its filters and its errors; a rule in it is an error (rules are given as
+/// rule paths).
+fn filter_file(mut lf: LoadedFile) -> LoadedFile {
+    for r in &mut lf.rules {
+        if let Ok(rule) = r {
+            *r = Err(Diagnostic::new(
+                Code::NotARule,
+                "a --filter file holds meta filters only; give rules as rule paths",
+            )
+            .with_span(rule.span));
+        }
+    }
+    if lf.filters.is_empty() && lf.rules.is_empty() {
+        lf.rules.push(Err(Diagnostic::new(
+            Code::NotARule,
+            "the --filter file holds no Sigma meta filter (a document with 'filter:')",
+        )));
+    }
+    lf
 }
 
 /// Read one input's bytes into a loaded file (a file that is not text is that file's error).

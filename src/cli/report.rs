@@ -60,7 +60,7 @@ pub enum CatalogFormat {
 /// Load every rule of the inputs and print every failure (unreadable inputs, rules that do not
 /// load); the loaded files and the status those failures give. None when the placeholders file
 /// cannot be read (its diagnostic printed).
-fn load_and_report_failures(
+pub(super) fn load_and_report_failures(
     config: &ConfigArgs,
     paths: &[PathBuf],
     placeholders_file: &Option<PathBuf>,

@@ -2,6 +2,7 @@
 
 pub mod condition;
 pub mod detection;
+pub mod filter;
 pub mod meta;
 pub mod modifier;
 
@@ -39,6 +40,10 @@ pub fn load(
     // IR nodes the file's rules may still build (see detection::MAX_IR_NODES).
     let budget = Cell::new(MAX_IR_NODES);
     for (i, doc) in docs.iter().enumerate() {
+        if filter::is_filter(&doc.node) {
+            // A meta filter: read by filter::load, applied to the rules of the run.
+            continue;
+        }
         let action = doc.node.get("action").and_then(Node::as_str);
         if action.is_none() && global.is_none() {
             // The common case: a plain rule document, converted as it is.
@@ -166,13 +171,6 @@ fn load_rule(
     if doc.node.get("correlation").is_some() {
         return crate::correlation::parse::load(doc);
     }
-    if doc.node.get("filter").is_some() && doc.node.get("detection").is_none() {
-        return Err(Diagnostic::new(
-            Code::Unsupported,
-            "Sigma meta filters are not supported yet",
-        )
-        .with_span(at(&["filter"])));
-    }
     for required in ["title", "logsource", "detection"] {
         if doc.node.get(required).is_none() {
             return Err(Diagnostic::new(
@@ -200,8 +198,37 @@ fn load_rule(
         )
         .with_span(at(&["detection"])));
     };
+    let (detections, conditions, condition) =
+        lower_section(file, doc, det, "detection", &[], placeholders, budget)?;
+    Ok(Rule {
+        format: Format::Sigma,
+        meta,
+        detections,
+        condition_text: conditions,
+        condition,
+        span: Span::at(doc.start),
+        logsource_span: at(&["logsource"]),
+        raises: None,
+        correlation: None,
+    })
+}
+
+/// Lower a detection section (`detection:` of a rule, `filter:` of a meta filter): its named
+/// detections, the condition as written, and the condition's meaning. Keys in `skip` are not
+/// detections (a filter's `rules`).
+fn lower_section(
+    file: &SourceFile,
+    doc: &Document,
+    det: &[(String, Node)],
+    root: &str,
+    skip: &[&str],
+    placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
+    budget: &Cell<usize>,
+) -> Result<(Vec<Detection>, Vec<String>, Expr), Diagnostic> {
+    let at = |path: &[&str]| doc.keys.key(path).unwrap_or(Span::at(doc.start));
+    let roots = [root];
     let cx = Context {
-        root: &["detection"],
+        root: &roots,
         doc,
         placeholders,
         budget,
@@ -213,18 +240,19 @@ fn load_rule(
             "condition" => condition_node = Some(node),
             // Legacy aggregation window; meaningful only with the obsolete pipe syntax.
             "timeframe" => {}
+            other if skip.contains(&other) => {}
             _ => detections.push(Detection {
                 name: name.clone(),
                 expr: lower_detection(&cx, name, node)?,
             }),
         }
     }
-    let cond_span = at(&["detection", "condition"]);
+    let cond_span = at(&[root, "condition"]);
     let conditions: Vec<String> = match condition_node {
         None => {
             return Err(
                 Diagnostic::new(Code::NotARule, "the detection has no 'condition'")
-                    .with_span(at(&["detection"])),
+                    .with_span(at(&[root])),
             )
         }
         Some(Node::Str(s)) => vec![s.clone()],
@@ -259,7 +287,7 @@ fn load_rule(
         }
     };
     let base = if conditions.len() == 1 {
-        condition_offset(file, doc, &conditions[0])
+        condition_offset(file, doc, root, &conditions[0])
     } else {
         None
     };
@@ -278,22 +306,12 @@ fn load_rule(
         resolver.charge(&parsed)?;
         alts.push(resolver.resolve(&parsed)?);
     }
-    Ok(Rule {
-        format: Format::Sigma,
-        meta,
-        detections,
-        condition_text: conditions,
-        condition: Expr::or(alts),
-        span: Span::at(doc.start),
-        logsource_span: at(&["logsource"]),
-        raises: None,
-        correlation: None,
-    })
+    Ok((detections, conditions, Expr::or(alts)))
 }
 
 /// Where the condition text starts in the file, when it is written on the key's line.
-fn condition_offset(file: &SourceFile, doc: &Document, cond: &str) -> Option<usize> {
-    let off = doc.keys.value_offset(&["detection", "condition"])?;
+fn condition_offset(file: &SourceFile, doc: &Document, root: &str, cond: &str) -> Option<usize> {
+    let off = doc.keys.value_offset(&[root, "condition"])?;
     let rest = file.text.get(off..)?;
     if rest.starts_with(cond) {
         return Some(off);

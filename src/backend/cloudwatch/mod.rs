@@ -323,6 +323,16 @@ impl Backend for CloudwatchBackend {
                 "fields",
                 minijinja::Value::from_safe_string(fields.join(", ")),
             ),
+            // The same, as a list (a bundle's frame is the union of its rules' lists).
+            (
+                "field_list",
+                minijinja::Value::from(
+                    fields
+                        .iter()
+                        .map(|f| minijinja::Value::from_safe_string(f.clone()))
+                        .collect::<Vec<_>>(),
+                ),
+            ),
             ("limit", minijinja::Value::from(limit)),
             (
                 "log_groups",
@@ -347,6 +357,14 @@ impl Backend for CloudwatchBackend {
             array_max: Some(n - 1),
             ..tried.clone()
         })
+    }
+
+    fn bundle_template(&self) -> Option<&'static str> {
+        Some("cloudwatch/bundle.cwl.j2")
+    }
+
+    fn max_query_len(&self) -> Option<usize> {
+        Some(referee::MAX_QUERY_CHARS)
     }
 
     /// Refuse a query over the Logs Insights length limit, saying what would shorten it.

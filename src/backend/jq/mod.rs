@@ -155,6 +155,14 @@ impl Backend for JqBackend {
         correlation::render(self, corr, cx)
     }
 
+    fn bundle_template(&self) -> Option<&'static str> {
+        Some("jq/bundle.jq.j2")
+    }
+
+    fn string_literal(&self, s: &str) -> Option<String> {
+        Some(lit(s))
+    }
+
     /// Text safe inside a `#` comment: backslashes doubled, line breaks, controls, bidirectional
     /// and other invisible format characters as spaces.
     fn comment(&self, text: &str) -> String {

@@ -117,16 +117,8 @@ impl Mapping {
                     if !matches!(value, Node::Map(_)) {
                         return Err(bad("a mapping of fields (Sigma detection syntax)"));
                     }
-                    let no_placeholders = |_: &str| None;
-                    let cx = crate::sigma::detection::Context {
-                        doc,
-                        placeholders: &no_placeholders,
-                        root: &[],
-                        budget: &std::cell::Cell::new(crate::sigma::detection::MAX_IR_NODES),
-                    };
-                    let e = crate::sigma::detection::lower_detection(&cx, "condition", value)
-                        .map_err(|d| d.or_span(span))?;
-                    m.condition = Some(e);
+                    m.condition =
+                        Some(lower_fields(doc, "condition", value).map_err(|d| d.or_span(span))?);
                 }
                 "table" | "schema" => {
                     let Node::Str(s) = value else {
@@ -192,15 +184,7 @@ impl Mapping {
                 "'conditions' must be a mapping of fields (Sigma detection syntax)".to_owned(),
             );
         }
-        let no_placeholders = |_: &str| None;
-        let cx = crate::sigma::detection::Context {
-            doc,
-            placeholders: &no_placeholders,
-            root: &[],
-            budget: &std::cell::Cell::new(crate::sigma::detection::MAX_IR_NODES),
-        };
-        let e = crate::sigma::detection::lower_detection(&cx, "conditions", conditions)
-            .map_err(|d| d.message)?;
+        let e = lower_fields(doc, "conditions", conditions).map_err(|d| d.message)?;
         let e = if negated { Expr::Not(Box::new(e)) } else { e };
         self.condition = Some(match self.condition.take() {
             Some(c) => Expr::and(vec![c, e]),
@@ -388,6 +372,19 @@ impl Mapping {
             }
         }
     }
+}
+
+/// A mapping of fields in Sigma detection syntax (a node of `doc`, under `key`) as a condition:
+/// no placeholders, the usual size budget.
+fn lower_fields(doc: &yaml::Document, key: &str, node: &Node) -> Result<Expr, Diagnostic> {
+    let no_placeholders = |_: &str| None;
+    let cx = crate::sigma::detection::Context {
+        doc,
+        placeholders: &no_placeholders,
+        root: &[],
+        budget: &std::cell::Cell::new(crate::sigma::detection::MAX_IR_NODES),
+    };
+    crate::sigma::detection::lower_detection(&cx, key, node)
 }
 
 #[cfg(test)]

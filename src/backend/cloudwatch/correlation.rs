@@ -11,7 +11,7 @@
 use minijinja::Value;
 
 use super::quote::field_name;
-use super::{referee, CloudwatchBackend, DEFAULT_LIMIT};
+use super::CloudwatchBackend;
 use crate::backend::{render_condition, RenderCx};
 use crate::correlation::{BaseKind, Correlation, Kind, Op, Source};
 use crate::diagnostic::{Code, Diagnostic};
@@ -92,16 +92,7 @@ pub(super) fn render(
             "count_distinct() counts one field, not tuples of several",
         ));
     }
-    let limit = cx.opts.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > referee::MAX_LIMIT {
-        return Err(Diagnostic::new(
-            Code::Unsupported,
-            format!(
-                "--limit {limit}: Logs Insights' limit command takes 1 to {}",
-                referee::MAX_LIMIT
-            ),
-        ));
-    }
+    let limit = super::checked_limit(cx)?;
     let condition = render_condition(b, &Expr::or(exprs), cx)?;
     let group_names = groups
         .iter()

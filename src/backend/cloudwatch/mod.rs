@@ -115,6 +115,21 @@ impl Settings {
     }
 }
 
+/// `--limit` (default 10,000), checked against what Logs Insights' `limit` command takes.
+pub(super) fn checked_limit(cx: &RenderCx) -> Result<u64, Diagnostic> {
+    let limit = cx.opts.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > referee::MAX_LIMIT {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            format!(
+                "--limit {limit}: Logs Insights' limit command takes 1 to {}",
+                referee::MAX_LIMIT
+            ),
+        ));
+    }
+    Ok(limit)
+}
+
 /// `--array-max`, as [`Backend::prepare`] checked it.
 fn array_max(cx: &RenderCx) -> Result<usize, Diagnostic> {
     Ok(cx.settings::<Settings>()?.array_max)
@@ -290,16 +305,7 @@ impl Backend for CloudwatchBackend {
         rule: &Rule,
         cx: &RenderCx,
     ) -> Result<Vec<(&'static str, minijinja::Value)>, Diagnostic> {
-        let limit = cx.opts.limit.unwrap_or(DEFAULT_LIMIT);
-        if limit == 0 || limit > referee::MAX_LIMIT {
-            return Err(Diagnostic::new(
-                Code::Unsupported,
-                format!(
-                    "--limit {limit}: Logs Insights' limit command takes 1 to {}",
-                    referee::MAX_LIMIT
-                ),
-            ));
-        }
+        let limit = checked_limit(cx)?;
         let mut fields: Vec<String> = Vec::new();
         let wanted: Vec<&str> = if rule.meta.fields.is_empty() {
             DEFAULT_FIELDS.to_vec()

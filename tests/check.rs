@@ -3,14 +3,14 @@
 //! JSON schema, vendored in tests/fixtures/), the shipped rules and the SigmaHQ corpus, and the
 //! warnings `convert` and `test` print.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
+use common::run::{rulecast, text};
 
 fn fixture(name: &str) -> String {
     root()
@@ -18,18 +18,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn rulecast(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rulecast"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// A finding as (code, line, severity).

@@ -4,21 +4,11 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::run::{rulecast, s, temp_dir, text, write};
+use common::run::{rulecast, rulecast_in, s, temp_dir, text, write};
 
 const RULE: &str = "title: Key created\nid: 11111111-2222-4333-8444-555555555555\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventSource: iam.amazonaws.com\n    eventName: CreateAccessKey\n  condition: sel\nlevel: low\n";
 const EXPAND: &str = "title: Outside accounts\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    recipientAccountId|expand: '%trusted%'\n  condition: not sel\n";
 const BROKEN: &str = "title: Broken\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventName: X\n  condition: sel and nope\n";
-
-fn rulecast_in(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rulecast"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("runs")
-}
 
 /// The README's day-one commands exit 0 in this repository with no flags: the placeholders file
 /// in `rules/` is found by itself.

@@ -2,27 +2,13 @@
 //! the right counts), the predicates that decided a failing test, and Panther tests whose event
 //! makes `rule()` raise (failed, as Panther fails them). Fixtures: tests/fixtures/ruletest/.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::root;
+use common::run::{rulecast, text};
 
 fn fixtures() -> String {
     root().join("tests/fixtures/ruletest").display().to_string()
-}
-
-fn rulecast(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rulecast"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The default report: a FAIL line per failing test with expected and actual results (and the

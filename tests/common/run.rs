@@ -12,6 +12,15 @@ pub fn rulecast(args: &[&str]) -> Output {
         .expect("runs")
 }
 
+/// Run `rulecast` with `args` in the directory `dir`.
+pub fn rulecast_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rulecast"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("runs")
+}
+
 pub fn rulecast_stdin(args: &[&str], input: &str) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_rulecast"))

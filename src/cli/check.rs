@@ -67,10 +67,8 @@ pub(super) fn check(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
-    let Some(project) = Project::open(config, &args.paths, err)? else {
-        return Ok(Status::Error);
-    };
-    let Some(mut opts) = project.load_options(args.placeholders.as_deref(), &args.paths, err)?
+    let Some((project, mut opts)) =
+        Project::open_with_options(config, &args.paths, args.placeholders.as_deref(), err)?
     else {
         return Ok(Status::Error);
     };

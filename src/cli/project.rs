@@ -131,6 +131,21 @@ impl Project {
         }
     }
 
+    /// [`Project::open`] and [`Project::load_options`] in one: the project and the load options
+    /// of a run; None (the error printed) when either cannot be read.
+    pub fn open_with_options(
+        config: &ConfigArgs,
+        paths: &[PathBuf],
+        placeholders: Option<&Path>,
+        err: &mut dyn Write,
+    ) -> std::io::Result<Option<(Project, LoadOptions)>> {
+        let Some(project) = Project::open(config, paths, err)? else {
+            return Ok(None);
+        };
+        let opts = project.load_options(placeholders, paths, err)?;
+        Ok(opts.map(|o| (project, o)))
+    }
+
     /// The load options of a run: the placeholders file from `flag`, else from the
     /// configuration, else a `placeholders.yml` in the rules tree (see [`find_placeholders`]).
     /// None (the diagnostic printed) when it cannot be read.
@@ -281,7 +296,12 @@ impl Project {
             return Some(reason.clone());
         }
         let listed = |id: &str| config.skip.get(id);
-        let raw_ids = document_ids(&lf.file);
+        // A rule that did not load has no id: the file's documents are read for theirs, only then.
+        let raw_ids = if lf.rules.iter().any(Result::is_err) {
+            document_ids(&lf.file)
+        } else {
+            Vec::new()
+        };
         let mut reason = None;
         lf.rules.retain(|r| {
             let hit = match r {
@@ -351,10 +371,8 @@ pub fn read_rules(
     io_errors: &mut Vec<FileDiagnostic>,
     err: &mut dyn Write,
 ) -> std::io::Result<Option<(Project, Inputs)>> {
-    let Some(project) = Project::open(config, paths, err)? else {
-        return Ok(None);
-    };
-    let Some(opts) = project.load_options(placeholders, paths, err)? else {
+    let Some((project, opts)) = Project::open_with_options(config, paths, placeholders, err)?
+    else {
         return Ok(None);
     };
     let inputs = project.load(paths, "<stdin>", &opts, whole_files, io_errors, err)?;

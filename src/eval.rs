@@ -77,9 +77,14 @@ impl<'a> Evaluator<'a> {
     }
 
     fn predicate(&self, p: &Predicate, event: &Value) -> bool {
-        if p.quantifier != Quantifier::Any {
-            return self.exact_predicate(p, event);
+        match p.quantifier {
+            Quantifier::Any => self.any_predicate(p, event),
+            Quantifier::Exact => self.exact_predicate(p, event),
         }
+    }
+
+    /// Sigma's reading: every value the path reaches, arrays crossed and expanded.
+    fn any_predicate(&self, p: &Predicate, event: &Value) -> bool {
         let values = match &p.subject {
             Subject::Field(path) => resolve(event, path),
             Subject::Anywhere => {
@@ -91,43 +96,22 @@ impl<'a> Evaluator<'a> {
         match &p.test {
             Test::Null => values.iter().all(|v| v.is_null()),
             Test::Exists => values.iter().any(|v| !v.is_null()),
-            _ => match p.quantifier {
-                Quantifier::Any => values
-                    .iter()
-                    .any(|v| with_elements(v).any(|x| self.value_test(&p.test, x, event))),
-                _ => false,
-            },
+            _ => values
+                .iter()
+                .any(|v| with_elements(v).any(|x| self.value_test(&p.test, x, event))),
         }
     }
 
-    /// The Python-style quantifiers: one value through objects only.
+    /// Python's reading: the one value the path reaches through objects only.
     fn exact_predicate(&self, p: &Predicate, event: &Value) -> bool {
         let value = match &p.subject {
             Subject::Field(path) => resolve_exact(event, path),
             Subject::Anywhere => None,
         };
-        let q = p.quantifier;
-        match (&p.test, q) {
-            (Test::Null, Quantifier::Exact) => value.is_none_or(Value::is_null),
-            (Test::Exists, Quantifier::Exact) => value.is_some_and(|v| !v.is_null()),
-            (_, Quantifier::Exact) => {
-                value.is_some_and(|v| self.value_test_with(&p.test, v, event, q))
-            }
-            (_, Quantifier::AnyElement) => value
-                .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().any(|v| self.element_test(&p.test, v, event, q))),
-            (_, Quantifier::AllElements) => value
-                .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().all(|v| self.element_test(&p.test, v, event, q))),
-            (_, Quantifier::Any) => false,
-        }
-    }
-
-    fn element_test(&self, test: &Test, v: &Value, event: &Value, q: Quantifier) -> bool {
-        match test {
-            Test::Null => v.is_null(),
-            Test::Exists => !v.is_null(),
-            _ => self.value_test_with(test, v, event, q),
+        match &p.test {
+            Test::Null => value.is_none_or(Value::is_null),
+            Test::Exists => value.is_some_and(|v| !v.is_null()),
+            _ => value.is_some_and(|v| self.value_test_with(&p.test, v, event, p.quantifier)),
         }
     }
 

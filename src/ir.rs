@@ -170,14 +170,9 @@ pub enum Quantifier {
     #[default]
     Any,
     /// Python's `event.get` / `deep_get` reading: the path walks objects only, and the one value
-    /// it reaches (if any) is tested as it is: no array is crossed or expanded.
+    /// it reaches (if any) is tested as it is: no array is crossed or expanded. (A test of each
+    /// element of the array it reaches is an [`Expr::Elements`] whose body tests the element.)
     Exact,
-    /// Python `any(... for x in v)`, Panther `AnyElement`: the path walks objects only to an
-    /// array; some direct element passes.
-    AnyElement,
-    /// Python `all(... for x in v)`, Panther `AllElements`: the path walks objects only to an
-    /// array; every direct element passes (an empty array passes, a non-array fails).
-    AllElements,
 }
 
 /// One test on one subject.

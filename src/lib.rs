@@ -31,6 +31,7 @@ pub mod eval;
 pub mod ir;
 pub mod mapping;
 pub mod panther;
+pub mod passes;
 pub mod pipeline;
 pub mod portable_regex;
 pub mod report;

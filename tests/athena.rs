@@ -1114,8 +1114,9 @@ fn py_cases() -> Vec<(String, Expr)> {
             }
         }
         for path in element_paths {
-            for q in [Quantifier::AnyElement, Quantifier::AllElements] {
-                out.push((format!("{q:?} {path} {test:?}"), py(path, q, test.clone())));
+            for count in [Count::Some, Count::Every] {
+                let own = py("", Quantifier::Exact, test.clone());
+                out.push((format!("{count:?} {path} {test:?}"), each(path, count, own)));
             }
         }
     }
@@ -1162,11 +1163,11 @@ fn element_cases() -> Vec<(String, Expr)> {
         ("type is None", exact("type", Test::Null)),
         (
             "any of itself == 1",
-            py("", Quantifier::AnyElement, Test::Is(json!(1))),
+            each("", Count::Some, exact("", Test::Is(json!(1)))),
         ),
         (
             "all of k truthy",
-            py("k", Quantifier::AllElements, Test::Truthy),
+            each("k", Count::Every, exact("", Test::Truthy)),
         ),
         (
             "some element of itself is 0",

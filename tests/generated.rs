@@ -331,25 +331,36 @@ fn python_test() -> impl Strategy<Value = Test> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
-    /// Python-style predicates (exact paths, element quantifiers, typed equality, truthiness,
+    /// Python-style predicates (exact paths, tests of each element, typed equality, truthiness,
     /// types, keys) agree between jq and the evaluator on arbitrary JSON.
     #[test]
     fn python_style_predicates_agree(
         test in python_test(),
-        q in prop_oneof![Just(Quantifier::Exact), Just(Quantifier::AnyElement), Just(Quantifier::AllElements), Just(Quantifier::Any)],
+        reading in prop_oneof![Just("exact"), Just("any element"), Just("every element"), Just("any")],
         nested in any::<bool>(),
         events in prop::collection::vec((json_value(), json_value()), 1..5),
     ) {
-        let path = if nested { "f.a" } else { "f" };
-        let rule = Rule {
-            condition: Expr::Pred(Predicate {
-                subject: Subject::Field(FieldPath::parse(path)),
-                quantifier: q,
-                test,
-                span: Span::default(),
-            }),
-            ..rule_with(Test::Exists, "t")
+        let path = FieldPath::parse(if nested { "f.a" } else { "f" });
+        let pred = |path: FieldPath, quantifier| Expr::Pred(Predicate {
+            subject: Subject::Field(path),
+            quantifier,
+            test: test.clone(),
+            span: Span::default(),
+        });
+        // A test of the value, or of its elements (a Python generator over the array).
+        let each = |count| Expr::Elements(rulecast::ir::Elements {
+            path: path.clone(),
+            count,
+            body: Box::new(pred(FieldPath(vec![]), Quantifier::Exact)),
+            span: Span::default(),
+        });
+        let condition = match reading {
+            "exact" => pred(path.clone(), Quantifier::Exact),
+            "any" => pred(path.clone(), Quantifier::Any),
+            "any element" => each(rulecast::ir::Count::Some),
+            _ => each(rulecast::ir::Count::Every),
         };
+        let rule = Rule { condition, ..rule_with(Test::Exists, "t") };
         let program = JqProgram::compile(&jq_for(&rule)).expect("compiles");
         let eval = Evaluator::new(&rule.condition).expect("ok");
         for (f, g) in events {
@@ -516,6 +527,75 @@ fn element_conditions_examples() {
             if common::system_jq() {
                 let out = common::run_system_jq(&jq_for(&rule), e).expect("jq runs");
                 assert_eq!(!out.is_empty(), want[i], "system jq {count:?} {e}");
+            }
+        }
+    }
+}
+
+/// A random condition over the fields `f`, `f.a` and `g`: predicates under both readings, and
+/// AND, OR, NOT and per-element conditions over them, nested.
+fn condition() -> impl Strategy<Value = Expr> {
+    let leaf = prop_oneof![
+        9 => (
+            prop_oneof![4 => Just("f"), 2 => Just("f.a"), 1 => Just("g")],
+            prop_oneof![Just(Quantifier::Exact), Just(Quantifier::Any)],
+            python_test(),
+        )
+            .prop_map(|(path, quantifier, test)| {
+                Expr::Pred(Predicate {
+                    subject: Subject::Field(FieldPath::parse(path)),
+                    quantifier,
+                    test,
+                    span: Span::default(),
+                })
+            }),
+        1 => any::<bool>().prop_map(Expr::Const),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::And),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Or),
+            inner.clone().prop_map(|x| Expr::Not(Box::new(x))),
+            (
+                element_body(),
+                prop_oneof![Just(Count::Some), Just(Count::Every)]
+            )
+                .prop_map(|(body, count)| Expr::Elements(Elements {
+                    path: FieldPath::parse("f"),
+                    count,
+                    body: Box::new(body),
+                    span: Span::default(),
+                })),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The passes every rule goes through (desugaring, then simplifying, with negations spread or
+    /// kept) never change what a condition matches, by the evaluator's reading.
+    #[test]
+    fn passes_keep_the_meaning(
+        e in condition(),
+        events in prop::collection::vec((json_value(), json_value()), 1..8),
+    ) {
+        let before = Evaluator::new(&e).expect("compiles");
+        let lowered = [
+            ("desugar", rulecast::passes::desugar(&e)),
+            ("lower", rulecast::passes::lower(&e)),
+            ("keeping negations", rulecast::passes::lower_keeping_negations(&e)),
+        ];
+        for (name, after) in &lowered {
+            let after_eval = Evaluator::new(after).expect("compiles");
+            for (f, g) in &events {
+                let event = json!({"f": f, "g": g});
+                prop_assert_eq!(
+                    before.matches(&event),
+                    after_eval.matches(&event),
+                    "{} changed the meaning on {}\nbefore: {:?}\nafter: {:?}",
+                    name, event, e, after
+                );
             }
         }
     }

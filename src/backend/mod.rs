@@ -286,13 +286,14 @@ pub trait Backend: Sync {
         None
     }
     /// The text around a rendered [`Expr::Elements`] body: `(before, after)`, where the body is
-    /// rendered as a condition on one element. Targets without per-element conditions keep this
-    /// default and report them unsupported.
+    /// rendered as a condition on one element; `None` when the path can never hold an array (a
+    /// scalar column), so the whole condition is false. Targets without per-element conditions
+    /// keep this default and report them unsupported.
     fn elements(
         &self,
         _el: &crate::ir::Elements,
         _cx: &mut RenderCx,
-    ) -> Result<(String, String), Diagnostic> {
+    ) -> Result<Option<(String, String)>, Diagnostic> {
         Err(Diagnostic::unsupported(
             self.target().name(),
             "a condition on each element of an array",
@@ -690,7 +691,10 @@ fn render_expr(
             if let Some(r) = backend.expand_elements(el, cx, indent) {
                 return r.map_err(|d| d.or_span(el.span));
             }
-            let (before, after) = backend.elements(el, cx).map_err(|d| d.or_span(el.span))?;
+            let frame = backend.elements(el, cx).map_err(|d| d.or_span(el.span))?;
+            let Some((before, after)) = frame else {
+                return Ok(s.false_.to_owned());
+            };
             cx.depth += 1;
             let body = render_expr(backend, &el.body, cx, indent + 1, true);
             cx.depth -= 1;

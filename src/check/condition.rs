@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::{did_you_mean, Finding, Lint};
 use crate::cloudtrail::TOP_LEVEL_KEYS;
 use crate::ir::{Expr, FieldPath, Subject};
-use crate::panther::simplify::simplify;
+use crate::passes::simplify;
 use crate::rule::{Format, Rule};
 use crate::source::{SourceFile, Span};
 

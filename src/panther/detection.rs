@@ -437,7 +437,6 @@ fn equals(path: &FieldPath, v: &serde_json::Value, fold: bool, span: Span) -> Ex
 /// `Contains`: a substring of a string, or a list element equal to the value or (for text)
 /// containing it.
 fn contains(path: &FieldPath, node: &Node, fold: bool, span: Span) -> Result<Expr, Diagnostic> {
-    use crate::ir::Quantifier;
     let v = node
         .get("Value")
         .and_then(scalar)
@@ -455,15 +454,10 @@ fn contains(path: &FieldPath, node: &Node, fold: bool, span: Span) -> Result<Exp
                     },
                     span,
                 ),
-                super::quantified(
-                    path,
-                    Quantifier::AnyElement,
-                    Test::Str { pattern: p, fold },
-                    span,
-                ),
+                super::any_element(path, Test::Str { pattern: p, fold }, span),
             ])
         }
-        other => super::quantified(path, Quantifier::AnyElement, Test::Is(other.clone()), span),
+        other => super::any_element(path, Test::Is(other.clone()), span),
     })
 }
 
@@ -603,12 +597,7 @@ fn condition(cond: &str, path: &FieldPath, node: &Node, span: Span) -> Result<Ex
                 })?;
                 alts.push(equals(path, &v, false, span));
                 if !v.is_null() {
-                    alts.push(super::quantified(
-                        path,
-                        crate::ir::Quantifier::AnyElement,
-                        Test::Is(v),
-                        span,
-                    ));
+                    alts.push(super::any_element(path, Test::Is(v), span));
                 }
             }
             Expr::or(alts)
@@ -618,12 +607,9 @@ fn condition(cond: &str, path: &FieldPath, node: &Node, span: Span) -> Result<Ex
             is_ip(path, true, true, span),
             not(exact(path, Test::Cidr(cidr(cond, node, span)?), span)),
         ]),
-        "CIDRContainsIPAddresses" => super::quantified(
-            path,
-            crate::ir::Quantifier::AnyElement,
-            Test::Cidr(cidr(cond, node, span)?),
-            span,
-        ),
+        "CIDRContainsIPAddresses" => {
+            super::any_element(path, Test::Cidr(cidr(cond, node, span)?), span)
+        }
         "IsIPAddress" => is_ip(path, true, true, span),
         "IsIPv4Address" => is_ip(path, true, false, span),
         "IsIPv6Address" => is_ip(path, false, true, span),

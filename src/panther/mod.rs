@@ -8,7 +8,6 @@
 
 pub mod detection;
 pub mod python;
-pub(crate) mod simplify;
 
 use std::path::{Path, PathBuf};
 
@@ -258,7 +257,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
         ],
         None => vec![],
     };
-    let condition = simplify::simplify(&Expr::and(filters.into_iter().chain([body]).collect()));
+    let condition = crate::passes::lower(&Expr::and(filters.into_iter().chain([body]).collect()));
     Ok(Rule {
         format: Format::Panther,
         meta,
@@ -370,6 +369,13 @@ fn read_rule_module(yaml: &Path, name: &str) -> Result<(PathBuf, String), Diagno
 
 // ---- IR helpers shared by both Panther front ends ----
 
+/// A test of some element of the array at `path` (Python `any(x == v for x in arr)`, Panther
+/// `AnyElement`): an [`Expr::Elements`] whose body tests the element itself.
+pub(crate) fn any_element(path: &FieldPath, test: Test, span: Span) -> Expr {
+    let element = FieldPath(Vec::new());
+    elements(path, Count::Some, exact(&element, test, span), span)
+}
+
 /// A predicate reading the one value at `path` (Python `deep_get`).
 pub(crate) fn exact(path: &FieldPath, test: Test, span: Span) -> Expr {
     quantified(path, Quantifier::Exact, test, span)
@@ -384,20 +390,8 @@ pub(crate) fn quantified(path: &FieldPath, quantifier: Quantifier, test: Test, s
     })
 }
 
-/// A condition on the elements of the array at `path`; a body that is one test of the element
-/// itself becomes an element-quantified predicate.
+/// A condition on the elements of the array at `path` (see [`Expr::Elements`]).
 pub(crate) fn elements(path: &FieldPath, count: Count, body: Expr, span: Span) -> Expr {
-    if let Expr::Pred(p) = &body {
-        let own = matches!(&p.subject, Subject::Field(f) if f.segments().is_empty());
-        if own && p.quantifier == Quantifier::Exact && count != Count::One {
-            let q = if count == Count::Some {
-                Quantifier::AnyElement
-            } else {
-                Quantifier::AllElements
-            };
-            return quantified(path, q, p.test.clone(), span);
-        }
-    }
     let is_array = exact(path, Test::Type(crate::ir::JsonType::Array), span);
     match (count, &body) {
         (Count::Some, Expr::Const(false)) | (Count::One, Expr::Const(false)) => Expr::Const(false),

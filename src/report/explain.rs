@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{md_cell, md_code, md_heading, md_inline, md_item};
 use crate::escape::visible;
-use crate::ir::{Anchor, Expr, Predicate, Quantifier, Shape, Subject, Test};
+use crate::ir::{Anchor, Expr, Predicate, Shape, Subject, Test};
 use crate::rule::{Format, Rule};
 use crate::sigma::condition::{self, Cond};
 
@@ -378,11 +378,7 @@ pub fn indicator(p: &Predicate, negated: bool) -> Indicator {
         Test::Type(t) => ("type", vec![t.jq_name().to_owned()]),
         Test::HasKey(k) => ("has_key", vec![k.clone()]),
     };
-    let kind = match p.quantifier {
-        Quantifier::AnyElement => format!("any_element {kind}"),
-        Quantifier::AllElements => format!("all_elements {kind}"),
-        Quantifier::Any | Quantifier::Exact => kind.to_owned(),
-    };
+    let kind = kind.to_owned();
     Indicator {
         field,
         kind,

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use crate::ir::{Expr, Part, Quantifier, Subject, Test};
+use crate::ir::{Expr, Part, Subject, Test};
 
 /// The fields the index knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,9 +40,6 @@ pub fn required(e: &Expr, key: Key) -> Option<BTreeSet<String>> {
                 return None;
             };
             if path.0.len() != 1 || path.0[0] != key.field() {
-                return None;
-            }
-            if !matches!(p.quantifier, Quantifier::Any | Quantifier::Exact) {
                 return None;
             }
             let literal = match &p.test {

@@ -306,7 +306,11 @@ fn lower_section(
         resolver.charge(&parsed)?;
         alts.push(resolver.resolve(&parsed)?);
     }
-    Ok((detections, conditions, Expr::or(alts)))
+    Ok((
+        detections,
+        conditions,
+        crate::passes::lower_keeping_negations(&Expr::or(alts)),
+    ))
 }
 
 /// Where the condition text starts in the file, when it is written on the key's line.

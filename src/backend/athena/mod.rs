@@ -148,7 +148,7 @@ impl Backend for AthenaBackend {
         &self,
         el: &crate::ir::Elements,
         cx: &mut RenderCx,
-    ) -> Result<(String, String), Diagnostic> {
+    ) -> Result<Option<(String, String)>, Diagnostic> {
         PredicateRenderer::new(cx)?.elements_frame(el)
     }
 

@@ -1,9 +1,9 @@
 //! Typed tests and one-value predicates, rendered from the JSON types the table can tell, with the
 //! reference evaluator's meaning. These come from Panther (Python) rules, but nothing here reads
 //! Python: it renders the IR's typed tests `Is`, `Str`, `Truthy`, `Type`, `HasKey` (also under
-//! Sigma's any-value reading, which Panther's `deep_walk()` uses), every test under the `Exact`,
-//! `AnyElement` and `AllElements` quantifiers (the one value a path reaches through objects), and
-//! conditions on each element of an array ([`Elements`]).
+//! Sigma's any-value reading, which Panther's `deep_walk()` uses), every test under the `Exact`
+//! quantifier (the one value a path reaches through objects), and conditions on each element of
+//! an array ([`Elements`]).
 //!
 //! These tests need a value's JSON type, so each value is read with what the table keeps of it:
 //! - inside a JSON-string column (`requestParameters.a.b`), the typed JSON value
@@ -35,7 +35,7 @@ use super::schema::{self, Schema, Ty, SCHEMAS};
 use super::sql::{ascii_fold, ident, like_pattern, lit};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Anchor, CompareOp, Count, Elements, FieldPath, JsonType, Number, Pattern};
-use crate::ir::{Part, Predicate, Quantifier, Shape, Subject, Test};
+use crate::ir::{Part, Predicate, Shape, Subject, Test};
 
 /// What the table knows about a column's JSON type.
 #[derive(Debug, Clone)]
@@ -219,19 +219,14 @@ fn and(a: String, b: String) -> String {
 }
 
 impl PredicateRenderer<'_> {
-    /// A predicate under the `Exact`, `AnyElement` or `AllElements` quantifier.
+    /// A predicate under the `Exact` quantifier.
     pub(super) fn one_value_predicate(&mut self, p: &Predicate) -> Result<String, Diagnostic> {
         let val = match &p.subject {
             Subject::Field(path) => self.one_value(path)?,
             // The evaluator reads no value for a Python-style test without a field.
             Subject::Anywhere => TypedValue::Absent,
         };
-        match p.quantifier {
-            Quantifier::AnyElement | Quantifier::AllElements => {
-                self.each_element(&val, &p.test, p.quantifier == Quantifier::AllElements)
-            }
-            _ => self.typed_test(&val, &p.test),
-        }
+        self.typed_test(&val, &p.test)
     }
 
     /// A typed test under Sigma's any-value reading (Panther's `deep_walk()`): some value the path
@@ -303,7 +298,10 @@ impl PredicateRenderer<'_> {
     /// The frame of a per-element condition ([`Elements`]): `any_match(arr, el1 -> ` and `)`,
     /// `all_match`, or `cardinality(filter(...)) = 1` for exactly one. The body's paths then read
     /// from the element.
-    pub(super) fn elements_frame(&mut self, el: &Elements) -> Result<(String, String), Diagnostic> {
+    pub(super) fn elements_frame(
+        &mut self,
+        el: &Elements,
+    ) -> Result<Option<(String, String)>, Diagnostic> {
         let val = self.one_value(&el.path)?;
         let var = format!("el{}", self.depth + 1);
         let (array, cx) = match val {
@@ -326,16 +324,16 @@ impl PredicateRenderer<'_> {
             s.push(cx);
         });
         if never {
-            return Ok(("(FALSE AND ".to_owned(), ")".to_owned()));
+            return Ok(None);
         }
-        Ok(match el.count {
+        Ok(Some(match el.count {
             Count::Some => (format!("any_match({array}, {var} -> "), ")".to_owned()),
             Count::Every => (format!("all_match({array}, {var} -> "), ")".to_owned()),
             Count::One => (
                 format!("cardinality(filter({array}, {var} -> "),
                 ")) = 1".to_owned(),
             ),
-        })
+        }))
     }
 
     /// The one value a path reaches through objects only (Python's `deep_get`): from the row,
@@ -418,43 +416,6 @@ impl PredicateRenderer<'_> {
                 element: false,
             },
         }
-    }
-
-    /// "Some element passes" / "every element passes" (an empty array passes, a non-array fails).
-    fn each_element(
-        &mut self,
-        val: &TypedValue,
-        test: &Test,
-        every: bool,
-    ) -> Result<String, Diagnostic> {
-        let x = self.scope.var("x");
-        let (array, elem) = match val {
-            TypedValue::Json { expr, .. } => (
-                format!("TRY_CAST({expr} AS ARRAY<JSON>)"),
-                TypedValue::Json {
-                    expr: x.clone(),
-                    element: true,
-                },
-            ),
-            TypedValue::Typed {
-                expr,
-                kind: JsonKind::Array(ty),
-            } => {
-                let elem = match column_value(x.clone(), ty, self.schema.def.fields.is_some()) {
-                    TypedValue::Json { expr, .. } => TypedValue::Json {
-                        expr,
-                        element: true,
-                    },
-                    other => other,
-                };
-                (expr.clone(), elem)
-            }
-            // Not an array (or no value): no element passes, and "all" needs an array too.
-            _ => return Ok("FALSE".to_owned()),
-        };
-        let body = self.typed_test(&elem, test)?;
-        let f = if every { "all_match" } else { "any_match" };
-        Ok(format!("{f}({array}, {x} -> {body})"))
     }
 
     /// One test on one value.

@@ -45,7 +45,7 @@ mod text;
 mod typed;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Count, Elements, Expr, FieldPath, Predicate, Quantifier, Subject, Test};
+use crate::ir::{Elements, Predicate, Quantifier, Subject, Test};
 use crate::rule::Rule;
 
 use super::{Backend, RenderCx, RenderOptions, Syntax, Target};
@@ -209,32 +209,9 @@ impl Backend for CloudwatchBackend {
     }
 
     /// A predicate on the values of a field (Sigma's reading, lists expanded) or on the one value
-    /// Python's reading reaches; a per-element quantifier becomes a per-element condition.
+    /// Python's reading reaches.
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
-        let count = match p.quantifier {
-            Quantifier::Any => return Renderer::new(cx, false)?.predicate(p),
-            Quantifier::Exact => return Renderer::new(cx, true)?.predicate(p),
-            Quantifier::AnyElement => Count::Some,
-            Quantifier::AllElements => Count::Every,
-        };
-        let Subject::Field(path) = &p.subject else {
-            return Err(Diagnostic::unsupported(
-                "cloudwatch",
-                "a field-less per-element test",
-            ));
-        };
-        // The test on each element: a Python-style test of the element itself.
-        let el = Elements {
-            path: path.clone(),
-            count,
-            body: Box::new(Expr::Pred(Predicate {
-                subject: Subject::Field(FieldPath(Vec::new())),
-                quantifier: Quantifier::Exact,
-                ..p.clone()
-            })),
-            span: p.span,
-        };
-        self.expand_list(&el, cx, 1)
+        Renderer::new(cx, p.quantifier == Quantifier::Exact)?.predicate(p)
     }
 
     /// Every per-element condition is repeated over list indices (see `elements.rs`).

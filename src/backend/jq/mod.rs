@@ -91,9 +91,13 @@ impl Backend for JqBackend {
     }
 
     /// `any(...)`/`all(...)`/a count of one over the array the one value at the path holds.
-    fn elements(&self, el: &Elements, cx: &mut RenderCx) -> Result<(String, String), Diagnostic> {
+    fn elements(
+        &self,
+        el: &Elements,
+        cx: &mut RenderCx,
+    ) -> Result<Option<(String, String)>, Diagnostic> {
         let src = object_value(&el.path, &mut cx.needs);
-        Ok(match el.count {
+        Ok(Some(match el.count {
             Count::Some => (
                 format!("any({src} | select(type == \"array\") | .[]; "),
                 ")".to_owned(),
@@ -106,7 +110,7 @@ impl Backend for JqBackend {
                 format!("any({src}; type == \"array\" and ([.[] | select("),
                 ")] | length == 1))".to_owned(),
             ),
-        })
+        }))
     }
 
     /// Text tests of one case mode on one subject as one pass over its values.

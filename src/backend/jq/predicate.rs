@@ -23,14 +23,10 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> Result<String, Diagnos
                 ("any", "!=")
             };
             let v = raw_values(&p.subject, q, needs);
-            match q {
-                Quantifier::Any | Quantifier::Exact => format!("{all}({v}; . {cmp} null)"),
-                Quantifier::AnyElement => {
-                    format!("any({v} | select(type == \"array\") | .[]; . {cmp} null)")
-                }
-                Quantifier::AllElements => {
-                    format!("any({v}; type == \"array\" and all(.[]; . {cmp} null))")
-                }
+            if v == "." {
+                format!("(. {cmp} null)")
+            } else {
+                format!("{all}({v}; . {cmp} null)")
             }
         }
         Test::Is(v) => quantified(q, &p.subject, None, &python_eq(v), needs),
@@ -161,13 +157,11 @@ pub(super) fn quantified(
     let t = transform.map(|t| format!(" | {t}")).unwrap_or_default();
     match q {
         Quantifier::Any => format!("any({src}{t}; {cond})"),
+        // An element itself, inside a per-element condition: one value, tested in place.
+        Quantifier::Exact if src == "." && transform.is_none() => {
+            format!("(. != null and ({cond}))")
+        }
         Quantifier::Exact => format!("any({src} | select(. != null){t}; {cond})"),
-        Quantifier::AnyElement => {
-            format!("any({src} | select(type == \"array\") | .[] | select(. != null){t}; {cond})")
-        }
-        Quantifier::AllElements => {
-            format!("any({src}; type == \"array\" and all(.[]; . != null and (.{t} | {cond})))")
-        }
     }
 }
 

@@ -453,7 +453,7 @@ fn char_outside(chars: &std::collections::BTreeSet<String>) -> String {
 /// truth. Tests of deeper paths (missing on a string) and of per-element conditions (a string is
 /// no list) read every item alike. A test that tells apart infinitely many items is refused.
 fn distinguished(body: &Expr, over: Over) -> Result<std::collections::BTreeSet<String>, String> {
-    use crate::ir::{Part, Quantifier, Subject};
+    use crate::ir::{Part, Subject};
     let refuse = |what: &str| {
         Err(format!(
             "iterating over {} with {what} (Python iterates a string's characters and a dict's \
@@ -480,12 +480,6 @@ fn distinguished(body: &Expr, over: Over) -> Result<std::collections::BTreeSet<S
             Subject::Anywhere => return refuse("a test of any value in the event"),
             Subject::Field(f) if !f.segments().is_empty() => continue,
             Subject::Field(_) => {}
-        }
-        if matches!(
-            p.quantifier,
-            Quantifier::AnyElement | Quantifier::AllElements
-        ) {
-            continue;
         }
         let (pattern, fold) = match &p.test {
             Test::Null | Test::Exists | Test::Type(_) | Test::HasKey(_) => continue,

@@ -96,7 +96,7 @@ impl<'m> Translator<'m> {
                             Some(x) => self.expr(x, &env_a)?,
                             None => Value::constant(Py::None),
                         };
-                        crate::panther::simplify::simplify(&ok) == Expr::Const(true)
+                        crate::passes::simplify(&ok) == Expr::Const(true)
                             && returned.as_const().is_some()
                     }
                     _ => false,

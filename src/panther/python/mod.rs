@@ -100,7 +100,7 @@ pub struct Translation {
 
 /// `raises` simplified, unless it is `false` or reads a marker path.
 fn usable_raises(raises: &Expr) -> Option<Expr> {
-    let r = crate::panther::simplify::simplify(raises);
+    let r = crate::passes::simplify(raises);
     if r == Expr::Const(false) {
         return None;
     }

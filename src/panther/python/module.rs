@@ -174,7 +174,7 @@ impl<'m> Translator<'m> {
         if self.deferred.is_empty() {
             return Ok(cond);
         }
-        let cond = crate::panther::simplify::simplify(&cond);
+        let cond = crate::passes::simplify(&cond);
         let left = cond
             .predicates()
             .into_iter()

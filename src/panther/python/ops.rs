@@ -587,12 +587,7 @@ impl<'m> Translator<'m> {
                 let Some(j) = item.json_scalar() else {
                     return Err("'in' with a list or dict on the left".into());
                 };
-                let in_list = quantified(
-                    &l.field(),
-                    crate::ir::Quantifier::AnyElement,
-                    Test::Is(j),
-                    self.span,
-                );
+                let in_list = crate::panther::any_element(&l.field(), Test::Is(j), self.span);
                 let ok_types = Expr::or(vec![
                     self.is_type(l, JsonType::Array),
                     self.is_type(l, JsonType::Object),

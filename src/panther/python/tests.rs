@@ -6,7 +6,7 @@ use serde_json::json;
 
 fn tr(src: &str) -> Result<Expr, Diagnostic> {
     translate(Path::new("t.py"), src, Span::default())
-        .map(|t| crate::panther::simplify::simplify(&t.condition))
+        .map(|t| crate::passes::simplify(&t.condition))
 }
 
 /// `rule` body lines; each event with the expected verdict, checked with the evaluator and jq.

@@ -16,7 +16,7 @@ fn translated(src: String) -> Result<Expr, Diagnostic> {
         .stack_size(2 << 20)
         .spawn(move || {
             translate(Path::new("t.py"), &src, Span::default())
-                .map(|t| crate::panther::simplify::simplify(&t.condition))
+                .map(|t| crate::passes::simplify(&t.condition))
         })
         .expect("thread")
         .join()

@@ -280,6 +280,8 @@ struct Work {
     second: usize,
     /// How deep inside a second look the rebuilding is.
     looked: usize,
+    /// Whether `not (a or b)` is written `not a and not b` (see [`normalise`]).
+    spread_negations: bool,
 }
 
 /// How deep a second look rebuilds: deeper parts are left as they are (the first look has
@@ -290,6 +292,15 @@ const SECOND_LOOK_DEPTH: usize = 8;
 const WORK: usize = 500_000;
 
 impl Work {
+    fn new(spread_negations: bool) -> Work {
+        Work {
+            left: WORK,
+            second: 0,
+            looked: 0,
+            spread_negations,
+        }
+    }
+
     /// Spend `n` units; false once the budget is spent.
     fn spend(&mut self, n: usize) -> bool {
         self.left = self.left.saturating_sub(n);
@@ -683,23 +694,25 @@ fn dedup(e: Expr) -> Expr {
     }
 }
 
-/// The same condition without the guards its other tests imply; `¬Exists` reads as `Null`.
+/// The same condition without the guards its other tests imply; `¬Exists` reads as `Null`, and
+/// `not (a or b)` as `not a and not b` (a Python rule's early `return False` guards become
+/// conjuncts of their own).
 pub fn simplify(e: &Expr) -> Expr {
-    simplify_within(
-        e,
-        &mut Work {
-            left: WORK,
-            second: 0,
-            looked: 0,
-        },
-    )
+    simplify_within(e, &mut Work::new(true))
+}
+
+/// [`simplify`], keeping the negations where the rule put them (a Sigma `not 1 of filter*` stays
+/// one negated alternative, which targets print as one `NOT IN` list).
+pub fn simplify_keeping_negations(e: &Expr) -> Expr {
+    simplify_within(e, &mut Work::new(false))
 }
 
 /// [`simplify`] spending from `work`.
 fn simplify_within(e: &Expr, work: &mut Work) -> Expr {
     let mut cur = e.clone();
     for _ in 0..4 {
-        let next = factor(&normalise(&rebuild(&cur, &Facts::default(), work)), work);
+        let rebuilt = rebuild(&cur, &Facts::default(), work);
+        let next = factor(&normalise(&rebuilt, work.spread_negations), work);
         if next == cur {
             break;
         }
@@ -708,8 +721,10 @@ fn simplify_within(e: &Expr, work: &mut Work) -> Expr {
     cur
 }
 
-/// `not exists(f)` is `null(f)` and `not null(f)` is `exists(f)` for exact reads.
-fn normalise(e: &Expr) -> Expr {
+/// `not exists(f)` is `null(f)` and `not null(f)` is `exists(f)` for exact reads; with `spread`,
+/// `not (a or b)` is `not a and not b`.
+fn normalise(e: &Expr, spread: bool) -> Expr {
+    let again = |x: &Expr| normalise(x, spread);
     match e {
         Expr::Not(x) => match x.as_ref() {
             Expr::Pred(p) if field(p).is_some() && matches!(p.test, Test::Exists | Test::Null) => {
@@ -722,18 +737,16 @@ fn normalise(e: &Expr) -> Expr {
             }
             // `not (a or b)` is `not a and not b`: the early `return False` guards of a rule
             // become top-level conjuncts (exclusions, and the action filter the catalog sees).
-            Expr::Or(xs) => Expr::and(
-                xs.iter()
-                    .map(|x| normalise(&Expr::not(x.clone())))
-                    .collect(),
-            ),
-            other => Expr::not(normalise(other)),
+            Expr::Or(xs) if spread => {
+                Expr::and(xs.iter().map(|x| again(&Expr::not(x.clone()))).collect())
+            }
+            other => Expr::not(again(other)),
         },
-        Expr::And(xs) => Expr::and(xs.iter().map(normalise).collect()),
-        Expr::Or(xs) => Expr::or(xs.iter().map(normalise).collect()),
+        Expr::And(xs) => Expr::and(xs.iter().map(again).collect()),
+        Expr::Or(xs) => Expr::or(xs.iter().map(again).collect()),
         Expr::Elements(el) => {
             let mut el = el.clone();
-            el.body = Box::new(normalise(&el.body));
+            el.body = Box::new(again(&el.body));
             Expr::Elements(el)
         }
         other => other.clone(),

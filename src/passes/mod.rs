@@ -1,0 +1,25 @@
+//! Passes over the IR that every rule's condition goes through after its front end and before
+//! any backend: [`desugar`] rewrites spellings a front end finds convenient into the one spelling
+//! of the core IR, then [`simplify`] removes what the rest of the condition already decides. Both
+//! keep the meaning the reference evaluator gives, which `tests/generated.rs` checks on random
+//! conditions and events.
+
+pub mod desugar;
+pub mod simplify;
+
+pub use desugar::desugar;
+pub use simplify::simplify;
+
+use crate::ir::Expr;
+
+/// A Python rule's condition, in the core IR and simplified (negated alternatives spread into
+/// negated conjuncts: see [`simplify`]).
+pub fn lower(e: &Expr) -> Expr {
+    simplify(&desugar(e))
+}
+
+/// A Sigma rule's condition, in the core IR and simplified, its negations left where the rule
+/// wrote them.
+pub fn lower_keeping_negations(e: &Expr) -> Expr {
+    simplify::simplify_keeping_negations(&desugar(e))
+}

@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::ir::{
-    Anchor, Count, Expr, FieldPath, JsonType, Part, Predicate, Quantifier, Subject, Test,
+    Anchor, Count, Expr, FieldPath, JsonType, Part, Predicate, Quantifier, Root, Subject, Test,
 };
 use crate::portable_regex::PortableRegex;
 
@@ -26,6 +26,15 @@ pub struct Evaluator<'a> {
 impl<'a> Evaluator<'a> {
     /// Compile the regexes of `expr`. Fails only on a regex the front end should have rejected.
     pub fn new(expr: &'a Expr) -> Result<Self, String> {
+        // A deferred refusal of the Panther translator reads nothing (the translator refuses
+        // the rule when one is left in its condition); an element's path must have been made
+        // element-relative.
+        let element = |f: &&FieldPath| matches!(f.root(), Root::Element(_));
+        if let Some(f) = expr.paths().into_iter().find(element) {
+            return Err(format!(
+                "internal: the path {f} does not start from the event"
+            ));
+        }
         let mut regexes = Vec::new();
         let mut by_text: HashMap<String, usize> = HashMap::new();
         let mut by_node = HashMap::new();
@@ -194,6 +203,9 @@ pub fn matches(expr: &Expr, event: &Value) -> Result<bool, String> {
 /// Every value a dotted path reaches; arrays met on the way are crossed element by element.
 pub fn resolve<'v>(event: &'v Value, path: &FieldPath) -> Vec<&'v Value> {
     let mut out = Vec::new();
+    if path.root() != Root::Event {
+        return out;
+    }
     walk(event, path.segments(), &mut out);
     out
 }
@@ -229,6 +241,9 @@ pub fn with_elements(v: &Value) -> impl Iterator<Item = &Value> {
 /// The one value a path reaches through objects only (Python `deep_get`); None when a step is
 /// missing or not an object.
 pub fn resolve_exact<'v>(event: &'v Value, path: &FieldPath) -> Option<&'v Value> {
+    if path.root() != Root::Event {
+        return None;
+    }
     let mut cur = event;
     for seg in path.segments() {
         cur = cur.as_object()?.get(seg)?;

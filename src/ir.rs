@@ -113,6 +113,34 @@ impl Expr {
         out
     }
 
+    /// Every field path the tree reads: predicate subjects, the other fields of field
+    /// references, and the arrays of [`Expr::Elements`] (with the paths inside their bodies).
+    pub fn paths(&self) -> Vec<&FieldPath> {
+        let mut out = Vec::new();
+        self.walk_paths(&mut out);
+        out
+    }
+
+    fn walk_paths<'a>(&'a self, out: &mut Vec<&'a FieldPath>) {
+        match self {
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| x.walk_paths(out)),
+            Expr::Not(x) => x.walk_paths(out),
+            Expr::Const(_) => {}
+            Expr::Pred(p) => {
+                if let Subject::Field(f) = &p.subject {
+                    out.push(f);
+                }
+                if let Test::FieldRef(r) = &p.test {
+                    out.push(&r.other);
+                }
+            }
+            Expr::Elements(e) => {
+                out.push(&e.path);
+                e.body.walk_paths(out);
+            }
+        }
+    }
+
     fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Predicate)) {
         match self {
             Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| x.walk(f)),
@@ -134,24 +162,89 @@ pub enum Subject {
     Anywhere,
 }
 
-/// A dotted path of object keys, as written in the rule (`requestParameters.userName`).
+/// A dotted path of object keys, as written in the rule (`requestParameters.userName`), from the
+/// event (inside an [`Expr::Elements`] body: from the element).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FieldPath(pub Vec<String>);
+pub struct FieldPath {
+    root: Root,
+    segs: Vec<String>,
+}
+
+/// Where a [`FieldPath`] starts. Only [`Root::Event`] reaches a backend or the evaluator: the
+/// other roots live while the Panther translator builds a condition, and it rewrites or refuses
+/// every path that has one before the condition leaves it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Root {
+    /// The event (inside an [`Expr::Elements`] body, the element).
+    #[default]
+    Event,
+    /// The element a Python generator (`for x in ...`) binds, by the generator's number: the
+    /// translator makes the path element-relative when it builds the per-element condition.
+    Element(usize),
+    /// Not a path: a deferred refusal, by number (a construct the translator cannot translate,
+    /// which refuses the rule unless the rest of the rule makes it unreachable).
+    Refusal(usize),
+}
 
 impl FieldPath {
+    /// The path of these keys from the event.
+    pub fn new(segs: Vec<String>) -> FieldPath {
+        FieldPath {
+            root: Root::Event,
+            segs,
+        }
+    }
+
+    /// The path of these keys from `root`.
+    pub fn from_root(root: Root, segs: Vec<String>) -> FieldPath {
+        FieldPath { root, segs }
+    }
+
     /// Split a rule's field name on dots. Empty segments are kept, so `a..b` stays visible.
     pub fn parse(name: &str) -> FieldPath {
-        FieldPath(name.split('.').map(str::to_owned).collect())
+        FieldPath::new(name.split('.').map(str::to_owned).collect())
     }
 
     pub fn segments(&self) -> &[String] {
-        &self.0
+        &self.segs
+    }
+
+    pub fn root(&self) -> Root {
+        self.root
+    }
+
+    /// The same keys from the event (an element's path made element-relative).
+    pub fn from_event(&self) -> FieldPath {
+        FieldPath::new(self.segs.clone())
+    }
+
+    /// The path of the first `n` keys, from the same root.
+    pub fn prefix(&self, n: usize) -> FieldPath {
+        FieldPath {
+            root: self.root,
+            segs: self.segs[..n.min(self.segs.len())].to_vec(),
+        }
+    }
+
+    /// The path one key further, from the same root.
+    pub fn child(&self, key: impl Into<String>) -> FieldPath {
+        let mut segs = self.segs.clone();
+        segs.push(key.into());
+        FieldPath {
+            root: self.root,
+            segs,
+        }
     }
 }
 
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join("."))
+        match self.root {
+            Root::Event => {}
+            Root::Element(n) => write!(f, "<element {n}>.")?,
+            Root::Refusal(n) => return write!(f, "<refusal {n}>"),
+        }
+        f.write_str(&self.segs.join("."))
     }
 }
 
@@ -684,6 +777,41 @@ impl Serialize for Pattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_keep_their_root() {
+        let el = FieldPath::from_root(Root::Element(2), vec!["a".into(), "b".into()]);
+        assert_eq!(el.prefix(1).root(), Root::Element(2));
+        assert_eq!(el.child("c").root(), Root::Element(2));
+        assert_eq!(el.child("c").segments(), ["a", "b", "c"]);
+        assert_ne!(
+            el,
+            FieldPath::parse("a.b"),
+            "an element's path is not the event's"
+        );
+        assert_eq!(el.from_event(), FieldPath::parse("a.b"));
+        assert_eq!(el.to_string(), "<element 2>.a.b");
+        let refusal = FieldPath::from_root(Root::Refusal(0), Vec::new());
+        assert_eq!(refusal.to_string(), "<refusal 0>");
+    }
+
+    #[test]
+    fn only_paths_from_the_event_are_evaluated() {
+        let p = |path: FieldPath| {
+            Expr::Pred(Predicate {
+                subject: Subject::Field(FieldPath::parse("x")),
+                quantifier: Quantifier::Exact,
+                test: Test::FieldRef(FieldRef::plain(path, Anchor::Whole, true)),
+                span: Span::default(),
+            })
+        };
+        assert!(crate::eval::Evaluator::new(&p(FieldPath::parse("y"))).is_ok());
+        let inner = FieldPath::from_root(Root::Element(1), vec!["y".into()]);
+        let err = crate::eval::Evaluator::new(&p(inner))
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("<element 1>.y"), "{err}");
+    }
 
     #[test]
     fn sigma_escapes() {

@@ -335,7 +335,7 @@ impl Mapping {
             Some(r) => {
                 let mut out = r.to.segments().to_vec();
                 out.extend_from_slice(&segs[r.from.segments().len()..]);
-                FieldPath(out)
+                FieldPath::new(out)
             }
             None => path.clone(),
         }

@@ -855,7 +855,7 @@ fn py_rule(condition: Expr) -> Rule {
 /// A path; "" is the empty path (an element itself).
 fn path_of(path: &str) -> FieldPath {
     if path.is_empty() {
-        FieldPath(vec![])
+        FieldPath::new(vec![])
     } else {
         FieldPath::parse(path)
     }

@@ -1197,7 +1197,7 @@ fn per_element_conditions_agree_with_the_evaluator() {
             "requestParameters.instanceIds",
             &scalars[..],
             vec![Expr::Pred(Predicate {
-                subject: Subject::Field(FieldPath(Vec::new())),
+                subject: Subject::Field(FieldPath::new(Vec::new())),
                 quantifier: Quantifier::Exact,
                 test: Test::Is(json!("v")),
                 span: Span::default(),

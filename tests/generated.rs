@@ -351,7 +351,7 @@ proptest! {
         let each = |count| Expr::Elements(rulecast::ir::Elements {
             path: path.clone(),
             count,
-            body: Box::new(pred(FieldPath(vec![]), Quantifier::Exact)),
+            body: Box::new(pred(FieldPath::new(vec![]), Quantifier::Exact)),
             span: Span::default(),
         });
         let condition = match reading {
@@ -418,7 +418,7 @@ fn hostile_literals_under_system_jq() {
 fn element_body() -> impl Strategy<Value = Expr> {
     let pred = (python_test(), prop_oneof![Just(""), Just("a")]).prop_map(|(test, path)| {
         Expr::Pred(Predicate {
-            subject: Subject::Field(FieldPath(if path.is_empty() {
+            subject: Subject::Field(FieldPath::new(if path.is_empty() {
                 vec![]
             } else {
                 vec![path.to_owned()]

@@ -92,13 +92,7 @@ pub fn render_bundle(
             ));
             continue;
         }
-        let mut cx = RenderCx {
-            opts,
-            settings: settings.as_ref(),
-            needs: Needs::default(),
-            depth: 0,
-            elements: Vec::new(),
-        };
+        let mut cx = RenderCx::new(opts, settings.as_ref());
         let condition = match render_condition(backend, &rule.condition, &mut cx) {
             Ok(c) => c,
             Err(d) => {

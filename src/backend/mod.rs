@@ -191,9 +191,25 @@ pub struct RenderCx<'a> {
     /// The elements being rendered, innermost last, for targets that repeat an
     /// [`Expr::Elements`] body once per element (see [`Backend::expand_elements`]).
     pub elements: Vec<ElementScope>,
+    /// What the backend noted about each enclosing per-element condition when it framed it
+    /// ([`Backend::elements`]), outermost first: slot `d` belongs to the condition whose body is
+    /// rendered at depth `d + 1`. Only the backend that wrote a note reads it back.
+    pub element_notes: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 impl<'a> RenderCx<'a> {
+    /// A context for one rule, with the run's options and what the backend prepared of them.
+    pub fn new(opts: &'a RenderOptions, settings: &'a (dyn Any + Send + Sync)) -> RenderCx<'a> {
+        RenderCx {
+            opts,
+            settings,
+            needs: Needs::default(),
+            depth: 0,
+            elements: Vec::new(),
+            element_notes: Vec::new(),
+        }
+    }
+
     /// The backend's own settings, as its [`Backend::prepare`] made them.
     pub fn settings<T: Any>(&self) -> Result<&'a T, Diagnostic> {
         self.settings.downcast_ref::<T>().ok_or_else(|| {
@@ -548,13 +564,7 @@ fn render_with(
         )
         .or_span(p.span));
     }
-    let mut cx = RenderCx {
-        opts,
-        settings,
-        needs: Needs::default(),
-        depth: 0,
-        elements: Vec::new(),
-    };
+    let mut cx = RenderCx::new(opts, settings);
     let (condition, extra, template) = match rule.correlation.as_deref() {
         Some(corr) => {
             corr.check_resolved()?;
@@ -652,6 +662,16 @@ pub fn render_condition(
     e: &Expr,
     cx: &mut RenderCx,
 ) -> Result<String, Diagnostic> {
+    if let Some(f) = e
+        .paths()
+        .into_iter()
+        .find(|f| f.root() != crate::ir::Root::Event)
+    {
+        return Err(Diagnostic::new(
+            Code::Internal,
+            format!("internal: the path {f} does not start from the event"),
+        ));
+    }
     render_expr(backend, e, cx, 1, true)
 }
 

@@ -246,7 +246,7 @@ impl Cx<'_> {
         }
         let mut segs: Vec<String> = match given.first() {
             None if elem.is_empty() => return Ok(None),
-            None => return Ok(Some(FieldPath(vec![]))),
+            None => return Ok(Some(FieldPath::new(vec![]))),
             Some(&"Key") => match node.get("Key").and_then(Node::scalar_text) {
                 Some(k) => vec![k],
                 None => return Err(bad(Code::BadValue, "'Key' must be a string", span)),
@@ -310,7 +310,7 @@ impl Cx<'_> {
                 segs[0] = canonical_key(&segs[0]);
             }
         }
-        Ok(Some(FieldPath(segs)))
+        Ok(Some(FieldPath::new(segs)))
     }
 
     fn multi_key(

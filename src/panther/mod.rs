@@ -372,7 +372,7 @@ fn read_rule_module(yaml: &Path, name: &str) -> Result<(PathBuf, String), Diagno
 /// A test of some element of the array at `path` (Python `any(x == v for x in arr)`, Panther
 /// `AnyElement`): an [`Expr::Elements`] whose body tests the element itself.
 pub(crate) fn any_element(path: &FieldPath, test: Test, span: Span) -> Expr {
-    let element = FieldPath(Vec::new());
+    let element = FieldPath::new(Vec::new());
     elements(path, Count::Some, exact(&element, test, span), span)
 }
 

@@ -378,9 +378,8 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts, work: &mut Work) {
                     t if needs_presence(t) => {
                         fact.present = Some(true);
                         // A value reached through objects only: every step before it is an object.
-                        let segs = f.segments();
-                        for n in 0..segs.len() {
-                            let parent = facts.entry(FieldPath(segs[..n].to_vec())).or_default();
+                        for n in 0..f.segments().len() {
+                            let parent = facts.entry(f.prefix(n)).or_default();
                             parent.present = Some(true);
                             parent.types = Some(vec![JsonType::Object]);
                         }
@@ -464,10 +463,8 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts, work: &mut Work) {
 /// The truth of a predicate under the facts, when they decide it.
 fn decide(p: &Predicate, facts: &Facts) -> Option<bool> {
     if let (Test::HasKey(k), Some(f)) = (&p.test, field(p)) {
-        let mut child = f.segments().to_vec();
-        child.push(k.clone());
         if facts
-            .get(&FieldPath(child))
+            .get(&f.child(k.clone()))
             .is_some_and(|c| c.present == Some(true))
         {
             return Some(true);
@@ -479,16 +476,6 @@ fn decide(p: &Predicate, facts: &Facts) -> Option<bool> {
     }
     if fact.no.contains(&p.test) {
         return Some(false);
-    }
-    if let (Test::HasKey(k), Some(f)) = (&p.test, field(p)) {
-        let mut child = f.segments().to_vec();
-        child.push(k.clone());
-        if facts
-            .get(&FieldPath(child))
-            .is_some_and(|c| c.present == Some(true))
-        {
-            return Some(true);
-        }
     }
     match &p.test {
         Test::Exists => fact.present,
@@ -850,7 +837,7 @@ mod tests {
 
     fn p(field: &str, v: &str) -> Expr {
         crate::panther::exact(
-            &FieldPath(vec![field.into()]),
+            &FieldPath::new(vec![field.into()]),
             Test::Is(serde_json::json!(v)),
             Span::default(),
         )

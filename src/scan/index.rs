@@ -39,7 +39,7 @@ pub fn required(e: &Expr, key: Key) -> Option<BTreeSet<String>> {
             let Subject::Field(path) = &p.subject else {
                 return None;
             };
-            if path.0.len() != 1 || path.0[0] != key.field() {
+            if path.segments() != [key.field()] {
                 return None;
             }
             let literal = match &p.test {

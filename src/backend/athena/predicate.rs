@@ -30,6 +30,8 @@ pub(super) struct PredicateRenderer<'n> {
     /// How many per-element conditions enclose the predicate (its paths are relative to the
     /// innermost element when not 0).
     pub(super) depth: usize,
+    /// The element of each enclosing per-element condition ([`RenderCx::element_notes`]).
+    pub(super) elements: &'n mut Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl<'n> PredicateRenderer<'n> {
@@ -40,6 +42,7 @@ impl<'n> PredicateRenderer<'n> {
             scope: Scope::default(),
             needs: &mut cx.needs,
             depth: cx.depth,
+            elements: &mut cx.element_notes,
         })
     }
 

@@ -23,8 +23,6 @@
 //! the Security Lake field map converted (an OCSF `BOOLEAN` or `TIMESTAMP` is not the record's
 //! JSON value).
 
-use std::cell::RefCell;
-
 use serde_json::Value as J;
 
 use super::access::{
@@ -98,13 +96,6 @@ enum ElementSource {
     Typed(String, Ty),
     /// The path reaches no array: the condition is false and its body is never read.
     Never,
-}
-
-thread_local! {
-    /// The element of each enclosing per-element condition, by depth: the shared renderer
-    /// renders a body right after asking for its frame, so slot `d` always belongs to the
-    /// condition whose body is being rendered at depth `d + 1`.
-    static ELEMENTS: RefCell<Vec<ElementSource>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The typed tests, which need a value's JSON type.
@@ -317,12 +308,9 @@ impl PredicateRenderer<'_> {
             _ => (String::new(), ElementSource::Never),
         };
         let never = matches!(cx, ElementSource::Never);
-        let depth = self.depth;
-        ELEMENTS.with(|s| {
-            let mut s = s.borrow_mut();
-            s.truncate(depth);
-            s.push(cx);
-        });
+        // Slot `depth` is this condition's: the shared renderer renders its body next.
+        self.elements.truncate(self.depth);
+        self.elements.push(Box::new(cx));
         if never {
             return Ok(None);
         }
@@ -340,8 +328,11 @@ impl PredicateRenderer<'_> {
     /// or inside a per-element condition from the element.
     fn one_value(&mut self, path: &FieldPath) -> Result<TypedValue, Diagnostic> {
         if self.depth > 0 {
-            let depth = self.depth;
-            let cx = ELEMENTS.with(|s| s.borrow().get(depth - 1).cloned());
+            let cx = self
+                .elements
+                .get(self.depth - 1)
+                .and_then(|note| note.downcast_ref::<ElementSource>())
+                .cloned();
             let Some(cx) = cx else {
                 return Err(unsupported("a per-element condition rendered out of order"));
             };
@@ -548,7 +539,7 @@ impl PredicateRenderer<'_> {
                 let record = Schema::builtin(SCHEMAS[0].name).map_err(unsupported)?;
                 let root = Ty::Struct(record.columns.clone());
                 self.has_column(Some("record"), &root, k)?;
-                match self.resolve(&FieldPath(vec![k.clone()]))? {
+                match self.resolve(&FieldPath::new(vec![k.clone()]))? {
                     Access::Scalar { expr, .. } | Access::Whole { expr, .. } => {
                         format!("{expr} IS NOT NULL")
                     }

@@ -129,7 +129,7 @@ fn list_target(el: &Elements, cx: &RenderCx) -> Result<Option<ListTarget>, Diagn
         None => rel.join("."),
     };
     Ok(Some(ListTarget {
-        path: FieldPath(full),
+        path: FieldPath::new(full),
         name,
     }))
 }
@@ -240,7 +240,7 @@ fn join_copies(
         }
         Count::Every => {
             let mut r = Renderer::new(cx, true)?;
-            let is_list = r.after_key(&FieldPath(el.path.segments().to_vec()), r"\[");
+            let is_list = r.after_key(&FieldPath::new(el.path.segments().to_vec()), r"\[");
             let mut parts = vec![is_list];
             parts.extend(copies);
             Ok(join_group(&SYNTAX, true, parts, indent))

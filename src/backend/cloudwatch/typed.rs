@@ -133,7 +133,7 @@ impl Renderer<'_> {
                 }
                 let mut child = path.segments().to_vec();
                 child.push(k.clone());
-                let child = FieldPath(child);
+                let child = FieldPath::new(child);
                 let mut atoms = self.field_names(&child, false)?;
                 atoms
                     .iter_mut()

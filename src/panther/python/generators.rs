@@ -2,22 +2,20 @@
 //! data that return early.
 //!
 //! Iterating over a constant unrolls the iteration. Iterating over an event array binds the loop
-//! variable to a fresh element (a [`Loc`] numbered by `elements_bound`, whose field paths start
-//! with [`ELEMENT_MARKER`]), translates the body once for that element, and strips the marker
-//! ([`element_relative`]) to make the per-element condition of an [`Expr::Elements`]. A marker
-//! that survives to the rule's condition (a loop variable used outside its loop) is refused by
-//! [`check_no_element_refs`].
+//! variable to a fresh element (a [`Loc`] numbered by `elements_bound`, whose field paths have
+//! the root [`Root::Element`]), translates the body once for that element, and makes its paths
+//! element-relative ([`element_relative`]) for the per-element condition of an
+//! [`Expr::Elements`]. An element's path that survives to the rule's condition (a loop variable
+//! used outside its loop) is refused by [`check_no_element_refs`].
 
 use rustpython_parser::ast::{self, Ranged};
 
-use crate::ir::{Count, Expr, FieldPath, JsonType, Pattern, Test};
+use crate::ir::{Count, Expr, FieldPath, JsonType, Pattern, Root, Test};
 use crate::panther::elements;
 
 use super::stmt::Frame;
 use super::value::{Atom, Loc, Py, Value};
-use super::{
-    and, not, not_translatable, or, Env, Translated, Translator, ELEMENT_MARKER, REFUSAL_MARKER,
-};
+use super::{and, not, not_translatable, or, Env, Translated, Translator};
 
 impl<'m> Translator<'m> {
     /// `for var in <event array>:` followed by the rest of the stack. The body must be
@@ -553,15 +551,14 @@ fn bool_op(
     ast::Expr::BoolOp(ast::ExprBoolOp { range, op, values })
 }
 
-/// The element-relative form of a generator body: paths of element `id` lose their marker; any
-/// other path (the event, an outer element) cannot be read per element.
+/// The element-relative form of a generator body: paths from element `id` start from the
+/// element instead; any other path (the event, an outer element) cannot be read per element.
 fn element_relative(e: &Expr, id: usize) -> Result<Expr, String> {
-    let marker = format!("{ELEMENT_MARKER}{id}");
     let strip = |f: &FieldPath| -> Result<FieldPath, String> {
-        match f.segments().split_first() {
-            Some((first, rest)) if *first == marker => Ok(FieldPath(rest.to_vec())),
+        match f.root() {
+            Root::Element(n) if n == id => Ok(f.from_event()),
             // A deferred refusal reads nothing.
-            Some((first, _)) if first.starts_with(REFUSAL_MARKER) => Ok(f.clone()),
+            Root::Refusal(_) => Ok(f.clone()),
             _ => Err(
                 "a condition on each array element that also reads the event or an outer element"
                     .into(),
@@ -599,32 +596,12 @@ fn element_relative(e: &Expr, id: usize) -> Result<Expr, String> {
     })
 }
 
-/// No element marker may survive to the rule's condition.
+/// No element's path may survive to the rule's condition.
 pub(super) fn check_no_element_refs(e: &Expr, node: &impl Ranged) -> Translated<()> {
-    let mut bad = false;
-    let mut visit = |f: &FieldPath| {
-        if f.segments()
-            .first()
-            .is_some_and(|s| s.starts_with(ELEMENT_MARKER))
-        {
-            bad = true;
-        }
-    };
-    /// Call `v` on every field path `e` reads.
-    fn walk(e: &Expr, v: &mut dyn FnMut(&FieldPath)) {
-        match e {
-            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| walk(x, v)),
-            Expr::Not(x) => walk(x, v),
-            Expr::Const(_) => {}
-            Expr::Pred(p) => {
-                if let crate::ir::Subject::Field(f) = &p.subject {
-                    v(f);
-                }
-            }
-            Expr::Elements(el) => v(&el.path),
-        }
-    }
-    walk(e, &mut visit);
+    let bad = e
+        .paths()
+        .iter()
+        .any(|f| matches!(f.root(), Root::Element(_)));
     if bad {
         return not_translatable(node, "a loop variable used outside its loop");
     }

@@ -288,7 +288,7 @@ impl<'m> Translator<'m> {
                 k.clone()
             });
         }
-        Ok(Value::of(Atom::Walk(FieldPath(path))))
+        Ok(Value::of(Atom::Walk(FieldPath::new(path))))
     }
 }
 

@@ -78,7 +78,7 @@ use std::path::Path;
 use rustpython_parser::ast::{self, Ranged};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Expr, JsonType, Test};
+use crate::ir::{Expr, JsonType, Root, Test};
 use crate::source::{SourceFile, Span};
 
 use super::{exact, quantified};
@@ -104,13 +104,7 @@ fn usable_raises(raises: &Expr) -> Option<Expr> {
     if r == Expr::Const(false) {
         return None;
     }
-    let marked = r.predicates().iter().any(|p| match &p.subject {
-        crate::ir::Subject::Field(f) => f
-            .segments()
-            .iter()
-            .any(|s| s.starts_with([ELEMENT_MARKER, REFUSAL_MARKER])),
-        crate::ir::Subject::Anywhere => false,
-    });
+    let marked = r.paths().iter().any(|f| f.root() != Root::Event);
     (!marked).then_some(r)
 }
 
@@ -118,12 +112,6 @@ fn usable_raises(raises: &Expr) -> Option<Expr> {
 const PRELUDE: &str = include_str!("../prelude.py");
 /// How deeply helper calls may nest while they are inlined (deeper is taken for recursion).
 const MAX_INLINE_DEPTH: usize = 16;
-/// Prefix of a path segment naming the element an element-relative path starts from.
-const ELEMENT_MARKER: char = '\u{0}';
-/// Prefix of the one path segment of a deferred refusal: a predicate standing for a case rulecast
-/// cannot translate, which refuses the rule unless the rest of the rule makes it unreachable
-/// (see [`Translator::deferred_refusal`]).
-const REFUSAL_MARKER: char = '\u{1}';
 
 /// Translate a rule module (`path` is shown in diagnostics).
 pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Diagnostic> {
@@ -322,7 +310,7 @@ impl<'m> Translator<'m> {
         // Not an exact read: the simplifier takes it for an opaque atom, with no facts about
         // the fields around it.
         quantified(
-            &crate::ir::FieldPath(vec![format!("{REFUSAL_MARKER}{id}")]),
+            &crate::ir::FieldPath::from_root(Root::Refusal(id), Vec::new()),
             crate::ir::Quantifier::Any,
             Test::Exists,
             self.span,

@@ -19,7 +19,8 @@ use crate::ir::{Expr, JsonType, Test};
 use super::generators::check_no_element_refs;
 use super::stmt::Frame;
 use super::value::{Atom, Callable, Loc, Py, Value};
-use super::{and, not, not_translatable, Env, PyErr, Translated, Translator, REFUSAL_MARKER};
+use super::{and, not, not_translatable, Env, PyErr, Translated, Translator};
+use crate::ir::Root;
 
 impl<'m> Translator<'m> {
     /// The condition under which the module's `rule(event)` returns `True` without raising.
@@ -175,17 +176,10 @@ impl<'m> Translator<'m> {
             return Ok(cond);
         }
         let cond = crate::passes::simplify(&cond);
-        let left = cond
-            .predicates()
-            .into_iter()
-            .find_map(|p| match &p.subject {
-                crate::ir::Subject::Field(f) => f
-                    .segments()
-                    .first()
-                    .and_then(|s| s.strip_prefix(REFUSAL_MARKER))
-                    .and_then(|id| id.parse::<usize>().ok()),
-                crate::ir::Subject::Anywhere => None,
-            });
+        let left = cond.paths().into_iter().find_map(|f| match f.root() {
+            Root::Refusal(id) => Some(id),
+            _ => None,
+        });
         match left.and_then(|id| self.deferred.get(id)) {
             Some((msg, at)) => Err(PyErr {
                 code: Code::NotTranslatable,

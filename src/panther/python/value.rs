@@ -7,10 +7,11 @@
 //! regex, an IP address, or something callable ([`Callable`]).
 
 use crate::eval::Num;
+use crate::ir::Root;
 use crate::ir::{Expr, FieldPath, RegexFlags};
 use crate::panther::canonical_key;
 
-use super::{and, not, or, ELEMENT_MARKER};
+use super::{and, not, or};
 
 /// A Python constant.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,15 +148,15 @@ impl Loc {
         }
     }
 
-    /// The IR field path: an element's path starts with [`ELEMENT_MARKER`] and its number,
-    /// which [`super::generators`] strips when it makes the per-element condition.
+    /// The IR field path: an element's path has the element's [`Root`], which
+    /// [`super::generators`] makes element-relative when it builds the per-element condition.
     pub(super) fn field(&self) -> FieldPath {
-        let mut segs = Vec::with_capacity(self.path.len() + 1);
-        if self.elem > 0 {
-            segs.push(format!("{ELEMENT_MARKER}{}", self.elem));
-        }
-        segs.extend(self.path.iter().cloned());
-        FieldPath(segs)
+        let root = if self.elem > 0 {
+            Root::Element(self.elem)
+        } else {
+            Root::Event
+        };
+        FieldPath::from_root(root, self.path.clone())
     }
 
     /// The event itself (the parameter of `rule()`).

@@ -290,29 +290,17 @@ pub(super) fn convert(
     let files = resolve_clashes(candidates, &mut failures);
     let mut status = warned;
     let mut counts = Counts::default();
-    if let Some(dir) = &setup.output_dir {
-        let mode = Mode {
-            check: args.check,
-            prune: args.prune,
-        };
-        for &backend in &setup.backends {
-            let name = backend.target().name();
-            let mine: OutputFiles = files
-                .iter()
-                .filter(|(k, _)| k.starts_with(name))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let plan = TargetPlan {
-                name,
-                ext: extension(args, backend),
-                files: &mine,
-                failed: &failed_outputs,
-            };
-            outdir::sync_target(dir, &plan, mode, &mut counts, &mut io_errors, out)?;
-        }
-        if counts.differ > 0 {
-            status = Status::Failure;
-        }
+    sync_output_dir(
+        args,
+        &setup,
+        &files,
+        &failed_outputs,
+        &mut counts,
+        &mut io_errors,
+        out,
+    )?;
+    if counts.differ > 0 {
+        status = Status::Failure;
     }
     let mut notes = converter.target_skips.take();
     notes.dedup();
@@ -343,6 +331,42 @@ pub(super) fn convert(
         }
     }
     Ok(status)
+}
+
+/// Bring each target's directory under `-o DIR` in line with the queries converted (or, with
+/// `--check`, report how it differs), counting what changed; nothing without `-o`.
+fn sync_output_dir(
+    args: &ConvertArgs,
+    setup: &Setup,
+    files: &OutputFiles,
+    failed_outputs: &BTreeSet<PathBuf>,
+    counts: &mut Counts,
+    io_errors: &mut Vec<FileDiagnostic>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let Some(dir) = &setup.output_dir else {
+        return Ok(());
+    };
+    let mode = Mode {
+        check: args.check,
+        prune: args.prune,
+    };
+    for &backend in &setup.backends {
+        let name = backend.target().name();
+        let mine: OutputFiles = files
+            .iter()
+            .filter(|(k, _)| k.starts_with(name))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let plan = TargetPlan {
+            name,
+            ext: extension(args, backend),
+            files: &mine,
+            failed: failed_outputs,
+        };
+        outdir::sync_target(dir, &plan, mode, counts, io_errors, out)?;
+    }
+    Ok(())
 }
 
 /// The name `-o` gives the output of rule file `lf` for `backend`: `<target>/<stem>.<ext>`.

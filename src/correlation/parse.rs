@@ -134,35 +134,7 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
         let span = at(key);
         match key.as_str() {
             "type" => {
-                let t = value.as_str().unwrap_or("");
-                kind = Some(match t {
-                    "event_count" => Kind::EventCount,
-                    "value_count" => Kind::ValueCount,
-                    "temporal" => Kind::Temporal,
-                    "temporal_ordered" => Kind::TemporalOrdered,
-                    "value_sum" => Kind::ValueSum,
-                    "value_avg" => Kind::ValueAvg,
-                    "value_percentile" => {
-                        return Err(Diagnostic::new(
-                            Code::Unsupported,
-                            "value_percentile correlations are not supported: the spec names no \
-                             percentile, and pySigma's backends read an extra 'percentile:' key \
-                             each their own way (continuous interpolation in one, nearest rank in \
-                             another), so no reading would agree with the tools rules are written for",
-                        )
-                        .with_span(span));
-                    }
-                    _ => {
-                        return Err(shape(
-                            format!(
-                                "unknown correlation type '{}'; expected event_count, value_count, \
-                                 temporal, temporal_ordered, value_sum, value_avg or value_percentile",
-                                value.scalar_text().unwrap_or_else(|| value.kind().to_owned())
-                            ),
-                            span,
-                        ))
-                    }
-                });
+                kind = Some(parse_kind(value, span)?);
             }
             "rules" => rules = named_list(doc, &["correlation", "rules"], value)?,
             "group-by" => group_by = named_list(doc, &["correlation", "group-by"], value)?,
@@ -191,7 +163,67 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
     let Some((timespan, timespan_text)) = timespan else {
         return Err(shape("the correlation has no 'timespan'", top));
     };
-    for g in &group_by {
+    check_group_by(&group_by, &aliases)?;
+    let (bounds, fields) = match condition {
+        Some((node, span)) => parse_condition(doc, node, span)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    let bounds = checked_bounds(kind, bounds, rules.len(), at("condition"))?;
+    check_fields(kind, &fields, node, &at)?;
+    Ok(Correlation {
+        kind,
+        rules,
+        group_by,
+        timespan,
+        timespan_text,
+        condition: bounds,
+        fields,
+        aliases,
+        generate,
+        bases: Vec::new(),
+        notes: Vec::new(),
+        unresolved: None,
+    })
+}
+
+/// The correlation `type`.
+fn parse_kind(value: &Node, span: Span) -> Result<Kind, Diagnostic> {
+    let t = value.as_str().unwrap_or("");
+    Ok(match t {
+        "event_count" => Kind::EventCount,
+        "value_count" => Kind::ValueCount,
+        "temporal" => Kind::Temporal,
+        "temporal_ordered" => Kind::TemporalOrdered,
+        "value_sum" => Kind::ValueSum,
+        "value_avg" => Kind::ValueAvg,
+        "value_percentile" => {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                "value_percentile correlations are not supported: the spec names no \
+                     percentile, and pySigma's backends read an extra 'percentile:' key \
+                     each their own way (continuous interpolation in one, nearest rank in \
+                     another), so no reading would agree with the tools rules are written for",
+            )
+            .with_span(span));
+        }
+        _ => {
+            return Err(shape(
+                format!(
+                    "unknown correlation type '{}'; expected event_count, value_count, \
+                         temporal, temporal_ordered, value_sum, value_avg or value_percentile",
+                    value
+                        .scalar_text()
+                        .unwrap_or_else(|| value.kind().to_owned())
+                ),
+                span,
+            ))
+        }
+    })
+}
+
+/// Group-by names are not output columns and not repeated; every alias names one of them.
+fn check_group_by(group_by: &[Named], aliases: &[Alias]) -> Result<(), Diagnostic> {
+    for g in group_by {
         if RESERVED.contains(&g.text.as_str()) {
             return Err(shape(
                 format!(
@@ -205,7 +237,7 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
             return Err(shape(format!("'{}' is grouped by twice", g.text), g.span));
         }
     }
-    for a in &aliases {
+    for a in aliases {
         if !group_by.iter().any(|g| g.text == a.name) {
             return Err(shape(
                 format!("the alias '{}' is not in 'group-by'", a.name),
@@ -213,10 +245,17 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
             ));
         }
     }
-    let (bounds, fields) = match condition {
-        Some((node, span)) => parse_condition(doc, node, span)?,
-        None => (Vec::new(), Vec::new()),
-    };
+    Ok(())
+}
+
+/// The count bounds of the condition: temporal types default to "every rule" (`gte: n`), and
+/// temporal_ordered allows nothing else; the other types need a condition (`at` is where).
+fn checked_bounds(
+    kind: Kind,
+    bounds: Vec<Bound>,
+    rules: usize,
+    at: Span,
+) -> Result<Vec<Bound>, Diagnostic> {
     let ordered = matches!(kind, Kind::Temporal | Kind::TemporalOrdered);
     let bounds = if bounds.is_empty() {
         if !ordered {
@@ -225,12 +264,12 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
                     "a {} correlation needs a 'condition' (gt, gte, lt, lte, eq or neq)",
                     kind.name()
                 ),
-                at("condition"),
+                at,
             ));
         }
         vec![Bound {
             op: Op::Gte,
-            value: rules.len() as f64,
+            value: rules as f64,
         }]
     } else {
         bounds
@@ -239,18 +278,28 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
         && bounds
             != [Bound {
                 op: Op::Gte,
-                value: rules.len() as f64,
+                value: rules as f64,
             }]
     {
         return Err(shape(
             format!(
                 "a temporal_ordered correlation needs every rule in order: its condition can only be \
                  'gte: {}' (the default)",
-                rules.len()
+                rules
             ),
-            at("condition"),
+            at,
         ));
     }
+    Ok(bounds)
+}
+
+/// `field` is given exactly where the type aggregates one (value_count: one or more).
+fn check_fields(
+    kind: Kind,
+    fields: &[Named],
+    node: &Node,
+    at: &dyn Fn(&str) -> Span,
+) -> Result<(), Diagnostic> {
     if kind.needs_field() && fields.is_empty() {
         // `field` beside `condition` is a common slip: say where it goes.
         let misplaced = node.get("field").is_some();
@@ -279,20 +328,7 @@ fn correlation(doc: &Document, node: &Node) -> Result<Correlation, Diagnostic> {
             fields[1].span,
         ));
     }
-    Ok(Correlation {
-        kind,
-        rules,
-        group_by,
-        timespan,
-        timespan_text,
-        condition: bounds,
-        fields,
-        aliases,
-        generate,
-        bases: Vec::new(),
-        notes: Vec::new(),
-        unresolved: None,
-    })
+    Ok(())
 }
 
 /// `<digits><s|m|h|d>`, at least a second and at most [`MAX_TIMESPAN`].

@@ -43,9 +43,50 @@ fn key_span(doc: &Document, path: &[&str]) -> Span {
     doc.keys.key(path).unwrap_or(Span::at(doc.start))
 }
 
+/// One Panther rule document (`AnalysisType: rule` over `AWS.CloudTrail`) as a rule.
 fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
     let at = |k: &str| key_span(doc, &[k]);
-    let Node::Map(entries) = &doc.node else {
+    let rule_id = check_rule_document(doc)?;
+    let (mut meta, summary) = read_meta(doc, rule_id)?;
+    let filters = match doc.node.get("InlineFilters") {
+        Some(n) => Some(detection::lower_filters(doc, n)?),
+        None => None,
+    };
+    let (body, mut fields, raises) = lower_body(file, doc)?;
+    add_summary_fields(summary, &mut fields);
+    meta.fields = fields;
+    let detections = match &filters {
+        Some(f) => vec![
+            Detection {
+                name: "InlineFilters".into(),
+                expr: f.clone(),
+            },
+            Detection {
+                name: "rule".into(),
+                expr: body.clone(),
+            },
+        ],
+        None => vec![],
+    };
+    let condition = crate::passes::lower(&Expr::and(filters.into_iter().chain([body]).collect()));
+    Ok(Rule {
+        format: Format::Panther,
+        meta,
+        detections,
+        condition_text: vec![],
+        condition,
+        span: Span::at(doc.start),
+        logsource_span: at("LogTypes"),
+        raises,
+        correlation: None,
+    })
+}
+
+/// The document is a mapping, a rule (not another kind of analysis) over CloudTrail, with a
+/// `RuleID`, which it returns.
+fn check_rule_document(doc: &Document) -> Result<String, Diagnostic> {
+    let at = |k: &str| key_span(doc, &[k]);
+    let Node::Map(_) = &doc.node else {
         return Err(Diagnostic::new(
             Code::NotARule,
             format!(
@@ -101,6 +142,16 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
         )
         .with_span(Span::at(doc.start)));
     };
+    Ok(rule_id)
+}
+
+/// The rule's metadata (title, description, references, level, tags, custom keys) and its
+/// `SummaryAttributes`.
+fn read_meta(doc: &Document, rule_id: String) -> Result<(Meta, Vec<String>), Diagnostic> {
+    let at = |k: &str| key_span(doc, &[k]);
+    let Node::Map(entries) = &doc.node else {
+        return Ok((Meta::default(), Vec::new()));
+    };
     let mut meta = Meta {
         id: Some(rule_id.clone()),
         logsource: vec![
@@ -137,23 +188,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                 let Some(s) = value.as_str() else {
                     return err("a severity (Info, Low, Medium, High, Critical)");
                 };
-                let level = match s.to_ascii_lowercase().as_str() {
-                    "info" => "informational",
-                    "low" => "low",
-                    "medium" => "medium",
-                    "high" => "high",
-                    "critical" => "critical",
-                    _ => {
-                        return Err(Diagnostic::new(
-                            Code::BadMetadata,
-                            format!(
-                                "Severity '{s}' is not one of Info, Low, Medium, High, Critical"
-                            ),
-                        )
-                        .with_span(at(key)))
-                    }
-                };
-                meta.level = Some(level.to_owned());
+                meta.level = Some(severity_level(s).map_err(|d| d.with_span(at(key)))?.into());
             }
             "Tags" => match value.string_list() {
                 Some(l) => tags = l,
@@ -163,20 +198,7 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
                 let Node::Map(frameworks) = value else {
                     return err("a mapping of frameworks to lists of ids");
                 };
-                for (fw, ids) in frameworks {
-                    if !fw.to_ascii_uppercase().starts_with("MITRE") {
-                        continue;
-                    }
-                    for id in ids.string_list().unwrap_or_default() {
-                        for part in id.split(':') {
-                            let t = format!("attack.{}", part.trim().to_ascii_lowercase());
-                            if part.trim().is_empty() || meta.tags.contains(&t) {
-                                continue;
-                            }
-                            meta.tags.push(t);
-                        }
-                    }
-                }
+                add_attack_tags(frameworks, &mut meta.tags);
                 meta.custom.push((key.clone(), value.to_json()));
             }
             "SummaryAttributes" => match value.string_list() {
@@ -190,45 +212,91 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
     if meta.title.is_empty() {
         meta.title = rule_id;
     }
-    let filters = match doc.node.get("InlineFilters") {
-        Some(n) => Some(detection::lower_filters(doc, n)?),
-        None => None,
-    };
-    let mut raises = None;
-    let (body, mut fields) = match (doc.node.get("Filename"), doc.node.get("Detection")) {
-        (Some(_), Some(_)) => {
+    Ok((meta, summary))
+}
+
+/// Sigma's level for a Panther `Severity`.
+fn severity_level(s: &str) -> Result<&'static str, Diagnostic> {
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "info" => "informational",
+        "low" => "low",
+        "medium" => "medium",
+        "high" => "high",
+        "critical" => "critical",
+        _ => {
             return Err(Diagnostic::new(
-                Code::NotARule,
-                "a Panther rule has either 'Filename' or 'Detection', not both",
-            )
-            .with_span(at("Detection")))
+                Code::BadMetadata,
+                format!("Severity '{s}' is not one of Info, Low, Medium, High, Critical"),
+            ))
         }
-        (Some(f), None) => {
-            let Some(name) = f.as_str() else {
-                return Err(
-                    Diagnostic::new(Code::NotARule, "'Filename' must be a string")
-                        .with_span(at("Filename")),
-                );
-            };
-            let value_at = doc
-                .keys
-                .value_offset(&["Filename"])
-                .map_or_else(|| at("Filename"), Span::at);
-            let (py, text) =
-                read_rule_module(&file.path, name).map_err(|d| d.with_span(value_at))?;
-            let t = python::translate(&py, &text, at("Filename"))?;
-            raises = t.raises;
-            (t.condition, t.fields)
+    })
+}
+
+/// The ATT&CK ids of `Reports: {MITRE ATT&CK: ["TA0001:T1078"]}` as Sigma tags
+/// (`attack.ta0001`, `attack.t1078`), each once.
+fn add_attack_tags(frameworks: &[(String, Node)], tags: &mut Vec<String>) {
+    for (fw, ids) in frameworks {
+        if !fw.to_ascii_uppercase().starts_with("MITRE") {
+            continue;
         }
-        (None, Some(d)) => (detection::lower_detection(doc, d)?, vec![]),
-        (None, None) => {
-            return Err(Diagnostic::new(
-                Code::NotARule,
-                "not a Panther rule: it needs 'Filename' (a Python module) or 'Detection'",
-            )
-            .with_span(Span::at(doc.start)))
+        for id in ids.string_list().unwrap_or_default() {
+            for part in id.split(':') {
+                let t = format!("attack.{}", part.trim().to_ascii_lowercase());
+                if part.trim().is_empty() || tags.contains(&t) {
+                    continue;
+                }
+                tags.push(t);
+            }
         }
-    };
+    }
+}
+
+/// The rule's own condition, from its Python module (`Filename`) or its `Detection`, with the
+/// fields the module reports and the condition under which it raises.
+fn lower_body(
+    file: &SourceFile,
+    doc: &Document,
+) -> Result<(Expr, Vec<String>, Option<Expr>), Diagnostic> {
+    let at = |k: &str| key_span(doc, &[k]);
+    Ok(
+        match (doc.node.get("Filename"), doc.node.get("Detection")) {
+            (Some(_), Some(_)) => {
+                return Err(Diagnostic::new(
+                    Code::NotARule,
+                    "a Panther rule has either 'Filename' or 'Detection', not both",
+                )
+                .with_span(at("Detection")))
+            }
+            (Some(f), None) => {
+                let Some(name) = f.as_str() else {
+                    return Err(
+                        Diagnostic::new(Code::NotARule, "'Filename' must be a string")
+                            .with_span(at("Filename")),
+                    );
+                };
+                let value_at = doc
+                    .keys
+                    .value_offset(&["Filename"])
+                    .map_or_else(|| at("Filename"), Span::at);
+                let (py, text) =
+                    read_rule_module(&file.path, name).map_err(|d| d.with_span(value_at))?;
+                let t = python::translate(&py, &text, at("Filename"))?;
+                (t.condition, t.fields, t.raises)
+            }
+            (None, Some(d)) => (detection::lower_detection(doc, d)?, vec![], None),
+            (None, None) => {
+                return Err(Diagnostic::new(
+                    Code::NotARule,
+                    "not a Panther rule: it needs 'Filename' (a Python module) or 'Detection'",
+                )
+                .with_span(Span::at(doc.start)))
+            }
+        },
+    )
+}
+
+/// `SummaryAttributes` as output fields after the module's own (Panther's `p_` fields left out).
+fn add_summary_fields(summary: Vec<String>, fields: &mut Vec<String>) {
     for s in summary {
         let path: Vec<&str> = s.split([':', '.']).collect();
         if path.first().is_some_and(|p| p.starts_with("p_")) {
@@ -243,32 +311,6 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
             fields.push(f);
         }
     }
-    meta.fields = fields;
-    let detections = match &filters {
-        Some(f) => vec![
-            Detection {
-                name: "InlineFilters".into(),
-                expr: f.clone(),
-            },
-            Detection {
-                name: "rule".into(),
-                expr: body.clone(),
-            },
-        ],
-        None => vec![],
-    };
-    let condition = crate::passes::lower(&Expr::and(filters.into_iter().chain([body]).collect()));
-    Ok(Rule {
-        format: Format::Panther,
-        meta,
-        detections,
-        condition_text: vec![],
-        condition,
-        span: Span::at(doc.start),
-        logsource_span: at("LogTypes"),
-        raises,
-        correlation: None,
-    })
 }
 
 /// The largest Python module rulecast reads (`Filename:`), in bytes.

@@ -323,41 +323,7 @@ fn lower_value(
                 format!("'exists' expects true or false, found {}", other.kind()),
             )),
         },
-        Kind::Compare(op) => {
-            let (value, text) = match v {
-                Node::Int(i) => (*i as f64, i.to_string()),
-                // At most 39 digits: always a finite double.
-                Node::BigInt(s) => (s.parse::<f64>().unwrap_or(f64::NAN), s.clone()),
-                Node::Float(f) if f.is_finite() => (*f, float_text(*f)),
-                Node::Float(f) => {
-                    let yaml = if f.is_nan() {
-                        ".nan"
-                    } else if *f > 0.0 {
-                        ".inf"
-                    } else {
-                        "-.inf"
-                    };
-                    return Err(Diagnostic::new(
-                        Code::BadValue,
-                        format!("'{}' expects a finite number, found {yaml}", op_name(op)),
-                    ));
-                }
-                other => {
-                    return Err(Diagnostic::new(
-                        Code::BadValue,
-                        format!("'{}' expects a number, found {}", op_name(op), other.kind()),
-                    ))
-                }
-            };
-            Ok(pred(
-                subject,
-                Test::Compare {
-                    op,
-                    value: Number { value, text },
-                },
-                span,
-            ))
-        }
+        Kind::Compare(op) => Ok(pred(subject, compare(op, v)?, span)),
         Kind::FieldRef => {
             let Node::Str(other) = v else {
                 return Err(Diagnostic::new(
@@ -384,6 +350,39 @@ fn lower_value(
             ))
         }
     }
+}
+
+/// A numeric comparison (`gt`, `gte`, `lt`, `lte`) with the rule's number, kept as written.
+fn compare(op: crate::ir::CompareOp, v: &Node) -> Result<Test, Diagnostic> {
+    let (value, text) = match v {
+        Node::Int(i) => (*i as f64, i.to_string()),
+        // At most 39 digits: always a finite double.
+        Node::BigInt(s) => (s.parse::<f64>().unwrap_or(f64::NAN), s.clone()),
+        Node::Float(f) if f.is_finite() => (*f, float_text(*f)),
+        Node::Float(f) => {
+            let yaml = if f.is_nan() {
+                ".nan"
+            } else if *f > 0.0 {
+                ".inf"
+            } else {
+                "-.inf"
+            };
+            return Err(Diagnostic::new(
+                Code::BadValue,
+                format!("'{}' expects a finite number, found {yaml}", op_name(op)),
+            ));
+        }
+        other => {
+            return Err(Diagnostic::new(
+                Code::BadValue,
+                format!("'{}' expects a number, found {}", op_name(op), other.kind()),
+            ))
+        }
+    };
+    Ok(Test::Compare {
+        op,
+        value: Number { value, text },
+    })
 }
 
 fn op_name(op: crate::ir::CompareOp) -> &'static str {

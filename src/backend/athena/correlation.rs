@@ -62,7 +62,6 @@ pub(super) fn render(
     };
     // The rules' conditions first: they say which JSON fields the `events` block holds.
     let mut w = Writer {
-        b,
         ctes: Vec::new(),
         counter: 0,
         time_col,
@@ -135,8 +134,8 @@ fn collect_conditions(
     Ok(())
 }
 
-struct Writer<'a> {
-    b: &'a AthenaBackend,
+/// The common table expressions of one correlation query, written in order.
+struct Writer {
     ctes: Vec<String>,
     counter: usize,
     time_col: String,
@@ -190,7 +189,45 @@ fn number_expr(field: &FieldPath, s: &Settings) -> Result<String, Diagnostic> {
     }
 }
 
-impl Writer<'_> {
+/// SQL type of the values a correlation aggregates (distinct texts, or numbers).
+fn value_type(corr: &Correlation) -> &'static str {
+    if corr.kind == Kind::ValueCount {
+        "VARCHAR"
+    } else {
+        "DOUBLE"
+    }
+}
+
+/// The rows a chained correlation's alerts (`alerts_<ik>`) give base `j` of `corr`: its match
+/// flag, and the group-by values the chain passes on (values of a value_count).
+fn chained_rows(corr: &Correlation, j: usize, ik: usize) -> String {
+    let nb = corr.bases.len();
+    let vtype = value_type(corr);
+    let base = &corr.bases[j];
+    let from_inner = |src: &Source| match src {
+        Source::Inner(i) => format!("rc_g{i}"),
+        Source::Path(_) => "NULL".to_owned(),
+    };
+    let mut cols = vec!["rc_time".to_owned(), "rc_t".to_owned()];
+    cols.extend((0..nb).map(|x| format!("{} AS rc_m{x}", u8::from(x == j))));
+    cols.extend(
+        base.group
+            .iter()
+            .enumerate()
+            .map(|(i, src)| format!("{} AS rc_g{i}", from_inner(src))),
+    );
+    cols.extend(base.values.iter().enumerate().map(|(i, src)| {
+        let v = if corr.kind == Kind::ValueCount {
+            from_inner(src)
+        } else {
+            "NULL".to_owned()
+        };
+        format!("CAST({v} AS {vtype}) AS rc_v{i}")
+    }));
+    format!("SELECT\n  {}\nFROM alerts_{ik}", cols.join(",\n  "))
+}
+
+impl Writer {
     /// Write the expressions of `corr` (after those of the correlations it uses); its number.
     fn walk(
         &mut self,
@@ -198,17 +235,10 @@ impl Writer<'_> {
         conds: &mut impl Iterator<Item = String>,
         s: &Settings,
     ) -> Result<usize, Diagnostic> {
-        let _ = self.b;
         let k = self.counter;
         self.counter += 1;
-        let nb = corr.bases.len();
         let ng = corr.group_by.len();
         let nv = corr.fields.len();
-        let vtype = if corr.kind == Kind::ValueCount {
-            "VARCHAR"
-        } else {
-            "DOUBLE"
-        };
         let mut raw_conds: Vec<(usize, String)> = Vec::new();
         let mut chained = Vec::new();
         for (j, base) in corr.bases.iter().enumerate() {
@@ -226,94 +256,10 @@ impl Writer<'_> {
         }
         let mut parts = Vec::new();
         if !raw_conds.is_empty() {
-            // The scan.
-            let mut items = vec![format!("{} AS rc_time", self.time_col)];
-            for j in 0..nb {
-                match raw_conds.iter().find(|(i, _)| *i == j) {
-                    Some((_, c)) => items.push(format!(
-                        "CASE WHEN {} THEN 1 ELSE 0 END AS rc_m{j}",
-                        indent_tail(c, 2)
-                    )),
-                    None => items.push(format!("0 AS rc_m{j}")),
-                }
-            }
-            for &(j, _) in &raw_conds {
-                let base = &corr.bases[j];
-                for (i, src) in base.group.iter().enumerate() {
-                    if let Source::Path(p) = src {
-                        items.push(format!("{} AS rc_g{i}_{j}", text_expr(p, s)?));
-                    }
-                }
-                for (i, src) in base.values.iter().enumerate() {
-                    if let Source::Path(p) = src {
-                        let e = if corr.kind == Kind::ValueCount {
-                            text_expr(p, s)?
-                        } else {
-                            number_expr(p, s)?
-                        };
-                        items.push(format!("{e} AS rc_v{i}_{j}"));
-                    }
-                }
-            }
-            let mut filter: Vec<String> = self.window.clone();
-            let any = raw_conds
-                .iter()
-                .map(|(_, c)| format!("({})", indent_tail(c, 2)))
-                .collect::<Vec<_>>()
-                .join("\n  OR ");
-            filter.push(format!("(\n  {any}\n)"));
-            self.ctes.push(format!(
-                "raw_{k} AS (\nSELECT\n  {}\nFROM {}\nWHERE {}\n)",
-                items.join(",\n  "),
-                self.source,
-                filter.join("\n  AND ")
-            ));
-            let pick = |what: &str, i: usize, ty: &str| -> String {
-                let arms: Vec<String> = raw_conds
-                    .iter()
-                    .map(|(j, _)| format!("WHEN rc_m{j} = 1 THEN rc_{what}{i}_{j}"))
-                    .collect();
-                format!("CAST(CASE {} END AS {ty}) AS rc_{what}{i}", arms.join(" "))
-            };
-            let mut cols = vec![
-                "rc_time".to_owned(),
-                "CAST(to_unixtime(TRY(from_iso8601_timestamp(rc_time))) AS BIGINT) AS rc_t"
-                    .to_owned(),
-            ];
-            cols.extend((0..nb).map(|j| format!("rc_m{j}")));
-            cols.extend((0..ng).map(|i| pick("g", i, "VARCHAR")));
-            cols.extend((0..nv).map(|i| pick("v", i, vtype)));
-            parts.push(format!(
-                "SELECT\n  {}\nFROM raw_{k}\nWHERE regexp_like(rc_time, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z$')",
-                cols.join(",\n  ")
-            ));
+            parts.push(self.scan(corr, k, &raw_conds, s)?);
         }
         for (j, ik) in chained {
-            let base = &corr.bases[j];
-            let from_inner = |src: &Source| match src {
-                Source::Inner(i) => format!("rc_g{i}"),
-                Source::Path(_) => "NULL".to_owned(),
-            };
-            let mut cols = vec!["rc_time".to_owned(), "rc_t".to_owned()];
-            cols.extend((0..nb).map(|x| format!("{} AS rc_m{x}", u8::from(x == j))));
-            cols.extend(
-                base.group
-                    .iter()
-                    .enumerate()
-                    .map(|(i, src)| format!("{} AS rc_g{i}", from_inner(src))),
-            );
-            cols.extend(base.values.iter().enumerate().map(|(i, src)| {
-                let v = if corr.kind == Kind::ValueCount {
-                    from_inner(src)
-                } else {
-                    "NULL".to_owned()
-                };
-                format!("CAST({v} AS {vtype}) AS rc_v{i}")
-            }));
-            parts.push(format!(
-                "SELECT\n  {}\nFROM alerts_{ik}",
-                cols.join(",\n  ")
-            ));
+            parts.push(chained_rows(corr, j, ik));
         }
         let mut keep = vec!["rc_t IS NOT NULL".to_owned()];
         keep.extend(
@@ -351,6 +297,82 @@ impl Writer<'_> {
             cols.join(", ")
         ));
         Ok(k)
+    }
+
+    /// `raw_K` (the one scan of the table, each base rule's match as `rc_m<j>` with its group-by
+    /// and value columns) and the rows it gives the base events: their time, matches, and the
+    /// group-by and value columns of the rule each matched.
+    fn scan(
+        &mut self,
+        corr: &Correlation,
+        k: usize,
+        raw_conds: &[(usize, String)],
+        s: &Settings,
+    ) -> Result<String, Diagnostic> {
+        let nb = corr.bases.len();
+        let ng = corr.group_by.len();
+        let nv = corr.fields.len();
+        let vtype = value_type(corr);
+        // The scan.
+        let mut items = vec![format!("{} AS rc_time", self.time_col)];
+        for j in 0..nb {
+            match raw_conds.iter().find(|(i, _)| *i == j) {
+                Some((_, c)) => items.push(format!(
+                    "CASE WHEN {} THEN 1 ELSE 0 END AS rc_m{j}",
+                    indent_tail(c, 2)
+                )),
+                None => items.push(format!("0 AS rc_m{j}")),
+            }
+        }
+        for &(j, _) in raw_conds {
+            let base = &corr.bases[j];
+            for (i, src) in base.group.iter().enumerate() {
+                if let Source::Path(p) = src {
+                    items.push(format!("{} AS rc_g{i}_{j}", text_expr(p, s)?));
+                }
+            }
+            for (i, src) in base.values.iter().enumerate() {
+                if let Source::Path(p) = src {
+                    let e = if corr.kind == Kind::ValueCount {
+                        text_expr(p, s)?
+                    } else {
+                        number_expr(p, s)?
+                    };
+                    items.push(format!("{e} AS rc_v{i}_{j}"));
+                }
+            }
+        }
+        let mut filter: Vec<String> = self.window.clone();
+        let any = raw_conds
+            .iter()
+            .map(|(_, c)| format!("({})", indent_tail(c, 2)))
+            .collect::<Vec<_>>()
+            .join("\n  OR ");
+        filter.push(format!("(\n  {any}\n)"));
+        self.ctes.push(format!(
+            "raw_{k} AS (\nSELECT\n  {}\nFROM {}\nWHERE {}\n)",
+            items.join(",\n  "),
+            self.source,
+            filter.join("\n  AND ")
+        ));
+        let pick = |what: &str, i: usize, ty: &str| -> String {
+            let arms: Vec<String> = raw_conds
+                .iter()
+                .map(|(j, _)| format!("WHEN rc_m{j} = 1 THEN rc_{what}{i}_{j}"))
+                .collect();
+            format!("CAST(CASE {} END AS {ty}) AS rc_{what}{i}", arms.join(" "))
+        };
+        let mut cols = vec![
+            "rc_time".to_owned(),
+            "CAST(to_unixtime(TRY(from_iso8601_timestamp(rc_time))) AS BIGINT) AS rc_t".to_owned(),
+        ];
+        cols.extend((0..nb).map(|j| format!("rc_m{j}")));
+        cols.extend((0..ng).map(|i| pick("g", i, "VARCHAR")));
+        cols.extend((0..nv).map(|i| pick("v", i, vtype)));
+        Ok(format!(
+            "SELECT\n  {}\nFROM raw_{k}\nWHERE regexp_like(rc_time, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}Z$')",
+            cols.join(",\n  ")
+        ))
     }
 
     /// `win_K`: each base event with its window's value (`rc_value`).

@@ -3,59 +3,83 @@
 //! which paths hold objects and lists, and which always hold a scalar. Every front end and
 //! backend that needs a fact about the record's shape reads it here.
 
+use crate::ir::JsonType;
+
 /// A top-level key of a CloudTrail record, as CloudTrail spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopLevelKey {
     pub name: &'static str,
     /// Always a string, number or Boolean (never an object or a list).
     pub always_scalar: bool,
+    /// The JSON type of that scalar, when the record reference and the recorded events agree on
+    /// one (`readOnly` is a Boolean, `recipientAccountId` a string).
+    pub ty: Option<JsonType>,
 }
 
 /// Shorthands for the table below.
-const fn scalar(name: &'static str) -> TopLevelKey {
+const fn string(name: &'static str) -> TopLevelKey {
     TopLevelKey {
         name,
         always_scalar: true,
+        ty: Some(JsonType::String),
+    }
+}
+const fn boolean(name: &'static str) -> TopLevelKey {
+    TopLevelKey {
+        name,
+        always_scalar: true,
+        ty: Some(JsonType::Boolean),
+    }
+}
+/// A scalar whose JSON type is not pinned down (`sessionCredentialFromConsole`: "true" as a
+/// string in the records we have, undocumented as to type).
+const fn untyped(name: &'static str) -> TopLevelKey {
+    TopLevelKey {
+        name,
+        always_scalar: true,
+        ty: None,
     }
 }
 const fn other(name: &'static str) -> TopLevelKey {
     TopLevelKey {
         name,
         always_scalar: false,
+        ty: None,
     }
 }
 
 /// The top-level keys of a CloudTrail record, in the reference's order. Keys not marked scalar
-/// hold objects or lists, or are not documented well enough to rely on.
+/// hold objects or lists, or are not documented well enough to rely on. Every typed scalar is a
+/// string or a Boolean in all 310 recorded events (`scripts/cloudtrail-shapes` lists them).
 pub const TOP_LEVEL_KEYS: &[TopLevelKey] = &[
-    scalar("eventVersion"),
+    string("eventVersion"),
     other("userIdentity"),
-    scalar("eventTime"),
-    scalar("eventSource"),
-    scalar("eventName"),
-    scalar("awsRegion"),
-    scalar("sourceIPAddress"),
-    scalar("userAgent"),
-    scalar("errorCode"),
-    scalar("errorMessage"),
+    string("eventTime"),
+    string("eventSource"),
+    string("eventName"),
+    string("awsRegion"),
+    string("sourceIPAddress"),
+    string("userAgent"),
+    string("errorCode"),
+    string("errorMessage"),
     other("requestParameters"),
     other("responseElements"),
     other("additionalEventData"),
-    scalar("requestID"),
-    scalar("eventID"),
-    scalar("readOnly"),
+    string("requestID"),
+    string("eventID"),
+    boolean("readOnly"),
     other("resources"),
-    scalar("eventType"),
-    scalar("apiVersion"),
-    scalar("managementEvent"),
-    scalar("recipientAccountId"),
+    string("eventType"),
+    string("apiVersion"),
+    boolean("managementEvent"),
+    string("recipientAccountId"),
     other("serviceEventDetails"),
-    scalar("sharedEventID"),
-    scalar("vpcEndpointId"),
+    string("sharedEventID"),
+    string("vpcEndpointId"),
     other("vpcEndpointAccountId"),
-    scalar("eventCategory"),
+    string("eventCategory"),
     other("tlsDetails"),
-    scalar("sessionCredentialFromConsole"),
+    untyped("sessionCredentialFromConsole"),
     other("edgeDeviceDetails"),
     other("insightDetails"),
     other("addendum"),
@@ -232,30 +256,165 @@ pub fn kind(path: &[String]) -> Option<Kind> {
     None
 }
 
-/// Nested CloudTrail fields that always hold a string, number or Boolean.
-const NESTED_SCALARS: &[&str] = &[
-    "userIdentity.type",
-    "userIdentity.principalId",
-    "userIdentity.arn",
-    "userIdentity.accountId",
-    "userIdentity.accessKeyId",
-    "userIdentity.userName",
-    "userIdentity.invokedBy",
-    "userIdentity.sessionContext.attributes.creationDate",
-    "userIdentity.sessionContext.attributes.mfaAuthenticated",
-    "userIdentity.sessionContext.sessionIssuer.type",
-    "userIdentity.sessionContext.sessionIssuer.principalId",
-    "userIdentity.sessionContext.sessionIssuer.arn",
-    "userIdentity.sessionContext.sessionIssuer.accountId",
-    "userIdentity.sessionContext.sessionIssuer.userName",
+/// Where a nested scalar path is documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Documented {
+    /// By the CloudTrail record reference, for every event (`userIdentity.arn`).
+    Record,
+    /// By the service's CloudTrail page or API reference, for the events of the APIs that have
+    /// it (`requestParameters.userName` of IAM, `additionalEventData.MFAUsed` of a console
+    /// sign-in); no API we know of writes a list or an object there.
+    Api,
+}
+
+/// A nested path that holds one string, number or Boolean, never a list or an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scalar {
+    pub path: &'static str,
+    pub ty: JsonType,
+    pub from: Documented,
+}
+
+const fn rec(path: &'static str, ty: JsonType) -> Scalar {
+    Scalar {
+        path,
+        ty,
+        from: Documented::Record,
+    }
+}
+const fn api(path: &'static str, ty: JsonType) -> Scalar {
+    Scalar {
+        path,
+        ty,
+        from: Documented::Api,
+    }
+}
+
+use JsonType::{Boolean as B, Number as N, String as S};
+
+/// Nested CloudTrail paths that hold a scalar, with its JSON type: the identity fields of the
+/// record reference, and the parameters and results rules test most, each documented as a scalar
+/// by its service and seen only as one in the recorded events (`scripts/cloudtrail-shapes`).
+/// Left out on purpose: names whose shape depends on the API (`requestParameters.name`, `.key`,
+/// `.parameters`: a string for CloudTrail and S3, an object for SSM; `.instanceType` and
+/// `.userData`: objects in `ModifyInstanceAttribute`; `responseElements.role`: a string or an
+/// object), and everything listed in [`SHAPES`].
+pub const NESTED_SCALARS: &[Scalar] = &[
+    rec("userIdentity.type", S),
+    rec("userIdentity.principalId", S),
+    rec("userIdentity.arn", S),
+    rec("userIdentity.accountId", S),
+    rec("userIdentity.accessKeyId", S),
+    rec("userIdentity.userName", S),
+    rec("userIdentity.invokedBy", S),
+    rec("userIdentity.sessionContext.attributes.creationDate", S),
+    // "true" or "false", as a string.
+    rec("userIdentity.sessionContext.attributes.mfaAuthenticated", S),
+    rec("userIdentity.sessionContext.sessionIssuer.type", S),
+    rec("userIdentity.sessionContext.sessionIssuer.principalId", S),
+    rec("userIdentity.sessionContext.sessionIssuer.arn", S),
+    rec("userIdentity.sessionContext.sessionIssuer.accountId", S),
+    rec("userIdentity.sessionContext.sessionIssuer.userName", S),
+    // Console sign-in ("Yes"/"No", "Success"/"Failure").
+    api("additionalEventData.MFAUsed", S),
+    api("additionalEventData.LoginTo", S),
+    api("additionalEventData.MobileVersion", S),
+    api("additionalEventData.SamlProviderArn", S),
+    api("responseElements.ConsoleLogin", S),
+    // S3 data events.
+    api("additionalEventData.SSEApplied", S),
+    api("requestParameters.bucketName", S),
+    // IAM
+    api("requestParameters.userName", S),
+    api("requestParameters.roleName", S),
+    api("requestParameters.groupName", S),
+    api("requestParameters.policyArn", S),
+    api("requestParameters.policyName", S),
+    api("requestParameters.policyDocument", S),
+    api("requestParameters.assumeRolePolicyDocument", S),
+    api("requestParameters.permissionsBoundary", S),
+    api("requestParameters.passwordResetRequired", B),
+    api("responseElements.accessKey.userName", S),
+    api("responseElements.accessKey.accessKeyId", S),
+    // STS
+    api("requestParameters.roleArn", S),
+    api("requestParameters.roleSessionName", S),
+    api("requestParameters.durationSeconds", N),
+    // EC2
+    api("requestParameters.instanceId", S),
+    api("requestParameters.snapshotId", S),
+    api("requestParameters.imageId", S),
+    api("requestParameters.groupId", S),
+    api("requestParameters.attribute", S),
+    api("requestParameters.attributeType", S),
+    api("requestParameters.cidrIp", S),
+    api("requestParameters.ipProtocol", S),
+    api("requestParameters.fromPort", N),
+    api("requestParameters.toPort", N),
+    // RDS
+    api("requestParameters.dBInstanceIdentifier", S),
+    api("requestParameters.dBSnapshotIdentifier", S),
+    api("requestParameters.attributeName", S),
+    api("requestParameters.publiclyAccessible", B),
+    api("responseElements.publiclyAccessible", B),
+    api(
+        "responseElements.pendingModifiedValues.masterUserPassword",
+        S,
+    ),
+    // Lambda, SSM, Secrets Manager, KMS, CloudTrail, GuardDuty, Bedrock
+    api("requestParameters.functionName", S),
+    api("requestParameters.documentName", S),
+    api("requestParameters.withDecryption", B),
+    api("requestParameters.secretId", S),
+    api("requestParameters.keyId", S),
+    api("requestParameters.pendingWindowInDays", N),
+    api("requestParameters.trailName", S),
+    api("requestParameters.detectorId", S),
+    api("requestParameters.enable", B),
+    api("requestParameters.modelId", S),
 ];
 
-/// Does `path` (dotted) always hold a string, number or Boolean: never a list to range over?
+/// Does `path` (its segments) spell `dotted`?
+fn spells(dotted: &str, path: &[String]) -> bool {
+    dotted.split('.').eq(path.iter().map(String::as_str))
+}
+
+/// The documented scalar at `path` (its segments), if it is one: a top-level key or a nested
+/// path; its JSON type when the table knows it.
+pub fn scalar_at(path: &[String]) -> Option<Option<JsonType>> {
+    if let [one] = path {
+        return TOP_LEVEL_KEYS
+            .iter()
+            .find(|k| k.always_scalar && k.name == one)
+            .map(|k| k.ty);
+    }
+    NESTED_SCALARS
+        .iter()
+        .find(|s| spells(s.path, path))
+        .map(|s| Some(s.ty))
+}
+
+/// Does `path` (its segments) hold one scalar by the documentation: never a list to range over
+/// or an object? The documented-shape reading (the evaluator's and Athena's default) reads such
+/// a path as one value.
+pub fn documented_scalar(path: &[String]) -> bool {
+    scalar_at(path).is_some()
+}
+
+/// The JSON type of the top-level key `key` (as CloudTrail spells it), when documented.
+pub fn top_level_type(key: &str) -> Option<JsonType> {
+    TOP_LEVEL_KEYS.iter().find(|k| k.name == key)?.ty
+}
+
+/// Does `path` (dotted) hold a scalar in every CloudTrail record, by the record reference: a
+/// top-level scalar key or a [`Documented::Record`] path (not the per-API parameters)?
 pub fn always_scalar(path: &str) -> bool {
     TOP_LEVEL_KEYS
         .iter()
         .any(|k| k.always_scalar && k.name == path)
-        || NESTED_SCALARS.contains(&path)
+        || NESTED_SCALARS
+            .iter()
+            .any(|s| s.from == Documented::Record && s.path == path)
 }
 
 #[cfg(test)]
@@ -292,6 +451,99 @@ mod tests {
         // Every key the shape table calls a container is not also called a scalar.
         for (p, _) in SHAPES {
             assert!(!always_scalar(p), "{p}");
+            assert!(!documented_scalar(&path(p)), "{p}");
+        }
+    }
+
+    #[test]
+    fn scalars_have_their_json_type() {
+        assert_eq!(
+            scalar_at(&path("recipientAccountId")),
+            Some(Some(JsonType::String))
+        );
+        assert_eq!(scalar_at(&path("readOnly")), Some(Some(JsonType::Boolean)));
+        assert_eq!(
+            scalar_at(&path("managementEvent")),
+            Some(Some(JsonType::Boolean))
+        );
+        assert_eq!(
+            scalar_at(&path("eventVersion")),
+            Some(Some(JsonType::String))
+        );
+        // A scalar of no documented type; a top-level container; an unknown key.
+        assert_eq!(scalar_at(&path("sessionCredentialFromConsole")), Some(None));
+        assert_eq!(scalar_at(&path("resources")), None);
+        assert_eq!(scalar_at(&path("notAKey")), None);
+        assert_eq!(top_level_type("readOnly"), Some(JsonType::Boolean));
+        assert_eq!(top_level_type("userIdentity"), None);
+        assert_eq!(
+            top_level_type("readonly"),
+            None,
+            "the record's spelling only"
+        );
+        assert_eq!(
+            scalar_at(&path(
+                "userIdentity.sessionContext.attributes.mfaAuthenticated"
+            )),
+            Some(Some(JsonType::String))
+        );
+        assert_eq!(
+            scalar_at(&path("requestParameters.fromPort")),
+            Some(Some(JsonType::Number))
+        );
+        assert!(documented_scalar(&path("additionalEventData.MFAUsed")));
+        assert!(documented_scalar(&path("responseElements.ConsoleLogin")));
+        assert!(documented_scalar(&path("requestParameters.userName")));
+        // Keys are compared as written, segment by segment.
+        assert!(!documented_scalar(&path("requestParameters.username")));
+        assert!(!documented_scalar(&[
+            "requestParameters".to_owned(),
+            "bucketName.x".to_owned()
+        ]));
+        assert!(!documented_scalar(&path("requestParameters")));
+        // Lists, one-or-list paths and API-dependent names are not scalars.
+        for p in [
+            "requestParameters.instanceIds",
+            "requestParameters.x-amz-acl",
+            "requestParameters.AccessControlPolicy.AccessControlList.Grant",
+            "requestParameters.name",
+            "requestParameters.parameters",
+            "requestParameters.instanceType",
+            "responseElements.role",
+            "requestParameters.groupSet.items",
+        ] {
+            assert!(!documented_scalar(&path(p)), "{p}");
+        }
+        // Per-API parameters are not record fields.
+        assert!(!always_scalar("additionalEventData.MFAUsed"));
+    }
+
+    /// Every nested scalar sits in objects all the way down (no list on its way), each path is
+    /// listed once, and each top-level key too.
+    #[test]
+    fn the_scalar_table_is_consistent() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in NESTED_SCALARS {
+            assert!(seen.insert(s.path), "{} listed twice", s.path);
+            let segs = path(s.path);
+            assert!(segs.len() >= 2, "{}", s.path);
+            assert!(TOP_LEVEL_KEYS
+                .iter()
+                .any(|k| k.name == segs[0] && !k.always_scalar));
+            for n in 1..segs.len() {
+                assert!(
+                    matches!(kind(&segs[..n]), None | Some(Kind::Object)),
+                    "{} crosses a list at {}",
+                    s.path,
+                    segs[..n].join(".")
+                );
+            }
+            assert_eq!(kind(&segs), None, "{}", s.path);
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for k in TOP_LEVEL_KEYS {
+            assert!(keys.insert(k.name.to_ascii_lowercase()), "{}", k.name);
+            assert!(k.ty.is_none() || k.always_scalar, "{}", k.name);
         }
     }
 }

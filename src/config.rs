@@ -124,6 +124,8 @@ struct RawConvert {
     #[serde(default)]
     log_groups: Vec<String>,
     array_max: Option<usize>,
+    #[serde(default)]
+    no_shapes: bool,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +232,7 @@ impl Config {
                     partitions: c.partitions,
                     log_groups: c.log_groups,
                     array_max: c.array_max,
+                    no_shapes: c.no_shapes,
                     ..RenderOptions::default()
                 },
             },
@@ -369,6 +372,7 @@ exclude = ["global_helpers", "data_models", "packs"]
 # partitions = "projection"                   # projection | ymd | none
 # limit = 1000
 # array-max = 5                               # cloudwatch
+# no-shapes = true                            # athena: read documented scalars as lists too
 # log-groups = ["aws-cloudtrail-logs"]        # cloudwatch saved queries
 
 # Rules left out of every run, by id (Sigma id or name, Panther RuleID) or by path, with why.

@@ -1,5 +1,12 @@
 //! The reference evaluator: the one definition of what a rule matches (see `docs/semantics.md`).
 //! Every backend is tested to select exactly the events this selects.
+//!
+//! Two readings of a Sigma-style (any value) path: shape-free (the default, what jq and Logs
+//! Insights implement), where arrays met on the way are crossed and an array value also counts as
+//! its elements; and the documented-shape reading ([`Evaluator::with_shapes`], what Athena
+//! implements unless `--no-shapes`), where a path the CloudTrail shape table calls a scalar
+//! ([`crate::cloudtrail::documented_scalar`]) is read as the one value reached through objects,
+//! and only when it is a string, number or Boolean (a list or an object there reads as absent).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -21,6 +28,8 @@ pub struct Evaluator<'a> {
     /// The compiled regex of each regex test, by the address of its pattern in `expr` (which the
     /// evaluator borrows, so addresses stay put): no key is built per test.
     by_node: HashMap<usize, usize>,
+    /// The documented-shape reading (see the module documentation).
+    shapes: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -56,7 +65,26 @@ impl<'a> Evaluator<'a> {
             expr,
             regexes,
             by_node,
+            shapes: false,
         })
+    }
+
+    /// With `on`, read documented scalar paths by their shape (see the module documentation).
+    pub fn with_shapes(mut self, on: bool) -> Self {
+        self.shapes = on;
+        self
+    }
+
+    /// The values a Sigma-style path reaches: every value, arrays crossed; or, in the
+    /// documented-shape reading at a documented scalar path, the one scalar there (if any).
+    fn any_values<'v>(&self, event: &'v Value, path: &FieldPath) -> Vec<&'v Value> {
+        if self.shapes && crate::cloudtrail::documented_scalar(path.segments()) {
+            return resolve_exact(event, path)
+                .filter(|v| !matches!(v, Value::Null | Value::Array(_) | Value::Object(_)))
+                .into_iter()
+                .collect();
+        }
+        resolve(event, path)
     }
 
     /// Does the event match?
@@ -95,6 +123,8 @@ impl<'a> Evaluator<'a> {
     /// Sigma's reading: every value the path reaches, arrays crossed and expanded.
     fn any_predicate(&self, p: &Predicate, event: &Value) -> bool {
         let values = match &p.subject {
+            // Python-style tests read JSON types, which the shape reading leaves alone.
+            Subject::Field(path) if !python_test(&p.test) => self.any_values(event, path),
             Subject::Field(path) => resolve(event, path),
             Subject::Anywhere => {
                 let mut out = Vec::new();
@@ -156,7 +186,7 @@ impl<'a> Evaluator<'a> {
             Test::Compare { op, value } => number(v).is_some_and(|n| op.holds(n, value.value)),
             Test::FieldRef(r) => {
                 let others: Vec<&Value> = if q == Quantifier::Any {
-                    resolve(event, &r.other)
+                    self.any_values(event, &r.other)
                         .into_iter()
                         .flat_map(with_elements)
                         .collect()
@@ -193,6 +223,14 @@ impl<'a> Evaluator<'a> {
             }
         }
     }
+}
+
+/// A Python-style test: it reads the value's JSON type (Panther), not its text.
+fn python_test(t: &Test) -> bool {
+    matches!(
+        t,
+        Test::Is(_) | Test::Str { .. } | Test::Truthy | Test::Type(_) | Test::HasKey(_)
+    )
 }
 
 /// Does `expr` match `event`? (Compiles the expression each call; use [`Evaluator`] for many events.)
@@ -592,6 +630,77 @@ mod tests {
         assert!(!py_eq(&big("1.5"), &big("1")));
         assert!(!py_eq(&big("-1.5"), &big("-2")));
         assert!(!py_eq(&big("1e300"), &big("1")));
+    }
+
+    /// A Sigma-style predicate on `field`.
+    fn sigma(field: &str, test: Test) -> Expr {
+        Expr::Pred(Predicate {
+            subject: Subject::Field(FieldPath::parse(field)),
+            quantifier: Quantifier::Any,
+            test,
+            span: crate::source::Span::default(),
+        })
+    }
+
+    fn text(s: &str) -> Test {
+        Test::Text {
+            pattern: Pattern::parse_sigma(s),
+            cased: false,
+        }
+    }
+
+    /// Both readings of one predicate on one event: (shape-free, documented shapes).
+    fn readings(e: &Expr, event: &Value) -> (bool, bool) {
+        let ev = Evaluator::new(e).expect("compiles");
+        let free = ev.matches(event);
+        (free, ev.with_shapes(true).matches(event))
+    }
+
+    #[test]
+    fn documented_scalars_read_one_value_with_shapes() {
+        let mfa = sigma("additionalEventData.MFAUsed", text("no"));
+        let one = json!({"additionalEventData": {"MFAUsed": "No"}});
+        let list = json!({"additionalEventData": {"MFAUsed": ["No"]}});
+        let object = json!({"additionalEventData": {"MFAUsed": {"a": "No"}}});
+        let crossing = json!({"additionalEventData": [{"MFAUsed": "No"}]});
+        assert_eq!(readings(&mfa, &one), (true, true));
+        assert_eq!(readings(&mfa, &list), (true, false));
+        assert_eq!(readings(&mfa, &crossing), (true, false));
+        assert_eq!(readings(&mfa, &object), (false, false));
+        // A list or object there reads as absent; null tests follow.
+        let null = sigma("additionalEventData.MFAUsed", Test::Null);
+        assert_eq!(readings(&null, &list), (false, true));
+        assert_eq!(readings(&null, &one), (false, false));
+        let exists = sigma("additionalEventData.MFAUsed", Test::Exists);
+        assert_eq!(readings(&exists, &object), (true, false));
+        // A number's text, as before.
+        let port = sigma(
+            "requestParameters.fromPort",
+            Test::Compare {
+                op: crate::ir::CompareOp::Gt,
+                value: crate::ir::Number {
+                    value: 20.0,
+                    text: "20".to_owned(),
+                },
+            },
+        );
+        assert_eq!(
+            readings(&port, &json!({"requestParameters": {"fromPort": 22}})),
+            (true, true)
+        );
+        assert_eq!(
+            readings(&port, &json!({"requestParameters": {"fromPort": [22]}})),
+            (true, false)
+        );
+        // Paths the table does not call scalars keep the shape-free reading.
+        let other = sigma("requestParameters.name", text("x"));
+        assert_eq!(
+            readings(&other, &json!({"requestParameters": {"name": ["x"]}})),
+            (true, true)
+        );
+        // Python-style tests keep their own reading.
+        let typed = sigma("additionalEventData.MFAUsed", Test::Type(JsonType::Array));
+        assert_eq!(readings(&typed, &list), (true, true));
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Every shipped rule's test events: the reference evaluator gives the expected result, and each
+//! Every shipped rule's test events: the reference evaluator gives the expected result (in both
+//! its readings: shape-free, and by CloudTrail's documented shapes, which Athena reads by default
+//! and `scripts/check-athena` runs against the same expected results), and each
 //! target's oracle (jaq in-process, the system `jq` binary, the Logs Insights referee; see
-//! `tests/common/oracle.rs`) selects exactly the events the evaluator selects. Finding the tests and running them through
+//! `tests/common/oracle.rs`) selects exactly the events the shape-free evaluator selects. Finding the tests and running them through
 //! the evaluator and jaq is the library's test runner ([`rulecast::ruletest::run`]), the one
 //! `rulecast test` uses.
 
@@ -42,6 +44,15 @@ fn every_oracle_agrees_with_the_evaluator_on_every_test_event() {
             if *got != case.expected {
                 failures.push(format!(
                     "{} :: {}: evaluator says {got}",
+                    rel(&path),
+                    case.name
+                ));
+            }
+            // Test events follow CloudTrail's documentation: both readings give the same answer.
+            let shaped = runner.run_with_shapes(&case.log);
+            if shaped != case.expected {
+                failures.push(format!(
+                    "{} :: {}: evaluator with documented shapes says {shaped}",
                     rel(&path),
                     case.name
                 ));

@@ -331,7 +331,12 @@ fn quotes_and_backslashes_stay_in_their_literals() {
         q.contains(r#"regexp_like(eventname, 'it''s [ab][0-9]+')"#),
         "{q}"
     );
-    assert!(q.contains(r#"lower(v) LIKE 'a''b%' ESCAPE '\'"#), "{q}");
+    assert!(
+        q.contains(
+            r#"lower(json_extract_scalar(requestparameters, '$.bucketName')) LIKE 'a''b%' ESCAPE '\'"#
+        ),
+        "{q}"
+    );
 }
 
 #[test]
@@ -593,15 +598,47 @@ fn arrays_cidr_numbers_fieldref_and_keywords() {
         q.contains("(strpos(sourceipaddress, ':') = 0 AND contains('10.0.0.0/8', TRY_CAST(sourceipaddress AS IPADDRESS)))"),
         "{q}"
     );
-    assert!(q.contains("TRY_CAST(v AS DOUBLE) > 3600"), "{q}");
+    // Documented scalars inside the JSON-string column are read inline, and the header says so.
     assert!(
-        q.contains(r#"any_match("requestParameters.userName", v -> starts_with(reverse(lower(useridentity.arn)), reverse(lower(v))))"#),
+        q.contains("TRY_CAST(json_extract_scalar(requestparameters, '$.durationSeconds') AS DOUBLE) > 3600"),
+        "{q}"
+    );
+    assert!(
+        q.contains(r#"starts_with(reverse(lower(useridentity.arn)), reverse(lower(json_extract_scalar(requestparameters, '$.userName'))))"#),
+        "{q}"
+    );
+    assert!(
+        q.contains("-- note: read as one value, as CloudTrail documents them (--no-shapes also looks into lists there): requestParameters.durationSeconds, requestParameters.userName\n"),
+        "{q}"
+    );
+    assert!(
+        !q.contains("any_match(\"requestParameters.userName\""),
         "{q}"
     );
     assert!(
         q.contains(r#"any_match("all values", v -> lower(v) LIKE '%pacu%' ESCAPE '\')"#),
         "{q}"
     );
+    // --no-shapes: any element of a list there matches, through the `events` block.
+    let q = one_with(
+        &rule(
+            r#"    sel:
+        requestParameters.durationSeconds|gt: 3600
+        userIdentity.arn|fieldref|endswith: requestParameters.userName
+    condition: sel"#,
+        ),
+        &RenderOptions {
+            no_shapes: true,
+            ..opts()
+        },
+    );
+    well_formed(&q).unwrap();
+    assert!(q.contains("TRY_CAST(v AS DOUBLE) > 3600"), "{q}");
+    assert!(
+        q.contains(r#"any_match("requestParameters.userName", v -> starts_with(reverse(lower(useridentity.arn)), reverse(lower(v))))"#),
+        "{q}"
+    );
+    assert!(!q.contains("-- note: read as one value"), "{q}");
 }
 
 #[test]
@@ -642,7 +679,7 @@ fn fields_select_columns() {
         "    sel:\n        eventName: x\n    condition: sel\nfields:\n    - eventName\n    - userIdentity.sessionContext.sessionIssuer.arn\n    - requestParameters.bucketName\n    - resources.ARN",
     ));
     well_formed(&q).unwrap();
-    assert!(q.contains("SELECT\n  eventname,\n  useridentity.sessioncontext.sessionissuer.arn AS \"userIdentity.sessionContext.sessionIssuer.arn\",\n  COALESCE(json_extract_scalar(requestparameters, '$.bucketName'), json_format(json_extract(requestparameters, '$.bucketName'))) AS \"requestParameters.bucketName\",\n  transform(resources, r -> r.arn) AS \"resources.ARN\"\nFROM"), "{q}");
+    assert!(q.contains("SELECT\n  eventname,\n  useridentity.sessioncontext.sessionissuer.arn AS \"userIdentity.sessionContext.sessionIssuer.arn\",\n  json_extract_scalar(requestparameters, '$.bucketName') AS \"requestParameters.bucketName\",\n  transform(resources, r -> r.arn) AS \"resources.ARN\"\nFROM"), "{q}");
     let q = one(&rule(
         "    sel:\n        errorMessage: x\n    condition: sel",
     ));
@@ -796,7 +833,7 @@ fn a_ddl_file_is_a_schema() {
         "{q}"
     );
     assert!(
-        q.contains(r#"any_match("requestParameters.bucketName", v -> lower(v) = 'b')"#),
+        q.contains(r#"lower(json_extract_scalar(requestparameters, '$.bucketName')) = 'b'"#),
         "{q}"
     );
     // Columns the file lacks are errors, naming the file.
@@ -974,6 +1011,74 @@ fn py_events() -> Vec<Value> {
     }
     out.push(json!({"eventTime": "2026-11-01T00:00:00Z"}));
     out.push(json!({"eventTime": "2026-11-01T00:00:00Z", "requestParameters": {"o": [{"v": 1}]}}));
+    // Paths the CloudTrail shape table calls scalars, holding every type (lists and objects too).
+    // (A whole document that is a list is not crossed by Athena's shape-free form: see
+    // docs/athena.md.)
+    for (i, v) in values.iter().enumerate() {
+        let w = &values[(i + 3) % values.len()];
+        out.push(json!({
+            "eventTime": "2026-11-01T00:00:00Z",
+            "requestParameters": {"userName": v, "fromPort": w, "v": w},
+            "additionalEventData": {"MFAUsed": w},
+        }));
+    }
+    out
+}
+
+/// Sigma-style tests on paths the CloudTrail shape table calls scalars (read inline by default,
+/// in the shape-free form with `--no-shapes`).
+fn shape_cases() -> Vec<(String, Expr)> {
+    let tests = [
+        Test::Null,
+        Test::Exists,
+        Test::Text {
+            pattern: Pattern::parse_sigma("x"),
+            cased: false,
+        },
+        Test::Text {
+            pattern: Pattern::parse_sigma("*1*"),
+            cased: true,
+        },
+        Test::Regex {
+            regex: "^[0-9x]".into(),
+            flags: RegexFlags::default(),
+        },
+        Test::Compare {
+            op: CompareOp::Gte,
+            value: num(1.0),
+        },
+        Test::FieldRef(rulecast::ir::FieldRef::plain(
+            FieldPath::parse("requestParameters.v"),
+            Anchor::Whole,
+            false,
+        )),
+    ];
+    let mut out = Vec::new();
+    for path in [
+        "requestParameters.userName",
+        "requestParameters.fromPort",
+        "additionalEventData.MFAUsed",
+    ] {
+        for test in &tests {
+            out.push((
+                format!("shapes {path} {test:?}"),
+                py(path, Quantifier::Any, test.clone()),
+            ));
+        }
+    }
+    // A documented scalar on the other side of a field reference.
+    out.push((
+        "shapes requestParameters.v fieldref requestParameters.userName".to_owned(),
+        py(
+            "requestParameters.v",
+            Quantifier::Any,
+            Test::FieldRef(rulecast::ir::FieldRef::plain(
+                FieldPath::parse("requestParameters.userName"),
+                Anchor::Whole,
+                false,
+            )),
+        ),
+    ));
     out
 }
 
@@ -1255,19 +1360,38 @@ fn python_style_predicates_render_or_are_refused() {
     let mut refused = 0;
     let mut dump = Vec::new();
     let events = py_events();
-    for (name, cond) in py_cases().into_iter().chain(element_cases()) {
+    // Each case in Athena's default reading (documented shapes), and the Sigma-style tests on
+    // documented scalars also with --no-shapes: each against the evaluator's same reading.
+    let shapes = shape_cases();
+    let cases = py_cases()
+        .into_iter()
+        .chain(element_cases())
+        .chain(shapes.clone())
+        .map(|(n, c)| (n, c, true))
+        .chain(
+            shapes
+                .into_iter()
+                .map(|(n, c)| (format!("{n} --no-shapes"), c, false)),
+        );
+    for (name, cond, shaped) in cases {
+        let o = RenderOptions {
+            no_shapes: !shaped,
+            ..opts()
+        };
         for (label, c) in [
             (name.clone(), cond.clone()),
             (format!("not {name}"), Expr::not(cond.clone())),
         ] {
             let rule = py_rule(c);
-            match backend::render(athena(), &rule, &opts()) {
+            match backend::render(athena(), &rule, &o) {
                 Ok(q) => {
                     rendered += 1;
                     if let Err(e) = well_formed(&q) {
                         failures.push(format!("{label}: {e}"));
                     }
-                    let eval = Evaluator::new(&rule.condition).expect("compiles");
+                    let eval = Evaluator::new(&rule.condition)
+                        .expect("compiles")
+                        .with_shapes(shaped);
                     let expected: Vec<usize> = (0..events.len())
                         .filter(|&i| eval.matches(&events[i]))
                         .collect();

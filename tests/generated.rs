@@ -373,6 +373,93 @@ proptest! {
     }
 }
 
+/// Python-style paths are read directly (`.eventName?`, `.userIdentity?.arn?`, `.["x-y"]?`): the
+/// same verdicts as the evaluator on odd records too (a string, number, Boolean or null record;
+/// a string, list or null on the way; a jq keyword as a key), plain and negated, in jaq and the
+/// system jq.
+#[test]
+fn direct_reads_match_the_evaluator_on_odd_records() {
+    let records = [
+        json!("eventName"),
+        json!(7),
+        json!(true),
+        json!(null),
+        json!({}),
+        json!({"eventName": null}),
+        json!({"eventName": "X"}),
+        json!({"eventName": ["X"]}),
+        json!({"eventName": false}),
+        json!({"userIdentity": "s"}),
+        json!({"userIdentity": ["s"]}),
+        json!({"userIdentity": null}),
+        json!({"userIdentity": {"arn": "X"}}),
+        json!({"userIdentity": {"arn": null}}),
+        json!({"userIdentity": {"arn": {"arn": "X"}}}),
+        json!({"if": "X", "x-y": "X"}),
+        json!({"userIdentity": {"x-y": "X"}}),
+    ];
+    let tests = [
+        // (`== None` is the null test; the front end never makes an `is` of null.)
+        Test::Is(json!("X")),
+        Test::Is(json!(false)),
+        Test::Null,
+        Test::Exists,
+        Test::Truthy,
+        Test::Type(rulecast::ir::JsonType::String),
+        Test::HasKey("arn".into()),
+        Test::Str {
+            pattern: Pattern::parse_sigma("x*"),
+            fold: true,
+        },
+        Test::Text {
+            pattern: Pattern::parse_sigma("null"),
+            cased: false,
+        },
+    ];
+    for path in [
+        "eventName",
+        "userIdentity.arn",
+        "userIdentity",
+        "if",
+        "x-y",
+        "userIdentity.x-y",
+    ] {
+        for test in &tests {
+            let cond = Expr::Pred(Predicate {
+                subject: Subject::Field(FieldPath::parse(path)),
+                quantifier: Quantifier::Exact,
+                test: test.clone(),
+                span: Span::default(),
+            });
+            for c in [cond.clone(), Expr::not(cond)] {
+                let rule = Rule {
+                    condition: c,
+                    ..rule_with(Test::Exists, "t")
+                };
+                let filter = jq_for(&rule);
+                assert!(!filter.contains("rc_one("), "{filter}");
+                let program = JqProgram::compile(&filter).expect("compiles");
+                let eval = Evaluator::new(&rule.condition).expect("ok");
+                for e in &records {
+                    let want = eval.matches(e);
+                    assert_eq!(jq_matches(&program, e), want, "jaq on {e}\n{filter}");
+                }
+                if common::system_jq() {
+                    // One run over all the records (an array is read as its elements).
+                    let want: Vec<Value> = records
+                        .iter()
+                        .filter(|e| eval.matches(e))
+                        .cloned()
+                        .collect();
+                    let all = Value::Array(records.to_vec());
+                    let out = common::run_system_jq(&filter, &all).expect("jq runs");
+                    assert_eq!(out, want, "jq\n{filter}");
+                }
+            }
+        }
+    }
+}
+
 /// A sample of hostile literals also runs through the system jq (jq 1.6 on Debian), which parses
 /// string literals and comments with its own lexer (hidden characters as `\uXXXX` escapes).
 #[test]

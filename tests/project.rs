@@ -507,3 +507,50 @@ fn help_and_near_misses() {
         text(&o.stderr)
     );
 }
+
+/// `--no-shapes` (and `no-shapes = true` in `[convert]`) keeps Athena's shape-free reading of
+/// documented scalars; it is an Athena option, refused for a run without Athena.
+#[test]
+fn no_shapes_from_the_flag_and_the_configuration() {
+    let d = temp_dir("no-shapes");
+    let rule = write(
+        &d,
+        "rules/mfa.yml",
+        "title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n    sel:\n        additionalEventData.MFAUsed: 'No'\n    condition: sel\n",
+    );
+    let inline = "lower(json_extract_scalar(additionaleventdata, '$.MFAUsed')) = 'no'";
+    let any = "any_match(\"additionalEventData.MFAUsed\", v -> lower(v) = 'no')";
+    let o = rulecast(&["--no-config", "convert", "-t", "athena", s(&rule)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(inline), "{}", text(&o.stdout));
+    let o = rulecast(&[
+        "--no-config",
+        "convert",
+        "-t",
+        "athena",
+        "--no-shapes",
+        s(&rule),
+    ]);
+    assert!(text(&o.stdout).contains(any), "{}", text(&o.stdout));
+    let o = rulecast(&[
+        "--no-config",
+        "convert",
+        "-t",
+        "jq",
+        "--no-shapes",
+        s(&rule),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--no-shapes applies to -t athena, not to -t jq"),
+        "{}",
+        text(&o.stderr)
+    );
+    write(&d, "rulecast.toml", "[convert]\nno-shapes = true\n");
+    let o = rulecast(&["convert", "-t", "athena", s(&rule)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(any), "{}", text(&o.stdout));
+    // The configuration's setting does not stop other targets.
+    let o = rulecast(&["convert", "-t", "jq", s(&rule)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}

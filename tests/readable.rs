@@ -1,7 +1,9 @@
 //! Queries a person reads: over every shipped rule and the SigmaHQ corpus, in every target, no
 //! query repeats an operand inside one AND/OR group, negates a negated presence test
 //! (`not (not ispresent(x))`), or wraps a test that is never NULL in a null-safe NOT
-//! (`NOT COALESCE(x IS NULL, FALSE)`). The agreement tests say the shorter forms mean the same.
+//! (`NOT COALESCE(x IS NULL, FALSE)`); and no Athena query extracts every element of a path the
+//! CloudTrail shape table calls a scalar (a column of the `events` block) instead of reading it
+//! inline. The agreement tests say the shorter forms mean the same.
 
 mod common;
 
@@ -34,6 +36,44 @@ fn repeated_lines(query: &str) -> Vec<String> {
             joins && w[0].trim_start() == t && !t.ends_with('(')
         })
         .map(|w| w[1].to_owned())
+        .collect()
+}
+
+/// The fields an Athena query reads as lists of every value a path reaches: the columns of its
+/// `events` block (`transform(...) AS "requestParameters.userName"`) and the lists its condition
+/// ranges over (`any_match("requestParameters.userName", v -> ...)`).
+fn any_element_fields(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in query.lines() {
+        let t = line.trim_start();
+        if t.starts_with("transform(") {
+            if let Some(i) = t.rfind(" AS \"") {
+                let name = t[i + 5..].trim_end_matches(',').trim_end_matches('"');
+                out.push(name.to_owned());
+            }
+        }
+    }
+    let mut rest = query;
+    while let Some(i) = rest.find("any_match(\"") {
+        let after = &rest[i + "any_match(\"".len()..];
+        if let Some(end) = after.find('"') {
+            out.push(after[..end].to_owned());
+        }
+        rest = after;
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The fields of [`any_element_fields`] that the shape table calls scalars.
+fn scalars_read_as_lists(query: &str) -> Vec<String> {
+    any_element_fields(query)
+        .into_iter()
+        .filter(|f| {
+            let segs: Vec<String> = f.split('.').map(str::to_owned).collect();
+            rulecast::cloudtrail::documented_scalar(&segs)
+        })
         .collect()
 }
 
@@ -79,6 +119,13 @@ fn no_repeats_no_double_negations_no_dead_null_guards() {
                 if let Some(x) = coalesced_null_test(&query) {
                     problems.push(format!("{at}: {x}"));
                 }
+                if target == rulecast::backend::Target::Athena {
+                    for f in scalars_read_as_lists(&query) {
+                        problems.push(format!(
+                            "{at}: {f} is a documented scalar but is read as a list"
+                        ));
+                    }
+                }
             }
         }
     }
@@ -99,5 +146,21 @@ fn the_checks_catch_their_patterns() {
     assert_eq!(
         coalesced_null_test("NOT COALESCE(lower(a) = 'b', FALSE)"),
         None
+    );
+    let block = "WITH events AS (\n  SELECT\n    *,\n    transform(concat(ARRAY[json_extract(additionaleventdata, '$.MFAUsed')], ARRAY[]), j -> j) AS \"additionalEventData.MFAUsed\",\n    transform(x, j -> j) AS \"requestParameters.name\"\n  FROM t\n)\nSELECT * FROM events WHERE any_match(\"responseElements.ConsoleLogin\", v -> v = 'x')";
+    assert_eq!(
+        any_element_fields(block),
+        vec![
+            "additionalEventData.MFAUsed",
+            "requestParameters.name",
+            "responseElements.ConsoleLogin"
+        ]
+    );
+    assert_eq!(
+        scalars_read_as_lists(block),
+        vec![
+            "additionalEventData.MFAUsed",
+            "responseElements.ConsoleLogin"
+        ]
     );
 }

@@ -116,3 +116,78 @@ fn jq_agrees_with_the_evaluator_on_real_records() {
     assert!(matched > 0, "some rule should match some detonation record");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The CloudTrail shape table agrees with the recorded events: every path it calls a scalar holds
+/// one of its JSON type (or is absent or null) in every record, no record crosses a list on the
+/// way to one, and both readings of the evaluator agree on every shipped and SigmaHQ rule.
+#[test]
+fn the_shape_table_agrees_with_the_recorded_events() {
+    use rulecast::cloudtrail::{scalar_at, NESTED_SCALARS, TOP_LEVEL_KEYS};
+    use rulecast::ir::{FieldPath, JsonType};
+    let Some(records) = records() else {
+        return;
+    };
+    let mut paths: Vec<FieldPath> = NESTED_SCALARS
+        .iter()
+        .map(|s| FieldPath::parse(s.path))
+        .collect();
+    paths.extend(
+        TOP_LEVEL_KEYS
+            .iter()
+            .filter(|k| k.always_scalar)
+            .map(|k| FieldPath::parse(k.name)),
+    );
+    let mut seen = 0;
+    let mut problems = Vec::new();
+    for r in &records {
+        for p in &paths {
+            let all = rulecast::eval::resolve(r, p);
+            let one = rulecast::eval::resolve_exact(r, p);
+            if all.len() > 1 || (all.len() == 1 && one.is_none()) {
+                problems.push(format!("{p}: a list on the way in {r}"));
+            }
+            let Some(v) = one.filter(|v| !v.is_null()) else {
+                continue;
+            };
+            seen += 1;
+            let ty = JsonType::of(v);
+            match scalar_at(p.segments()) {
+                Some(Some(want)) if ty != Some(want) => {
+                    problems.push(format!("{p}: {v} is not a {want:?}"))
+                }
+                _ if matches!(ty, Some(JsonType::Array | JsonType::Object)) => {
+                    problems.push(format!("{p}: {v} is not a scalar"))
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(seen > 5000, "only {seen} values checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Both readings of the evaluator select the same records for every rule.
+    let mut files = rule_files();
+    if let Some(corpus) = shared_corpus("sigmahq-cloudtrail") {
+        files.extend(rulecast::discover::rule_files(&[corpus]).0);
+    }
+    for path in &files {
+        let lf = load(path);
+        for rule in lf.rules.iter().flatten() {
+            if rule.correlation.is_some() {
+                continue;
+            }
+            let free = Evaluator::new(&rule.condition).expect("compiles");
+            let shaped = Evaluator::new(&rule.condition)
+                .expect("compiles")
+                .with_shapes(true);
+            for r in &records {
+                assert_eq!(
+                    free.matches(r),
+                    shaped.matches(r),
+                    "{}: {} on {r}",
+                    rel(path),
+                    rule.meta.title
+                );
+            }
+        }
+    }
+}

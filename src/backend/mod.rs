@@ -412,6 +412,7 @@ pub enum RenderOption {
     Partitions,
     LogGroup,
     ArrayMax,
+    NoShapes,
 }
 
 impl RenderOption {
@@ -426,6 +427,7 @@ impl RenderOption {
             RenderOption::Partitions => "--partitions",
             RenderOption::LogGroup => "--log-group",
             RenderOption::ArrayMax => "--array-max",
+            RenderOption::NoShapes => "--no-shapes",
         }
     }
 }
@@ -451,6 +453,9 @@ pub struct RenderOptions {
     pub log_groups: Vec<String>,
     /// How many array elements an any-element predicate expands to (CloudWatch).
     pub array_max: Option<usize>,
+    /// Read every field without the CloudTrail shape table (Athena): a path the table calls a
+    /// scalar is read as every other path is, for data that does not follow the documentation.
+    pub no_shapes: bool,
     /// "Now", fixed for reproducible relative time windows (RFC 3339); the clock when None.
     pub now: Option<String>,
     /// A directory whose files override built-in templates of the same relative name.
@@ -478,6 +483,7 @@ impl RenderOptions {
                 self.log_groups
             },
             array_max: self.array_max.or(f.array_max),
+            no_shapes: self.no_shapes || f.no_shapes,
             ..self
         }
     }
@@ -493,6 +499,7 @@ impl RenderOptions {
             (RenderOption::Partitions, self.partitions.is_some()),
             (RenderOption::LogGroup, !self.log_groups.is_empty()),
             (RenderOption::ArrayMax, self.array_max.is_some()),
+            (RenderOption::NoShapes, self.no_shapes),
         ];
         set.into_iter()
             .filter(|(_, on)| *on)

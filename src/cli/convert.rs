@@ -83,6 +83,11 @@ pub struct ConvertArgs {
     /// [default: 5, fewer when the query would pass the 10,000-character limit].
     #[arg(long, value_parser = parse_array_max)]
     pub array_max: Option<usize>,
+    /// Read fields inside the JSON-string columns without the CloudTrail shape table (athena):
+    /// a path documented as a scalar (`additionalEventData.MFAUsed`) is read as any other path,
+    /// any element of a list there matching, for data that does not follow the documentation.
+    #[arg(long)]
+    pub no_shapes: bool,
     /// The time relative windows count back from (RFC 3339), for reproducible output.
     #[arg(long, hide = true)]
     pub now: Option<String>,
@@ -491,6 +496,7 @@ fn setup(args: &ConvertArgs, project: &Project) -> Result<Setup, Usage> {
         partitions: args.partitions.clone(),
         log_groups: args.log_groups.clone(),
         array_max: args.array_max,
+        no_shapes: args.no_shapes,
         ..RenderOptions::default()
     };
     // An option given on the command line that no selected target reads would be silently

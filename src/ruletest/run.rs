@@ -95,6 +95,8 @@ impl fmt::Display for SetupError {
 /// programs.
 pub struct Runner<'a> {
     evaluators: Vec<Evaluator<'a>>,
+    /// The same rules' evaluators in the documented-shape reading (Athena's default).
+    shaped: Vec<Evaluator<'a>>,
     filters: Vec<String>,
     programs: Vec<JqProgram>,
     /// Each rule's condition, to say which predicates decided a test.
@@ -143,6 +145,7 @@ impl<'a> Runner<'a> {
         let jq = Target::Jq.backend();
         let mut runner = Runner {
             evaluators: Vec::new(),
+            shaped: Vec::new(),
             filters: Vec::new(),
             programs: Vec::new(),
             conditions: Vec::new(),
@@ -181,6 +184,9 @@ impl<'a> Runner<'a> {
             match Evaluator::new(&rule.condition) {
                 Ok(e) => runner.evaluators.push(e),
                 Err(e) => problems.push(SetupError::Evaluator(e)),
+            }
+            if let Ok(e) = Evaluator::new(&rule.condition) {
+                runner.shaped.push(e.with_shapes(true));
             }
             runner.conditions.push(&rule.condition);
             if let Some(raises) = &rule.raises {
@@ -267,6 +273,12 @@ impl<'a> Runner<'a> {
             raises: self.raisers.iter().any(|e| e.matches(event)),
             raise_checked: !self.raisers.is_empty(),
         }
+    }
+
+    /// Does some rule match `event` in the evaluator's documented-shape reading (the one Athena
+    /// implements by default; see [`crate::eval`])?
+    pub fn run_with_shapes(&self, event: &Value) -> bool {
+        self.shaped.iter().any(|e| e.matches(event))
     }
 
     /// The predicates that decided each rule's condition on `event` ([`why::decided_by`]).

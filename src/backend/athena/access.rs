@@ -382,6 +382,29 @@ pub(super) fn whole_texts(
     }
 }
 
+/// `acc` read by its documented shape: a field inside a JSON-string column of the row (not inside
+/// an array element) that the CloudTrail shape table calls a scalar is read inline as one value,
+/// `json_extract_scalar(doc, '$.path')` (NULL for a list or an object, as the evaluator's
+/// documented-shape reading has it); any other access is left as it is.
+pub(super) fn by_shape(acc: Access, field: &FieldPath) -> Access {
+    match acc {
+        Access::Json {
+            doc,
+            keys,
+            top: true,
+            ..
+        } if !keys.is_empty() && crate::cloudtrail::documented_scalar(field.segments()) => {
+            let expr = format!("json_extract_scalar({doc}, {})", lit(&json_path(&keys)));
+            Access::Scalar {
+                text: expr.clone(),
+                expr,
+                ty: Ty::Varchar,
+            }
+        }
+        other => other,
+    }
+}
+
 /// The name of the `events` column holding a JSON field's texts.
 pub(super) fn events_column(field: &str) -> String {
     quoted_ident(field)

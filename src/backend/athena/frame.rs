@@ -5,7 +5,8 @@
 use minijinja::Value;
 
 use super::access::{
-    events_column, json_any_texts, json_path, json_values, resolve, Access, Scope, ALL_VALUES,
+    by_shape, events_column, json_any_texts, json_path, json_values, resolve, Access, Scope,
+    ALL_VALUES,
 };
 use super::schema::{Schema, TimeKind, Ty};
 use super::settings::{option_error, Settings};
@@ -23,9 +24,9 @@ pub(super) fn frame(rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Val
     let schema = s.schema;
     let def = schema.def;
     let mut scope = Scope::default();
-    let block = events_block(rule, schema, &mut scope)?;
+    let block = events_block(rule, schema, s.shapes, &mut scope)?;
     let mut warnings = Vec::new();
-    let columns = selected_columns(rule, schema, &cx.needs.fields, &mut warnings);
+    let columns = selected_columns(rule, schema, s.shapes, &cx.needs.fields, &mut warnings);
     let (time_expr, window) = time_window(s, &mut scope, &mut warnings)?;
     if cx.opts.table.is_none() {
         warnings.extend(def.default_table_warning.map(str::to_owned));
@@ -64,11 +65,13 @@ pub(super) fn frame(rule: &Rule, cx: &RenderCx) -> Result<Vec<(&'static str, Val
     ])
 }
 
-/// The `events` block: one column per JSON field the condition tests, and the row's every value
-/// when it has keywords. Two fields whose names differ only in case cannot both be columns.
+/// The `events` block: one column per JSON field the condition tests (but those read inline by
+/// their documented shape when `shapes`), and the row's every value when it has keywords. Two
+/// fields whose names differ only in case cannot both be columns.
 fn events_block(
     rule: &Rule,
     schema: &'static Schema,
+    shapes: bool,
     scope: &mut Scope,
 ) -> Result<Vec<Value>, Diagnostic> {
     let mut derived: Vec<(String, String)> = Vec::new();
@@ -87,12 +90,14 @@ fn events_block(
             fields.push(&r.other);
         }
         for field in fields {
+            let acc = resolve(schema, field, scope)?;
+            let acc = if shapes { by_shape(acc, field) } else { acc };
             if let Access::Json {
                 doc,
                 keys,
                 field: name,
                 top: true,
-            } = resolve(schema, field, scope)?
+            } = acc
             {
                 if derived.iter().any(|(n, _)| *n == name) {
                     continue;
@@ -129,13 +134,14 @@ fn events_block(
 fn selected_columns(
     rule: &Rule,
     schema: &'static Schema,
+    shapes: bool,
     tested: &[String],
     warnings: &mut Vec<String>,
 ) -> Vec<Value> {
     let def = schema.def;
     let mut columns = Vec::new();
     for name in unique_names(&rule.meta.fields) {
-        match select_item(schema, name) {
+        match select_item(schema, shapes, name) {
             Some(c) => columns.push(c),
             None => warnings.push(format!(
                 "output field '{name}' has no column in the {} table; left out of the SELECT",
@@ -152,7 +158,7 @@ fn selected_columns(
             .collect();
         columns = unique_names(&defaults)
             .into_iter()
-            .filter_map(|name| select_item(schema, name))
+            .filter_map(|name| select_item(schema, shapes, name))
             .collect();
     }
     columns
@@ -219,9 +225,12 @@ fn time_window(
 }
 
 /// The SELECT item showing a field (`useridentity.arn AS "userIdentity.arn"`), or None when the
-/// table has no column for it.
-fn select_item(schema: &Schema, name: &str) -> Option<Value> {
-    let acc = resolve(schema, &FieldPath::parse(name), &mut Scope::default()).ok()?;
+/// table has no column for it; with `shapes`, a documented scalar inside a JSON-string column as
+/// its `json_extract_scalar`.
+fn select_item(schema: &Schema, shapes: bool, name: &str) -> Option<Value> {
+    let field = FieldPath::parse(name);
+    let acc = resolve(schema, &field, &mut Scope::default()).ok()?;
+    let acc = if shapes { by_shape(acc, &field) } else { acc };
     let e = shown_expr(&acc);
     Some(Value::from_safe_string(if e == ident(name) {
         e

@@ -174,7 +174,7 @@ impl Backend for AthenaBackend {
 
     fn options(&self) -> &'static [super::RenderOption] {
         use super::RenderOption::*;
-        &[Limit, Table, Schema, Since, Until, Partitions]
+        &[Limit, Table, Schema, Since, Until, Partitions, NoShapes]
     }
 
     /// `x IS NULL` ↔ `x IS NOT NULL` (never NULL themselves, so no COALESCE is needed), and

@@ -4,7 +4,7 @@
 //! with `lower()` (or `translate()` for non-ASCII letters).
 
 use super::access::{
-    events_column, json_any_texts, resolve, whole_texts, Access, Scope, ALL_VALUES,
+    by_shape, events_column, json_any_texts, resolve, whole_texts, Access, Scope, ALL_VALUES,
 };
 use super::schema::Schema;
 use super::settings::Settings;
@@ -17,6 +17,10 @@ use crate::ir::{
     Shape, Subject, Test,
 };
 use crate::portable_regex::PortableRegex;
+
+/// The start of the note naming the fields read inline by their documented shape.
+const SHAPE_NOTE: &str =
+    "read as one value, as CloudTrail documents them (--no-shapes also looks into lists there): ";
 
 /// A condition on one SQL text expression, rendered with the renderer (for its lambda names).
 pub(super) type TextTest<'t> =
@@ -32,13 +36,17 @@ pub(super) struct PredicateRenderer<'n> {
     pub(super) depth: usize,
     /// The element of each enclosing per-element condition ([`RenderCx::element_notes`]).
     pub(super) elements: &'n mut Vec<Box<dyn std::any::Any + Send + Sync>>,
+    /// Sigma-style paths the CloudTrail shape table calls scalars are read inline.
+    pub(super) shapes: bool,
 }
 
 impl<'n> PredicateRenderer<'n> {
     /// A renderer for one predicate, reading the schema the options name.
     pub(super) fn new(cx: &'n mut RenderCx) -> Result<PredicateRenderer<'n>, Diagnostic> {
+        let s = cx.settings::<Settings>()?;
         Ok(PredicateRenderer {
-            schema: cx.settings::<Settings>()?.schema,
+            schema: s.schema,
+            shapes: s.shapes,
             scope: Scope::default(),
             needs: &mut cx.needs,
             depth: cx.depth,
@@ -52,10 +60,41 @@ impl<'n> PredicateRenderer<'n> {
         resolve(self.schema, field, &mut self.scope)
     }
 
-    /// Where a predicate's subject is: a field, or for a keyword every value of the row.
+    /// Where a Sigma-style (any value) test reads a field: a documented scalar inside a
+    /// JSON-string column inline (see [`by_shape`]), unless `--no-shapes`.
+    pub(super) fn any_value_access(&mut self, field: &FieldPath) -> Result<Access, Diagnostic> {
+        let acc = self.resolve(field)?;
+        if !self.shapes {
+            return Ok(acc);
+        }
+        let json = matches!(acc, Access::Json { .. });
+        let acc = by_shape(acc, field);
+        if json && matches!(acc, Access::Scalar { .. }) {
+            self.shape_note(field);
+        }
+        Ok(acc)
+    }
+
+    /// The header note listing the fields read by their documented shape, in first-use order.
+    fn shape_note(&mut self, field: &FieldPath) {
+        let name = field.to_string();
+        let notes = &mut self.needs.notes;
+        match notes.iter_mut().find(|n| n.starts_with(SHAPE_NOTE)) {
+            Some(n) => {
+                if !n[SHAPE_NOTE.len()..].split(", ").any(|f| f == name) {
+                    n.push_str(", ");
+                    n.push_str(&name);
+                }
+            }
+            None => notes.push(format!("{SHAPE_NOTE}{name}")),
+        }
+    }
+
+    /// Where a Sigma-style predicate's subject is: a field, or for a keyword every value of the
+    /// row.
     pub(super) fn subject_access(&mut self, s: &Subject) -> Result<Access, Diagnostic> {
         match s {
-            Subject::Field(p) => self.resolve(p),
+            Subject::Field(p) => self.any_value_access(p),
             Subject::Anywhere => Ok(Access::Json {
                 doc: String::new(),
                 keys: Vec::new(),
@@ -217,7 +256,7 @@ impl<'n> PredicateRenderer<'n> {
             Test::Cidr(c) => Ok(cidr_test(t, c)),
             Test::Compare { op, value } => Ok(compare_test(t, *op, value)),
             Test::FieldRef(r) => {
-                let theirs = self.resolve(&r.other)?;
+                let theirs = self.any_value_access(&r.other)?;
                 self.any_text(&theirs, &mut |_, b| {
                     Ok(fieldref_test(t, &affixed(b, r), r.anchor, r.cased))
                 })

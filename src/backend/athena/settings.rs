@@ -1,5 +1,5 @@
 //! The options that shape an Athena query (`--schema`, `--table`, `--partitions`,
-//! `--since`/`--until`), checked once per run ([`crate::backend::Backend::prepare`]); a bad one is reported against the
+//! `--since`/`--until`, `--no-shapes`), checked once per run ([`crate::backend::Backend::prepare`]); a bad one is reported against the
 //! rule's first line.
 
 use super::schema::{Schema, SCHEMAS};
@@ -17,6 +17,9 @@ pub(super) struct Settings {
     pub(super) layout: &'static str,
     /// The time window, when `--since` or `--until` is given.
     pub(super) window: Option<Window>,
+    /// Read the paths the CloudTrail shape table calls scalars inline, as one value (unless
+    /// `--no-shapes`).
+    pub(super) shapes: bool,
 }
 
 /// A bad option: it belongs to the command line, not to a place in the rule, so it points at
@@ -78,6 +81,7 @@ impl Settings {
             table,
             layout,
             window,
+            shapes: !opts.no_shapes,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::values::{raw_values, tested_values, text_filter};
+use super::values::{direct_key, raw_values, tested_values, text_filter};
 use super::{json_lit, lit};
 use crate::backend::Needs;
 use crate::diagnostic::{Code, Diagnostic};
@@ -29,6 +29,7 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> Result<String, Diagnos
                 format!("{all}({v}; . {cmp} null)")
             }
         }
+        Test::Is(v) if !v.is_null() => quantified_strict(q, &p.subject, &python_eq(v), needs),
         Test::Is(v) => quantified(q, &p.subject, None, &python_eq(v), needs),
         Test::Str { pattern, fold } => {
             let fold_text = if *fold { "ascii_downcase | " } else { "" };
@@ -36,7 +37,7 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> Result<String, Diagnos
                 "type == \"string\" and ({fold_text}{})",
                 text_test(pattern, *fold)
             );
-            quantified(q, &p.subject, None, &cond, needs)
+            quantified_strict(q, &p.subject, &cond, needs)
         }
         Test::Truthy => quantified(
             q,
@@ -45,17 +46,15 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> Result<String, Diagnos
             "(. != false and . != 0 and . != \"\" and . != [] and . != {})",
             needs,
         ),
-        Test::Type(t) => quantified(
+        Test::Type(t) => quantified_strict(
             q,
             &p.subject,
-            None,
             &format!("type == \"{}\"", t.jq_name()),
             needs,
         ),
-        Test::HasKey(k) => quantified(
+        Test::HasKey(k) => quantified_strict(
             q,
             &p.subject,
-            None,
             &format!("(type == \"object\" and has({}))", lit(k)),
             needs,
         ),
@@ -70,7 +69,7 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> Result<String, Diagnos
         }
         Test::Cidr(c) => {
             let cond = format!("type == \"string\" and ({})", cidr_test(c, needs));
-            quantified(q, &p.subject, None, &cond, needs)
+            quantified_strict(q, &p.subject, &cond, needs)
         }
         Test::Compare { op, value } => {
             needs.helpers.insert("num");
@@ -79,7 +78,7 @@ pub(super) fn render(p: &Predicate, needs: &mut Needs) -> Result<String, Diagnos
                 op.symbol(),
                 value.text
             );
-            quantified(q, &p.subject, None, &cond, needs)
+            quantified_strict(q, &p.subject, &cond, needs)
         }
         Test::FieldRef(r) => fieldref(p, r, needs),
     })
@@ -162,6 +161,18 @@ pub(super) fn quantified(
             format!("(. != null and ({cond}))")
         }
         Quantifier::Exact => format!("any({src} | select(. != null){t}; {cond})"),
+    }
+}
+
+/// [`quantified`] for a condition that is false on null: a path read directly needs no
+/// `select(. != null)` in front of it (`any(.eventName?; . == "CreateAccessKey")`).
+fn quantified_strict(q: Quantifier, subject: &Subject, cond: &str, needs: &mut Needs) -> String {
+    match subject {
+        Subject::Field(p) if q == Quantifier::Exact => match direct_key(p) {
+            Some(src) => format!("any({src}; {cond})"),
+            None => quantified(q, subject, None, cond, needs),
+        },
+        _ => quantified(q, subject, None, cond, needs),
     }
 }
 

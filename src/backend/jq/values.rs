@@ -37,6 +37,44 @@ pub(super) fn object_value(p: &FieldPath, needs: &mut Needs) -> String {
     format!("rc_one({})", path_literal(p))
 }
 
+/// jq's keywords, which `.name` cannot spell in jq 1.6.
+const KEYWORDS: &[&str] = &[
+    "and", "or", "not", "if", "then", "elif", "else", "end", "as", "def", "reduce", "foreach",
+    "try", "catch", "label", "import", "include", "__loc__",
+];
+
+/// A path read directly through objects, `.eventName?` or `.userIdentity?.arn?` (`.["x-y"]?`,
+/// `.a?["x-y"]?` for a key jq cannot spell after a dot): the value when every step is an object (null when a key
+/// is missing), nothing when a step is a string, number, Boolean or list. Where only non-null
+/// values count (`select(. != null)`, `. == null`, `. != null`), it reads exactly what
+/// `rc_one([...])` reads (which gives nothing for a missing key), without the helper. None for
+/// the empty path (an element itself).
+pub(super) fn direct_key(p: &FieldPath) -> Option<String> {
+    if p.segments().is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for key in p.segments() {
+        let plain = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !KEYWORDS.contains(&key.as_str());
+        if plain {
+            out.push('.');
+            out.push_str(key);
+        } else if out.is_empty() {
+            out.push_str(&format!(".[{}]", lit(key)));
+        } else {
+            // jq 1.6 reads `.a?["x"]`, not `.a?.["x"]` (1.7 reads both).
+            out.push_str(&format!("[{}]", lit(key)));
+        }
+        out.push('?');
+    }
+    Some(out)
+}
+
 /// The non-null values a subject reaches: for [`Quantifier::Any`] a path's values (arrays also as
 /// their elements, `rc_vals`), for the Python-style quantifiers the one value through objects
 /// only; every scalar for a keyword.
@@ -47,6 +85,9 @@ pub(super) fn tested_values(subject: &Subject, q: Quantifier, needs: &mut Needs)
                 needs.helpers.insert(h);
             }
             format!("rc_vals({})", path_literal(p))
+        }
+        Subject::Field(p) if q == Quantifier::Exact => {
+            direct_key(p).unwrap_or_else(|| object_value(p, needs))
         }
         Subject::Field(p) => object_value(p, needs),
         Subject::Anywhere => {
@@ -60,6 +101,9 @@ pub(super) fn tested_values(subject: &Subject, q: Quantifier, needs: &mut Needs)
 pub(super) fn raw_values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
     match subject {
         Subject::Field(p) if q == Quantifier::Any => crossed_values(p, needs),
+        Subject::Field(p) if q == Quantifier::Exact => {
+            direct_key(p).unwrap_or_else(|| object_value(p, needs))
+        }
         Subject::Field(p) => object_value(p, needs),
         Subject::Anywhere => {
             needs.helpers.insert("scalars");

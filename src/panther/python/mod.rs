@@ -331,4 +331,17 @@ impl<'m> Translator<'m> {
     fn is_type(&self, loc: &Loc, t: JsonType) -> Expr {
         self.pred(loc, Test::Type(t))
     }
+
+    /// The value at `loc`, known to be present and not null, has the JSON type `t`: decided by
+    /// the CloudTrail shape table for a top-level key it gives a type (`recipientAccountId` is a
+    /// string, `readOnly` a Boolean), a type test on any other path.
+    fn present_is_type(&self, loc: &Loc, t: JsonType) -> Expr {
+        match loc.path.as_slice() {
+            [key] if loc.elem == 0 => match crate::cloudtrail::top_level_type(key) {
+                Some(documented) => Expr::Const(documented == t),
+                None => self.is_type(loc, t),
+            },
+            _ => self.is_type(loc, t),
+        }
+    }
 }

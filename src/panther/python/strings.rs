@@ -147,19 +147,25 @@ impl<'m> Translator<'m> {
                 },
                 Atom::Const(_) => bad.push(g.clone()),
                 Atom::Json(l) => {
-                    alts.push((
-                        and(g.clone(), self.is_type(l, JsonType::String)),
-                        Atom::Concat {
-                            before: before.to_owned(),
-                            loc: l.clone(),
-                            after: after.to_owned(),
-                        },
-                    ));
-                    let mut fine = vec![self.is_type(l, JsonType::String)];
-                    if fstring {
+                    // `g` holds only where the value is present and not null; a branch the
+                    // shape table rules out (a Boolean `recipientAccountId`) is left out.
+                    let string = self.present_is_type(l, JsonType::String);
+                    if string != Expr::Const(false) {
+                        alts.push((
+                            and(g.clone(), string.clone()),
+                            Atom::Concat {
+                                before: before.to_owned(),
+                                loc: l.clone(),
+                                after: after.to_owned(),
+                            },
+                        ));
+                    }
+                    let mut fine = vec![string];
+                    let boolean = self.present_is_type(l, JsonType::Boolean);
+                    if fstring && boolean != Expr::Const(false) {
                         for b in [true, false] {
                             let t = and(
-                                self.is_type(l, JsonType::Boolean),
+                                boolean.clone(),
                                 self.pred(l, Test::Is(serde_json::Value::Bool(b))),
                             );
                             alts.push((

@@ -766,3 +766,34 @@ pub(super) fn jq_program(
     let program = crate::backend::jq::exec::JqProgram::compile(&jq).expect("compiles");
     (jq, program)
 }
+
+/// An f-string over a top-level key the CloudTrail shape table types as a string has no branches
+/// for the Booleans a record never holds there; an undocumented key keeps Python's `True`.
+#[test]
+fn fstrings_of_documented_top_level_strings_have_no_boolean_branches() {
+    let documented = "return f\"a:{event.get('recipientAccountId')}\" == event.get('x')";
+    let cond = tr(&format!("def rule(event):\n    {documented}\n")).expect("translates");
+    let text = format!("{cond:?}");
+    assert!(
+        !text.contains("a:True") && !text.contains("Boolean"),
+        "{text}"
+    );
+    check(
+        documented,
+        &[
+            (json!({"recipientAccountId": "1", "x": "a:1"}), true),
+            (json!({"recipientAccountId": "1", "x": "a:2"}), false),
+            (json!({"x": "a:None"}), true),
+        ],
+    );
+    let undocumented = "return f\"a:{event.get('custom')}\" == event.get('x')";
+    let cond = tr(&format!("def rule(event):\n    {undocumented}\n")).expect("translates");
+    assert!(format!("{cond:?}").contains("a:True"), "{cond:?}");
+    check(
+        undocumented,
+        &[
+            (json!({"custom": true, "x": "a:True"}), true),
+            (json!({"custom": "1", "x": "a:1"}), true),
+        ],
+    );
+}

@@ -375,25 +375,7 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts, work: &mut Work) {
                 }
                 match &p.test {
                     Test::Null => fact.present = Some(false),
-                    t if needs_presence(t) => {
-                        fact.present = Some(true);
-                        // A value reached through objects only: every step before it is an object.
-                        for n in 0..f.segments().len() {
-                            let parent = facts.entry(f.prefix(n)).or_default();
-                            parent.present = Some(true);
-                            parent.types = Some(vec![JsonType::Object]);
-                        }
-                        let fact = facts.entry(f.clone()).or_default();
-                        fact.present = Some(true);
-                        if let Some(ts) = types_for(t) {
-                            fact.types = Some(match &fact.types {
-                                Some(old) => {
-                                    old.iter().copied().filter(|x| ts.contains(x)).collect()
-                                }
-                                None => ts,
-                            });
-                        }
-                    }
+                    t if needs_presence(t) => learn_present(facts, f, types_for(t)),
                     _ => {}
                 }
             } else {
@@ -406,6 +388,10 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts, work: &mut Work) {
                     _ => {}
                 }
             }
+        }
+        // Some, every or exactly one element passes: the path holds an array.
+        Expr::Elements(el) if positive && el.path.root() == crate::ir::Root::Event => {
+            learn_present(facts, &el.path, Some(vec![JsonType::Array]));
         }
         Expr::Not(x) => learn(x, !positive, facts, work),
         Expr::And(xs) if positive => xs.iter().for_each(|x| learn(x, true, facts, work)),
@@ -457,6 +443,24 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts, work: &mut Work) {
             }
         }
         _ => {}
+    }
+}
+
+/// The one value at `f` (read through objects only) is present, of one of `types` when given:
+/// then every step before it is an object.
+fn learn_present(facts: &mut Facts, f: &FieldPath, types: Option<Vec<JsonType>>) {
+    for n in 0..f.segments().len() {
+        let parent = facts.entry(f.prefix(n)).or_default();
+        parent.present = Some(true);
+        parent.types = Some(vec![JsonType::Object]);
+    }
+    let fact = facts.entry(f.clone()).or_default();
+    fact.present = Some(true);
+    if let Some(ts) = types {
+        fact.types = Some(match &fact.types {
+            Some(old) => old.iter().copied().filter(|x| ts.contains(x)).collect(),
+            None => ts,
+        });
     }
 }
 
@@ -562,7 +566,11 @@ fn rebuild_node(e: &Expr, facts: &Facts, work: &mut Work) -> Expr {
                     }
                     // The others imply this conjunct is false: so is the conjunction.
                     Expr::Const(false) => return Expr::Const(false),
-                    _ => i += 1,
+                    // What is left of it given the others (`a and b` is `(a given b) and b`).
+                    y => {
+                        out[i] = y;
+                        i += 1;
+                    }
                 }
             }
             dedup(Expr::and(out))
@@ -841,6 +849,68 @@ mod tests {
             Test::Is(serde_json::json!(v)),
             Span::default(),
         )
+    }
+
+    fn own(test: Test) -> Expr {
+        crate::panther::exact(&FieldPath::new(vec![]), test, Span::default())
+    }
+
+    fn at(path: &str, test: Test) -> Expr {
+        crate::panther::exact(&FieldPath::parse(path), test, Span::default())
+    }
+
+    fn each(path: &str, count: crate::ir::Count, body: Expr) -> Expr {
+        Expr::Elements(crate::ir::Elements {
+            path: FieldPath::parse(path),
+            count,
+            body: Box::new(body),
+            span: Span::default(),
+        })
+    }
+
+    /// `not (present and not object) and present` is `object` (Python's "raises unless every
+    /// element is a dict", spelled out per element).
+    #[test]
+    fn guards_inside_an_element_body_simplify() {
+        let body = Expr::and(vec![
+            Expr::not(Expr::and(vec![
+                own(Test::Exists),
+                Expr::not(own(Test::Type(JsonType::Object))),
+            ])),
+            own(Test::Exists),
+        ]);
+        assert_eq!(simplify(&body), own(Test::Type(JsonType::Object)));
+        let every = each("items", crate::ir::Count::Every, body);
+        assert_eq!(
+            simplify(&every),
+            each(
+                "items",
+                crate::ir::Count::Every,
+                own(Test::Type(JsonType::Object))
+            )
+        );
+    }
+
+    /// A condition on the elements of an array implies the path holds an array: a separate
+    /// "is an array" guard beside it is dropped, and "is a string" beside it is false.
+    #[test]
+    fn an_element_condition_implies_an_array() {
+        for count in [
+            crate::ir::Count::Some,
+            crate::ir::Count::Every,
+            crate::ir::Count::One,
+        ] {
+            let el = each("a.items", count, own(Test::Truthy));
+            let guarded = Expr::and(vec![at("a.items", Test::Type(JsonType::Array)), el.clone()]);
+            assert_eq!(simplify(&guarded), el, "{count:?}");
+            let parent = Expr::and(vec![el.clone(), at("a", Test::Type(JsonType::Object))]);
+            assert_eq!(simplify(&parent), el, "{count:?}");
+            let string = Expr::and(vec![
+                el.clone(),
+                at("a.items", Test::Type(JsonType::String)),
+            ]);
+            assert_eq!(simplify(&string), Expr::Const(false), "{count:?}");
+        }
     }
 
     #[test]

@@ -42,9 +42,10 @@ struct Entry {
     key: &'static str,
     values: Vec<String>,
     /// For a rule with no such values: another field it requires (its path, each key a target
-    /// literal) and the lowercased values one of which it must equal, as target literals.
+    /// literal) and the lowercased values one of which it must equal, as target literals with
+    /// their length in characters.
     guard_path: Vec<String>,
-    guard_values: Vec<String>,
+    guard_values: Vec<(String, usize)>,
     title: String,
     id: Option<String>,
     /// The rule's query frame ([`Backend::frame`]), merged over the bundle's rules.
@@ -172,7 +173,10 @@ fn entry(
     let (guard_path, guard_values) = match requirement(&rule.condition) {
         Some((path, vals)) if values.is_empty() => {
             let path: Option<Vec<String>> = path.iter().map(|k| lit(k)).collect();
-            let vals: Option<Vec<String>> = vals.iter().map(|v| lit(v)).collect();
+            let vals: Option<Vec<(String, usize)>> = vals
+                .iter()
+                .map(|v| Some((lit(v)?, v.chars().count())))
+                .collect();
             match (path, vals) {
                 (Some(p), Some(v)) if !v.is_empty() => (p, v),
                 _ => (Vec::new(), Vec::new()),
@@ -282,7 +286,10 @@ fn context(backend: &dyn Backend, chunk: &[&Entry], part: usize) -> Value {
                 key => e.key,
                 values => safe(&e.values),
                 guard_path => safe(&e.guard_path),
-                guard_values => safe(&e.guard_values),
+                guard_values => e.guard_values.iter().map(|(v, chars)| minijinja::context! {
+                    value => Value::from_safe_string(v.clone()),
+                    chars => chars,
+                }).collect::<Vec<_>>(),
             }
         })
         .collect();

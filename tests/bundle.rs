@@ -127,6 +127,35 @@ fn hostile_labels_stay_inside_their_literals() {
         ]
     );
     assert!(!query.contains('\u{202e}'), "hidden characters are escaped");
+
+    // Athena: each label is one SQL string literal; titles stay inside their comments.
+    write(
+        &dir,
+        "c.yml",
+        "title: \"x\\nSELECT 1; --\"\nid: \"a'b\\\\c\"\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: StopLogging}\n  condition: sel\n",
+    );
+    let o = rulecast(&["convert", "--bundle", "-t", "athena", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let sql = text(&o.stdout);
+    for (n, id) in [
+        r#"x") then "pwned" else empty end), ("#,
+        "\\(input)",
+        "a'b\\c",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let literal = rulecast::backend::athena::lit(id);
+        assert!(
+            sql.contains(&format!("IF(rulecast_rule_{}, {literal})", n + 1)),
+            "{literal} in\n{sql}"
+        );
+    }
+    assert!(sql.contains("'a''b\\c'"), "{sql}");
+    assert!(!sql.contains('\u{202e}'), "hidden characters are escaped");
+    let header: Vec<&str> = sql.lines().take_while(|l| *l != "WITH").collect();
+    assert!(header.iter().all(|l| l.starts_with("--")), "{sql}");
+    assert!(!sql.lines().any(|l| l.starts_with("SELECT 1")), "{sql}");
 }
 
 /// Logs Insights cannot label matches: its bundle is as many queries as the 10,000-character

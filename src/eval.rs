@@ -75,6 +75,19 @@ impl<'a> Evaluator<'a> {
         self
     }
 
+    /// [`Evaluator::any_values`] without allocating for a path that crosses no array.
+    fn reach_any<'v>(&self, event: &'v Value, path: &FieldPath) -> Reach<'v> {
+        if self.shapes && crate::cloudtrail::documented_scalar(path.segments()) {
+            return match resolve_exact(event, path) {
+                Some(v) if !matches!(v, Value::Null | Value::Array(_) | Value::Object(_)) => {
+                    Reach::One(v)
+                }
+                _ => Reach::Nothing,
+            };
+        }
+        reach(event, path)
+    }
+
     /// The values a Sigma-style path reaches: every value, arrays crossed; or, in the
     /// documented-shape reading at a documented scalar path, the one scalar there (if any).
     fn any_values<'v>(&self, event: &'v Value, path: &FieldPath) -> Vec<&'v Value> {
@@ -89,49 +102,65 @@ impl<'a> Evaluator<'a> {
 
     /// Does the event match?
     pub fn matches(&self, event: &Value) -> bool {
-        self.eval(self.expr, event)
+        self.matches_in(&EventCx::new(event))
     }
 
-    fn eval(&self, e: &Expr, event: &Value) -> bool {
+    /// Does the event of `cx` match? What `cx` computes from the event (its scalars, for
+    /// keywords) is computed once for every rule tested with the same `cx`.
+    pub fn matches_in(&self, cx: &EventCx<'_>) -> bool {
+        self.eval(self.expr, cx)
+    }
+
+    fn eval(&self, e: &Expr, cx: &EventCx<'_>) -> bool {
         match e {
-            Expr::And(xs) => xs.iter().all(|x| self.eval(x, event)),
-            Expr::Or(xs) => xs.iter().any(|x| self.eval(x, event)),
-            Expr::Not(x) => !self.eval(x, event),
+            Expr::And(xs) => xs.iter().all(|x| self.eval(x, cx)),
+            Expr::Or(xs) => xs.iter().any(|x| self.eval(x, cx)),
+            Expr::Not(x) => !self.eval(x, cx),
             Expr::Const(b) => *b,
-            Expr::Pred(p) => self.predicate(p, event),
+            Expr::Pred(p) => self.predicate(p, cx),
             Expr::Elements(el) => {
-                let Some(items) = resolve_exact(event, &el.path).and_then(Value::as_array) else {
+                let Some(items) = resolve_exact(cx.event, &el.path).and_then(Value::as_array)
+                else {
                     return false;
                 };
-                let mut passing = items.iter().filter(|x| self.eval(&el.body, x));
+                let body = |x: &Value| self.eval(&el.body, &EventCx::new(x));
+                let mut passing = items.iter().filter(|x| body(x));
                 match el.count {
                     Count::Some => passing.next().is_some(),
-                    Count::Every => items.iter().all(|x| self.eval(&el.body, x)),
+                    Count::Every => items.iter().all(body),
                     Count::One => passing.next().is_some() && passing.next().is_none(),
                 }
             }
         }
     }
 
-    fn predicate(&self, p: &Predicate, event: &Value) -> bool {
+    fn predicate(&self, p: &Predicate, cx: &EventCx<'_>) -> bool {
         match p.quantifier {
-            Quantifier::Any => self.any_predicate(p, event),
-            Quantifier::Exact => self.exact_predicate(p, event),
+            Quantifier::Any => self.any_predicate(p, cx),
+            Quantifier::Exact => self.exact_predicate(p, cx.event),
         }
     }
 
     /// Sigma's reading: every value the path reaches, arrays crossed and expanded.
-    fn any_predicate(&self, p: &Predicate, event: &Value) -> bool {
-        let values = match &p.subject {
-            // Python-style tests read JSON types, which the shape reading leaves alone.
-            Subject::Field(path) if !python_test(&p.test) => self.any_values(event, path),
-            Subject::Field(path) => resolve(event, path),
-            Subject::Anywhere => {
-                let mut out = Vec::new();
-                scalars(event, &mut out);
-                out
+    fn any_predicate(&self, p: &Predicate, cx: &EventCx<'_>) -> bool {
+        let reached;
+        let values: &[&Value] = match &p.subject {
+            Subject::Field(path) => {
+                // Python-style tests read JSON types, which the shape reading leaves alone.
+                reached = if python_test(&p.test) {
+                    reach(cx.event, path)
+                } else {
+                    self.reach_any(cx.event, path)
+                };
+                match &reached {
+                    Reach::Nothing => &[],
+                    Reach::One(v) => std::slice::from_ref(v),
+                    Reach::Many(vs) => vs,
+                }
             }
+            Subject::Anywhere => cx.scalars(),
         };
+        let event = cx.event;
         match &p.test {
             Test::Null => values.iter().all(|v| v.is_null()),
             Test::Exists => values.iter().any(|v| !v.is_null()),
@@ -233,6 +262,57 @@ fn python_test(t: &Test) -> bool {
     )
 }
 
+/// One event under evaluation, with what is computed from it at most once however many
+/// predicates and rules read it: its scalars (keywords search them all).
+pub struct EventCx<'v> {
+    event: &'v Value,
+    scalars: std::cell::OnceCell<Vec<&'v Value>>,
+}
+
+impl<'v> EventCx<'v> {
+    pub fn new(event: &'v Value) -> EventCx<'v> {
+        EventCx {
+            event,
+            scalars: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Every non-null scalar anywhere in the event, in document order.
+    fn scalars(&self) -> &[&'v Value] {
+        self.scalars.get_or_init(|| {
+            let mut out = Vec::new();
+            scalars(self.event, &mut out);
+            out
+        })
+    }
+}
+
+/// What a path reaches: nothing, one value (through objects only: no allocation), or, when it
+/// crosses an array, every value [`resolve`] gives.
+enum Reach<'v> {
+    Nothing,
+    One(&'v Value),
+    Many(Vec<&'v Value>),
+}
+
+fn reach<'v>(event: &'v Value, path: &FieldPath) -> Reach<'v> {
+    if path.root() != Root::Event {
+        return Reach::Nothing;
+    }
+    let mut cur = event;
+    for seg in path.segments() {
+        match cur {
+            Value::Object(m) => match m.get(seg) {
+                Some(x) => cur = x,
+                None => return Reach::Nothing,
+            },
+            Value::Array(_) => return Reach::Many(resolve(event, path)),
+            _ => return Reach::Nothing,
+        }
+    }
+    Reach::One(cur)
+}
+
 /// Does `expr` match `event`? (Compiles the expression each call; use [`Evaluator`] for many events.)
 pub fn matches(expr: &Expr, event: &Value) -> Result<bool, String> {
     Ok(Evaluator::new(expr)?.matches(event))
@@ -267,13 +347,14 @@ fn walk<'v>(v: &'v Value, path: &[String], out: &mut Vec<&'v Value>) {
 /// A value a path ends on, then, when it is an array, its elements (recursively): a string test on
 /// an array holds when it holds for the array's compact JSON text or for any element.
 pub fn with_elements(v: &Value) -> impl Iterator<Item = &Value> {
-    let mut out = vec![v];
+    // Only an array allocates: most values are scalars.
+    let mut nested = Vec::new();
     if let Value::Array(items) = v {
         for i in items {
-            out.extend(with_elements(i));
+            nested.extend(with_elements(i));
         }
     }
-    out.into_iter()
+    std::iter::once(v).chain(nested)
 }
 
 /// The one value a path reaches through objects only (Python `deep_get`); None when a step is
@@ -521,7 +602,21 @@ fn simple_match(parts: &[Part], t: &[u8], fold: bool) -> Option<bool> {
             t.len() >= l.len() && eq(&t[t.len() - l.len()..], l.as_bytes())
         }
         [Part::AnyRun, Part::Lit(l), Part::AnyRun] => {
-            l.is_empty() || t.windows(l.len()).any(|w| eq(w, l.as_bytes()))
+            let l = l.as_bytes();
+            match l.first() {
+                None => true,
+                // Only the windows that start with the literal's first byte are compared.
+                Some(&first) => {
+                    let (lower, upper) = if fold {
+                        (first.to_ascii_lowercase(), first.to_ascii_uppercase())
+                    } else {
+                        (first, first)
+                    };
+                    t.len() >= l.len()
+                        && (0..=t.len() - l.len())
+                            .any(|i| (t[i] == lower || t[i] == upper) && eq(&t[i..i + l.len()], l))
+                }
+            }
         }
         _ => return None,
     })

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::run::{rulecast, s, temp_dir, text, write};
+use common::run::{rulecast, rulecast_in, s, temp_dir, text, write};
 use common::*;
 use rulecast::backend::bundle::render_bundle;
 use rulecast::backend::jq::exec::JqProgram;
@@ -127,6 +127,35 @@ fn hostile_labels_stay_inside_their_literals() {
         ]
     );
     assert!(!query.contains('\u{202e}'), "hidden characters are escaped");
+
+    // Athena: each label is one SQL string literal; titles stay inside their comments.
+    write(
+        &dir,
+        "c.yml",
+        "title: \"x\\nSELECT 1; --\"\nid: \"a'b\\\\c\"\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel: {eventName: StopLogging}\n  condition: sel\n",
+    );
+    let o = rulecast(&["convert", "--bundle", "-t", "athena", s(&dir)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let sql = text(&o.stdout);
+    for (n, id) in [
+        r#"x") then "pwned" else empty end), ("#,
+        "\\(input)",
+        "a'b\\c",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let literal = rulecast::backend::athena::lit(id);
+        assert!(
+            sql.contains(&format!("IF(rulecast_rule_{}, {literal})", n + 1)),
+            "{literal} in\n{sql}"
+        );
+    }
+    assert!(sql.contains("'a''b\\c'"), "{sql}");
+    assert!(!sql.contains('\u{202e}'), "hidden characters are escaped");
+    let header: Vec<&str> = sql.lines().take_while(|l| *l != "WITH").collect();
+    assert!(header.iter().all(|l| l.starts_with("--")), "{sql}");
+    assert!(!sql.lines().any(|l| l.starts_with("SELECT 1")), "{sql}");
 }
 
 /// Logs Insights cannot label matches: its bundle is as many queries as the 10,000-character
@@ -181,4 +210,169 @@ fn the_cloudwatch_bundle_selects_the_union_of_the_single_queries() {
         selected += usize::from(single.iter().any(|&b| b));
     }
     assert!(selected > 300, "{selected}");
+}
+
+/// The Athena bundles `scripts/check-athena` runs in DuckDB: for each variant (no window, a
+/// window around every event under both partition layouts, and a bundle forced to split by a
+/// small length limit), the bundle's queries with the rules each holds, and every rule's single
+/// query, label and level; the first line holds the events. Written when
+/// RULECAST_ATHENA_BUNDLE_CASES names a file; here the bundles are checked for their shape.
+#[test]
+fn athena_bundles_hold_every_rule_once_and_fit() {
+    use rulecast::backend::bundle::render_bundle_within;
+    let rules = all_rules();
+    let refs: Vec<&Rule> = rules.iter().collect();
+    let backend = Target::Athena.backend();
+    let events = events();
+    let times: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["eventTime"].as_str())
+        .filter(|t| t.len() == 20)
+        .collect();
+    let since = times.iter().min().expect("events have times");
+    let until = times.iter().max().expect("events have times");
+    let shift = |t: &str, h: i64| -> String {
+        let secs = rulecast::backend::athena::window::parse_rfc3339(t)
+            .expect("an RFC 3339 time")
+            .secs;
+        rulecast::backend::athena::window::iso(secs + h * 3600)
+    };
+    let window = |layout: &str| RenderOptions {
+        since: Some(shift(since, -1)),
+        until: Some(shift(until, 1)),
+        partitions: Some(layout.to_owned()),
+        ..RenderOptions::default()
+    };
+    let variants = [
+        ("no window", RenderOptions::default(), None),
+        ("window/projection", window("projection"), None),
+        ("window/ymd", window("ymd"), None),
+        ("split", RenderOptions::default(), Some(40_000)),
+    ];
+    let mut dump = vec![json!({ "events": events }).to_string()];
+    for (name, opts, max) in variants {
+        let max = max.or(backend.max_query_len());
+        let bundle = render_bundle_within(backend, &refs, &opts, max).expect("bundles");
+        let singles: Vec<Option<String>> = rules
+            .iter()
+            .map(|r| rulecast::backend::render(backend, r, &opts).ok())
+            .collect();
+        // A rule is left out of the bundle exactly when its single query fails too.
+        let mut left_out: Vec<usize> = bundle.errors.iter().map(|(i, _)| *i).collect();
+        left_out.sort_unstable();
+        let failing: Vec<usize> = (0..rules.len()).filter(|&i| singles[i].is_none()).collect();
+        assert_eq!(left_out, failing, "{name}: {:?}", bundle.errors);
+        let mut covered: Vec<usize> = bundle.queries.iter().flat_map(|(_, r)| r.clone()).collect();
+        covered.extend(&left_out);
+        covered.sort_unstable();
+        assert_eq!(covered, (0..rules.len()).collect::<Vec<_>>(), "{name}");
+        for (q, members) in &bundle.queries {
+            assert!(q.chars().count() <= max.unwrap_or(usize::MAX), "{name}");
+            if members.len() > 1 {
+                assert!(q.contains("AS rules,"), "{name}: a labelled query");
+            }
+        }
+        match name {
+            "split" => assert!(bundle.queries.len() > 2, "{name}: {}", bundle.queries.len()),
+            _ => assert_eq!(bundle.queries.len(), 1, "{name}: the rules fit one query"),
+        }
+        dump.push(
+            json!({
+                "name": name,
+                "queries": bundle.queries.iter().map(|(q, m)| json!({"sql": q, "members": m})).collect::<Vec<_>>(),
+                "singles": singles,
+                "labels": rules.iter().map(label).collect::<Vec<_>>(),
+                "levels": rules.iter().map(|r| r.meta.level.clone()).collect::<Vec<_>>(),
+            })
+            .to_string(),
+        );
+    }
+    if let Some(path) = std::env::var_os("RULECAST_ATHENA_BUNDLE_CASES") {
+        std::fs::write(&path, dump.join("\n") + "\n").expect("writes the cases file");
+    }
+}
+
+/// A small bundle, as `convert --bundle` prints it, pinned for review: three shipped rules (one
+/// with `fields`, two Sigma and one Panther) for Athena with a window, and for jq.
+#[test]
+fn a_small_bundle_snapshot() {
+    let root = root();
+    let rules = [
+        "rules/sigma/cloudtrail/cloudtrail_logging_stopped_or_deleted.yml",
+        "rules/sigma/ec2/ec2_ami_shared_externally.yml",
+        "rules/panther/aws_cloudtrail_stopped.yml",
+    ];
+    let paths: Vec<String> = rules
+        .iter()
+        .map(|r| root.join(r).display().to_string())
+        .collect();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root.join("snapshots").join("bundle"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    for (target, extra) in [
+        (
+            "athena",
+            &[
+                "--since",
+                "2026-11-01T00:00:00Z",
+                "--until",
+                "2026-11-02T00:00:00Z",
+            ][..],
+        ),
+        ("jq", &[][..]),
+    ] {
+        let mut args = vec!["convert", "--bundle", "-t", target];
+        args.extend(paths.iter().map(String::as_str));
+        args.extend(extra);
+        let o = rulecast_in(&root, &args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        settings.bind(|| insta::assert_snapshot!(format!("small_{target}"), text(&o.stdout)));
+    }
+}
+
+/// Rules a mapping sends to different tables are never merged: one Athena bundle per table, and
+/// a note says so; jq, which has no tables, still bundles them together.
+#[test]
+fn rules_for_different_tables_are_different_athena_bundles() {
+    let dir = temp_dir("bundle-tables");
+    let rule = |id: &str, extra: &str, name: &str| {
+        format!(
+            "title: {id}\nid: {id}\nlogsource: {{product: aws, service: cloudtrail{extra}}}\ndetection:\n  sel: {{eventName: {name}}}\n  condition: sel\n"
+        )
+    };
+    write(&dir, "a.yml", &rule("a", "", "StopLogging"));
+    write(&dir, "b.yml", &rule("b", ", category: mgmt", "DeleteTrail"));
+    write(&dir, "c.yml", &rule("c", "", "DeleteBucket"));
+    let map = write(
+        &dir,
+        "map.yml",
+        "logsources:\n  - logsource: {category: mgmt}\n    table: cloudtrail_mgmt\n",
+    );
+    let files = ["a.yml", "b.yml", "c.yml"].map(|f| dir.join(f));
+    let mut args = vec!["convert", "--bundle", "-t", "athena", "--mapping", s(&map)];
+    args.extend(files.iter().map(|f| s(f)));
+    let o = rulecast(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let parts: Vec<&str> = out.split("-- rulecast bundle").skip(1).collect();
+    assert_eq!(parts.len(), 2, "{out}");
+    assert!(
+        parts[0].contains("FROM cloudtrail_logs")
+            && parts[0].contains("'a'")
+            && parts[0].contains("'c'")
+    );
+    assert!(
+        parts[1].contains("FROM cloudtrail_mgmt")
+            && parts[1].contains("'b'")
+            && !parts[1].contains("'a'")
+    );
+    assert!(
+        text(&o.stderr).contains("2 different tables"),
+        "{}",
+        text(&o.stderr)
+    );
+    args[3] = "jq";
+    let o = rulecast(&args);
+    assert_eq!(text(&o.stdout).matches("# rulecast bundle").count(), 1);
 }

@@ -897,6 +897,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/jq/bundle.jq.j2"),
     ),
     (
+        "athena/bundle.sql.j2",
+        include_str!("../../templates/athena/bundle.sql.j2"),
+    ),
+    (
         "athena/query.sql.j2",
         include_str!("../../templates/athena/query.sql.j2"),
     ),

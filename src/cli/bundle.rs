@@ -11,6 +11,21 @@ use crate::mapping::Mapping;
 use crate::rule::Rule;
 use crate::LoadedFile;
 
+/// The options of `opts` that `backend` reads: a table or schema only where the target has tables,
+/// so rules are not split into bundles over an option their target ignores.
+fn read_options(backend: &dyn Backend, mut opts: RenderOptions) -> RenderOptions {
+    use crate::backend::RenderOption;
+    let reads = backend.options();
+    if !reads.contains(&RenderOption::Table) {
+        opts.table = None;
+    }
+    if !reads.contains(&RenderOption::Schema) {
+        opts.schema = None;
+        opts.columns.clear();
+    }
+    opts
+}
+
 /// Print one bundle per target (its queries one after another, a blank line between them); rules
 /// that do not load or cannot be bundled are reported on stderr (exit 1), and a bundle split in
 /// several queries says so on stderr.
@@ -40,6 +55,9 @@ pub(super) fn bundle(
         // The rules of the run, mapped for this target, with the file each came from.
         let mut rules: Vec<Rule> = Vec::new();
         let mut origin: Vec<&LoadedFile> = Vec::new();
+        // The rules by the options they render with (a mapping can name a table per
+        // logsource): rules that read different tables are different bundles.
+        let mut groups: Vec<(RenderOptions, Vec<usize>)> = Vec::new();
         for (fi, lf) in loaded.iter().enumerate() {
             for (ri, rule) in lf.rules.iter().enumerate() {
                 let Ok(rule) = rule else {
@@ -65,44 +83,71 @@ pub(super) fn bundle(
                     continue;
                 }
                 let mut mapped = rule.clone();
+                let mut opts = base.clone();
                 for m in mappings {
+                    m.options(&mapped, &mut opts);
                     mapped = m.apply(&mapped, backend.target());
                 }
                 rules.push(mapped);
                 origin.push(lf);
+                let opts = read_options(backend, opts);
+                match groups.iter_mut().find(|(o, _)| *o == opts) {
+                    Some((_, g)) => g.push(rules.len() - 1),
+                    None => groups.push((opts, vec![rules.len() - 1])),
+                }
             }
         }
-        let refs: Vec<&Rule> = rules.iter().collect();
-        let b = match render_bundle(backend, &refs, base) {
-            Ok(b) => b,
-            Err(d) => {
-                writeln!(
-                    err,
-                    "error[{}]: {}",
-                    d.code,
-                    crate::escape::visible(&d.message)
-                )?;
-                return Ok(Status::Error);
-            }
-        };
-        for (i, d) in b.errors {
-            failures.push(d.in_file(&origin[i].file));
-        }
-        if b.queries.len() > 1 {
+        if groups.len() > 1 {
+            let tables: Vec<String> = groups
+                .iter()
+                .map(|(o, _)| {
+                    o.table
+                        .clone()
+                        .or_else(|| o.schema.clone())
+                        .unwrap_or_else(|| "the default table".to_owned())
+                })
+                .collect();
             writeln!(
                 err,
-                "note: the {} bundle of {} rules is split into {} queries (each complete on its own) to stay under the target's length limit",
+                "note: the {} rules read {} different tables ({}): one bundle each",
                 backend.target().name(),
-                rules.len(),
-                b.queries.len()
+                groups.len(),
+                crate::escape::visible(&tables.join(", "))
             )?;
         }
-        for (q, _) in &b.queries {
-            if !first {
-                writeln!(out)?;
+        for (opts, members) in &groups {
+            let refs: Vec<&Rule> = members.iter().map(|&i| &rules[i]).collect();
+            let b = match render_bundle(backend, &refs, opts) {
+                Ok(b) => b,
+                Err(d) => {
+                    writeln!(
+                        err,
+                        "error[{}]: {}",
+                        d.code,
+                        crate::escape::visible(&d.message)
+                    )?;
+                    return Ok(Status::Error);
+                }
+            };
+            for (i, d) in b.errors {
+                failures.push(d.in_file(&origin[members[i]].file));
             }
-            first = false;
-            write!(out, "{q}")?;
+            if b.queries.len() > 1 {
+                writeln!(
+                    err,
+                    "note: the {} bundle of {} rules is split into {} queries (each complete on its own) to stay under the target's length limit",
+                    backend.target().name(),
+                    refs.len(),
+                    b.queries.len()
+                )?;
+            }
+            for (q, _) in &b.queries {
+                if !first {
+                    writeln!(out)?;
+                }
+                first = false;
+                write!(out, "{q}")?;
+            }
         }
     }
     failures.sort();

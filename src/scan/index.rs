@@ -34,12 +34,41 @@ impl Key {
 /// The values (ASCII-lowercased) one of which `key` must equal for `e` to hold; None when `e`
 /// does not require it.
 pub fn required(e: &Expr, key: Key) -> Option<BTreeSet<String>> {
+    required_at(e, &[key.field().to_owned()])
+}
+
+/// The field (its path) and the values (ASCII-lowercased) one of which some value of it must
+/// equal for `e` to hold, when `e` requires such a field: the requirement with the fewest values,
+/// the first of them on a tie; None when it requires none. What a bundle guards a rule with when
+/// it requires no `eventName` or `eventSource`.
+pub fn requirement(e: &Expr) -> Option<(Vec<String>, BTreeSet<String>)> {
+    let mut best: Option<(Vec<String>, BTreeSet<String>)> = None;
+    let mut tried: Vec<&[String]> = Vec::new();
+    for p in e.predicates() {
+        let Subject::Field(path) = &p.subject else {
+            continue;
+        };
+        if tried.contains(&path.segments()) {
+            continue;
+        }
+        tried.push(path.segments());
+        if let Some(values) = required_at(e, path.segments()) {
+            if best.as_ref().is_none_or(|(_, b)| values.len() < b.len()) {
+                best = Some((path.segments().to_vec(), values));
+            }
+        }
+    }
+    best
+}
+
+/// The values (ASCII-lowercased) one of which the field at `path` must equal for `e` to hold.
+fn required_at(e: &Expr, want: &[String]) -> Option<BTreeSet<String>> {
     match e {
         Expr::Pred(p) => {
             let Subject::Field(path) = &p.subject else {
                 return None;
             };
-            if path.segments() != [key.field()] {
+            if path.segments() != want {
                 return None;
             }
             let literal = match &p.test {
@@ -52,13 +81,13 @@ pub fn required(e: &Expr, key: Key) -> Option<BTreeSet<String>> {
         // Any one conjunct's requirement is the whole's: the smallest is the sharpest.
         Expr::And(xs) => xs
             .iter()
-            .filter_map(|x| required(x, key))
+            .filter_map(|x| required_at(x, want))
             .min_by_key(BTreeSet::len),
         // Every disjunct must require it; the whole requires one of their values.
         Expr::Or(xs) => {
             let mut all = BTreeSet::new();
             for x in xs {
-                all.extend(required(x, key)?);
+                all.extend(required_at(x, want)?);
             }
             Some(all)
         }

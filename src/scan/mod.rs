@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use serde_json::Value;
 
 use crate::diagnostic::FileDiagnostic;
-use crate::eval::Evaluator;
+use crate::eval::{Evaluator, EventCx};
 use crate::rule::Rule;
 
 pub use read::{log_files, Position, Records};
@@ -76,11 +76,13 @@ impl<'r> Scanner<'r> {
     pub fn matches(&self, event: &Value, scratch: &mut Vec<usize>, out: &mut Vec<usize>) {
         out.clear();
         self.index.candidates(event, scratch);
+        // One context for every candidate rule: the keyword rules share one walk of the event.
+        let cx = EventCx::new(event);
         out.extend(
             scratch
                 .iter()
                 .copied()
-                .filter(|&i| self.evaluators[i].matches(event)),
+                .filter(|&i| self.evaluators[i].matches_in(&cx)),
         );
     }
 

@@ -97,6 +97,9 @@ use settings::Settings;
 
 use super::{Backend, RenderCx, RenderOptions, Syntax, Target};
 
+/// The longest query Athena accepts, in characters (its service quota on the query string).
+pub const MAX_QUERY_CHARS: usize = 262_144;
+
 /// The Athena backend (see the module documentation).
 pub struct AthenaBackend;
 
@@ -188,6 +191,23 @@ impl Backend for AthenaBackend {
         super::merge_equalities(parts, sql::equality, |term, values| {
             format!("{term} IN ({})", values.join(", "))
         })
+    }
+
+    /// One query over the table for many rules (see `templates/athena/bundle.sql.j2`): the
+    /// window read once, one Boolean column per rule, the union of their columns, `rules` and
+    /// `level`.
+    fn bundle_template(&self) -> Option<&'static str> {
+        Some("athena/bundle.sql.j2")
+    }
+
+    /// A Trino string literal (quotes doubled; hidden characters as a `U&'...'` escape).
+    fn string_literal(&self, s: &str) -> Option<String> {
+        Some(lit(s))
+    }
+
+    /// Athena's limit on the text of one query: 262,144 characters.
+    fn max_query_len(&self) -> Option<usize> {
+        Some(MAX_QUERY_CHARS)
     }
 
     /// Text safe inside a `--` comment: every line break, control, bidirectional or other

@@ -531,83 +531,8 @@ fn rebuild_node(e: &Expr, facts: &Facts, work: &mut Work) -> Expr {
             None => e.clone(),
         },
         Expr::Not(x) => Expr::not(rebuild(x, facts, work)),
-        Expr::And(xs) => {
-            // Each conjunct under the facts of those before it, then drop the ones the others imply.
-            let mut facts = facts.copy(work);
-            let mut out = Vec::with_capacity(xs.len());
-            for x in xs {
-                let y = rebuild(x, &facts, work);
-                learn(&y, true, &mut facts, work);
-                out.push(y);
-            }
-            let mut out = match Expr::and(out) {
-                Expr::And(v) => v,
-                other => return other,
-            };
-            if has_complement(&out) {
-                return Expr::Const(false);
-            }
-            // (Not inside a second look: a second look takes none.)
-            let cost = if work.second == 0 { size(&out) } else { 0 };
-            let mut i = 0;
-            while i < out.len() && work.second == 0 && work.spend(cost) {
-                let mut others = Facts::default();
-                for (j, y) in out.iter().enumerate() {
-                    if j != i {
-                        learn(y, true, &mut others, work);
-                    }
-                }
-                work.second += 1;
-                let y = rebuild(&out[i], &others, work);
-                work.second -= 1;
-                match y {
-                    Expr::Const(true) => {
-                        out.remove(i);
-                    }
-                    // The others imply this conjunct is false: so is the conjunction.
-                    Expr::Const(false) => return Expr::Const(false),
-                    // What is left of it given the others (`a and b` is `(a given b) and b`).
-                    y => {
-                        out[i] = y;
-                        i += 1;
-                    }
-                }
-            }
-            dedup(Expr::and(out))
-        }
-        Expr::Or(xs) => {
-            // Each disjunct under the negation of those before it.
-            let facts_base = facts.copy(work);
-            let mut facts = facts.copy(work);
-            let mut out = Vec::with_capacity(xs.len());
-            for x in xs {
-                let y = rebuild(x, &facts, work);
-                learn(&y, false, &mut facts, work);
-                out.push(y);
-            }
-            // Then each under the negation of those after it (A ∨ B = (A given ¬B) ∨ B).
-            let mut out = match Expr::or(out) {
-                Expr::Or(v) => v,
-                other => return other,
-            };
-            let cost = if work.second == 0 { size(&out) } else { 0 };
-            for i in (0..out.len()).rev() {
-                if work.second > 0 || !work.spend(cost) {
-                    break;
-                }
-                let mut later = facts_base.copy(work);
-                for y in &out[i + 1..] {
-                    learn(y, false, &mut later, work);
-                }
-                work.second += 1;
-                out[i] = rebuild(&out[i], &later, work);
-                work.second -= 1;
-            }
-            if has_complement(&out) {
-                return Expr::Const(true);
-            }
-            dedup(Expr::or(out))
-        }
+        Expr::And(xs) => rebuild_and(xs, facts, work),
+        Expr::Or(xs) => rebuild_or(xs, facts, work),
         Expr::Const(_) => e.clone(),
         Expr::Elements(el) => {
             let body = simplify_within(&el.body, work);
@@ -615,6 +540,97 @@ fn rebuild_node(e: &Expr, facts: &Facts, work: &mut Work) -> Expr {
             el.body = Box::new(body);
             Expr::Elements(el)
         }
+    }
+}
+
+/// A conjunction: each conjunct under the facts of those before it, then (see
+/// [`second_look_and`]) under all the others. Its own function, so that the recursion through
+/// [`rebuild_node`] keeps small stack frames.
+fn rebuild_and(xs: &[Expr], facts: &Facts, work: &mut Work) -> Expr {
+    let mut facts = facts.copy(work);
+    let mut out = Vec::with_capacity(xs.len());
+    for x in xs {
+        let y = rebuild(x, &facts, work);
+        learn(&y, true, &mut facts, work);
+        out.push(y);
+    }
+    let mut out = match Expr::and(out) {
+        Expr::And(v) => v,
+        other => return other,
+    };
+    if has_complement(&out) || !second_look_and(&mut out, work) {
+        return Expr::Const(false);
+    }
+    dedup(Expr::and(out))
+}
+
+/// Each conjunct again under the facts of all the others: dropped when they imply it, kept as
+/// simplified given them otherwise (`a and b` is `(a given b) and b`). False when the others
+/// imply one conjunct fails. Not inside a second look: a second look takes none.
+#[inline(never)]
+fn second_look_and(out: &mut Vec<Expr>, work: &mut Work) -> bool {
+    let cost = if work.second == 0 { size(out) } else { 0 };
+    let mut i = 0;
+    while i < out.len() && work.second == 0 && work.spend(cost) {
+        let mut others = Facts::default();
+        for (j, y) in out.iter().enumerate() {
+            if j != i {
+                learn(y, true, &mut others, work);
+            }
+        }
+        work.second += 1;
+        let y = rebuild(&out[i], &others, work);
+        work.second -= 1;
+        match y {
+            Expr::Const(true) => {
+                out.remove(i);
+            }
+            Expr::Const(false) => return false,
+            y => {
+                out[i] = y;
+                i += 1;
+            }
+        }
+    }
+    true
+}
+
+/// A disjunction: each disjunct under the negation of those before it, then of those after it.
+fn rebuild_or(xs: &[Expr], facts: &Facts, work: &mut Work) -> Expr {
+    let facts_base = facts.copy(work);
+    let mut facts = facts.copy(work);
+    let mut out = Vec::with_capacity(xs.len());
+    for x in xs {
+        let y = rebuild(x, &facts, work);
+        learn(&y, false, &mut facts, work);
+        out.push(y);
+    }
+    let mut out = match Expr::or(out) {
+        Expr::Or(v) => v,
+        other => return other,
+    };
+    second_look_or(&mut out, &facts_base, work);
+    if has_complement(&out) {
+        return Expr::Const(true);
+    }
+    dedup(Expr::or(out))
+}
+
+/// Each disjunct under the negation of those after it (`A or B` is `(A given not B) or B`).
+#[inline(never)]
+fn second_look_or(out: &mut [Expr], facts_base: &Facts, work: &mut Work) {
+    let cost = if work.second == 0 { size(out) } else { 0 };
+    for i in (0..out.len()).rev() {
+        if work.second > 0 || !work.spend(cost) {
+            break;
+        }
+        let mut later = facts_base.copy(work);
+        for y in &out[i + 1..] {
+            learn(y, false, &mut later, work);
+        }
+        work.second += 1;
+        out[i] = rebuild(&out[i], &later, work);
+        work.second -= 1;
     }
 }
 

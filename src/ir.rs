@@ -318,6 +318,26 @@ pub enum Test {
     HasKey(String),
 }
 
+impl Test {
+    /// What the test is, for a message ("... is not supported by <target>").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Test::Text { .. } => "a text match",
+            Test::Regex { .. } => "a regex match (re)",
+            Test::Cidr(_) => "a network match (cidr)",
+            Test::Compare { .. } => "a numeric comparison",
+            Test::Null => "a null test",
+            Test::Exists => "a presence test (exists)",
+            Test::FieldRef(_) => "a comparison with another field (fieldref)",
+            Test::Is(_) => "Python '=='",
+            Test::Str { .. } => "a string-only match",
+            Test::Truthy => "Python truthiness",
+            Test::Type(_) => "a JSON type check",
+            Test::HasKey(_) => "Python 'key in object'",
+        }
+    }
+}
+
 /// A comparison with another field's text ([`Test::FieldRef`]). The other field is read with the
 /// predicate's quantifier (`Exact` stays exact).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -266,20 +266,11 @@ impl<'n> PredicateRenderer<'n> {
             other => Err(Diagnostic::unsupported(
                 "athena",
                 format!(
-                    "the '{}' test on every value a Sigma-style path reaches",
-                    test_name(other)
+                    "{} on every value a Sigma-style path reaches",
+                    other.describe()
                 ),
             )),
         }
-    }
-}
-
-/// A test's name as the IR spells it (for messages).
-fn test_name(t: &Test) -> String {
-    match serde_json::to_value(t) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
-        _ => "unknown".to_owned(),
     }
 }
 

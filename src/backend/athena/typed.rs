@@ -119,24 +119,6 @@ fn unsupported(what: impl std::fmt::Display) -> Diagnostic {
     Diagnostic::unsupported("athena", what)
 }
 
-/// How a test is named in messages.
-fn test_label(t: &Test) -> &'static str {
-    match t {
-        Test::Is(_) => "'==' (is)",
-        Test::Str { .. } => "a string match (str)",
-        Test::Truthy => "truthiness (truthy)",
-        Test::Type(_) => "a type check (type)",
-        Test::HasKey(_) => "'key in object' (has_key)",
-        Test::Text { .. } => "a text match",
-        Test::Regex { .. } => "a regex",
-        Test::Cidr(_) => "cidr",
-        Test::Compare { .. } => "a numeric comparison",
-        Test::FieldRef { .. } => "fieldref",
-        Test::Null => "null",
-        Test::Exists => "exists",
-    }
-}
-
 /// The text `json_extract_scalar` gives for the JSON value `expr` (a string's text, a number's or
 /// a boolean's; NULL for the rest), with `json_extract(doc, 'path')` read in one call.
 fn scalar_of(expr: &str) -> String {
@@ -226,7 +208,7 @@ impl PredicateRenderer<'_> {
         let Subject::Field(path) = &p.subject else {
             return Err(unsupported(format!(
                 "{} on every value of the event (no field)",
-                test_label(&p.test)
+                p.test.describe()
             )));
         };
         if matches!(p.test, Test::Is(J::Null)) {
@@ -562,7 +544,7 @@ impl PredicateRenderer<'_> {
             Test::Regex { .. } | Test::Text { .. } | Test::FieldRef { .. } => {
                 return Err(unsupported(format!(
                     "{} on the whole record (the table does not keep its JSON text)",
-                    test_label(test)
+                    test.describe()
                 )))
             }
             _ => "FALSE".to_owned(),
@@ -690,12 +672,12 @@ impl PredicateRenderer<'_> {
                 JsonKind::Float => Err(unsupported(format!(
                     "{} on a floating-point column (Athena prints it as '1.5E0', not as the log \
                      wrote it)",
-                    test_label(test)
+                    test.describe()
                 ))),
                 JsonKind::Object(_) | JsonKind::Array(_) => Err(unsupported(format!(
                     "{} on a struct, array or map column under a Python-style reading (the \
                      table does not keep the record's JSON text)",
-                    test_label(test)
+                    test.describe()
                 ))),
                 JsonKind::Opaque(why) => Err(opaque_error(test, why)),
             },
@@ -703,7 +685,7 @@ impl PredicateRenderer<'_> {
             TypedValue::Absent => Ok("CAST(NULL AS VARCHAR)".to_owned()),
             TypedValue::Root => Err(unsupported(format!(
                 "{} on the whole record (the table does not keep its JSON text)",
-                test_label(test)
+                test.describe()
             ))),
         }
     }
@@ -744,7 +726,7 @@ fn column_value(expr: String, ty: &Ty, renamed: bool) -> TypedValue {
 
 /// A typed test on a column whose JSON value the table does not keep (`why`).
 fn opaque_error(test: &Test, why: &str) -> Diagnostic {
-    unsupported(format!("{} here ({why})", test_label(test)))
+    unsupported(format!("{} here ({why})", test.describe()))
 }
 
 /// The one value at `keys` inside the JSON text `doc`, through objects only. Trino's

@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::eval::wildcard_match;
 use crate::ir::{FieldPath, Part, Pattern, Shape, Test};
 
-use super::predicate::{test_name, Renderer};
+use super::predicate::Renderer;
 use super::quote::{case_for, fold_flag, pattern_literals, regex_literal, wildcard_regex, Case};
 use crate::cloudtrail::kind;
 use crate::cloudtrail::Kind;
@@ -128,7 +128,7 @@ impl Renderer<'_> {
         let Test::Text { pattern, cased } = test else {
             return Err(Diagnostic::unsupported(
                 "cloudwatch",
-                format!("a keyword (field-less) {} test", test_name(test)),
+                format!("a keyword (field-less) {}", test.describe()),
             ));
         };
         Ok(self.keywords(&[pattern], *cased))

@@ -339,21 +339,3 @@ impl Renderer<'_> {
         Ok(Self::disjunction(atoms))
     }
 }
-
-/// A test's kind as error messages name it.
-pub(super) fn test_name(t: &Test) -> &'static str {
-    match t {
-        Test::Text { .. } => "text",
-        Test::Regex { .. } => "regex",
-        Test::Cidr(_) => "cidr",
-        Test::Compare { .. } => "comparison",
-        Test::Null => "null",
-        Test::Exists => "exists",
-        Test::FieldRef { .. } => "field reference",
-        Test::Is(_) => "Python equality (==)",
-        Test::Str { .. } => "string-only",
-        Test::Truthy => "truthiness",
-        Test::Type(_) => "type",
-        Test::HasKey(_) => "has-key",
-    }
-}

@@ -5,7 +5,7 @@
 use crate::diagnostic::Diagnostic;
 use crate::ir::{FieldPath, Number, Shape, Test};
 
-use super::predicate::{test_name, Renderer};
+use super::predicate::Renderer;
 use super::quote::{number_text, pattern_literals, quote, regex_literal, Case};
 use super::SYNTAX;
 use crate::cloudtrail::Kind;
@@ -142,10 +142,7 @@ impl Renderer<'_> {
                 atoms.push(self.after_key(&child, r"(?:null|\{|\[)"));
                 Ok(Self::disjunction(atoms))
             }
-            _ => Err(Diagnostic::unsupported(
-                "cloudwatch",
-                format!("the test {}", test_name(test)),
-            )),
+            _ => Err(Diagnostic::unsupported("cloudwatch", test.describe())),
         }
     }
 

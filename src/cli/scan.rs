@@ -10,6 +10,7 @@ use super::{printable, stderr_text, Status};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::escape::visible;
 use crate::scan::{log_files, scan, ScanRule, Scanner};
+use crate::LoadedFile;
 
 // The arguments of `rulecast scan`. (A plain comment: clap would make a doc comment help text.)
 #[derive(clap::Args, Debug)]
@@ -49,50 +50,7 @@ pub(super) fn scan_logs(
     else {
         return Ok(Status::Error);
     };
-    let mut rules = Vec::new();
-    let hidden = crate::correlation::not_generated(&loaded);
-    let mut correlations = 0;
-    for (fi, lf) in loaded.iter().enumerate() {
-        let path = lf.file.path.display().to_string();
-        for (ri, rule) in lf.rules.iter().enumerate() {
-            let Ok(rule) = rule else {
-                continue;
-            };
-            // Correlations count events over time windows: their jq or Athena query does that.
-            // The base rules they do not `generate` are not alerts of their own, as in `convert`.
-            if rule.correlation.is_some() {
-                correlations += 1;
-                continue;
-            }
-            if hidden.contains(&(fi, ri)) {
-                continue;
-            }
-            if !crate::check::logsource_ok(&rule.meta.logsource, &[]) {
-                let d = Diagnostic::new(
-                    Code::NotCloudTrail,
-                    format!(
-                        "logsource {} is not AWS CloudTrail; the rule is not scanned",
-                        crate::check::logsource_text(&rule.meta.logsource)
-                    ),
-                )
-                .with_span(rule.logsource_span)
-                .in_file(&lf.file);
-                writeln!(err, "{}", stderr_text(&d))?;
-                status = status.max(Status::Failure);
-                continue;
-            }
-            rules.push(ScanRule {
-                rule,
-                path: path.clone(),
-            });
-        }
-    }
-    if correlations > 0 {
-        writeln!(
-            err,
-            "note: {correlations} correlation rules are not scanned; run their jq or Athena query"
-        )?;
-    }
+    let rules = scannable_rules(&loaded, &mut status, err)?;
     let scanner = match Scanner::new(rules, true) {
         Ok(s) => s,
         Err(e) => {
@@ -191,4 +149,59 @@ pub(super) fn scan_logs(
         )?;
     }
     Ok(status)
+}
+
+/// The rules `scan` runs: every loaded rule but correlations (counted in a note; their queries
+/// count events over windows) and the base rules they do not `generate`; a rule whose logsource
+/// is not CloudTrail is reported (exit 1) and left out.
+fn scannable_rules<'r>(
+    loaded: &'r [LoadedFile],
+    status: &mut Status,
+    err: &mut dyn Write,
+) -> std::io::Result<Vec<ScanRule<'r>>> {
+    let mut rules = Vec::new();
+    let hidden = crate::correlation::not_generated(loaded);
+    let mut correlations = 0;
+    for (fi, lf) in loaded.iter().enumerate() {
+        let path = lf.file.path.display().to_string();
+        for (ri, rule) in lf.rules.iter().enumerate() {
+            let Ok(rule) = rule else {
+                continue;
+            };
+            // Correlations count events over time windows: their jq or Athena query does that.
+            // The base rules they do not `generate` are not alerts of their own, as in `convert`.
+            if rule.correlation.is_some() {
+                correlations += 1;
+                continue;
+            }
+            if hidden.contains(&(fi, ri)) {
+                continue;
+            }
+            if !crate::check::logsource_ok(&rule.meta.logsource, &[]) {
+                let d = Diagnostic::new(
+                    Code::NotCloudTrail,
+                    format!(
+                        "logsource {} is not AWS CloudTrail; the rule is not scanned",
+                        crate::check::logsource_text(&rule.meta.logsource)
+                    ),
+                )
+                .with_span(rule.logsource_span)
+                .in_file(&lf.file);
+                writeln!(err, "{}", stderr_text(&d))?;
+                *status = (*status).max(Status::Failure);
+                continue;
+            }
+            rules.push(ScanRule {
+                rule,
+                path: path.clone(),
+            });
+        }
+    }
+    if correlations > 0 {
+        writeln!(
+            err,
+            "note: {correlations} correlation rules are not scanned; run their jq or Athena query"
+        )?;
+    }
+    Ok(rules)
 }

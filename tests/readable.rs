@@ -164,3 +164,31 @@ fn the_checks_catch_their_patterns() {
         ]
     );
 }
+
+/// Every rule's condition is a fixed point of the passes it went through: running them again
+/// finds no guard another test implies, no repeat and no contradiction left to decide.
+#[test]
+fn the_passes_leave_nothing_they_can_decide() {
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for path in rule_files() {
+        let lf = common::load(&path);
+        for rule in lf.rules.iter().flatten() {
+            if rule.correlation.is_some() {
+                continue;
+            }
+            checked += 1;
+            let again = match rule.format {
+                rulecast::rule::Format::Sigma => {
+                    rulecast::passes::lower_keeping_negations(&rule.condition)
+                }
+                rulecast::rule::Format::Panther => rulecast::passes::lower(&rule.condition),
+            };
+            if again != rule.condition {
+                problems.push(format!("{}: {}", common::rel(&path), rule.meta.title));
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} rules were checked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -85,6 +85,15 @@ impl Backend for JqBackend {
         Target::Jq
     }
 
+    /// `any(X; . == "a") or any(X; . == "b")` is `any(X; . == "a" or . == "b")`: one pass over
+    /// the values for a set of string equalities on one source.
+    fn merge_disjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        super::merge_equalities(parts, equality, |source, values| {
+            let tests: Vec<String> = values.iter().map(|v| format!(". == {v}")).collect();
+            format!("any({source}; {})", tests.join(" or "))
+        })
+    }
+
     /// One predicate (see `predicate::render`).
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
         predicate::render(p, &mut cx.needs)
@@ -173,5 +182,51 @@ impl Backend for JqBackend {
         // jq 1.7.1+ continues a comment past a line break preceded by a backslash; doubling
         // backslashes and replacing line breaks keeps every comment on its one line in all versions.
         comment_text(text).replace('\\', "\\\\")
+    }
+}
+
+/// `(source, "value")` of a rendered `any(source; . == "value")` whose value is a plain string
+/// literal; None for anything else (a source holding `;`, a value with a quote or an escape).
+fn equality(part: &str) -> Option<(String, String)> {
+    let inner = part.strip_prefix("any(")?.strip_suffix(')')?;
+    let (source, value) = inner.split_once("; . == ")?;
+    let plain = value.len() >= 2
+        && value.starts_with('"')
+        && value.ends_with('"')
+        && !value[1..value.len() - 1].contains(['"', '\\']);
+    (plain && !source.contains(';')).then(|| (source.to_owned(), value.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_string_equalities_merge() {
+        assert_eq!(
+            equality(r#"any(.eventName?; . == "CreateUser")"#),
+            Some((".eventName?".to_owned(), r#""CreateUser""#.to_owned()))
+        );
+        for part in [
+            r#"any(.a?; . == "x\"y")"#,
+            r#"any(.a?; . == 5)"#,
+            r#"any(rc_vals(["a; . == b"]); . == "x")"#,
+            r#"any(.a?; . == "x") or any(.b?; . == "y")"#,
+            r#"(any(.a?; . == "x") | not)"#,
+        ] {
+            assert_eq!(equality(part), None, "{part}");
+        }
+        let merged = JqBackend.merge_disjuncts(vec![
+            r#"any(.eventName?; . == "A")"#.to_owned(),
+            r#"any(.eventSource?; . == "s")"#.to_owned(),
+            r#"any(.eventName?; . == "B")"#.to_owned(),
+        ]);
+        assert_eq!(
+            merged,
+            vec![
+                r#"any(.eventName?; . == "A" or . == "B")"#.to_owned(),
+                r#"any(.eventSource?; . == "s")"#.to_owned(),
+            ]
+        );
     }
 }

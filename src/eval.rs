@@ -21,6 +21,7 @@ use crate::ir::{
 use crate::portable_regex::PortableRegex;
 
 /// A compiled rule condition, ready to test events.
+#[derive(Clone)]
 pub struct Evaluator<'a> {
     expr: &'a Expr,
     /// Each distinct regex once, compiled.
@@ -91,13 +92,7 @@ impl<'a> Evaluator<'a> {
     /// The values a Sigma-style path reaches: every value, arrays crossed; or, in the
     /// documented-shape reading at a documented scalar path, the one scalar there (if any).
     fn any_values<'v>(&self, event: &'v Value, path: &FieldPath) -> Vec<&'v Value> {
-        if self.shapes && crate::cloudtrail::documented_scalar(path.segments()) {
-            return resolve_exact(event, path)
-                .filter(|v| !matches!(v, Value::Null | Value::Array(_) | Value::Object(_)))
-                .into_iter()
-                .collect();
-        }
-        resolve(event, path)
+        self.reach_any(event, path).as_slice().to_vec()
     }
 
     /// Does the event match?
@@ -147,16 +142,12 @@ impl<'a> Evaluator<'a> {
         let values: &[&Value] = match &p.subject {
             Subject::Field(path) => {
                 // Python-style tests read JSON types, which the shape reading leaves alone.
-                reached = if python_test(&p.test) {
+                reached = if p.test.reads_json_type() {
                     reach(cx.event, path)
                 } else {
                     self.reach_any(cx.event, path)
                 };
-                match &reached {
-                    Reach::Nothing => &[],
-                    Reach::One(v) => std::slice::from_ref(v),
-                    Reach::Many(vs) => vs,
-                }
+                reached.as_slice()
             }
             Subject::Anywhere => cx.scalars(),
         };
@@ -254,14 +245,6 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-/// A Python-style test: it reads the value's JSON type (Panther), not its text.
-fn python_test(t: &Test) -> bool {
-    matches!(
-        t,
-        Test::Is(_) | Test::Str { .. } | Test::Truthy | Test::Type(_) | Test::HasKey(_)
-    )
-}
-
 /// One event under evaluation, with what is computed from it at most once however many
 /// predicates and rules read it: its scalars (keywords search them all).
 pub struct EventCx<'v> {
@@ -293,6 +276,16 @@ enum Reach<'v> {
     Nothing,
     One(&'v Value),
     Many(Vec<&'v Value>),
+}
+
+impl<'v> Reach<'v> {
+    fn as_slice(&self) -> &[&'v Value] {
+        match self {
+            Reach::Nothing => &[],
+            Reach::One(v) => std::slice::from_ref(v),
+            Reach::Many(vs) => vs,
+        }
+    }
 }
 
 fn reach<'v>(event: &'v Value, path: &FieldPath) -> Reach<'v> {

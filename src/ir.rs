@@ -319,6 +319,14 @@ pub enum Test {
 }
 
 impl Test {
+    /// A Python-style test (Panther): it reads the value's JSON type, not its text.
+    pub fn reads_json_type(&self) -> bool {
+        matches!(
+            self,
+            Test::Is(_) | Test::Str { .. } | Test::Truthy | Test::Type(_) | Test::HasKey(_)
+        )
+    }
+
     /// What the test is, for a message ("... is not supported by <target>").
     pub fn describe(&self) -> &'static str {
         match self {

@@ -182,11 +182,11 @@ impl<'a> Runner<'a> {
                 continue;
             }
             match Evaluator::new(&rule.condition) {
-                Ok(e) => runner.evaluators.push(e),
+                Ok(e) => {
+                    runner.shaped.push(e.clone().with_shapes(true));
+                    runner.evaluators.push(e);
+                }
                 Err(e) => problems.push(SetupError::Evaluator(e)),
-            }
-            if let Ok(e) = Evaluator::new(&rule.condition) {
-                runner.shaped.push(e.with_shapes(true));
             }
             runner.conditions.push(&rule.condition);
             if let Some(raises) = &rule.raises {

@@ -11,7 +11,7 @@ use super::access::{
 use super::schema::{Schema, TimeKind, Ty};
 use super::settings::{option_error, Settings};
 use super::sql::{ident, lit, quoted_ident};
-use super::{typed, window};
+use super::window;
 use crate::backend::RenderCx;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{FieldPath, Quantifier, Subject, Test};
@@ -78,7 +78,7 @@ fn events_block(
     let mut keywords = false;
     for p in rule.condition.predicates() {
         // Python-style and typed tests read their values inline.
-        if p.quantifier != Quantifier::Any || typed::is_typed(&p.test) {
+        if p.quantifier != Quantifier::Any || p.test.reads_json_type() {
             continue;
         }
         let mut fields = Vec::new();

@@ -184,7 +184,7 @@ impl<'n> PredicateRenderer<'n> {
         if self.depth > 0 {
             return Err(typed::any_value_in_element_unsupported());
         }
-        if typed::is_typed(&p.test) {
+        if p.test.reads_json_type() {
             return self.typed_any(p);
         }
         let acc = self.subject_access(&p.subject)?;

@@ -98,14 +98,6 @@ enum ElementSource {
     Never,
 }
 
-/// The typed tests, which need a value's JSON type.
-pub(super) fn is_typed(t: &Test) -> bool {
-    matches!(
-        t,
-        Test::Is(_) | Test::Str { .. } | Test::Truthy | Test::Type(_) | Test::HasKey(_)
-    )
-}
-
 /// A Sigma-style (any value) test inside a per-element condition.
 pub(super) fn any_value_in_element_unsupported() -> Diagnostic {
     unsupported(

@@ -75,9 +75,15 @@ pub(super) fn direct_key(p: &FieldPath) -> Option<String> {
     Some(out)
 }
 
+/// The one value Python's reading reaches through objects: read directly where jq can spell the
+/// path ([`direct_key`]), else with `rc_one`.
+fn exact_value(p: &FieldPath, needs: &mut Needs) -> String {
+    direct_key(p).unwrap_or_else(|| object_value(p, needs))
+}
+
 /// The non-null values a subject reaches: for [`Quantifier::Any`] a path's values (arrays also as
-/// their elements, `rc_vals`), for the Python-style quantifiers the one value through objects
-/// only; every scalar for a keyword.
+/// their elements, `rc_vals`), for [`Quantifier::Exact`] the one value through objects only;
+/// every scalar for a keyword.
 pub(super) fn tested_values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
     match subject {
         Subject::Field(p) if q == Quantifier::Any => {
@@ -86,10 +92,7 @@ pub(super) fn tested_values(subject: &Subject, q: Quantifier, needs: &mut Needs)
             }
             format!("rc_vals({})", path_literal(p))
         }
-        Subject::Field(p) if q == Quantifier::Exact => {
-            direct_key(p).unwrap_or_else(|| object_value(p, needs))
-        }
-        Subject::Field(p) => object_value(p, needs),
+        Subject::Field(p) => exact_value(p, needs),
         Subject::Anywhere => {
             needs.helpers.insert("scalars");
             "rc_scalars".to_owned()
@@ -101,10 +104,7 @@ pub(super) fn tested_values(subject: &Subject, q: Quantifier, needs: &mut Needs)
 pub(super) fn raw_values(subject: &Subject, q: Quantifier, needs: &mut Needs) -> String {
     match subject {
         Subject::Field(p) if q == Quantifier::Any => crossed_values(p, needs),
-        Subject::Field(p) if q == Quantifier::Exact => {
-            direct_key(p).unwrap_or_else(|| object_value(p, needs))
-        }
-        Subject::Field(p) => object_value(p, needs),
+        Subject::Field(p) => exact_value(p, needs),
         Subject::Anywhere => {
             needs.helpers.insert("scalars");
             "rc_scalars".to_owned()

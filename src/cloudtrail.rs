@@ -401,11 +401,6 @@ pub fn documented_scalar(path: &[String]) -> bool {
     scalar_at(path).is_some()
 }
 
-/// The JSON type of the top-level key `key` (as CloudTrail spells it), when documented.
-pub fn top_level_type(key: &str) -> Option<JsonType> {
-    TOP_LEVEL_KEYS.iter().find(|k| k.name == key)?.ty
-}
-
 /// Does `path` (dotted) hold a scalar in every CloudTrail record, by the record reference: a
 /// top-level scalar key or a [`Documented::Record`] path (not the per-API parameters)?
 pub fn always_scalar(path: &str) -> bool {
@@ -474,10 +469,10 @@ mod tests {
         assert_eq!(scalar_at(&path("sessionCredentialFromConsole")), Some(None));
         assert_eq!(scalar_at(&path("resources")), None);
         assert_eq!(scalar_at(&path("notAKey")), None);
-        assert_eq!(top_level_type("readOnly"), Some(JsonType::Boolean));
-        assert_eq!(top_level_type("userIdentity"), None);
+        assert_eq!(scalar_at(&path("readOnly")), Some(Some(JsonType::Boolean)));
+        assert_eq!(scalar_at(&path("userIdentity")), None);
         assert_eq!(
-            top_level_type("readonly"),
+            scalar_at(&path("readonly")),
             None,
             "the record's spelling only"
         );

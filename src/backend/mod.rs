@@ -379,6 +379,12 @@ pub trait Backend: Sync {
     fn merge_disjuncts(&self, parts: Vec<String>) -> Vec<String> {
         parts
     }
+    /// The operands of an AND, some of them merged when the target has a shorter exact form for
+    /// them together (`x <> ''` for `x IS NOT NULL AND x IS DISTINCT FROM ''`). The default keeps
+    /// them.
+    fn merge_conjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        parts
+    }
     /// The template (under `templates/`) that frames a bundle of rules (`convert --bundle`); None
     /// (the default) when the target has none.
     fn bundle_template(&self) -> Option<&'static str> {
@@ -759,9 +765,11 @@ fn render_expr(
                 }
                 parts.push(render_expr(backend, x, cx, item_indent, false)?);
             }
-            if matches!(e, Expr::Or(_)) {
-                parts = backend.merge_disjuncts(parts);
-            }
+            parts = if matches!(e, Expr::Or(_)) {
+                backend.merge_disjuncts(parts)
+            } else {
+                backend.merge_conjuncts(parts)
+            };
             group(s, matches!(e, Expr::And(_)), parts, indent, top)
         }
     })

@@ -2,9 +2,11 @@
 //! any backend: [`desugar`] rewrites spellings a front end finds convenient into the one spelling
 //! of the core IR, then [`simplify`] removes what the rest of the condition already decides. Both
 //! keep the meaning the reference evaluator gives, which `tests/generated.rs` checks on random
-//! conditions and events.
+//! conditions and events. A Python rule is also read by CloudTrail's documented shapes
+//! ([`documented`]), which changes the meaning only for records that break the documentation.
 
 pub mod desugar;
+pub mod documented;
 pub mod simplify;
 
 pub use desugar::desugar;
@@ -12,10 +14,10 @@ pub use simplify::simplify;
 
 use crate::ir::Expr;
 
-/// A Python rule's condition, in the core IR and simplified (negated alternatives spread into
-/// negated conjuncts: see [`simplify`]).
+/// A Python rule's condition, in the core IR, read by the documented shapes and simplified
+/// (negated alternatives spread into negated conjuncts: see [`simplify`]).
 pub fn lower(e: &Expr) -> Expr {
-    simplify(&desugar(e))
+    simplify(&documented::assume_documented_shapes(&desugar(e)))
 }
 
 /// A Sigma rule's condition, in the core IR and simplified, its negations left where the rule

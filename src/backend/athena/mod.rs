@@ -193,6 +193,12 @@ impl Backend for AthenaBackend {
         })
     }
 
+    /// `x IS NOT NULL AND x IS DISTINCT FROM 'v'` is `x <> 'v'` (NULL where x is, which every
+    /// enclosing NOT already reads as false).
+    fn merge_conjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        sql::merge_present_and_distinct(parts)
+    }
+
     /// One query over the table for many rules (see `templates/athena/bundle.sql.j2`): the
     /// window read once, one Boolean column per rule, the union of their columns, `rules` and
     /// `level`.

@@ -187,6 +187,10 @@ pub(super) fn negate(inner: &str) -> Option<String> {
     if let Some(x) = inner.strip_suffix(" IS NULL").filter(|x| single_term(x)) {
         return Some(format!("{x} IS NOT NULL"));
     }
+    // No text but the empty string: `COALESCE(x, '') = ''` (what is written for "no error").
+    if let Some(x) = inner.strip_suffix(" <> ''").filter(|x| single_term(x)) {
+        return Some(format!("COALESCE({x}, '') = ''"));
+    }
     // `x = 'v'` is NULL when x is: its null-safe negation is `x IS DISTINCT FROM 'v'`.
     if let Some((x, v)) = equality(inner) {
         return Some(format!("{x} IS DISTINCT FROM {v}"));
@@ -197,6 +201,33 @@ pub(super) fn negate(inner: &str) -> Option<String> {
     // The whole of `inner` must be the one wrapper: its `(` closes at the very end.
     (closing_paren(inner, "NOT COALESCE".len()) == Some(inner.len() - 1))
         .then(|| format!("COALESCE({body}, FALSE)"))
+}
+
+/// `x IS NOT NULL` and `x IS DISTINCT FROM 'v'` among the operands of one AND, for one term
+/// `x`, are the one operand `x <> 'v'`, in the place of the first. Exact inside the renderer's
+/// conditions: the merged operand is NULL only where `x` is, where the pair is false, and every
+/// NOT around it reads NULL as false (`NOT COALESCE(.., FALSE)`).
+pub(super) fn merge_present_and_distinct(mut parts: Vec<String>) -> Vec<String> {
+    let mut i = 0;
+    while i < parts.len() {
+        let present = parts[i]
+            .strip_suffix(" IS NOT NULL")
+            .filter(|x| single_term(x))
+            .map(str::to_owned);
+        if let Some(x) = present {
+            let prefix = format!("{x} IS DISTINCT FROM ");
+            let other = parts
+                .iter()
+                .position(|p| p.strip_prefix(&prefix).is_some_and(string_literal));
+            if let Some(j) = other {
+                let v = parts[j][prefix.len()..].to_owned();
+                parts[i] = format!("{x} <> {v}");
+                parts.remove(j);
+            }
+        }
+        i += 1;
+    }
+    parts
 }
 
 /// `x = 'v'` read as (x, 'v'), when `x` is one term and `'v'` one string literal.

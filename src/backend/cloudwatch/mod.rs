@@ -179,20 +179,38 @@ impl Backend for CloudwatchBackend {
 
     /// `(x = "a") or (x = "b")` is `x in ["a", "b"]`.
     fn merge_disjuncts(&self, parts: Vec<String>) -> Vec<String> {
-        let split = |p: &str| {
-            let (x, v) = p.strip_prefix('(')?.strip_suffix(')')?.split_once(" = ")?;
-            let name_ok = !x.is_empty()
-                && x.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@'));
-            let value_ok = v.len() >= 2
-                && v.starts_with('"')
-                && v.ends_with('"')
-                && !v[1..v.len() - 1].contains(['"', '\\']);
-            (name_ok && value_ok).then(|| (x.to_owned(), v.to_owned()))
-        };
-        super::merge_equalities(parts, split, |term, values| {
+        super::merge_equalities(parts, equality, |term, values| {
             format!("({term} in [{}])", values.join(", "))
         })
+    }
+
+    /// `(ispresent(x)) and not (x = "v")` is `(x != "v")`: a comparison with a missing field is
+    /// false, `!=` included.
+    fn merge_conjuncts(&self, mut parts: Vec<String>) -> Vec<String> {
+        let mut i = 0;
+        while i < parts.len() {
+            let present = parts[i]
+                .strip_prefix("(ispresent(")
+                .and_then(|p| p.strip_suffix("))"))
+                .map(str::to_owned);
+            if let Some(x) = present {
+                let unequal = parts.iter().position(|p| {
+                    p.strip_prefix("not ")
+                        .and_then(equality)
+                        .is_some_and(|(term, _)| term == x)
+                });
+                if let Some(j) = unequal {
+                    let (_, v) = parts[j]
+                        .strip_prefix("not ")
+                        .and_then(equality)
+                        .unwrap_or_default();
+                    parts[i] = format!("({x} != {v})");
+                    parts.remove(j);
+                }
+            }
+            i += 1;
+        }
+        parts
     }
 
     fn option_note(&self, option: super::RenderOption) -> Option<&'static str> {
@@ -377,6 +395,19 @@ impl Backend for CloudwatchBackend {
     fn comment(&self, text: &str) -> String {
         crate::escape::comment_text(text).into_owned()
     }
+}
+
+/// `(x = "v")` read as (x, "v"), when `x` is a plain field name and `"v"` a plain string literal.
+fn equality(p: &str) -> Option<(String, String)> {
+    let (x, v) = p.strip_prefix('(')?.strip_suffix(')')?.split_once(" = ")?;
+    let name_ok = !x.is_empty()
+        && x.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@'));
+    let value_ok = v.len() >= 2
+        && v.starts_with('"')
+        && v.ends_with('"')
+        && !v[1..v.len() - 1].contains(['"', '\\']);
+    (name_ok && value_ok).then(|| (x.to_owned(), v.to_owned()))
 }
 
 #[cfg(test)]

@@ -94,6 +94,35 @@ impl Backend for JqBackend {
         })
     }
 
+    /// `any(X; . != null) and (any(X; . == "v") | not)` is `any(X; . != null and . != "v")`
+    /// for a source `X` of at most one value (a chain of `.k?`).
+    fn merge_conjuncts(&self, mut parts: Vec<String>) -> Vec<String> {
+        let mut i = 0;
+        while i < parts.len() {
+            let present = parts[i]
+                .strip_prefix("any(")
+                .and_then(|p| p.strip_suffix("; . != null)"))
+                .filter(|x| one_value_source(x))
+                .map(str::to_owned);
+            if let Some(x) = present {
+                let unequal = parts.iter().position(|p| {
+                    p.strip_prefix("(")
+                        .and_then(|p| p.strip_suffix(" | not)"))
+                        .and_then(equality)
+                        .is_some_and(|(source, _)| source == x)
+                });
+                if let Some(j) = unequal {
+                    let value = parts[j]["(".len()..parts[j].len() - " | not)".len()].to_owned();
+                    let (_, v) = equality(&value).unwrap_or_default();
+                    parts[i] = format!("any({x}; . != null and . != {v})");
+                    parts.remove(j);
+                }
+            }
+            i += 1;
+        }
+        parts
+    }
+
     /// One predicate (see `predicate::render`).
     fn predicate(&self, p: &Predicate, cx: &mut RenderCx) -> Result<String, Diagnostic> {
         predicate::render(p, &mut cx.needs)
@@ -197,9 +226,71 @@ fn equality(part: &str) -> Option<(String, String)> {
     (plain && !source.contains(';')).then(|| (source.to_owned(), value.to_owned()))
 }
 
+/// Whether `x` is a chain of `.k?` steps (plain keys or quoted ones without quotes or
+/// backslashes inside), which yields at most one value.
+fn one_value_source(x: &str) -> bool {
+    let mut rest = x;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let Some(r) = rest.strip_prefix('.') else {
+            return false;
+        };
+        let end = if let Some(q) = r.strip_prefix('"') {
+            match q.find(['"', '\\']) {
+                Some(k) if q.as_bytes()[k] == b'"' => k + 2,
+                _ => return false,
+            }
+        } else {
+            r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(r.len())
+        };
+        if end == 0 {
+            return false;
+        }
+        let Some(r) = r[end..].strip_prefix('?') else {
+            return false;
+        };
+        rest = r;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presence_and_inequality_on_one_value_merge() {
+        let merged = JqBackend.merge_conjuncts(vec![
+            "any(.errorCode?; . != null)".to_owned(),
+            r#"any(.eventName?; . == "A")"#.to_owned(),
+            r#"(any(.errorCode?; . == "") | not)"#.to_owned(),
+        ]);
+        assert_eq!(
+            merged,
+            [
+                r#"any(.errorCode?; . != null and . != "")"#,
+                r#"any(.eventName?; . == "A")"#
+            ]
+        );
+        // Another source, or one that may yield many values, stays apart.
+        for parts in [
+            ["any(.a?; . != null)", r#"(any(.b?; . == "") | not)"#],
+            [
+                r#"any(rc_vals(["a"]); . != null)"#,
+                r#"(any(rc_vals(["a"]); . == "") | not)"#,
+            ],
+            ["any(.a?[]; . != null)", r#"(any(.a?[]; . == "") | not)"#],
+        ] {
+            let parts: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+            assert_eq!(JqBackend.merge_conjuncts(parts.clone()), parts);
+        }
+        assert!(one_value_source(r#".a?."b-c"?.d_1?"#));
+        assert!(!one_value_source(r#".a?."b\"c"?"#));
+        assert!(!one_value_source(".a"));
+    }
 
     #[test]
     fn only_plain_string_equalities_merge() {

@@ -100,7 +100,7 @@ pub struct Translation {
 
 /// `raises` simplified, unless it is `false` or reads a marker path.
 fn usable_raises(raises: &Expr) -> Option<Expr> {
-    let r = crate::passes::simplify(raises);
+    let r = crate::passes::simplify(&crate::passes::documented::assume_documented_shapes(raises));
     if r == Expr::Const(false) {
         return None;
     }
@@ -333,14 +333,14 @@ impl<'m> Translator<'m> {
     }
 
     /// The value at `loc`, known to be present and not null, has the JSON type `t`: decided by
-    /// the CloudTrail shape table for a top-level key it gives a type (`recipientAccountId` is a
-    /// string, `readOnly` a Boolean), a type test on any other path.
+    /// the CloudTrail shape table for a path it gives a type (`recipientAccountId` is a string,
+    /// `readOnly` a Boolean), a type test on any other path. (The documented-shapes pass decides
+    /// such tests anyway; deciding them here builds no branch that pass would drop.)
     fn present_is_type(&self, loc: &Loc, t: JsonType) -> Expr {
-        match loc.path.as_slice() {
-            [key] if loc.elem == 0 => match crate::cloudtrail::top_level_type(key) {
-                Some(documented) => Expr::Const(documented == t),
-                None => self.is_type(loc, t),
-            },
+        match crate::cloudtrail::scalar_at(&loc.path) {
+            Some(Some(documented)) if loc.elem == 0 && !loc.path.is_empty() => {
+                Expr::Const(documented == t)
+            }
             _ => self.is_type(loc, t),
         }
     }

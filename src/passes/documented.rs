@@ -1,0 +1,296 @@
+//! Reading a Python rule by CloudTrail's documented shapes: a path the shape table
+//! ([`crate::cloudtrail`]) documents as one scalar of a known JSON type holds that type whenever
+//! it is present and not null (`userAgent` is a string, `readOnly` a Boolean,
+//! `requestParameters.pendingWindowInDays` a number), and never a list or an object. Python's
+//! value semantics make a front end spell out what every other type would do (`x.endswith(s)`
+//! raises unless `x` is a string; `s in x` looks into a list, an object or a string; `x < 30`
+//! compares `True` as 1); on a documented path those branches can never be taken by a real
+//! record, and this pass removes them before the simplifier runs.
+//!
+//! It changes the meaning only for records that break the documentation (a number where
+//! CloudTrail writes a string): the rule's tests, the Stratus records and
+//! `scripts/cloudtrail-shapes` check that real records do not. Each rewrite below is a small
+//! function with its own tests. Sigma rules do not go through this pass: their any-value reading
+//! already matches the text of any scalar, and Athena's `--no-shapes` is about them.
+
+use crate::cloudtrail::scalar_at;
+use crate::ir::{Expr, FieldPath, JsonType, Predicate, Quantifier, Root, Subject, Test};
+
+/// What the documentation says of a path: None when nothing; `Some(None)` for a scalar of
+/// unknown type; `Some(Some(t))` for a scalar of type `t`.
+fn documented(path: &FieldPath) -> Option<Option<JsonType>> {
+    if path.root() != Root::Event || path.segments().is_empty() {
+        return None;
+    }
+    scalar_at(path.segments())
+}
+
+/// `e` read by the documented shapes.
+pub fn assume_documented_shapes(e: &Expr) -> Expr {
+    match e {
+        Expr::And(xs) => Expr::and(xs.iter().map(assume_documented_shapes).collect()),
+        Expr::Or(xs) => Expr::or(xs.iter().map(assume_documented_shapes).collect()),
+        Expr::Not(x) => Expr::not(assume_documented_shapes(x)),
+        Expr::Const(_) => e.clone(),
+        Expr::Pred(p) => predicate(p).unwrap_or_else(|| e.clone()),
+        Expr::Elements(el) => {
+            if documented(&el.path).is_some() {
+                return scalar_is_no_array();
+            }
+            // The body reads the element: element-relative paths are left alone.
+            let mut el = el.clone();
+            el.body = Box::new(assume_documented_shapes(&el.body));
+            Expr::Elements(el)
+        }
+    }
+}
+
+/// A per-element condition over a documented scalar: never an array, so no element passes.
+fn scalar_is_no_array() -> Expr {
+    Expr::Const(false)
+}
+
+/// The rewrite of an exact (Python-style) predicate on a documented path, if one applies.
+fn predicate(p: &Predicate) -> Option<Expr> {
+    let (Subject::Field(path), Quantifier::Exact) = (&p.subject, p.quantifier) else {
+        return None;
+    };
+    if let Test::HasKey(k) = &p.test {
+        if let Some(e) = key_never_null(p, path.child(k.clone())) {
+            return Some(e);
+        }
+    }
+    let ty = documented(path)?;
+    let same = |test: Test| Expr::Pred(Predicate { test, ..p.clone() });
+    match (&p.test, ty) {
+        (Test::Type(want), ty) => type_test(*want, ty, same(Test::Exists)),
+        (Test::HasKey(_), _) => Some(Expr::Const(false)),
+        (Test::Str { .. }, Some(ty)) if ty != JsonType::String => Some(Expr::Const(false)),
+        (Test::Is(v), Some(ty)) => equality(v, ty),
+        (Test::Truthy, Some(ty)) => truthy(ty, same(Test::Exists), same),
+        _ => None,
+    }
+}
+
+/// Python `"k" in x` where `x.k` is a scalar CloudTrail writes in every record that has it and
+/// never as an explicit null (a top-level scalar key, `userIdentity.arn`; the Athena table's DDL
+/// makes the same claim): the key is there exactly when the value is present and not null.
+fn key_never_null(p: &Predicate, child: FieldPath) -> Option<Expr> {
+    let dotted = child.segments().join(".");
+    (child.root() == Root::Event && crate::cloudtrail::always_scalar(&dotted)).then(|| {
+        Expr::Pred(Predicate {
+            subject: Subject::Field(child),
+            test: Test::Exists,
+            ..p.clone()
+        })
+    })
+}
+
+/// A type test on a documented scalar: a list or an object never; its own type exactly when
+/// present (`exists`); another scalar type never. None (the test kept) when the scalar's type is
+/// not documented.
+fn type_test(want: JsonType, ty: Option<JsonType>, exists: Expr) -> Option<Expr> {
+    match (want, ty) {
+        (JsonType::Array | JsonType::Object, _) => Some(Expr::Const(false)),
+        (want, Some(ty)) if want == ty => Some(exists),
+        (_, Some(_)) => Some(Expr::Const(false)),
+        (_, None) => None,
+    }
+}
+
+/// Python `==` with a literal on a documented scalar of type `ty`: a string never equals a
+/// number or a Boolean, so the test is false when the literal's type cannot meet `ty`.
+fn equality(v: &serde_json::Value, ty: JsonType) -> Option<Expr> {
+    use serde_json::Value;
+    let meets = match v {
+        Value::String(_) => ty == JsonType::String,
+        Value::Number(_) | Value::Bool(_) => matches!(ty, JsonType::Number | JsonType::Boolean),
+        Value::Null => return None,
+        Value::Array(_) => ty == JsonType::Array,
+        Value::Object(_) => ty == JsonType::Object,
+    };
+    (!meets).then_some(Expr::Const(false))
+}
+
+/// Python truthiness of a documented scalar: a string is true unless empty, a Boolean when
+/// true, a number unless zero; each only when present.
+fn truthy(ty: JsonType, exists: Expr, same: impl Fn(Test) -> Expr) -> Option<Expr> {
+    use serde_json::json;
+    Some(match ty {
+        JsonType::String => Expr::and(vec![exists, Expr::not(same(Test::Is(json!(""))))]),
+        JsonType::Boolean => same(Test::Is(json!(true))),
+        JsonType::Number => Expr::and(vec![exists, Expr::not(same(Test::Is(json!(0))))]),
+        JsonType::Array | JsonType::Object => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Count, Elements, Pattern};
+    use crate::source::Span;
+    use serde_json::json;
+
+    /// A test at the dotted `path` ("" is the record).
+    fn at(path: &str, test: Test) -> Expr {
+        let path = match path {
+            "" => FieldPath::new(vec![]),
+            p => FieldPath::parse(p),
+        };
+        Expr::Pred(Predicate {
+            subject: Subject::Field(path),
+            quantifier: Quantifier::Exact,
+            test,
+            span: Span::default(),
+        })
+    }
+
+    fn read(e: &Expr) -> Expr {
+        assume_documented_shapes(e)
+    }
+
+    #[test]
+    fn a_documented_type_is_the_type_whenever_present() {
+        assert_eq!(
+            read(&at("userAgent", Test::Type(JsonType::String))),
+            at("userAgent", Test::Exists)
+        );
+        assert_eq!(
+            read(&at(
+                "requestParameters.pendingWindowInDays",
+                Test::Type(JsonType::Number)
+            )),
+            at("requestParameters.pendingWindowInDays", Test::Exists)
+        );
+        for other in [
+            JsonType::Number,
+            JsonType::Boolean,
+            JsonType::Array,
+            JsonType::Object,
+        ] {
+            assert_eq!(
+                read(&at("userIdentity.arn", Test::Type(other))),
+                Expr::Const(false)
+            );
+        }
+    }
+
+    #[test]
+    fn an_untyped_scalar_is_never_a_list_or_an_object() {
+        // sessionCredentialFromConsole: a scalar of no documented type.
+        let p = "sessionCredentialFromConsole";
+        assert_eq!(
+            read(&at(p, Test::Type(JsonType::Array))),
+            Expr::Const(false)
+        );
+        assert_eq!(read(&at(p, Test::HasKey("k".into()))), Expr::Const(false));
+        let string = at(p, Test::Type(JsonType::String));
+        assert_eq!(read(&string), string);
+    }
+
+    #[test]
+    fn tests_of_another_type_never_hold() {
+        let str_test = Test::Str {
+            pattern: Pattern::parse_sigma("a*"),
+            fold: false,
+        };
+        assert_eq!(read(&at("readOnly", str_test.clone())), Expr::Const(false));
+        assert_eq!(
+            read(&at("eventName", str_test.clone())),
+            at("eventName", str_test)
+        );
+        assert_eq!(
+            read(&at("eventName", Test::Is(json!(5)))),
+            Expr::Const(false)
+        );
+        assert_eq!(
+            read(&at("readOnly", Test::Is(json!("true")))),
+            Expr::Const(false)
+        );
+        // True == 1 in Python: a number literal can meet a Boolean.
+        let one = at("readOnly", Test::Is(json!(1)));
+        assert_eq!(read(&one), one);
+        let null = at("eventName", Test::Is(serde_json::Value::Null));
+        assert_eq!(read(&null), null);
+    }
+
+    #[test]
+    fn truthiness_follows_the_type() {
+        assert_eq!(
+            read(&at("errorCode", Test::Truthy)),
+            Expr::and(vec![
+                at("errorCode", Test::Exists),
+                Expr::not(at("errorCode", Test::Is(json!("")))),
+            ])
+        );
+        assert_eq!(
+            read(&at("readOnly", Test::Truthy)),
+            at("readOnly", Test::Is(json!(true)))
+        );
+        assert_eq!(
+            read(&at("requestParameters.fromPort", Test::Truthy)),
+            Expr::and(vec![
+                at("requestParameters.fromPort", Test::Exists),
+                Expr::not(at("requestParameters.fromPort", Test::Is(json!(0)))),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_key_never_written_as_null_is_there_when_its_value_is() {
+        let has = |path: &str, k: &str| at(path, Test::HasKey(k.into()));
+        assert_eq!(read(&has("", "userAgent")), at("userAgent", Test::Exists));
+        assert_eq!(
+            read(&has("userIdentity", "arn")),
+            at("userIdentity.arn", Test::Exists)
+        );
+        // Per-API parameters may be written as null; containers are not scalars.
+        for e in [
+            has("requestParameters", "userName"),
+            has("", "requestParameters"),
+            has("", "custom"),
+        ] {
+            assert_eq!(read(&e), e);
+        }
+        // `event.get("userAgent", "").upper()` raises on an explicit null: never, by the record
+        // reference, so the guard is gone once simplified.
+        let raises = Expr::and(vec![has("", "userAgent"), at("userAgent", Test::Null)]);
+        assert_eq!(crate::passes::simplify(&read(&raises)), Expr::Const(false));
+    }
+
+    #[test]
+    fn a_documented_scalar_has_no_elements() {
+        let each = |path: &str| {
+            Expr::Elements(Elements {
+                path: FieldPath::parse(path),
+                count: Count::Every,
+                body: Box::new(Expr::Const(true)),
+                span: Span::default(),
+            })
+        };
+        assert_eq!(read(&each("userAgent")), Expr::Const(false));
+        assert_eq!(read(&each("resources")), each("resources"));
+    }
+
+    #[test]
+    fn undocumented_paths_and_other_readings_are_left_alone() {
+        for e in [
+            at("requestParameters.name", Test::Type(JsonType::Object)),
+            at("custom", Test::Truthy),
+            Expr::Pred(Predicate {
+                subject: Subject::Field(FieldPath::parse("eventName")),
+                quantifier: Quantifier::Any,
+                test: Test::Type(JsonType::Number),
+                span: Span::default(),
+            }),
+        ] {
+            assert_eq!(read(&e), e);
+        }
+        // Inside every node.
+        let e = Expr::not(Expr::or(vec![
+            at("custom", Test::Truthy),
+            at("userAgent", Test::Type(JsonType::Object)),
+        ]));
+        assert_eq!(read(&e), Expr::not(at("custom", Test::Truthy)));
+    }
+}

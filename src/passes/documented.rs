@@ -1,7 +1,9 @@
 //! Reading a Python rule by CloudTrail's documented shapes: a path the shape table
 //! ([`crate::cloudtrail`]) documents as one scalar of a known JSON type holds that type whenever
 //! it is present and not null (`userAgent` is a string, `readOnly` a Boolean,
-//! `requestParameters.pendingWindowInDays` a number), and never a list or an object. Python's
+//! `requestParameters.pendingWindowInDays` a number), and never a list or an object; a path it
+//! documents as an object or a list by the record reference (`requestParameters`, `resources`)
+//! holds that. Python's
 //! value semantics make a front end spell out what every other type would do (`x.endswith(s)`
 //! raises unless `x` is a string; `s in x` looks into a list, an object or a string; `x < 30`
 //! compares `True` as 1); on a documented path those branches can never be taken by a real
@@ -13,16 +15,49 @@
 //! function with its own tests. Sigma rules do not go through this pass: their any-value reading
 //! already matches the text of any scalar, and Athena's `--no-shapes` is about them.
 
-use crate::cloudtrail::scalar_at;
+use crate::cloudtrail::{kind, scalar_at, Kind};
 use crate::ir::{Expr, FieldPath, JsonType, Predicate, Quantifier, Root, Subject, Test};
 
-/// What the documentation says of a path: None when nothing; `Some(None)` for a scalar of
-/// unknown type; `Some(Some(t))` for a scalar of type `t`.
-fn documented(path: &FieldPath) -> Option<Option<JsonType>> {
+/// What the documentation says a path holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    /// A string, number or Boolean: of this type when known.
+    Scalar(Option<JsonType>),
+    /// Always an object (`userIdentity`, `requestParameters`) or always a list
+    /// (`resources`, EC2's `items`).
+    Container(JsonType),
+}
+
+impl Shape {
+    /// The one JSON type the path holds when present, when known.
+    fn known(self) -> Option<JsonType> {
+        match self {
+            Shape::Scalar(t) => t,
+            Shape::Container(t) => Some(t),
+        }
+    }
+}
+
+/// What the documentation says of a path, if anything.
+fn documented(path: &FieldPath) -> Option<Shape> {
     if path.root() != Root::Event || path.segments().is_empty() {
         return None;
     }
-    scalar_at(path.segments())
+    if let Some(t) = scalar_at(path.segments()) {
+        return Some(Shape::Scalar(t));
+    }
+    // Containers by the record reference only (`requestParameters`, `resources`, the objects of
+    // `userIdentity`): a per-API list or object (S3's headers) is less sure than a per-API scalar,
+    // and reading one wrongly would make a query miss what the rule catches.
+    let segs = path.segments();
+    if segs.len() > 1 && segs[0] != "userIdentity" {
+        return None;
+    }
+    match kind(segs)? {
+        Kind::Object => Some(Shape::Container(JsonType::Object)),
+        Kind::List(_) => Some(Shape::Container(JsonType::Array)),
+        Kind::OneOrList(_) => None,
+    }
 }
 
 /// `e` read by the documented shapes.
@@ -34,8 +69,10 @@ pub fn assume_documented_shapes(e: &Expr) -> Expr {
         Expr::Const(_) => e.clone(),
         Expr::Pred(p) => predicate(p).unwrap_or_else(|| e.clone()),
         Expr::Elements(el) => {
-            if documented(&el.path).is_some() {
-                return scalar_is_no_array();
+            let shape = documented(&el.path);
+            if shape.is_some_and(|s| s.known() != Some(JsonType::Array)) {
+                // Never an array: no element passes.
+                return Expr::Const(false);
             }
             // The body reads the element: element-relative paths are left alone.
             let mut el = el.clone();
@@ -43,11 +80,6 @@ pub fn assume_documented_shapes(e: &Expr) -> Expr {
             Expr::Elements(el)
         }
     }
-}
-
-/// A per-element condition over a documented scalar: never an array, so no element passes.
-fn scalar_is_no_array() -> Expr {
-    Expr::Const(false)
 }
 
 /// The rewrite of an exact (Python-style) predicate on a documented path, if one applies.
@@ -60,11 +92,11 @@ fn predicate(p: &Predicate) -> Option<Expr> {
             return Some(e);
         }
     }
-    let ty = documented(path)?;
+    let shape = documented(path)?;
     let same = |test: Test| Expr::Pred(Predicate { test, ..p.clone() });
-    match (&p.test, ty) {
-        (Test::Type(want), ty) => type_test(*want, ty, same(Test::Exists)),
-        (Test::HasKey(_), _) => Some(Expr::Const(false)),
+    match (&p.test, shape.known()) {
+        (Test::Type(want), _) => type_test(*want, shape, same(Test::Exists)),
+        (Test::HasKey(_), known) if known != Some(JsonType::Object) => Some(Expr::Const(false)),
         (Test::Str { .. }, Some(ty)) if ty != JsonType::String => Some(Expr::Const(false)),
         (Test::Is(v), Some(ty)) => equality(v, ty),
         (Test::Truthy, Some(ty)) => truthy(ty, same(Test::Exists), same),
@@ -86,14 +118,13 @@ fn key_never_null(p: &Predicate, child: FieldPath) -> Option<Expr> {
     })
 }
 
-/// A type test on a documented scalar: a list or an object never; its own type exactly when
-/// present (`exists`); another scalar type never. None (the test kept) when the scalar's type is
-/// not documented.
-fn type_test(want: JsonType, ty: Option<JsonType>, exists: Expr) -> Option<Expr> {
-    match (want, ty) {
-        (JsonType::Array | JsonType::Object, _) => Some(Expr::Const(false)),
+/// A type test on a documented path: its own type exactly when present (`exists`), another
+/// type never; a scalar of unknown type is never a list or an object (other tests are kept).
+fn type_test(want: JsonType, shape: Shape, exists: Expr) -> Option<Expr> {
+    match (want, shape.known()) {
         (want, Some(ty)) if want == ty => Some(exists),
         (_, Some(_)) => Some(Expr::Const(false)),
+        (JsonType::Array | JsonType::Object, None) => Some(Expr::Const(false)),
         (_, None) => None,
     }
 }
@@ -259,6 +290,32 @@ mod tests {
     }
 
     #[test]
+    fn a_documented_container_holds_its_type() {
+        assert_eq!(
+            read(&at("requestParameters", Test::Type(JsonType::Object))),
+            at("requestParameters", Test::Exists)
+        );
+        for (path, test) in [
+            ("requestParameters", Test::Type(JsonType::Array)),
+            ("requestParameters", Test::Is(json!("x"))),
+            ("resources", Test::HasKey("k".into())),
+            ("resources", Test::Type(JsonType::String)),
+            ("userIdentity.sessionContext", Test::Type(JsonType::Array)),
+        ] {
+            assert_eq!(read(&at(path, test)), Expr::Const(false), "{path}");
+        }
+        // Emptiness is still a question; so is a key of an object that may be missing. Per-API
+        // containers (S3's headers are lists in the records we have) are not assumed.
+        for e in [
+            at("requestParameters.x-amz-acl", Test::Type(JsonType::String)),
+            at("requestParameters", Test::Truthy),
+            at("requestParameters", Test::HasKey("userName".into())),
+        ] {
+            assert_eq!(read(&e), e);
+        }
+    }
+
+    #[test]
     fn a_documented_scalar_has_no_elements() {
         let each = |path: &str| {
             Expr::Elements(Elements {
@@ -269,6 +326,10 @@ mod tests {
             })
         };
         assert_eq!(read(&each("userAgent")), Expr::Const(false));
+        assert_eq!(read(&each("requestParameters")), Expr::Const(false));
+        for kept in ["resources", "requestParameters.ipPermissions.items"] {
+            assert_eq!(read(&each(kept)), each(kept));
+        }
         assert_eq!(read(&each("resources")), each("resources"));
     }
 

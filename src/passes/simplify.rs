@@ -449,10 +449,15 @@ fn learn(e: &Expr, positive: bool, facts: &mut Facts, work: &mut Work) {
 /// The one value at `f` (read through objects only) is present, of one of `types` when given:
 /// then every step before it is an object.
 fn learn_present(facts: &mut Facts, f: &FieldPath, types: Option<Vec<JsonType>>) {
+    let presence_only = facts.presence_only;
     for n in 0..f.segments().len() {
         let parent = facts.entry(f.prefix(n)).or_default();
         parent.present = Some(true);
         parent.types = Some(vec![JsonType::Object]);
+        // An object with a key is not empty: Python reads it as true.
+        if !presence_only {
+            parent.yes.insert_with(&Test::Truthy, || Test::Truthy);
+        }
     }
     let fact = facts.entry(f.clone()).or_default();
     fact.present = Some(true);
@@ -777,6 +782,13 @@ fn factor(e: &Expr, work: &mut Work) -> Expr {
                     None => break,
                 }
             }
+            // Each step compares the alternatives of the disjunctions with each other.
+            while work.spread_negations && work.spend(alternatives(&xs).saturating_pow(2)) {
+                match shared_alternative(&xs) {
+                    Some(next) => xs = next,
+                    None => break,
+                }
+            }
             Expr::and(xs)
         }
         Expr::Or(xs) => Expr::or(xs.iter().map(|x| factor(x, work)).collect()),
@@ -788,6 +800,44 @@ fn factor(e: &Expr, work: &mut Work) -> Expr {
         }
         other => other.clone(),
     }
+}
+
+/// How many alternatives the disjunctions among `xs` have in all.
+fn alternatives(xs: &[Expr]) -> usize {
+    xs.iter()
+        .map(|x| match x {
+            Expr::Or(ys) => ys.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// `(a or x) and (a or y)` is `a or (x and y)`: a Python rule's early `return True` is an
+/// alternative of its body and of each "does not raise" condition after it; written once, the
+/// rest of the body and of those conditions meet in one conjunction, where what the body tests
+/// decides the guards. One step, over the first two disjunctions among `xs` that share an
+/// alternative.
+fn shared_alternative(xs: &[Expr]) -> Option<Vec<Expr>> {
+    for (i, x) in xs.iter().enumerate() {
+        let Expr::Or(a) = x else { continue };
+        for (j, y) in xs.iter().enumerate().skip(i + 1) {
+            let Expr::Or(b) = y else { continue };
+            let common: Vec<Expr> = a.iter().filter(|c| b.contains(c)).cloned().collect();
+            if common.is_empty() {
+                continue;
+            }
+            let rest = |ys: &[Expr]| {
+                Expr::or(ys.iter().filter(|y| !common.contains(y)).cloned().collect())
+            };
+            let mut alts = common.clone();
+            alts.push(Expr::and(vec![rest(a), rest(b)]));
+            let mut out = xs.to_vec();
+            out[i] = Expr::or(alts);
+            out.remove(j);
+            return Some(out);
+        }
+    }
+    None
 }
 
 /// How many conjuncts the negated conjunctions among `xs` have in all.
@@ -882,6 +932,91 @@ mod tests {
             body: Box::new(body),
             span: Span::default(),
         })
+    }
+
+    /// `(a or x) and (a or y)` is `a or (x and y)`; with nothing else, `(a or x) and a` is `a`.
+    #[test]
+    fn a_shared_alternative_is_written_once() {
+        let (a, x, y) = (p("a", "1"), p("x", "1"), p("y", "1"));
+        let e = Expr::and(vec![
+            Expr::or(vec![a.clone(), x.clone()]),
+            Expr::or(vec![y.clone(), a.clone()]),
+        ]);
+        assert_eq!(
+            shared_alternative(match &e {
+                Expr::And(xs) => xs,
+                _ => unreachable!(),
+            }),
+            Some(vec![Expr::or(vec![
+                a.clone(),
+                Expr::and(vec![x.clone(), y.clone()])
+            ])])
+        );
+        assert_eq!(
+            simplify(&Expr::and(vec![
+                Expr::or(vec![a.clone(), x.clone()]),
+                a.clone()
+            ])),
+            a
+        );
+        // Disjunctions without a shared alternative stay.
+        assert_eq!(
+            shared_alternative(&[
+                Expr::or(vec![a.clone(), x.clone()]),
+                Expr::or(vec![y, p("b", "1")])
+            ]),
+            None
+        );
+    }
+
+    /// A rule's early `return True` and the "raises" guard after it: the guard goes once the
+    /// shared alternative is written once (the body's test decides it).
+    #[test]
+    fn a_guard_after_an_early_return_is_decided_by_the_body() {
+        let acl = "requestParameters.acl";
+        let body = Expr::or(vec![
+            p("eventName", "Delete"),
+            Expr::and(vec![
+                p("eventName", "Put"),
+                at(acl, Test::Is(serde_json::json!("public"))),
+            ]),
+        ]);
+        let guard = Expr::or(vec![
+            p("eventName", "Delete"),
+            Expr::not(at(acl, Test::Type(JsonType::Array))),
+        ]);
+        assert_eq!(simplify(&Expr::and(vec![body.clone(), guard])), body);
+        // Sigma rules keep their shape.
+        let kept = Expr::and(vec![
+            Expr::or(vec![p("a", "1"), p("x", "1")]),
+            Expr::or(vec![p("a", "1"), p("y", "1")]),
+        ]);
+        assert_eq!(simplify_keeping_negations(&kept), kept);
+    }
+
+    /// An object with a key present is not empty: Python reads it as true.
+    #[test]
+    fn a_present_key_makes_its_object_truthy() {
+        let e = Expr::and(vec![
+            at("requestParameters", Test::Truthy),
+            at(
+                "requestParameters.acl",
+                Test::Is(serde_json::json!("public")),
+            ),
+        ]);
+        assert_eq!(
+            simplify(&e),
+            at(
+                "requestParameters.acl",
+                Test::Is(serde_json::json!("public"))
+            )
+        );
+        // Without a key, truthiness is a question.
+        let alone = Expr::and(vec![
+            at("requestParameters", Test::Truthy),
+            at("requestParameters", Test::Type(JsonType::Object)),
+        ]);
+        assert_eq!(simplify(&alone), alone);
     }
 
     /// `not (present and not object) and present` is `object` (Python's "raises unless every

@@ -158,6 +158,54 @@ fn no_dot_into_json(sql: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The first `LIKE '...'` whose pattern holds a backslash (an escape) without `ESCAPE '\'`
+/// after it: without the clause, a backslash is a plain character and the escaped `%` or `_`
+/// after it a wildcard. A pattern that is not a literal (`LIKE p`, over a list of literals) is
+/// checked where its literals are: in the `ARRAY[...]` the same `any_match` gives `p`.
+fn unescaped_like(sql: &str) -> Option<String> {
+    let mut rest = sql;
+    while let Some(i) = rest.find(" LIKE ") {
+        rest = &rest[i + " LIKE ".len()..];
+        let (pattern, after) = if rest.starts_with('\'') {
+            // A literal: up to the quote that is not doubled.
+            let b = rest.as_bytes();
+            let mut j = 1;
+            loop {
+                match b.get(j) {
+                    Some(b'\'') if b.get(j + 1) == Some(&b'\'') => j += 2,
+                    Some(b'\'') | None => break,
+                    Some(_) => j += 1,
+                }
+            }
+            (
+                &rest[..(j + 1).min(rest.len())],
+                &rest[(j + 1).min(rest.len())..],
+            )
+        } else {
+            // `any_match(ARRAY['a', ...], p -> t LIKE p ...)`: its list's literals.
+            let list_start = sql[..sql.len() - rest.len()].rfind("ARRAY[")?;
+            let list = &sql[list_start..sql.len() - rest.len()];
+            let var_end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            (list, &rest[var_end..])
+        };
+        if pattern.contains('\\') && !after.starts_with(" ESCAPE '\\'") {
+            return Some(pattern.to_owned());
+        }
+    }
+    None
+}
+
+#[test]
+fn an_escaping_like_pattern_needs_its_escape_clause() {
+    assert!(unescaped_like(r"WHERE x LIKE 'a\%b'").is_some());
+    assert!(unescaped_like(r"WHERE x LIKE 'a\%b' ESCAPE '\'").is_none());
+    assert!(unescaped_like(r"WHERE x LIKE 'it''s%'").is_none());
+    assert!(unescaped_like(r"any_match(ARRAY['a\_', 'b%'], p -> x LIKE p)").is_some());
+    assert!(unescaped_like(r"any_match(ARRAY['a\_', 'b%'], p -> x LIKE p ESCAPE '\')").is_none());
+}
+
 /// Shape checks every query must pass.
 fn well_formed(sql: &str) -> Result<(), String> {
     if let Some(c) = sql
@@ -174,8 +222,10 @@ fn well_formed(sql: &str) -> Result<(), String> {
             return Err(format!("{bad} in\n{sql}"));
         }
     }
-    if code.matches(" LIKE ").count() != code.matches(" ESCAPE ").count() {
-        return Err(format!("a LIKE without ESCAPE in\n{sql}"));
+    if let Some(pattern) = unescaped_like(sql) {
+        return Err(format!(
+            "a LIKE pattern {pattern} with a backslash but no ESCAPE in\n{sql}"
+        ));
     }
     if code.contains("NOT ")
         && code.matches("NOT COALESCE(").count() < code.matches("NOT (").count()
@@ -332,9 +382,7 @@ fn quotes_and_backslashes_stay_in_their_literals() {
         "{q}"
     );
     assert!(
-        q.contains(
-            r#"lower(json_extract_scalar(requestparameters, '$.bucketName')) LIKE 'a''b%' ESCAPE '\'"#
-        ),
+        q.contains(r#"lower(json_extract_scalar(requestparameters, '$.bucketName')) LIKE 'a''b%'"#),
         "{q}"
     );
 }
@@ -349,10 +397,7 @@ fn wildcards_and_escaped_wildcards() {
     condition: sel"#,
     ));
     well_formed(&q).unwrap();
-    assert!(
-        q.contains(r"lower(eventname) LIKE 'get%policy_' ESCAPE '\'"),
-        "{q}"
-    );
+    assert!(q.contains(r"lower(eventname) LIKE 'get%policy_'"), "{q}");
     assert!(q.contains("lower(useragent) = 'lit*star'"), "{q}");
     assert!(q.contains("errorcode IS NOT NULL"), "{q}");
 }
@@ -591,7 +636,7 @@ fn arrays_cidr_numbers_fieldref_and_keywords() {
     ));
     well_formed(&q).unwrap();
     assert!(
-        q.contains(r"any_match(resources, r -> lower(r.arn) LIKE '%:trail/main' ESCAPE '\')"),
+        q.contains(r"any_match(resources, r -> lower(r.arn) LIKE '%:trail/main')"),
         "{q}"
     );
     assert!(
@@ -616,7 +661,7 @@ fn arrays_cidr_numbers_fieldref_and_keywords() {
         "{q}"
     );
     assert!(
-        q.contains(r#"any_match("all values", v -> lower(v) LIKE '%pacu%' ESCAPE '\')"#),
+        q.contains(r#"any_match("all values", v -> lower(v) LIKE '%pacu%')"#),
         "{q}"
     );
     // --no-shapes: any element of a list there matches, through the `events` block.
@@ -1239,6 +1284,40 @@ fn each(path: &str, count: Count, body: Expr) -> Expr {
 
 /// Per-element conditions: bodies on the element itself, on its fields, nested, with a fieldref
 /// between two of its fields; over JSON arrays, an array column and a non-array.
+/// String matches of one value as one group (`any_match` over LIKE patterns, or one match each):
+/// a string column, a JSON value and a struct field, folded or not, with patterns that need
+/// escaping.
+fn string_set_cases() -> Vec<(String, Expr)> {
+    let sets: [&[&str]; 4] = [
+        &["console*", "*login", "x"],
+        &["CONSOLE*", "*Log?n"],
+        &[r"50\%*", "a_b*", r"*\\", "it's*"],
+        &["*", "", "?"],
+    ];
+    let mut out = Vec::new();
+    for path in ["eventName", "requestParameters.v", "userIdentity.userName"] {
+        for set in sets {
+            for fold in [true, false] {
+                let alts = set
+                    .iter()
+                    .map(|p| {
+                        py(
+                            path,
+                            Quantifier::Exact,
+                            Test::Str {
+                                pattern: Pattern::parse_sigma(p),
+                                fold,
+                            },
+                        )
+                    })
+                    .collect();
+                out.push((format!("{path} one of {set:?} fold {fold}"), Expr::Or(alts)));
+            }
+        }
+    }
+    out
+}
+
 fn element_cases() -> Vec<(String, Expr)> {
     let exact = |p: &str, t: Test| py(p, Quantifier::Exact, t);
     let bodies = [
@@ -1366,6 +1445,7 @@ fn python_style_predicates_render_or_are_refused() {
     let cases = py_cases()
         .into_iter()
         .chain(element_cases())
+        .chain(string_set_cases())
         .chain(shapes.clone())
         .map(|(n, c)| (n, c, true))
         .chain(

@@ -637,6 +637,31 @@ fn condition() -> impl Strategy<Value = Expr> {
                 })
             }),
         1 => any::<bool>().prop_map(Expr::Const),
+        // String matches of one value in one case mode (Python `x.startswith(("a", "b"))`),
+        // which targets may render as one test.
+        2 => (
+            prop_oneof![Just("f"), Just("f.a")],
+            any::<bool>(),
+            prop::collection::vec("[aA1*? ]{0,3}", 2..4),
+        )
+            .prop_map(|(path, fold, patterns)| {
+                Expr::Or(
+                    patterns
+                        .iter()
+                        .map(|p| {
+                            Expr::Pred(Predicate {
+                                subject: Subject::Field(FieldPath::parse(path)),
+                                quantifier: Quantifier::Exact,
+                                test: Test::Str {
+                                    pattern: Pattern::parse_sigma(p),
+                                    fold,
+                                },
+                                span: Span::default(),
+                            })
+                        })
+                        .collect(),
+                )
+            }),
     ];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
@@ -684,6 +709,34 @@ proptest! {
                     name, event, e, after
                 );
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The jq target, in-process, agrees with the evaluator on random lowered conditions and
+    /// events: what the shared renderer and jq merge (string matches of one value, presence and
+    /// inequality, equalities) keeps the meaning.
+    #[test]
+    fn jq_agrees_on_random_conditions(
+        e in condition(),
+        events in prop::collection::vec((json_value(), json_value()), 1..6),
+    ) {
+        let mut rule = rule_with(Test::Null, "random");
+        rule.condition = rulecast::passes::lower(&e);
+        let q = jq_for(&rule);
+        let program = JqProgram::compile(&q).expect("compiles");
+        let eval = Evaluator::new(&rule.condition).expect("compiles");
+        for (f, g) in &events {
+            let event = json!({"f": f, "g": g});
+            prop_assert_eq!(
+                jq_matches(&program, &event),
+                eval.matches(&event),
+                "jq and the evaluator differ on {}\ncondition: {:?}\n{}",
+                event, rule.condition, q
+            );
         }
     }
 }

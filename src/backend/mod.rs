@@ -22,7 +22,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use crate::correlation::Correlation;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::ir::{Expr, Predicate, Quantifier, Subject, Test};
+use crate::ir::{Expr, FieldPath, Pattern, Predicate, Quantifier, Subject, Test};
 use crate::rule::Rule;
 
 /// Declares the targets, one line each: the enum variant, the name `-t` takes (also the
@@ -278,6 +278,19 @@ pub trait Backend: Sync {
         _cx: &RenderCx,
     ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
         Ok(Vec::new())
+    }
+    /// Render "the one value at `path` is a string matching one of `patterns`" (ASCII letters
+    /// folded when `fold`: Python `x.lower().startswith(("a", "b"))`) as one expression, when the
+    /// target has a shorter form than an OR of single matches (the value read and folded once).
+    /// `None` (the default) falls back to one match each.
+    fn one_of_strings(
+        &self,
+        _path: &FieldPath,
+        _fold: bool,
+        _patterns: &[&Pattern],
+        _cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        None
     }
     /// Render "some value of `subject` passes one of `tests`" as one expression, when the target
     /// has a cheaper or clearer form than an OR of single predicates (a value list as `IN (...)`,
@@ -763,6 +776,33 @@ fn render_expr(
                         }
                     }
                 }
+                if let (Expr::Or(_), Some((path, fold, span))) = (e, exact_string(x)) {
+                    // Gather the other string matches of the same value and case mode.
+                    let members: Vec<usize> = (i..xs.len())
+                        .filter(|&j| {
+                            !done[j]
+                                && exact_string(&xs[j])
+                                    .is_some_and(|(p, f, _)| p == path && f == fold)
+                        })
+                        .collect();
+                    if members.len() > 1 {
+                        let patterns: Vec<&Pattern> = members
+                            .iter()
+                            .filter_map(|&j| match &xs[j] {
+                                Expr::Pred(Predicate {
+                                    test: Test::Str { pattern, .. },
+                                    ..
+                                }) => Some(pattern),
+                                _ => None,
+                            })
+                            .collect();
+                        if let Some(r) = backend.one_of_strings(path, fold, &patterns, cx) {
+                            parts.push(r.map_err(|d| d.or_span(span))?);
+                            members.iter().for_each(|&j| done[j] = true);
+                            continue;
+                        }
+                    }
+                }
                 parts.push(render_expr(backend, x, cx, item_indent, false)?);
             }
             parts = if matches!(e, Expr::Or(_)) {
@@ -855,7 +895,13 @@ fn group(s: &Syntax, and: bool, mut parts: Vec<String>, indent: usize, top: bool
     let item_indent = if top { indent } else { indent + 1 };
     let flat = format!("({})", parts.join(&format!(" {op} ")));
     if flat.len() + 2 * indent <= s.max_width && !flat.contains('\n') {
-        flat
+        // The whole condition needs no parentheses of its own (a template that puts it beside
+        // more text groups it, as it must for the one-per-line form below).
+        if top {
+            flat[1..flat.len() - 1].to_owned()
+        } else {
+            flat
+        }
     } else {
         let body = parts.join(&format!("\n{}{op} ", pad(item_indent)));
         if top {
@@ -867,6 +913,20 @@ fn group(s: &Syntax, and: bool, mut parts: Vec<String>, indent: usize, top: bool
 }
 
 /// A predicate that can join an any-of group: a value test under the `Any` quantifier.
+/// A string-only match of the one value at a path (Python `x.startswith("a")`): its path, case
+/// mode and span.
+fn exact_string(e: &Expr) -> Option<(&FieldPath, bool, crate::source::Span)> {
+    match e {
+        Expr::Pred(Predicate {
+            subject: Subject::Field(path),
+            quantifier: Quantifier::Exact,
+            test: Test::Str { fold, .. },
+            span,
+        }) => Some((path, *fold, *span)),
+        _ => None,
+    }
+}
+
 fn groupable(e: &Expr) -> Option<(&Subject, crate::source::Span)> {
     match e {
         Expr::Pred(p)

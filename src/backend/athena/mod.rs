@@ -146,6 +146,18 @@ impl Backend for AthenaBackend {
         Some(render(cx))
     }
 
+    /// String matches of one value as one `any_match` over their LIKE patterns, the value read
+    /// and folded once (see `typed.rs`).
+    fn one_of_strings(
+        &self,
+        path: &crate::ir::FieldPath,
+        fold: bool,
+        patterns: &[&crate::ir::Pattern],
+        cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        Some(PredicateRenderer::new(cx).and_then(|mut r| r.one_of_strings(path, fold, patterns)))
+    }
+
     /// The `any_match`/`all_match`/`cardinality(filter(...)) = 1` around a per-element body.
     fn elements(
         &self,

@@ -8,7 +8,7 @@ use super::access::{
 };
 use super::schema::Schema;
 use super::settings::Settings;
-use super::sql::{ascii_fold, like_pattern, lit};
+use super::sql::{ascii_fold, like, lit};
 use super::typed;
 use crate::backend::{Needs, RenderCx};
 use crate::diagnostic::{Code, Diagnostic};
@@ -314,7 +314,7 @@ fn text_test(t: &str, pattern: &Pattern, cased: bool) -> String {
     match pattern.shape() {
         Shape::Exact(s) => format!("{t} = {}", lit(s)),
         Shape::Anything => format!("{t} IS NOT NULL"),
-        _ => format!("{t} LIKE {} ESCAPE '\\'", lit(&like_pattern(&pattern))),
+        _ => like(&t, &pattern),
     }
 }
 

@@ -203,6 +203,17 @@ pub(super) fn negate(inner: &str) -> Option<String> {
         .then(|| format!("COALESCE({body}, FALSE)"))
 }
 
+/// `t LIKE 'pattern'` for a wildcard pattern, with `ESCAPE '\'` only when the pattern escapes a
+/// character (without it, no character of the pattern is an escape).
+pub(super) fn like(t: &str, pattern: &Pattern) -> String {
+    let p = like_pattern(pattern);
+    if p.contains('\\') {
+        format!("{t} LIKE {} ESCAPE '\\'", lit(&p))
+    } else {
+        format!("{t} LIKE {}", lit(&p))
+    }
+}
+
 /// `x IS NOT NULL` and `x IS DISTINCT FROM 'v'` among the operands of one AND, for one term
 /// `x`, are the one operand `x <> 'v'`, in the place of the first. Exact inside the renderer's
 /// conditions: the merged operand is NULL only where `x` is, where the pair is false, and every

@@ -18,10 +18,10 @@ mod values;
 
 use crate::diagnostic::Diagnostic;
 use crate::escape::{comment_text, is_hidden, json_u_escape};
-use crate::ir::{Count, Elements, Predicate, Quantifier, Subject, Test};
+use crate::ir::{Count, Elements, FieldPath, Pattern, Predicate, Quantifier, Subject, Test};
 
 use super::{Backend, RenderCx, Syntax, Target};
-use predicate::{quantified, text_test};
+use predicate::{quantified, quantified_strict, text_test};
 use values::{object_value, text_filter};
 
 /// The jq backend (see the module documentation).
@@ -149,6 +149,27 @@ impl Backend for JqBackend {
                 ")] | length == 1))".to_owned(),
             ),
         }))
+    }
+
+    /// `any(X; type == "string" and (ascii_downcase | startswith("a") or endswith("b")))`: the
+    /// value read, checked and folded once.
+    fn one_of_strings(
+        &self,
+        path: &FieldPath,
+        fold: bool,
+        patterns: &[&Pattern],
+        cx: &mut RenderCx,
+    ) -> Option<Result<String, Diagnostic>> {
+        let tests: Vec<String> = patterns.iter().map(|p| text_test(p, fold)).collect();
+        let fold_text = if fold { "ascii_downcase | " } else { "" };
+        let cond = format!("type == \"string\" and ({fold_text}{})", tests.join(" or "));
+        let subject = Subject::Field(path.clone());
+        Some(Ok(quantified_strict(
+            Quantifier::Exact,
+            &subject,
+            &cond,
+            &mut cx.needs,
+        )))
     }
 
     /// Text tests of one case mode on one subject as one pass over its values.

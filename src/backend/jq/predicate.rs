@@ -166,7 +166,12 @@ pub(super) fn quantified(
 
 /// [`quantified`] for a condition that is false on null: a path read directly needs no
 /// `select(. != null)` in front of it (`any(.eventName?; . == "CreateAccessKey")`).
-fn quantified_strict(q: Quantifier, subject: &Subject, cond: &str, needs: &mut Needs) -> String {
+pub(super) fn quantified_strict(
+    q: Quantifier,
+    subject: &Subject,
+    cond: &str,
+    needs: &mut Needs,
+) -> String {
     match subject {
         Subject::Field(p) if q == Quantifier::Exact => match direct_key(p) {
             Some(src) => format!("any({src}; {cond})"),

@@ -87,4 +87,8 @@ pub struct Meta {
     /// Keys the rule format does not define, kept as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub custom: Vec<(String, serde_json::Value)>,
+    /// Remarks every target prints with the rule's query: what its front end knows that the
+    /// query cannot say (a Python rule's module-level dict, spelled out in the query).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }

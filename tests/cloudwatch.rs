@@ -51,7 +51,8 @@ fn the_nested_list_rule_fits_with_a_smaller_array_max() {
     let py = std::fs::read_to_string(shipped.with_extension("py")).expect("reads");
     let wide = py.replace(
         "r.get(\"cidrIp\") in OPEN",
-        "(r.get(\"cidrIp\") in OPEN or r.get(\"cidrIpv6\") in OPEN or r.get(\"description\") == \"open\")",
+        "(r.get(\"cidrIp\") in OPEN or r.get(\"cidrIpv6\") in OPEN or r.get(\"description\") == \"open\" \
+         or r.get(\"prefixListId\") == \"open\" or r.get(\"userId\") == \"open\")",
     );
     assert_ne!(wide, py, "the rule's OPEN tuple changed: update this test");
     std::fs::write(dir.join("aws_ec2_security_group_open_ingress.py"), wide).expect("writes");

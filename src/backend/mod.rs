@@ -615,6 +615,9 @@ fn render_with(
             (String::new(), extra, backend.correlation_template())
         }
         None => {
+            for n in &rule.meta.notes {
+                cx.needs.note(n.clone());
+            }
             let condition = render_condition(backend, &rule.condition, &mut cx)?;
             let extra = backend.frame(rule, &cx)?;
             (condition, extra, backend.template().to_owned())

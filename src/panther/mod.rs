@@ -52,9 +52,10 @@ fn load_rule(file: &SourceFile, doc: &Document) -> Result<Rule, Diagnostic> {
         Some(n) => Some(detection::lower_filters(doc, n)?),
         None => None,
     };
-    let (body, mut fields, raises) = lower_body(file, doc)?;
+    let (body, mut fields, raises, notes) = lower_body(file, doc)?;
     add_summary_fields(summary, &mut fields);
     meta.fields = fields;
+    meta.notes = notes;
     let detections = match &filters {
         Some(f) => vec![
             Detection {
@@ -253,10 +254,11 @@ fn add_attack_tags(frameworks: &[(String, Node)], tags: &mut Vec<String>) {
 
 /// The rule's own condition, from its Python module (`Filename`) or its `Detection`, with the
 /// fields the module reports and the condition under which it raises.
-fn lower_body(
-    file: &SourceFile,
-    doc: &Document,
-) -> Result<(Expr, Vec<String>, Option<Expr>), Diagnostic> {
+/// A rule's condition, output fields, raising condition and notes, from its Python module or
+/// its `Detection`.
+type LoweredBody = (Expr, Vec<String>, Option<Expr>, Vec<String>);
+
+fn lower_body(file: &SourceFile, doc: &Document) -> Result<LoweredBody, Diagnostic> {
     let at = |k: &str| key_span(doc, &[k]);
     Ok(
         match (doc.node.get("Filename"), doc.node.get("Detection")) {
@@ -281,9 +283,9 @@ fn lower_body(
                 let (py, text) =
                     read_rule_module(&file.path, name).map_err(|d| d.with_span(value_at))?;
                 let t = python::translate(&py, &text, at("Filename"))?;
-                (t.condition, t.fields, t.raises)
+                (t.condition, t.fields, t.raises, t.notes)
             }
-            (None, Some(d)) => (detection::lower_detection(doc, d)?, vec![], None),
+            (None, Some(d)) => (detection::lower_detection(doc, d)?, vec![], None, vec![]),
             (None, None) => {
                 return Err(Diagnostic::new(
                     Code::NotARule,

@@ -2,8 +2,9 @@
 //! ([`crate::cloudtrail`]) documents as one scalar of a known JSON type holds that type whenever
 //! it is present and not null (`userAgent` is a string, `readOnly` a Boolean,
 //! `requestParameters.pendingWindowInDays` a number), and never a list or an object; a path it
-//! documents as an object or a list by the record reference (`requestParameters`, `resources`)
-//! holds that. Python's
+//! documents as an object or a list by the record reference (`requestParameters`, `resources`),
+//! or EC2's `items` list of objects, holds that, also inside a per-element body (whose paths are
+//! read from the element). Python's
 //! value semantics make a front end spell out what every other type would do (`x.endswith(s)`
 //! raises unless `x` is a string; `s in x` looks into a list, an object or a string; `x < 30`
 //! compares `True` as 1); on a documented path those branches can never be taken by a real
@@ -15,7 +16,7 @@
 //! function with its own tests. Sigma rules do not go through this pass: their any-value reading
 //! already matches the text of any scalar, and Athena's `--no-shapes` is about them.
 
-use crate::cloudtrail::{kind, scalar_at, Kind};
+use crate::cloudtrail::{kind, scalar_at, Elem, Kind};
 use crate::ir::{Expr, FieldPath, JsonType, Predicate, Quantifier, Root, Subject, Test};
 
 /// What the documentation says a path holds.
@@ -38,61 +39,121 @@ impl Shape {
     }
 }
 
-/// What the documentation says of a path, if anything.
-fn documented(path: &FieldPath) -> Option<Shape> {
-    if path.root() != Root::Event || path.segments().is_empty() {
+/// What the documentation says of the path `segs` from the event, if anything.
+fn documented(segs: &[String]) -> Option<Shape> {
+    if segs.is_empty() {
         return None;
     }
-    if let Some(t) = scalar_at(path.segments()) {
+    if let Some(t) = scalar_at(segs) {
         return Some(Shape::Scalar(t));
     }
-    // Containers by the record reference only (`requestParameters`, `resources`, the objects of
-    // `userIdentity`): a per-API list or object (S3's headers) is less sure than a per-API scalar,
-    // and reading one wrongly would make a query miss what the rule catches.
-    let segs = path.segments();
-    if segs.len() > 1 && segs[0] != "userIdentity" {
+    container(segs).map(|k| match k {
+        Kind::List(_) => Shape::Container(JsonType::Array),
+        _ => Shape::Container(JsonType::Object),
+    })
+}
+
+/// The container at `segs`, when the record reference says what it is (`requestParameters`,
+/// `resources`, the objects of `userIdentity`) or EC2's convention does (every `items` under
+/// `requestParameters` or `responseElements` is a list of objects). Other per-API lists and
+/// objects (S3's headers) are less sure than a per-API scalar, and reading one wrongly would make
+/// a query miss what the rule catches. One-or-list paths are neither.
+fn container(segs: &[String]) -> Option<Kind> {
+    let record = segs.len() == 1 || segs[0] == "userIdentity";
+    let ec2_items = segs.last().is_some_and(|s| s == "items");
+    if !record && !ec2_items {
         return None;
     }
-    match kind(segs)? {
-        Kind::Object => Some(Shape::Container(JsonType::Object)),
-        Kind::List(_) => Some(Shape::Container(JsonType::Array)),
-        Kind::OneOrList(_) => None,
+    kind(segs).filter(|k| !matches!(k, Kind::OneOrList(_)))
+}
+
+/// What paths start from where a condition is: the event, or inside a per-element body the
+/// element of the list at these segments (from the event), or somewhere undocumented.
+#[derive(Clone, Copy)]
+enum Base<'a> {
+    Event,
+    Element(&'a [String]),
+    Unknown,
+}
+
+impl Base<'_> {
+    /// The segments from the event of `path` read from here, when known.
+    fn absolute(self, path: &FieldPath) -> Option<Vec<String>> {
+        if path.root() != Root::Event {
+            return None;
+        }
+        match self {
+            Base::Event => Some(path.segments().to_vec()),
+            Base::Element(list) => Some([list, path.segments()].concat()),
+            Base::Unknown => None,
+        }
+    }
+
+    /// What the documentation says of `path` read from here.
+    fn shape(self, path: &FieldPath) -> Option<Shape> {
+        match (self, path.segments().is_empty()) {
+            // The element itself: what the list holds.
+            (Base::Element(list), true) if path.root() == Root::Event => match container(list)? {
+                Kind::List(Elem::Object) => Some(Shape::Container(JsonType::Object)),
+                Kind::List(Elem::Scalar) => Some(Shape::Scalar(None)),
+                _ => None,
+            },
+            _ => documented(&self.absolute(path)?),
+        }
     }
 }
 
 /// `e` read by the documented shapes.
 pub fn assume_documented_shapes(e: &Expr) -> Expr {
+    assume(e, Base::Event)
+}
+
+fn assume(e: &Expr, base: Base<'_>) -> Expr {
     match e {
-        Expr::And(xs) => Expr::and(xs.iter().map(assume_documented_shapes).collect()),
-        Expr::Or(xs) => Expr::or(xs.iter().map(assume_documented_shapes).collect()),
-        Expr::Not(x) => Expr::not(assume_documented_shapes(x)),
+        Expr::And(xs) => Expr::and(xs.iter().map(|x| assume(x, base)).collect()),
+        Expr::Or(xs) => Expr::or(xs.iter().map(|x| assume(x, base)).collect()),
+        Expr::Not(x) => Expr::not(assume(x, base)),
         Expr::Const(_) => e.clone(),
-        Expr::Pred(p) => predicate(p).unwrap_or_else(|| e.clone()),
+        Expr::Pred(p) => predicate(p, base).unwrap_or_else(|| e.clone()),
         Expr::Elements(el) => {
-            let shape = documented(&el.path);
+            let shape = base.shape(&el.path);
             if shape.is_some_and(|s| s.known() != Some(JsonType::Array)) {
                 // Never an array: no element passes.
                 return Expr::Const(false);
             }
-            // The body reads the element: element-relative paths are left alone.
+            let list = base.absolute(&el.path);
+            let inner = match (&list, shape) {
+                (Some(list), Some(_)) => Base::Element(list),
+                _ => Base::Unknown,
+            };
             let mut el = el.clone();
-            el.body = Box::new(assume_documented_shapes(&el.body));
+            el.body = Box::new(assume(&el.body, inner));
             Expr::Elements(el)
         }
     }
 }
 
 /// The rewrite of an exact (Python-style) predicate on a documented path, if one applies.
-fn predicate(p: &Predicate) -> Option<Expr> {
+fn predicate(p: &Predicate, base: Base<'_>) -> Option<Expr> {
     let (Subject::Field(path), Quantifier::Exact) = (&p.subject, p.quantifier) else {
         return None;
     };
-    if let Test::HasKey(k) = &p.test {
+    if let (Test::HasKey(k), Base::Event) = (&p.test, base) {
         if let Some(e) = key_never_null(p, path.child(k.clone())) {
             return Some(e);
         }
     }
-    let shape = documented(path)?;
+    let shape = base.shape(path)?;
+    if let (Base::Element(_), Shape::Container(JsonType::Object)) = (base, shape) {
+        if path.segments().is_empty() {
+            // An element of a list of objects is an object: never null.
+            match &p.test {
+                Test::Exists | Test::Type(JsonType::Object) => return Some(Expr::Const(true)),
+                Test::Null => return Some(Expr::Const(false)),
+                _ => {}
+            }
+        }
+    }
     let same = |test: Test| Expr::Pred(Predicate { test, ..p.clone() });
     match (&p.test, shape.known()) {
         (Test::Type(want), _) => type_test(*want, shape, same(Test::Exists)),
@@ -313,6 +374,60 @@ mod tests {
         ] {
             assert_eq!(read(&e), e);
         }
+    }
+
+    /// Inside a per-element body, paths start from the element: `userAgent` there is the
+    /// element's key, not the record's, and `"eventName" in x` is not the record's key either.
+    #[test]
+    fn element_paths_are_read_from_their_element() {
+        let each = |path: &str, body: Expr| {
+            Expr::Elements(Elements {
+                path: FieldPath::parse(path),
+                count: Count::Some,
+                body: Box::new(body),
+                span: Span::default(),
+            })
+        };
+        for list in ["resources", "requestParameters.custom"] {
+            for body in [
+                at("userAgent", Test::Type(JsonType::Object)),
+                at("", Test::HasKey("eventName".into())),
+                at("eventName", Test::Is(json!(5))),
+            ] {
+                let e = each(list, body);
+                assert_eq!(read(&e), e, "{list}");
+            }
+        }
+        // EC2's `items` lists hold objects: an element is an object, a nested `items` a list.
+        let items = "requestParameters.ipPermissions.items";
+        assert_eq!(
+            read(&each(items, at("", Test::Type(JsonType::Object)))),
+            each(items, Expr::Const(true))
+        );
+        assert_eq!(
+            read(&each(items, at("", Test::Null))),
+            each(items, Expr::Const(false))
+        );
+        assert_eq!(
+            read(&each(
+                items,
+                at("ipRanges.items", Test::Type(JsonType::Array))
+            )),
+            each(items, at("ipRanges.items", Test::Exists))
+        );
+        assert_eq!(
+            read(&each(
+                items,
+                at("ipRanges.items", Test::Type(JsonType::String))
+            )),
+            each(items, Expr::Const(false))
+        );
+        // Inside an undocumented list nothing is known.
+        let inner = each("ipRanges.items", at("", Test::Type(JsonType::String)));
+        assert_eq!(
+            read(&each("requestParameters.custom", inner.clone())),
+            each("requestParameters.custom", inner)
+        );
     }
 
     #[test]

@@ -17,7 +17,15 @@ use crate::ir::Expr;
 /// A Python rule's condition, in the core IR, read by the documented shapes and simplified
 /// (negated alternatives spread into negated conjuncts: see [`simplify`]).
 pub fn lower(e: &Expr) -> Expr {
-    simplify(&documented::assume_documented_shapes(&desugar(e)))
+    let once = simplify(&documented::assume_documented_shapes(&desugar(e)));
+    // Simplifying can write a test the documentation decides (every element of a list passing
+    // `true` is "the path holds a list"): read by the shapes once more, then tidy again.
+    let again = documented::assume_documented_shapes(&once);
+    if again == once {
+        once
+    } else {
+        simplify(&again)
+    }
 }
 
 /// A Sigma rule's condition, in the core IR and simplified, its negations left where the rule

@@ -541,10 +541,31 @@ fn rebuild_node(e: &Expr, facts: &Facts, work: &mut Work) -> Expr {
         Expr::Const(_) => e.clone(),
         Expr::Elements(el) => {
             let body = simplify_within(&el.body, work);
-            let mut el = el.clone();
-            el.body = Box::new(body);
-            Expr::Elements(el)
+            match elements_of_a_constant(el, &body) {
+                Some(e) => rebuild_node(&e, facts, work),
+                None => {
+                    let mut el = el.clone();
+                    el.body = Box::new(body);
+                    Expr::Elements(el)
+                }
+            }
         }
+    }
+}
+
+/// A per-element condition whose body is decided: no element passes `false` (some or exactly
+/// one: never); every element passes `true` exactly when the path holds an array.
+fn elements_of_a_constant(el: &crate::ir::Elements, body: &Expr) -> Option<Expr> {
+    use crate::ir::Count;
+    match (el.count, body) {
+        (Count::Some | Count::One, Expr::Const(false)) => Some(Expr::Const(false)),
+        (Count::Every, Expr::Const(true)) => Some(Expr::Pred(Predicate {
+            subject: Subject::Field(el.path.clone()),
+            quantifier: Quantifier::Exact,
+            test: Test::Type(JsonType::Array),
+            span: el.span,
+        })),
+        _ => None,
     }
 }
 
@@ -932,6 +953,34 @@ mod tests {
             body: Box::new(body),
             span: Span::default(),
         })
+    }
+
+    /// Every element passes `true` on an array; no element passes `false`.
+    #[test]
+    fn elements_of_a_constant_body_are_decided() {
+        use crate::ir::Count;
+        assert_eq!(
+            simplify(&each("a", Count::Every, Expr::Const(true))),
+            at("a", Test::Type(JsonType::Array))
+        );
+        for count in [Count::Some, Count::One] {
+            assert_eq!(
+                simplify(&each("a", count, Expr::Const(false))),
+                Expr::Const(false)
+            );
+        }
+        // Beside a condition on some element, the array is known.
+        let some = each("a", Count::Some, at("k", Test::Is(serde_json::json!("x"))));
+        assert_eq!(
+            simplify(&Expr::and(vec![
+                some.clone(),
+                each("a", Count::Every, Expr::Const(true))
+            ])),
+            some
+        );
+        // Some element passing `true` asks for a non-empty array: kept.
+        let kept = each("a", Count::Some, Expr::Const(true));
+        assert_eq!(simplify(&kept), kept);
     }
 
     /// `(a or x) and (a or y)` is `a or (x and y)`; with nothing else, `(a or x) and a` is `a`.

@@ -94,7 +94,35 @@ impl Backend for JqBackend {
         })
     }
 
-    /// `any(X; . != null) and (any(X; . == "v") | not)` is `any(X; . != null and . != "v")`
+    /// `not any(X; . == "a" or . == "b")` is `all(X; . != "a" and . != "b")`, and
+    /// `not any(X; . != null and . != "v")` is `all(X; . == null or . == "v")`.
+    fn negate_text(&self, inner: &str) -> Option<String> {
+        let (source, body) = inner
+            .strip_prefix("any(")?
+            .strip_suffix(')')?
+            .split_once("; ")?;
+        if source.contains(';') {
+            return None;
+        }
+        let negated = if let Some(v) = body.strip_prefix(". != null and . != ") {
+            plain_string(v).then(|| format!(". == null or . == {v}"))?
+        } else if body == ". != null" {
+            ". == null".to_owned()
+        } else {
+            let values: Option<Vec<&str>> = body
+                .split(" or ")
+                .map(|t| t.strip_prefix(". == ").filter(|v| plain_string(v)))
+                .collect();
+            values?
+                .iter()
+                .map(|v| format!(". != {v}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
+        Some(format!("all({source}; {negated})"))
+    }
+
+    /// `any(X; . != null) and all(X; . != "v")` is `any(X; . != null and . != "v")`
     /// for a source `X` of at most one value (a chain of `.k?`).
     fn merge_conjuncts(&self, mut parts: Vec<String>) -> Vec<String> {
         let mut i = 0;
@@ -105,15 +133,14 @@ impl Backend for JqBackend {
                 .filter(|x| one_value_source(x))
                 .map(str::to_owned);
             if let Some(x) = present {
+                let prefix = format!("all({x}; . != ");
                 let unequal = parts.iter().position(|p| {
-                    p.strip_prefix("(")
-                        .and_then(|p| p.strip_suffix(" | not)"))
-                        .and_then(equality)
-                        .is_some_and(|(source, _)| source == x)
+                    p.strip_prefix(&prefix)
+                        .and_then(|v| v.strip_suffix(')'))
+                        .is_some_and(plain_string)
                 });
                 if let Some(j) = unequal {
-                    let value = parts[j]["(".len()..parts[j].len() - " | not)".len()].to_owned();
-                    let (_, v) = equality(&value).unwrap_or_default();
+                    let v = parts[j][prefix.len()..parts[j].len() - 1].to_owned();
                     parts[i] = format!("any({x}; . != null and . != {v})");
                     parts.remove(j);
                 }
@@ -247,6 +274,14 @@ fn equality(part: &str) -> Option<(String, String)> {
     (plain && !source.contains(';')).then(|| (source.to_owned(), value.to_owned()))
 }
 
+/// Whether `v` is one plain jq string literal (no quote or backslash inside).
+fn plain_string(v: &str) -> bool {
+    v.len() >= 2
+        && v.starts_with('"')
+        && v.ends_with('"')
+        && !v[1..v.len() - 1].contains(['"', '\\'])
+}
+
 /// Whether `x` is a chain of `.k?` steps (plain keys or quoted ones without quotes or
 /// backslashes inside), which yields at most one value.
 fn one_value_source(x: &str) -> bool {
@@ -287,7 +322,7 @@ mod tests {
         let merged = JqBackend.merge_conjuncts(vec![
             "any(.errorCode?; . != null)".to_owned(),
             r#"any(.eventName?; . == "A")"#.to_owned(),
-            r#"(any(.errorCode?; . == "") | not)"#.to_owned(),
+            r#"all(.errorCode?; . != "")"#.to_owned(),
         ]);
         assert_eq!(
             merged,
@@ -298,12 +333,12 @@ mod tests {
         );
         // Another source, or one that may yield many values, stays apart.
         for parts in [
-            ["any(.a?; . != null)", r#"(any(.b?; . == "") | not)"#],
+            ["any(.a?; . != null)", r#"all(.b?; . != "")"#],
             [
                 r#"any(rc_vals(["a"]); . != null)"#,
-                r#"(any(rc_vals(["a"]); . == "") | not)"#,
+                r#"all(rc_vals(["a"]); . != "")"#,
             ],
-            ["any(.a?[]; . != null)", r#"(any(.a?[]; . == "") | not)"#],
+            ["any(.a?[]; . != null)", r#"all(.a?[]; . != "")"#],
         ] {
             let parts: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
             assert_eq!(JqBackend.merge_conjuncts(parts.clone()), parts);
@@ -311,6 +346,34 @@ mod tests {
         assert!(one_value_source(r#".a?."b-c"?.d_1?"#));
         assert!(!one_value_source(r#".a?."b\"c"?"#));
         assert!(!one_value_source(".a"));
+    }
+
+    #[test]
+    fn negated_value_sets_are_all_of_the_opposite() {
+        let cases = [
+            (r#"any(.a?; . == "x")"#, Some(r#"all(.a?; . != "x")"#)),
+            (
+                r#"any(.a?; . == "x" or . == "y")"#,
+                Some(r#"all(.a?; . != "x" and . != "y")"#),
+            ),
+            (
+                r#"any(.a?; . != null and . != "")"#,
+                Some(r#"all(.a?; . == null or . == "")"#),
+            ),
+            ("any(.a?; . != null)", Some("all(.a?; . == null)")),
+            // Anything else keeps the generic `(... | not)`.
+            (r#"any(.a?; . == "x\"y")"#, None),
+            (r#"any(.a?; . == 5)"#, None),
+            (
+                r#"any(.a?; type == "string" and (index("x") != null))"#,
+                None,
+            ),
+            (r#"any(rc_vals(["a; . == b"]); . == "x")"#, None),
+            (r#"any(.a?; . == "x") and any(.b?; . == "y")"#, None),
+        ];
+        for (inner, want) in cases {
+            assert_eq!(JqBackend.negate_text(inner).as_deref(), want, "{inner}");
+        }
     }
 
     #[test]

@@ -62,6 +62,7 @@ mod isinstance;
 mod keys;
 mod limits;
 mod module;
+mod notes;
 mod ops;
 mod regex;
 mod stmt;
@@ -96,6 +97,9 @@ pub struct Translation {
     /// when the condition holds a marker of the translator's (an element-relative path, a
     /// deferred refusal) that has no meaning over a whole event.
     pub raises: Option<Expr>,
+    /// What a reader of the query should know that the query cannot say (a module-level dict
+    /// spelled out in it).
+    pub notes: Vec<String>,
 }
 
 /// `raises` simplified, unless it is `false` or reads a marker path.
@@ -145,6 +149,7 @@ pub fn translate(path: &Path, text: &str, span: Span) -> Result<Translation, Dia
         condition,
         fields: output_fields(&module),
         raises: raises.and_then(|r| usable_raises(&r)),
+        notes: notes::spelled_out_dicts(&module, text),
     })
 }
 

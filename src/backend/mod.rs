@@ -818,6 +818,36 @@ fn render_expr(
     })
 }
 
+/// Merge an operand of an AND that says "`x` is present" with one that says "`x` is not `v`"
+/// (the same term `x`) into the target's one form of both, in the place of the first: `present`
+/// reads the term of a presence test, `unequal` the value of an inequality on a given term, and
+/// `join` writes the term with the value. Other operands stay as they are and where they are.
+pub fn merge_presence(
+    mut parts: Vec<String>,
+    present: impl Fn(&str) -> Option<String>,
+    unequal: impl Fn(&str, &str) -> Option<String>,
+    join: impl Fn(&str, &str) -> String,
+) -> Vec<String> {
+    let mut i = 0;
+    while i < parts.len() {
+        if let Some(x) = present(&parts[i]) {
+            let found = parts
+                .iter()
+                .enumerate()
+                .find_map(|(j, p)| unequal(p, &x).map(|v| (j, v)));
+            if let Some((j, v)) = found {
+                parts[i] = join(&x, &v);
+                parts.remove(j);
+                if j < i {
+                    i -= 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    parts
+}
+
 /// Merge the operands of an OR that compare one term with one value each into one operand per
 /// term: `split` reads an operand as (term, value) when it has that form; `join` writes a term
 /// with its values. Other operands, and terms with one value, stay as they are and where they
@@ -1050,6 +1080,8 @@ fn environment(backend: &dyn Backend, dir: Option<&Path>) -> Result<Arc<Template
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Comparisons of one term merge into one operand in the first one's place; the rest keep
     /// their order.
     #[test]
@@ -1071,7 +1103,39 @@ mod tests {
         );
     }
 
-    use super::*;
+    /// Presence and inequality of one term, in each target's spelling, become one operand in the
+    /// place of the first; other terms, other values and other shapes stay.
+    #[test]
+    fn presence_and_inequality_merge_in_every_target() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let athena = Target::Athena.backend();
+        assert_eq!(
+            athena.merge_conjuncts(v(&[
+                "errorcode IS NOT NULL",
+                "eventname = 'A'",
+                "errorcode IS DISTINCT FROM ''",
+            ])),
+            v(&["errorcode <> ''", "eventname = 'A'"])
+        );
+        // The inequality first: the merged operand takes the presence test's place.
+        assert_eq!(
+            athena.merge_conjuncts(v(&["x IS DISTINCT FROM 'v'", "y = 'w'", "x IS NOT NULL"])),
+            v(&["y = 'w'", "x <> 'v'"])
+        );
+        let kept = v(&[
+            "x IS NOT NULL",
+            "y IS DISTINCT FROM 'v'",
+            "x IS DISTINCT FROM y",
+        ]);
+        assert_eq!(athena.merge_conjuncts(kept.clone()), kept);
+        let cw = Target::Cloudwatch.backend();
+        assert_eq!(
+            cw.merge_conjuncts(v(&["(ispresent(errorCode))", r#"not (errorCode = "")"#])),
+            v(&[r#"(errorCode != "")"#])
+        );
+        let kept = v(&["(ispresent(a))", r#"not (b = "")"#, r#"(a = "x")"#]);
+        assert_eq!(cw.merge_conjuncts(kept.clone()), kept);
+    }
 
     /// The target table and each backend agree about who is who, and what a target says about
     /// itself comes from its backend: names parse back, templates live in the target's directory.

@@ -218,27 +218,22 @@ pub(super) fn like(t: &str, pattern: &Pattern) -> String {
 /// `x`, are the one operand `x <> 'v'`, in the place of the first. Exact inside the renderer's
 /// conditions: the merged operand is NULL only where `x` is, where the pair is false, and every
 /// NOT around it reads NULL as false (`NOT COALESCE(.., FALSE)`).
-pub(super) fn merge_present_and_distinct(mut parts: Vec<String>) -> Vec<String> {
-    let mut i = 0;
-    while i < parts.len() {
-        let present = parts[i]
-            .strip_suffix(" IS NOT NULL")
-            .filter(|x| single_term(x))
-            .map(str::to_owned);
-        if let Some(x) = present {
-            let prefix = format!("{x} IS DISTINCT FROM ");
-            let other = parts
-                .iter()
-                .position(|p| p.strip_prefix(&prefix).is_some_and(string_literal));
-            if let Some(j) = other {
-                let v = parts[j][prefix.len()..].to_owned();
-                parts[i] = format!("{x} <> {v}");
-                parts.remove(j);
-            }
-        }
-        i += 1;
-    }
-    parts
+pub(super) fn merge_present_and_distinct(parts: Vec<String>) -> Vec<String> {
+    crate::backend::merge_presence(
+        parts,
+        |p| {
+            p.strip_suffix(" IS NOT NULL")
+                .filter(|x| single_term(x))
+                .map(str::to_owned)
+        },
+        |p, x| {
+            p.strip_prefix(x)
+                .and_then(|p| p.strip_prefix(" IS DISTINCT FROM "))
+                .filter(|v| string_literal(v))
+                .map(str::to_owned)
+        },
+        |x, v| format!("{x} <> {v}"),
+    )
 }
 
 /// `x = 'v'` read as (x, 'v'), when `x` is one term and `'v'` one string literal.

@@ -186,31 +186,22 @@ impl Backend for CloudwatchBackend {
 
     /// `(ispresent(x)) and not (x = "v")` is `(x != "v")`: a comparison with a missing field is
     /// false, `!=` included.
-    fn merge_conjuncts(&self, mut parts: Vec<String>) -> Vec<String> {
-        let mut i = 0;
-        while i < parts.len() {
-            let present = parts[i]
-                .strip_prefix("(ispresent(")
-                .and_then(|p| p.strip_suffix("))"))
-                .map(str::to_owned);
-            if let Some(x) = present {
-                let unequal = parts.iter().position(|p| {
-                    p.strip_prefix("not ")
-                        .and_then(equality)
-                        .is_some_and(|(term, _)| term == x)
-                });
-                if let Some(j) = unequal {
-                    let (_, v) = parts[j]
-                        .strip_prefix("not ")
-                        .and_then(equality)
-                        .unwrap_or_default();
-                    parts[i] = format!("({x} != {v})");
-                    parts.remove(j);
-                }
-            }
-            i += 1;
-        }
-        parts
+    fn merge_conjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        super::merge_presence(
+            parts,
+            |p| {
+                p.strip_prefix("(ispresent(")
+                    .and_then(|p| p.strip_suffix("))"))
+                    .map(str::to_owned)
+            },
+            |p, x| {
+                p.strip_prefix("not ")
+                    .and_then(equality)
+                    .filter(|(term, _)| term == x)
+                    .map(|(_, v)| v)
+            },
+            |x, v| format!("({x} != {v})"),
+        )
     }
 
     fn option_note(&self, option: super::RenderOption) -> Option<&'static str> {

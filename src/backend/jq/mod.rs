@@ -124,30 +124,23 @@ impl Backend for JqBackend {
 
     /// `any(X; . != null) and all(X; . != "v")` is `any(X; . != null and . != "v")`
     /// for a source `X` of at most one value (a chain of `.k?`).
-    fn merge_conjuncts(&self, mut parts: Vec<String>) -> Vec<String> {
-        let mut i = 0;
-        while i < parts.len() {
-            let present = parts[i]
-                .strip_prefix("any(")
-                .and_then(|p| p.strip_suffix("; . != null)"))
-                .filter(|x| one_value_source(x))
-                .map(str::to_owned);
-            if let Some(x) = present {
-                let prefix = format!("all({x}; . != ");
-                let unequal = parts.iter().position(|p| {
-                    p.strip_prefix(&prefix)
-                        .and_then(|v| v.strip_suffix(')'))
-                        .is_some_and(plain_string)
-                });
-                if let Some(j) = unequal {
-                    let v = parts[j][prefix.len()..parts[j].len() - 1].to_owned();
-                    parts[i] = format!("any({x}; . != null and . != {v})");
-                    parts.remove(j);
-                }
-            }
-            i += 1;
-        }
-        parts
+    fn merge_conjuncts(&self, parts: Vec<String>) -> Vec<String> {
+        super::merge_presence(
+            parts,
+            |p| {
+                p.strip_prefix("any(")
+                    .and_then(|p| p.strip_suffix("; . != null)"))
+                    .filter(|x| one_value_source(x))
+                    .map(str::to_owned)
+            },
+            |p, x| {
+                p.strip_prefix(&format!("all({x}; . != "))
+                    .and_then(|v| v.strip_suffix(')'))
+                    .filter(|v| plain_string(v))
+                    .map(str::to_owned)
+            },
+            |x, v| format!("any({x}; . != null and . != {v})"),
+        )
     }
 
     /// One predicate (see `predicate::render`).

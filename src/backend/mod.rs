@@ -818,6 +818,15 @@ fn render_expr(
     })
 }
 
+/// Whether `v` is one plain double-quoted string literal, with no quote or backslash inside (the
+/// same text in jq and Logs Insights): what the text-level merges accept as a value.
+pub fn plain_quoted(v: &str) -> bool {
+    v.len() >= 2
+        && v.starts_with('"')
+        && v.ends_with('"')
+        && !v[1..v.len() - 1].contains(['"', '\\'])
+}
+
 /// Merge an operand of an AND that says "`x` is present" with one that says "`x` is not `v`"
 /// (the same term `x`) into the target's one form of both, in the place of the first: `present`
 /// reads the term of a presence test, `unequal` the value of an inequality on a given term, and
@@ -945,7 +954,6 @@ fn group(s: &Syntax, and: bool, mut parts: Vec<String>, indent: usize, top: bool
     }
 }
 
-/// A predicate that can join an any-of group: a value test under the `Any` quantifier.
 /// A string-only match of the one value at a path (Python `x.startswith("a")`): its path, case
 /// mode and span.
 fn exact_string(e: &Expr) -> Option<(&FieldPath, bool, crate::source::Span)> {
@@ -960,6 +968,7 @@ fn exact_string(e: &Expr) -> Option<(&FieldPath, bool, crate::source::Span)> {
     }
 }
 
+/// A predicate that can join an any-of group: a value test under the `Any` quantifier.
 fn groupable(e: &Expr) -> Option<(&Subject, crate::source::Span)> {
     match e {
         Expr::Pred(p)

@@ -252,12 +252,12 @@ fn add_attack_tags(frameworks: &[(String, Node)], tags: &mut Vec<String>) {
     }
 }
 
-/// The rule's own condition, from its Python module (`Filename`) or its `Detection`, with the
-/// fields the module reports and the condition under which it raises.
-/// A rule's condition, output fields, raising condition and notes, from its Python module or
-/// its `Detection`.
+/// What [`lower_body`] gives: the condition, output fields, raising condition and notes.
 type LoweredBody = (Expr, Vec<String>, Option<Expr>, Vec<String>);
 
+/// The rule's own condition, from its Python module (`Filename`) or its `Detection`, with the
+/// fields the module reports, the condition under which it raises and the notes its query
+/// carries.
 fn lower_body(file: &SourceFile, doc: &Document) -> Result<LoweredBody, Diagnostic> {
     let at = |k: &str| key_span(doc, &[k]);
     Ok(

@@ -4,11 +4,10 @@
 //! `requestParameters.pendingWindowInDays` a number), and never a list or an object; a path it
 //! documents as an object or a list by the record reference (`requestParameters`, `resources`),
 //! or EC2's `items` list of objects, holds that, also inside a per-element body (whose paths are
-//! read from the element). Python's
-//! value semantics make a front end spell out what every other type would do (`x.endswith(s)`
-//! raises unless `x` is a string; `s in x` looks into a list, an object or a string; `x < 30`
-//! compares `True` as 1); on a documented path those branches can never be taken by a real
-//! record, and this pass removes them before the simplifier runs.
+//! read from the element). Python's value semantics make a front end spell out what every other
+//! type would do (`x.endswith(s)` raises unless `x` is a string; `s in x` looks into a list, an
+//! object or a string; `x < 30` compares `True` as 1); on a documented path those branches can
+//! never be taken by a real record, and this pass removes them before the simplifier runs.
 //!
 //! It changes the meaning only for records that break the documentation (a number where
 //! CloudTrail writes a string): the rule's tests, the Stratus records and

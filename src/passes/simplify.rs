@@ -850,8 +850,9 @@ fn shared_alternative(xs: &[Expr]) -> Option<Vec<Expr>> {
             let rest = |ys: &[Expr]| {
                 Expr::or(ys.iter().filter(|y| !common.contains(y)).cloned().collect())
             };
-            let mut alts = common.clone();
-            alts.push(Expr::and(vec![rest(a), rest(b)]));
+            let rests = Expr::and(vec![rest(a), rest(b)]);
+            let mut alts = common;
+            alts.push(rests);
             let mut out = xs.to_vec();
             out[i] = Expr::or(alts);
             out.remove(j);

@@ -207,10 +207,16 @@ pub(super) fn negate(inner: &str) -> Option<String> {
 /// character (without it, no character of the pattern is an escape).
 pub(super) fn like(t: &str, pattern: &Pattern) -> String {
     let p = like_pattern(pattern);
-    if p.contains('\\') {
-        format!("{t} LIKE {} ESCAPE '\\'", lit(&p))
+    like_with(t, &lit(&p), p.contains('\\'))
+}
+
+/// `t LIKE p` for the SQL pattern expression `p` (a literal, or a lambda variable over a list
+/// of them), with `ESCAPE '\'` when `escapes`: when some pattern it stands for escapes a character.
+pub(super) fn like_with(t: &str, p: &str, escapes: bool) -> String {
+    if escapes {
+        format!("{t} LIKE {p} ESCAPE '\\'")
     } else {
-        format!("{t} LIKE {}", lit(&p))
+        format!("{t} LIKE {p}")
     }
 }
 

@@ -30,7 +30,7 @@ use super::access::{
 };
 use super::predicate::{affixed, cidr_test, compare_test, PredicateRenderer};
 use super::schema::{self, Schema, Ty, SCHEMAS};
-use super::sql::{ascii_fold, ident, like, like_pattern, lit};
+use super::sql::{ascii_fold, ident, like, like_pattern, like_with, lit};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Anchor, CompareOp, Count, Elements, FieldPath, JsonType, Number, Pattern};
 use crate::ir::{Part, Predicate, Shape, Subject, Test};
@@ -241,15 +241,11 @@ impl PredicateRenderer<'_> {
                 lit(&like_pattern(&p))
             })
             .collect();
-        let escape = if likes.iter().any(|l| l.contains('\\')) {
-            " ESCAPE '\\'"
-        } else {
-            ""
-        };
         let v = self.scope.var("p");
         let together = format!(
-            "any_match(ARRAY[{}], {v} -> {t} LIKE {v}{escape})",
-            likes.join(", ")
+            "any_match(ARRAY[{}], {v} -> {})",
+            likes.join(", "),
+            like_with(&t, &v, likes.iter().any(|l| l.contains('\\')))
         );
         // The list form when it saves a quarter or more: two short matches read better as two.
         let test = if together.len() * 4 <= one_each.len() * 3 {

@@ -394,11 +394,7 @@ fn equality(p: &str) -> Option<(String, String)> {
     let name_ok = !x.is_empty()
         && x.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@'));
-    let value_ok = v.len() >= 2
-        && v.starts_with('"')
-        && v.ends_with('"')
-        && !v[1..v.len() - 1].contains(['"', '\\']);
-    (name_ok && value_ok).then(|| (x.to_owned(), v.to_owned()))
+    (name_ok && super::plain_quoted(v)).then(|| (x.to_owned(), v.to_owned()))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::escape::{comment_text, is_hidden, json_u_escape};
 use crate::ir::{Count, Elements, FieldPath, Pattern, Predicate, Quantifier, Subject, Test};
 
-use super::{Backend, RenderCx, Syntax, Target};
+use super::{plain_quoted, Backend, RenderCx, Syntax, Target};
 use predicate::{quantified, quantified_strict, text_test};
 use values::{object_value, text_filter};
 
@@ -105,13 +105,13 @@ impl Backend for JqBackend {
             return None;
         }
         let negated = if let Some(v) = body.strip_prefix(". != null and . != ") {
-            plain_string(v).then(|| format!(". == null or . == {v}"))?
+            plain_quoted(v).then(|| format!(". == null or . == {v}"))?
         } else if body == ". != null" {
             ". == null".to_owned()
         } else {
             let values: Option<Vec<&str>> = body
                 .split(" or ")
-                .map(|t| t.strip_prefix(". == ").filter(|v| plain_string(v)))
+                .map(|t| t.strip_prefix(". == ").filter(|v| plain_quoted(v)))
                 .collect();
             values?
                 .iter()
@@ -136,7 +136,7 @@ impl Backend for JqBackend {
             |p, x| {
                 p.strip_prefix(&format!("all({x}; . != "))
                     .and_then(|v| v.strip_suffix(')'))
-                    .filter(|v| plain_string(v))
+                    .filter(|v| plain_quoted(v))
                     .map(str::to_owned)
             },
             |x, v| format!("any({x}; . != null and . != {v})"),
@@ -260,19 +260,7 @@ impl Backend for JqBackend {
 fn equality(part: &str) -> Option<(String, String)> {
     let inner = part.strip_prefix("any(")?.strip_suffix(')')?;
     let (source, value) = inner.split_once("; . == ")?;
-    let plain = value.len() >= 2
-        && value.starts_with('"')
-        && value.ends_with('"')
-        && !value[1..value.len() - 1].contains(['"', '\\']);
-    (plain && !source.contains(';')).then(|| (source.to_owned(), value.to_owned()))
-}
-
-/// Whether `v` is one plain jq string literal (no quote or backslash inside).
-fn plain_string(v: &str) -> bool {
-    v.len() >= 2
-        && v.starts_with('"')
-        && v.ends_with('"')
-        && !v[1..v.len() - 1].contains(['"', '\\'])
+    (plain_quoted(value) && !source.contains(';')).then(|| (source.to_owned(), value.to_owned()))
 }
 
 /// Whether `x` is a chain of `.k?` steps (plain keys or quoted ones without quotes or
@@ -370,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_string_equalities_merge() {
+    fn only_plain_quoted_equalities_merge() {
         assert_eq!(
             equality(r#"any(.eventName?; . == "CreateUser")"#),
             Some((".eventName?".to_owned(), r#""CreateUser""#.to_owned()))

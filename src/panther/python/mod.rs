@@ -104,7 +104,7 @@ pub struct Translation {
 
 /// `raises` simplified, unless it is `false` or reads a marker path.
 fn usable_raises(raises: &Expr) -> Option<Expr> {
-    let r = crate::passes::simplify(&crate::passes::documented::assume_documented_shapes(raises));
+    let r = crate::passes::lower(raises);
     if r == Expr::Const(false) {
         return None;
     }
